@@ -1,0 +1,45 @@
+# GovFlow: `make run` (demo service on 127.0.0.1:8000) and `make test` (whole suite).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-test migrate seed serve bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	$(BIN)/python -m app.cli migrate
+
+seed: migrate
+	$(BIN)/python -m app.cli seed-demo
+
+serve: install
+	GOVFLOW_RUN_SCHEDULER=$${GOVFLOW_RUN_SCHEDULER:-true} GOVFLOW_ENABLE_TIME_TRAVEL=$${GOVFLOW_ENABLE_TIME_TRAVEL:-true} \
+	  $(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT)
+
+run: seed serve
+
+test: install-test
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install-test
+	$(BIN)/python bench/share_request.py
+
+clean:
+	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm

@@ -1,0 +1,17 @@
+"""JSON API under /api."""
+
+from fastapi import APIRouter
+
+from app.api import admin, auth, catalog, processes, sharing, tasks
+
+from app.core.config import Settings
+
+
+def build_router(settings: Settings) -> APIRouter:
+    """Assemble the API; the demo clock exists only with time travel enabled."""
+    router = APIRouter()
+    for module in (auth, admin, catalog, sharing, tasks, processes):
+        router.include_router(module.router)
+    if settings.enable_time_travel:
+        router.include_router(admin.clock_router)
+    return router

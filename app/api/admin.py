@@ -1,0 +1,66 @@
+"""Administration: departments, users, audit verification, the demo clock."""
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from app.audit import service as audit
+from app.core.clock import clock
+from app.deps import AdminUser, SessionDep
+from app.org import flows
+from app.org.models import Role
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.post("/departments", status_code=201)
+def create_department(body: flows.DepartmentCreate, session: SessionDep, actor: AdminUser) -> dict[str, Any]:
+    """Create a department in a region."""
+    dept = flows.create_department(session, actor, body)
+    return {"id": dept.id, "code": dept.code, "name": dept.name, "kind": dept.kind,
+            "region_code": dept.region_code}
+
+
+@router.post("/users", status_code=201)
+def create_user(body: flows.UserCreate, session: SessionDep, actor: AdminUser) -> dict[str, Any]:
+    """Create a user with roles in a department."""
+    user = flows.create_user(session, actor, body)
+    return {"id": user.id, "username": user.username, "display_name": user.display_name,
+            "department_code": body.department_code, "roles": sorted(r.value for r in set(body.roles))}
+
+
+@router.get("/audit/verify")
+def verify_audit(session: SessionDep, actor: AdminUser) -> dict[str, Any]:
+    """Recompute the audit hash chain and report whether it is intact."""
+    result = audit.verify(session)
+    return {"ok": result.ok, "events": result.events, "first_bad_seq": result.first_bad_seq,
+            "reason": result.reason}
+
+
+class ClockMove(BaseModel):
+    now: datetime
+
+
+# Mounted only when GOVFLOW_ENABLE_TIME_TRAVEL is on: otherwise the route does not exist (404).
+clock_router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@clock_router.put("/clock")
+def move_clock(body: ClockMove, actor: AdminUser) -> dict[str, Any]:
+    """Move the service clock (demo mode)."""
+    clock.move_to(body.now)
+    return {"now": clock.now().isoformat()}
+
+
+@clock_router.get("/clock")
+def read_clock(actor: AdminUser) -> dict[str, Any]:
+    """Tell the service clock's time."""
+    return {"now": clock.now().isoformat()}
+
+
+@router.get("/roles")
+def roles(actor: AdminUser) -> list[str]:
+    """List the roles a user may hold."""
+    return [r.value for r in Role]

@@ -1,0 +1,85 @@
+"""Deployed process definitions and instances."""
+
+from typing import Any
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from app.core.errors import Forbidden, NotFound
+from app.deps import CurrentUser, DesignerUser, RuntimeDep, SessionDep
+from app.engine.models import ProcessDefinition, ProcessInstance, Task, TaskStatus
+from app.audit.service import trail
+from app.tasks.service import load_public
+
+router = APIRouter(tags=["processes"])
+
+
+def definition_public(d: ProcessDefinition) -> dict[str, Any]:
+    """Return a definition as the API lists it."""
+    return {"key": d.process_key, "name": d.name, "version": d.version, "content_hash": d.content_hash,
+            "filename": d.filename, "deployed_at": d.deployed_at.isoformat(), "deployed_by": d.deployed_by}
+
+
+@router.get("/processes")
+def list_processes(session: SessionDep, actor: CurrentUser) -> list[dict[str, Any]]:
+    """List every deployed version of every process."""
+    rows = session.execute(
+        select(ProcessDefinition).order_by(ProcessDefinition.process_key, ProcessDefinition.version)
+    ).scalars().all()
+    return [definition_public(d) for d in rows]
+
+
+class DeployBody(BaseModel):
+    filename: str = Field(min_length=1, max_length=255, pattern=r"^[\w.\-]+\.bpmn$")
+    xml: str = Field(min_length=1)
+
+
+@router.post("/processes", status_code=201)
+def deploy(body: DeployBody, session: SessionDep, rt: RuntimeDep, actor: DesignerUser) -> dict[str, Any]:
+    """Lint and deploy a BPMN file as a new version (the same content keeps its version)."""
+    definition, created = rt.runner.deploy(session, body.xml.encode("utf-8"), filename=body.filename, actor=actor)
+    session.commit()
+    return {**definition_public(definition), "created": created}
+
+
+@router.post("/processes/{process_key}/instances", status_code=201)
+def start_instance(process_key: str, session: SessionDep, rt: RuntimeDep, actor: DesignerUser,
+                   variables: dict[str, Any] = Body(default_factory=dict, embed=True)) -> dict[str, Any]:
+    """Start any deployed process with variables (how a designer tries a process)."""
+    instance = rt.runner.start(session, process_key, variables=variables, actor=actor,
+                               subject=f"试运行：{process_key}")
+    session.commit()
+    return instance_public(session, instance)
+
+
+@router.get("/instances/{instance_id}")
+def get_instance(instance_id: int, session: SessionDep, actor: CurrentUser) -> dict[str, Any]:
+    """Return an instance: process, version, status, open tasks and history."""
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound("流程实例不存在", code="instance_not_found")
+    task_departments = set(session.execute(
+        select(Task.department_id).where(Task.instance_id == instance_id)).scalars().all())
+    if not (actor.department_id == instance.department_id or actor.department_id in task_departments
+            or actor.has_role("admin", "designer", "authority_reviewer", "supervisor")):
+        raise Forbidden("您无权查看该流程实例", code="instance_forbidden")
+    return instance_public(session, instance)
+
+
+def instance_public(session: SessionDep, instance: ProcessInstance) -> dict[str, Any]:
+    """Return an instance with its open tasks and history."""
+    definition = session.get(ProcessDefinition, instance.definition_id)
+    assert definition is not None
+    open_tasks = session.execute(
+        select(Task).where(Task.instance_id == instance.id, Task.status == TaskStatus.open.value)
+        .order_by(Task.id)).scalars().all()
+    return {
+        "id": instance.id, "process_key": instance.process_key, "version": definition.version,
+        "status": instance.status, "subject": instance.subject, "business_ref": instance.business_ref,
+        "started_at": instance.started_at.isoformat(),
+        "ended_at": instance.ended_at.isoformat() if instance.ended_at else None,
+        "next_timer_at": instance.next_timer_at.isoformat() if instance.next_timer_at else None,
+        "open_tasks": [load_public(session=session, task=t, instance=instance) for t in open_tasks],
+        "history": trail(session, instance.id, "process_instance", instance.id or 0),
+    }

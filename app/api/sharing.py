@@ -1,0 +1,35 @@
+"""Share requests (Art. 16)."""
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.deps import CurrentUser, RuntimeDep, SessionDep
+from app.sharing import flows, service
+from app.sharing.views import share_request_public
+
+router = APIRouter(prefix="/share-requests", tags=["sharing"])
+
+
+@router.post("", status_code=201)
+def submit(body: flows.ShareRequestCreate, session: SessionDep, rt: RuntimeDep,
+           actor: CurrentUser) -> dict[str, Any]:
+    """File a share request: granted, refused or sent to the provider for review."""
+    request = flows.submit(session, rt.runner, actor, body)
+    return share_request_public(session, request)
+
+
+@router.get("")
+def list_mine(session: SessionDep, actor: CurrentUser) -> list[dict[str, Any]]:
+    """List the requests my department filed or received."""
+    rows = service.get_all_for_department(session=session, department_id=actor.department_id)
+    return [share_request_public(session, r, with_history=False) for r in rows]
+
+
+@router.get("/{share_request_id}")
+def get_one(share_request_id: int, session: SessionDep, actor: CurrentUser) -> dict[str, Any]:
+    """Return a share request with its outcome, grant and history."""
+    request = service.get_visible(session=session, share_request_id=share_request_id, actor=actor)
+    return share_request_public(session, request)
+
+

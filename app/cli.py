@@ -1,0 +1,56 @@
+"""Command line: `python -m app.cli migrate | seed-demo | verify-audit | serve-check`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from alembic import command
+from alembic.config import Config
+
+from app.core.config import ROOT, get_settings
+
+
+def migrate(url: str | None = None) -> None:
+    """Upgrade the database to the newest migration."""
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("sqlalchemy.url", url or get_settings().database_url)
+    command.upgrade(cfg, "head")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command."""
+    parser = argparse.ArgumentParser(prog="python -m app.cli", description="GovFlow 管理命令")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("migrate", help="执行数据库迁移")
+    sub.add_parser("seed-demo", help="导入演示数据（区划、部门、用户、目录）")
+    sub.add_parser("verify-audit", help="校验审计链")
+    args = parser.parse_args(argv)
+    if args.cmd == "migrate":
+        migrate()
+        print("数据库已迁移到最新版本")
+        return 0
+    from app.runtime import build_runtime
+
+    rt = build_runtime(get_settings())
+    if args.cmd == "seed-demo":
+        from app.org.seed import load_demo
+        from app.startup import prepare
+
+        prepare(rt)
+        with rt.db.session() as session:
+            counts = load_demo(session, rt.settings.province_code)
+            session.commit()
+        print(f"演示数据已导入：部门 {counts['departments']}，用户 {counts['users']}，目录条目 {counts['catalog_entries']}")
+        return 0
+    from app.audit.service import verify
+
+    with rt.db.session() as session:
+        result = verify(session)
+    print(f"审计链{'完整' if result.ok else '已损坏'}：{result.events} 条事件"
+          + ("" if result.ok else f"，第 {result.first_bad_seq} 条起异常（{result.reason}）"))
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Typed domain errors: each has a stable machine code, an HTTP status and a Chinese message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error a user may see; never a 500."""
+
+    status_code = 400
+    code = "bad_request"
+    message_zh = "请求无效"
+    message_en = "Bad request"
+
+    def __init__(self, message_zh: str | None = None, *, message_en: str | None = None,
+                 code: str | None = None, extra: dict[str, Any] | None = None) -> None:
+        if message_zh is not None:
+            self.message_zh = message_zh
+        if message_en is not None:
+            self.message_en = message_en
+        elif message_zh is not None:
+            self.message_en = ""
+        if code is not None:
+            self.code = code
+        self.extra = extra or {}
+        super().__init__(self.message_zh)
+
+    def to_detail(self) -> dict[str, Any]:
+        detail: dict[str, Any] = {"code": self.code, "message": self.message_zh}
+        if self.message_en:
+            detail["message_en"] = self.message_en
+        detail.update(self.extra)
+        return detail
+
+
+class InvalidInput(DomainError):
+    status_code = 422
+    code = "invalid_input"
+    message_zh = "提交的数据不符合要求"
+    message_en = "The submitted data is invalid"
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    code = "not_authenticated"
+    message_zh = "请先登录"
+    message_en = "Authentication required"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+    message_zh = "您无权执行此操作"
+    message_en = "You may not do this"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+    message_zh = "未找到该对象"
+    message_en = "Not found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+    message_zh = "操作冲突，请刷新后重试"
+    message_en = "Conflict; reload and try again"

@@ -1,0 +1,73 @@
+"""Passwords (argon2), bearer tokens (JWT) and CSRF tokens."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import datetime, timedelta
+from hashlib import sha256
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so a wrong username costs the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+ALGORITHM = "HS256"
+
+
+def use_fast_hashing() -> None:
+    """Switch to argon2's cheapest profile: for tests only, where hundreds of users are made."""
+    global _hasher, _DUMMY_HASH
+    from argon2.profiles import CHEAPEST
+
+    _hasher = PasswordHasher.from_parameters(CHEAPEST)
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with argon2id."""
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """Check a password in constant-ish time, also when there is no user."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_access_token(*, user_id: int, secret: str, now: datetime, minutes: int) -> str:
+    """Issue a signed bearer token for a user."""
+    payload = {"sub": str(user_id), "iat": int(now.timestamp()),
+               "exp": int((now + timedelta(minutes=minutes)).timestamp()), "typ": "access"}
+    return jwt.encode(payload, secret, algorithm=ALGORITHM)
+
+
+def decode_access_token(token: str, *, secret: str, now: datetime) -> int | None:
+    """Return the user id of a valid, unexpired token, else None."""
+    try:
+        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"verify_exp": False})
+    except jwt.PyJWTError:
+        return None
+    # Expiry is checked against the service clock so time travel and frozen tests stay coherent.
+    if payload.get("typ") != "access" or int(payload.get("exp", 0)) <= int(now.timestamp()):
+        return None
+    try:
+        return int(payload["sub"])
+    except (KeyError, ValueError):
+        return None
+
+
+def new_csrf_token() -> str:
+    """Make a random token for a page session."""
+    return secrets.token_urlsafe(32)
+
+
+def csrf_matches(expected: str | None, given: str | None) -> bool:
+    """Compare CSRF tokens in constant time."""
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(sha256(expected.encode()).digest(), sha256(given.encode()).digest())

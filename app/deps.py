@@ -1,0 +1,67 @@
+"""Annotated dependencies shared by the API and the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+
+from app.core.clock import clock
+from app.core.errors import Forbidden, NotAuthenticated
+from app.core.security import decode_access_token
+from app.org.service import Actor, load_actor
+from app.runtime import Runtime
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+def get_runtime(request: Request) -> Runtime:
+    """Return the runtime the app was built with."""
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(rt: RuntimeDep) -> Iterator[Session]:
+    """Yield a database session for one request."""
+    with rt.db.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_current_user(request: Request, session: SessionDep, rt: RuntimeDep,
+                     token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
+    """Return the user of the bearer token (API) or of the page session cookie."""
+    user_id: int | None = None
+    if token:
+        user_id = decode_access_token(token, secret=rt.settings.secret_key, now=clock.now())
+    elif "session" in request.scope:
+        raw = request.session.get("user_id")
+        user_id = raw if isinstance(raw, int) else None
+    actor = load_actor(session=session, user_id=user_id) if user_id is not None else None
+    if actor is None:
+        raise NotAuthenticated()
+    # Role membership is what permissions read; load_actor gives a fresh copy per request.
+    return actor
+
+
+CurrentUser = Annotated[Actor, Depends(get_current_user)]
+
+
+def require_roles(*roles: str):  # type: ignore[no-untyped-def]
+    """Build a dependency that admits only users holding one of the roles."""
+    def dep(actor: CurrentUser) -> Actor:
+        if not actor.has_role(*roles):
+            raise Forbidden("您没有执行此操作所需的角色", code="role_required", extra={"roles": list(roles)})
+        return actor
+    return Depends(dep)
+
+
+AdminUser = Annotated[Actor, require_roles("admin")]
+DesignerUser = Annotated[Actor, require_roles("designer", "admin")]

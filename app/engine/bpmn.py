@@ -1,0 +1,659 @@
+"""Our BPMN dialect: deploy-time lint, metadata the Camunda parser drops, and the parser we run with."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    IntermediateCatchEvent,
+    IntermediateThrowEvent,
+    NoneTask,
+    StartEvent,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import (
+    CamundaBoundaryEventParser,
+    CamundaIntermediateCatchEventParser,
+    CamundaIntermediateThrowEventParser,
+    CamundaStartEventParser,
+)
+from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
+
+from app.core.clock import SHANGHAI, clock
+from app.engine.errors import BpmnRejected, ScriptError
+from app.engine.sandbox import RESERVED_DATA_KEY, assigned_names, compile_expression, compile_script
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+
+
+def _b(local: str) -> str:
+    return f"{{{BPMN_NS}}}{local}"
+
+
+def _c(local: str) -> str:
+    return f"{{{CAMUNDA_NS}}}{local}"
+
+
+# --------------------------------------------------------------------------------------------
+# Metadata
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One camunda:formField of a user task, raw as the designer wrote it."""
+
+    id: str
+    label: str
+    type: str
+    required: bool
+    options: tuple[tuple[str, str], ...]
+    default: str | None
+    constraints: dict[str, str]
+    properties: dict[str, str]
+
+
+@dataclass(frozen=True)
+class UserTaskMeta:
+    """What the Camunda parser drops about a user task: who works it, when it is due, its form."""
+
+    task_spec: str
+    name: str
+    candidate_groups: tuple[str, ...]
+    candidate_users: tuple[str, ...]
+    assignee: str | None
+    due_date: str | None
+    priority: str | None
+    lane: str | None
+    properties: dict[str, str]
+    form: tuple[FormField, ...]
+
+
+@dataclass(frozen=True)
+class DeployedProcess:
+    """A linted BPMN file: its executable process, content hash and user-task metadata."""
+
+    process_key: str
+    name: str
+    content_hash: str
+    user_tasks: dict[str, UserTaskMeta]
+    has_timers: bool
+
+
+# --------------------------------------------------------------------------------------------
+# Timers on our clock
+
+_now_override: ContextVar[datetime | None] = ContextVar("govflow_engine_now", default=None)
+
+
+def engine_now() -> datetime:
+    """Return the instant timers compare against: the one set by `use_now`, else the app clock."""
+    at = _now_override.get()
+    return at if at is not None else clock.now()
+
+
+@contextmanager
+def use_now(at: datetime) -> Iterator[None]:
+    """Make timers evaluated inside the block see `at` as now."""
+    token = _now_override.set(to_utc(at))
+    try:
+        yield
+    finally:
+        _now_override.reset(token)
+
+
+def to_utc(at: datetime) -> datetime:
+    """Return an aware UTC instant; a naive one is read as Beijing time, like the app clock."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=SHANGHAI)
+    return at.astimezone(timezone.utc)
+
+
+def parse_instant(value: Any) -> datetime:
+    """Parse an ISO 8601 date-time (or ISO week date) into an aware UTC instant."""
+    if isinstance(value, datetime):
+        return to_utc(value)
+    text = str(value).strip()
+    if "W" in text.upper():
+        return TimerEventDefinition.parse_iso_week(text)
+    return to_utc(datetime.fromisoformat(text))
+
+
+def _timer_value_error(value: Any) -> ScriptError:
+    return ScriptError(f"定时器的值 {value!r} 不是有效的 ISO 8601 时间")
+
+
+class ClockTimeDateEventDefinition(TimeDateEventDefinition):
+    """timeDate timer that fires at or after its instant on our clock (SpiffWorkflow uses datetime.now)."""
+
+    def has_fired(self, my_task: Any) -> bool:
+        """Fire once the instant is due; the evaluated instant is stored as UTC ISO text."""
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            try:
+                event_value = parse_instant(value).isoformat()
+            except (TypeError, ValueError, AttributeError) as exc:
+                raise _timer_value_error(value).at(my_task.task_spec.bpmn_id) from exc
+            my_task._set_internal_data(event_value=event_value)
+        # <= so that a host firing at exactly next_timer_at makes progress.
+        if parse_instant(event_value) <= engine_now():
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+class ClockDurationTimerEventDefinition(DurationTimerEventDefinition):
+    """timeDuration timer measured from our clock."""
+
+    def has_fired(self, my_task: Any) -> bool:
+        """Fire once the duration from the first evaluation has passed on our clock."""
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            start = engine_now()
+            try:
+                parsed = TimerEventDefinition.parse_iso_duration(str(value))
+                delta = TimerEventDefinition.get_timedelta_from_start(parsed, start)
+                event_value = (start + delta).isoformat()
+            except Exception as exc:  # SpiffWorkflow raises a bare Exception for a bad duration
+                raise ScriptError(f"定时器的值 {value!r} 不是有效的 ISO 8601 时长").at(
+                    my_task.task_spec.bpmn_id) from exc
+            my_task._set_internal_data(event_value=event_value)
+        if parse_instant(event_value) <= engine_now():
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+class ClockCycleTimerEventDefinition(CycleTimerEventDefinition):
+    """timeCycle timer whose repetitions are counted on our clock."""
+
+    def cycle_complete(self, my_task: Any) -> bool:
+        """Return True when the next repetition is due (same bookkeeping as SpiffWorkflow)."""
+        now = engine_now()
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            try:
+                cycles, start, duration = _parse_cycle(str(value), now)
+            except Exception as exc:  # SpiffWorkflow raises a bare Exception for a bad interval
+                raise ScriptError(f"定时器的值 {value!r} 不是有效的 ISO 8601 重复周期").at(
+                    my_task.task_spec.bpmn_id) from exc
+            event_value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+
+        ready = False
+        if event_value["cycles"] != 0:
+            next_event = parse_instant(event_value["next"])
+            if next_event <= now:
+                event_value["next"] = (next_event + timedelta(seconds=event_value["duration"])).isoformat()
+                event_value["cycles"] -= 1
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+        my_task._set_internal_data(event_value=event_value)
+        return ready
+
+
+def _parse_cycle(expression: str, now: datetime) -> tuple[int, datetime, timedelta]:
+    components = expression.upper().replace("--", "/").strip("R").split("/")
+    cycles = int(components[0]) if components[0] else -1
+    first = TimerEventDefinition.parse_time_or_duration(components[1])
+    second = TimerEventDefinition.parse_time_or_duration(components[2]) if len(components) == 3 else None
+    if isinstance(first, datetime):
+        return cycles, first, TimerEventDefinition.get_timedelta_from_start(second, first)
+    if isinstance(second, datetime):
+        duration = TimerEventDefinition.get_timedelta_from_end(first, second)
+        return cycles, second - duration, duration
+    if second is None:
+        duration = TimerEventDefinition.get_timedelta_from_start(first, now)
+        return cycles, now + duration, duration
+    raise ValueError("invalid recurring interval")
+
+
+CLOCK_TIMERS: dict[type, type] = {
+    TimeDateEventDefinition: ClockTimeDateEventDefinition,
+    DurationTimerEventDefinition: ClockDurationTimerEventDefinition,
+    CycleTimerEventDefinition: ClockCycleTimerEventDefinition,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# The parser
+
+
+class PassThroughTask(NoneTask):
+    """bpmn:task / bpmn:manualTask: Camunda passes through them; SpiffWorkflow would wait for a human."""
+
+    def __init__(self, wf_spec: Any, bpmn_id: str, **kwargs: Any) -> None:
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
+
+
+class _ClockTimerParsing:
+    def parse_timer_event(self, event: Any) -> Any:
+        definition = super().parse_timer_event(event)  # type: ignore[misc]
+        clock_class = CLOCK_TIMERS[type(definition)]
+        return clock_class(definition.name, definition.expression, description=definition.description)
+
+
+class _StartEventParser(_ClockTimerParsing, CamundaStartEventParser):
+    pass
+
+
+class _IntermediateCatchEventParser(_ClockTimerParsing, CamundaIntermediateCatchEventParser):
+    pass
+
+
+class _IntermediateThrowEventParser(_ClockTimerParsing, CamundaIntermediateThrowEventParser):
+    pass
+
+
+class _BoundaryEventParser(_ClockTimerParsing, CamundaBoundaryEventParser):
+    pass
+
+
+class GovflowParser(CamundaParser):
+    """CamundaParser whose timers use our clock and whose plain/manual tasks pass through."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("startEvent"): (_StartEventParser, StartEvent),
+        full_tag("intermediateCatchEvent"): (_IntermediateCatchEventParser, IntermediateCatchEvent),
+        full_tag("intermediateThrowEvent"): (_IntermediateThrowEventParser, IntermediateThrowEvent),
+        full_tag("boundaryEvent"): (_BoundaryEventParser, BoundaryEvent),
+        full_tag("task"): (CamundaTaskParser, PassThroughTask),
+        full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
+    }
+
+
+_validator: BpmnValidator | None = None
+_validator_lock = threading.Lock()
+
+
+def _bpmn_validator() -> BpmnValidator:
+    global _validator
+    with _validator_lock:
+        if _validator is None:
+            _validator = BpmnValidator()
+        return _validator
+
+
+# --------------------------------------------------------------------------------------------
+# Lint
+
+Problems = list[tuple[str | None, str]]
+
+_REFUSED_ELEMENTS: dict[str, str] = {
+    _b("serviceTask"): "服务任务（serviceTask）不受支持",
+    _b("sendTask"): "发送任务（sendTask）不受支持",
+    _b("receiveTask"): "接收任务（receiveTask）不受支持",
+    _b("callActivity"): "调用活动（callActivity）不受支持，请改用内嵌子流程（subProcess）",
+    _b("businessRuleTask"): "业务规则任务（businessRuleTask / DMN）不受支持",
+    _b("multiInstanceLoopCharacteristics"):
+        "多实例（multiInstanceLoopCharacteristics）不受支持；"
+        "多轮办理请用带 standardLoopCharacteristics 的循环子流程",
+    _c("executionListener"): "执行监听器（camunda:executionListener）不受支持",
+    _c("taskListener"): "任务监听器（camunda:taskListener）不受支持",
+    _c("inputOutput"): "输入/输出映射（camunda:inputOutput）不受支持",
+    _c("connector"): "连接器（camunda:connector）不受支持",
+}
+_DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression")
+_ASYNC_ATTRIBUTES = ("asyncBefore", "asyncAfter", "async")
+_CONTAINERS = {_b("process"), _b("subProcess"), _b("transaction"), _b("adHocSubProcess")}
+_NOT_FLOW_NODES = {
+    _b(name) for name in (
+        "sequenceFlow", "laneSet", "dataObject", "dataObjectReference", "dataStoreReference",
+        "textAnnotation", "association", "group", "extensionElements", "documentation",
+        "ioSpecification", "property", "standardLoopCharacteristics", "multiInstanceLoopCharacteristics",
+        "dataInputAssociation", "dataOutputAssociation",
+    )
+}
+# Owners named in messages: the flow element, not its definition/expression children.
+_NOT_OWNERS = re.compile(r"(EventDefinition|LoopCharacteristics|Expression|formalExpression)$")
+_JUEL = re.compile(r"[$#]\{")
+_ISO_LITERAL = re.compile(r"^(R\d*/)?P[0-9YMWDTHS.,]+$|^\d{4}-\d{2}-\d{2}", re.IGNORECASE)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _owner_id(el: Any) -> str | None:
+    """Return the id of the BPMN element a problem belongs to (the nearest one with an id)."""
+    node = el
+    while node is not None:
+        if isinstance(node.tag, str) and node.get("id") and node.tag.startswith(f"{{{BPMN_NS}}}") \
+                and not _NOT_OWNERS.search(_local(node.tag)):
+            return str(node.get("id"))
+        node = node.getparent()
+    return None
+
+
+def _parse_xml(xml: bytes) -> Any:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
+                             load_dtd=False, dtd_validation=False)
+    try:
+        root = etree.fromstring(xml, parser)
+    except etree.XMLSyntaxError as exc:
+        raise BpmnRejected([(None, f"不是有效的 XML：{exc}")]) from exc
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise BpmnRejected([(None, "不允许 DOCTYPE 或实体声明")])
+    if root.tag != _b("definitions"):
+        raise BpmnRejected([(None, "根元素必须是 bpmn:definitions（BPMN 2.0 命名空间）")])
+    return root
+
+
+def _lint(root: Any) -> Problems:
+    problems: Problems = []
+    for el in root.iter():
+        if isinstance(el, etree._Entity):
+            problems.append((_owner_id(el.getparent()), "不允许实体引用"))
+            continue
+        if not isinstance(el.tag, str):  # comments, processing instructions
+            continue
+        owner = _owner_id(el)
+        _lint_element(el, owner, problems)
+    for container in root.iter(*_CONTAINERS):
+        _lint_cycles(container, problems)
+    return problems
+
+
+def _lint_element(el: Any, owner: str | None, problems: Problems) -> None:
+    tag = el.tag
+    where = f"元素 {owner}" if owner else "文件"
+    refused = _REFUSED_ELEMENTS.get(tag)
+    if refused is not None:
+        problems.append((owner, f"{where}：{refused}"))
+    for attr in _DELEGATE_ATTRIBUTES:
+        if el.get(_c(attr)) is not None:
+            problems.append((owner, f"{where}：使用了 camunda:{attr}（Java 委托/表达式），本系统不执行"))
+    for attr in _ASYNC_ATTRIBUTES:
+        value = el.get(_c(attr))
+        if value is not None and value.strip().lower() != "false":
+            problems.append((owner, f"{where}：设置了 camunda:{attr}，不支持异步续延"))
+    if el.get(_c("resource")) is not None:
+        problems.append((owner, f"{where}：不支持外部脚本资源（camunda:resource）"))
+    if any(_JUEL.search(value) for value in el.attrib.values()) or (el.text and _JUEL.search(el.text)):
+        problems.append((owner, f"{where}：含有 ${{...}} 或 #{{...}} 表达式（JUEL），本系统不执行；"
+                                "请改用 Python 表达式"))
+
+    if tag == _c("formField") and el.get("id") == RESERVED_DATA_KEY:
+        problems.append((owner, f"{where}：表单字段 id 不能使用系统保留名 {RESERVED_DATA_KEY}"))
+    elif tag in (_b("dataObject"), _b("dataObjectReference"), _b("dataInput"), _b("dataOutput")) \
+            and RESERVED_DATA_KEY in (el.get("id"), el.get("name")):
+        problems.append((owner, f"{where}：数据名不能使用系统保留名 {RESERVED_DATA_KEY}"))
+    elif tag == _b("scriptTask"):
+        _lint_script_task(el, owner, problems)
+    elif tag == _b("conditionExpression"):
+        language = el.get("language")
+        if language is not None and language.strip().lower() not in ("python", "python3"):
+            problems.append((owner, f"{where}：条件表达式语言为 {language}，只支持 python"))
+        _lint_expression(el.text, owner, "条件表达式", problems)
+    elif tag in (_b("timeDate"), _b("timeDuration"), _b("timeCycle")):
+        _lint_timer(el, owner, problems)
+    elif tag in (_b("loopCondition"), _b("condition"), _b("completionCondition")):
+        _lint_expression(el.text, owner, "条件表达式", problems)
+
+
+def _lint_script_task(el: Any, owner: str | None, problems: Problems) -> None:
+    script_format = el.get("scriptFormat")
+    if script_format is not None and script_format.strip().lower() not in ("python", "python3"):
+        problems.append((owner, f"脚本任务 {owner}：scriptFormat 为 {script_format}，只支持 python"))
+    script = el.find(_b("script"))
+    if script is None or not (script.text or "").strip():
+        if el.get(_c("resource")) is None:
+            problems.append((owner, f"脚本任务 {owner}：没有脚本内容"))
+        return
+    try:
+        compile_script(script.text)
+    except ScriptError as exc:
+        problems.append((owner, f"脚本任务 {owner}：脚本{exc.detail_zh}"))
+        return
+    if RESERVED_DATA_KEY in assigned_names(script.text):
+        problems.append((owner, f"脚本任务 {owner}：变量名 {RESERVED_DATA_KEY} 为系统保留，不能赋值"))
+
+
+def _lint_expression(text: str | None, owner: str | None, kind: str, problems: Problems) -> None:
+    if text is None or not text.strip():
+        return
+    try:
+        compile_expression(text)
+    except ScriptError as exc:
+        problems.append((owner, f"元素 {owner}：{kind}{exc.detail_zh}"))
+
+
+def _lint_timer(el: Any, owner: str | None, problems: Problems) -> None:
+    text = (el.text or "").strip()
+    if not text:
+        problems.append((owner, f"定时器 {owner}：没有时间表达式"))
+        return
+    if _ISO_LITERAL.match(text):
+        # Expressions are Python: an unquoted P5D is a variable name, 2025-01-01 a syntax error.
+        problems.append((owner, f"定时器 {owner}：表达式 {text} 按 Python 求值，"
+                                f"ISO 8601 字面量请加引号写成 \"'{text}'\"，或引用一个变量"))
+        return
+    _lint_expression(text, owner, "定时器表达式", problems)
+
+
+def _lint_cycles(container: Any, problems: Problems) -> None:
+    nodes = [child.get("id") for child in container
+             if isinstance(child.tag, str) and child.tag.startswith(f"{{{BPMN_NS}}}")
+             and child.tag not in _NOT_FLOW_NODES and child.get("id")]
+    known = set(nodes)
+    edges: dict[str, list[str]] = {}
+    for child in container:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == _b("sequenceFlow"):
+            source, target = child.get("sourceRef"), child.get("targetRef")
+        elif child.tag == _b("boundaryEvent"):
+            # Leaving through a boundary event and flowing back is a loop too.
+            source, target = child.get("attachedToRef"), child.get("id")
+        else:
+            continue
+        if source in known and target in known:
+            edges.setdefault(source, []).append(target)
+    order = {node: i for i, node in enumerate(nodes)}
+    for component in _strongly_connected(nodes, edges):
+        ids = sorted(component, key=order.__getitem__)
+        path = " → ".join([*ids, ids[0]])
+        kind = "流程" if container.tag == _b("process") else "子流程"
+        problems.append((ids[0], f"{kind} {container.get('id')} 中的顺序流构成循环（{path}）："
+                                 "不支持顺序流回环，"
+                                 "多轮办理请改用带 standardLoopCharacteristics 的循环子流程"))
+
+
+def _strongly_connected(nodes: list[str], edges: dict[str, list[str]]) -> list[list[str]]:
+    """Return the cyclic strongly connected components (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for root in nodes:
+        if root in index:
+            continue
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        work: list[tuple[str, Iterator[str]]] = [(root, iter(edges.get(root, ())))]
+        while work:
+            node, successors = work[-1]
+            advanced = False
+            for succ in successors:
+                if succ not in index:
+                    index[succ] = low[succ] = counter
+                    counter += 1
+                    stack.append(succ)
+                    on_stack.add(succ)
+                    work.append((succ, iter(edges.get(succ, ()))))
+                    advanced = True
+                    break
+                if succ in on_stack:
+                    low[node] = min(low[node], index[succ])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in edges.get(node, ()):
+                    found.append(component)
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Metadata extraction
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _lanes(process: Any) -> dict[str, str]:
+    lanes: dict[str, str] = {}
+    for ref in process.iter(_b("flowNodeRef")):
+        lane = ref.getparent()
+        if ref.text:
+            lanes[ref.text.strip()] = lane.get("name") or lane.get("id")
+    return lanes
+
+
+def _lane_of(task: Any, lanes: dict[str, str]) -> str | None:
+    node = task
+    # A task inside an embedded subprocess belongs to its own lane if it has one, else the subprocess's.
+    while node is not None:
+        lane = lanes.get(node.get("id") or "")
+        if lane is not None:
+            return lane
+        node = node.getparent()
+    return None
+
+
+def _form_field(el: Any) -> FormField:
+    constraints: dict[str, str] = {}
+    properties: dict[str, str] = {}
+    options: list[tuple[str, str]] = []
+    for child in el:
+        if child.tag == _c("validation"):
+            for constraint in child.iter(_c("constraint")):
+                constraints[constraint.get("name", "")] = constraint.get("config") or ""
+        elif child.tag == _c("properties"):
+            for prop in child.iter(_c("property")):
+                properties[prop.get("id") or prop.get("name") or ""] = prop.get("value") or ""
+        elif child.tag == _c("value"):
+            options.append((child.get("id", ""), child.get("name") or child.get("id", "")))
+    required = "required" in constraints and constraints["required"].strip().lower() != "false"
+    return FormField(
+        id=el.get("id", ""),
+        label=el.get("label") or el.get("id", ""),
+        type=el.get("type") or "string",
+        required=required,
+        options=tuple(options),
+        default=el.get("defaultValue"),
+        constraints=constraints,
+        properties=properties,
+    )
+
+
+def _user_task(el: Any, lanes: dict[str, str]) -> UserTaskMeta:
+    properties: dict[str, str] = {}
+    for prop in el.iterfind(f"{_b('extensionElements')}/{_c('properties')}/{_c('property')}"):
+        properties[prop.get("name") or prop.get("id") or ""] = prop.get("value") or ""
+    form = tuple(_form_field(field) for field in
+                 el.iterfind(f"{_b('extensionElements')}/{_c('formData')}/{_c('formField')}"))
+    return UserTaskMeta(
+        task_spec=el.get("id"),
+        name=el.get("name") or el.get("id"),
+        candidate_groups=_split(el.get(_c("candidateGroups"))),
+        candidate_users=_split(el.get(_c("candidateUsers"))),
+        assignee=el.get(_c("assignee")) or None,
+        due_date=el.get(_c("dueDate")) or None,
+        priority=el.get(_c("priority")) or None,
+        lane=_lane_of(el, lanes),
+        properties=properties,
+        form=form,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+
+
+def compile_definition(xml: bytes) -> tuple[DeployedProcess, BpmnProcessSpec, dict[str, BpmnProcessSpec]]:
+    """Lint, describe and parse a BPMN file; raise BpmnRejected listing every problem."""
+    root = _parse_xml(xml)
+    problems = _lint(root)
+    processes = [p for p in root.iterfind(_b("process")) if p.get("isExecutable", "true") == "true"]
+    if len(processes) != 1:
+        problems.insert(0, (None, "文件中必须恰好有一个可执行流程（isExecutable=\"true\"），"
+                                  f"实际为 {len(processes)} 个"))
+    if problems:
+        raise BpmnRejected(problems)
+    process = processes[0]
+    process_key = process.get("id")
+
+    parser = GovflowParser(validator=_bpmn_validator())
+    try:
+        parser.add_bpmn_xml(root)
+        spec = parser.get_spec(process_key)
+        subprocess_specs = parser.get_subprocess_specs(process_key)
+    except ValidationException as exc:
+        element = getattr(exc, "id", None) or None
+        where = f"元素 {element}" if element else "文件"
+        line = getattr(exc, "line_number", "")
+        detail = "；".join(str(part) for part in [*exc.args[:1], *exc.notes])
+        at_line = f"（第 {line} 行）" if line else ""
+        raise BpmnRejected([(element, f"{where}：流程解析失败{at_line}：{detail}")]) from exc
+    except (NotImplementedError, KeyError, AttributeError, TypeError, ValueError) as exc:
+        # SpiffWorkflow's parser raises these raw on some malformed input.
+        raise BpmnRejected([(None, f"流程解析失败：{type(exc).__name__}: {exc}")]) from exc
+
+    lanes = _lanes(process)
+    metas = (_user_task(el, lanes) for el in process.iter(_b("userTask")))
+    user_tasks = {meta.task_spec: meta for meta in metas}
+    deployed = DeployedProcess(
+        process_key=process_key,
+        name=process.get("name") or process_key,
+        content_hash=hashlib.sha256(xml).hexdigest(),
+        user_tasks=user_tasks,
+        has_timers=next(process.iter(_b("timerEventDefinition")), None) is not None,
+    )
+    return deployed, spec, subprocess_specs
+
+
+def describe(xml: bytes) -> DeployedProcess:
+    """Lint and describe a BPMN file; raise BpmnRejected listing every problem."""
+    return compile_definition(xml)[0]

@@ -1,0 +1,320 @@
+"""The engine facade: the one object the rest of GovFlow uses to run BPMN instances."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from app.core.errors import InvalidInput
+from app.engine.bpmn import (
+    ClockCycleTimerEventDefinition,
+    ClockDurationTimerEventDefinition,
+    ClockTimeDateEventDefinition,
+    PassThroughTask,
+    compile_definition,
+    parse_instant,
+    use_now,
+)
+from app.engine.errors import TaskNotReady
+from app.engine.sandbox import RestrictedScriptEngine, normalize_data
+
+Specs = tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]
+
+_HASH_ATTR = "_govflow_content_hash"
+_TIMER_EVENT_TYPES = frozenset({
+    ClockTimeDateEventDefinition.__name__,
+    ClockDurationTimerEventDefinition.__name__,
+    ClockCycleTimerEventDefinition.__name__,
+})
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A user task waiting for a person."""
+
+    id: str
+    task_spec: str
+    name: str
+    data: dict[str, Any]
+
+
+# --------------------------------------------------------------------------------------------
+# Serialization
+
+
+class LeanWorkflowConverter(BpmnWorkflowConverter):
+    """Serialize a workflow with a reference to its definition instead of the whole spec."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        """Convert the instance state only; the spec is named by content hash."""
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["spec_ref"] = {"process": workflow.spec.name, "content_hash": getattr(workflow, _HASH_ATTR, None)}
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict[str, Any], *, spec: BpmnProcessSpec | None = None,
+                  subprocess_specs: dict[str, BpmnProcessSpec] | None = None) -> BpmnWorkflow:
+        """Rebuild a workflow on the cached spec passed in by the engine."""
+        if spec is None or subprocess_specs is None:
+            raise ValueError("a lean workflow state needs its spec to be restored")
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def full_config() -> dict[type, type]:
+    """Return the serializer config for our classes with SpiffWorkflow's spec-embedding workflow converter."""
+    config = dict(CAMUNDA_CONFIG)
+    config[PassThroughTask] = BpmnTaskSpecConverter
+    config[ClockTimeDateEventDefinition] = TimerConditionalEventDefinitionConverter
+    config[ClockDurationTimerEventDefinition] = TimerConditionalEventDefinitionConverter
+    config[ClockCycleTimerEventDefinition] = TimerConditionalEventDefinitionConverter
+    return config
+
+
+def lean_config() -> dict[type, type]:
+    """Return the serializer config that writes a spec reference instead of the spec."""
+    config = full_config()
+    config[BpmnWorkflow] = LeanWorkflowConverter
+    return config
+
+
+# --------------------------------------------------------------------------------------------
+# The facade
+
+
+class Engine:
+    """Parse, run, save and restore BPMN instances with restricted scripts and lean state."""
+
+    def __init__(self, *, script_timeout: float = 1.0) -> None:
+        self._script_engine = RestrictedScriptEngine(timeout_seconds=script_timeout)
+        self._specs: dict[str, Specs] = {}
+        self._specs_lock = threading.Lock()
+        # The serializer flips a mode flag on its registry while it dumps: one per thread.
+        self._local = threading.local()
+
+    # -- definitions ------------------------------------------------------------------------
+
+    def spec(self, content_hash: str, xml: bytes) -> Specs:
+        """Return (top spec, subprocess specs) for a definition version, parsing it once."""
+        cached = self._specs.get(content_hash)
+        if cached is not None:
+            return cached
+        with self._specs_lock:
+            cached = self._specs.get(content_hash)
+            if cached is not None:
+                return cached
+            if hashlib.sha256(xml).hexdigest() != content_hash:
+                raise ValueError(f"content hash {content_hash} does not match the BPMN bytes")
+            # Lint again: the cache must only ever hold definitions our rules accept.
+            _, spec, subprocess_specs = compile_definition(xml)
+            _connect_loops(spec, subprocess_specs)
+            entry = (spec, subprocess_specs)
+            self._specs[content_hash] = entry
+            return entry
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self, content_hash: str, xml: bytes, variables: dict[str, Any]) -> BpmnWorkflow:
+        """Create an instance with the given variables and run it to its first wait state."""
+        spec, subprocess_specs = self.spec(content_hash, xml)
+        values = normalize_data(variables, _invalid_variables)
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self._script_engine)
+        setattr(workflow, _HASH_ATTR, content_hash)
+        # The root task's data is inherited by every task that follows it.
+        workflow.task_tree.data.update(values)
+        workflow.do_engine_steps()
+        return workflow
+
+    def restore(self, state: str, content_hash: str, xml: bytes) -> BpmnWorkflow:
+        """Rebuild an instance from `dump` output on its definition version."""
+        spec, subprocess_specs = self.spec(content_hash, xml)
+        dct = json.loads(state)
+        ref = dct.pop("spec_ref", None) or {}
+        if ref.get("content_hash") != content_hash:
+            raise ValueError(f"state belongs to definition {ref.get('content_hash')}, not {content_hash}")
+        serializer = self._serializer()
+        serializer.migrate(dct)
+        workflow: BpmnWorkflow = serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+        # SpiffWorkflow gives a restored workflow its default, unrestricted engine.
+        workflow.script_engine = self._script_engine
+        setattr(workflow, _HASH_ATTR, content_hash)
+        return workflow
+
+    def dump(self, workflow: BpmnWorkflow) -> str:
+        """Prune finished history and serialize the instance (without its spec)."""
+        self._prune(workflow)
+        return str(self._serializer().serialize_json(workflow))
+
+    def cancel(self, workflow: BpmnWorkflow) -> None:
+        """Cancel every open task of the instance."""
+        workflow.cancel()
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def ready_user_tasks(self, workflow: BpmnWorkflow) -> list[ReadyTask]:
+        """List the user tasks a person may work now, in subprocesses too."""
+        return [
+            ReadyTask(id=str(task.id), task_spec=_element_id(task),
+                      name=task.task_spec.bpmn_name or _element_id(task), data=copy.deepcopy(task.data))
+            for task in workflow.get_tasks(state=TaskState.READY, manual=True)
+            if isinstance(task.task_spec, UserTask)
+        ]
+
+    def complete_user_task(self, workflow: BpmnWorkflow, task_id: str, data: dict[str, Any]) -> None:
+        """Complete a READY user task with the submitted data and run the engine on."""
+        task = _find_task(workflow, task_id)
+        if task is None:
+            raise TaskNotReady(f"任务 {task_id} 不存在", extra={"task_id": task_id})
+        element = _element_id(task)
+        if not isinstance(task.task_spec, UserTask) or not task.task_spec.manual:
+            raise TaskNotReady(f"任务 {task_id}（{element}）不是用户任务", extra={"task_id": task_id})
+        if task.state != TaskState.READY:
+            state = TaskState.get_name(task.state)
+            raise TaskNotReady(f"任务 {task_id}（{element}）当前状态为 {state}，不可办理",
+                               extra={"task_id": task_id})
+        # Checked before anything changes, so a refusal leaves the instance as it was.
+        values = normalize_data(data, _invalid_form)
+        task.data.update(values)
+        task.run()
+        workflow.do_engine_steps()
+
+    # -- state ------------------------------------------------------------------------------
+
+    def is_completed(self, workflow: BpmnWorkflow) -> bool:
+        """Return True once the instance has no open task (ended or cancelled)."""
+        return bool(workflow.is_completed())
+
+    def data(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        """Return the instance's variables: final ones after it ended, the latest so far before."""
+        merged: dict[str, Any] = dict(workflow.data)
+        if workflow.last_task is not None:
+            merged.update(workflow.last_task.data)
+        # Work inside a running subprocess is newer than its parent's last completed task.
+        for subprocess in sorted(workflow.get_active_subprocesses(), key=lambda sp: sp.depth):
+            if subprocess.last_task is not None:
+                merged.update(subprocess.last_task.data)
+        return copy.deepcopy(merged)
+
+    # -- timers -----------------------------------------------------------------------------
+
+    def next_timer_at(self, workflow: BpmnWorkflow) -> datetime | None:
+        """Return the earliest instant a waiting timer is due (aware UTC), or None."""
+        due: list[datetime] = []
+        for event in workflow.waiting_events():
+            if event.event_type not in _TIMER_EVENT_TYPES or not isinstance(event.value, str):
+                continue
+            due.append(parse_instant(event.value))
+        return min(due) if due else None
+
+    def fire_timers(self, workflow: BpmnWorkflow, now: datetime) -> None:
+        """Fire the timers due at `now` (our clock, not the wall clock) and run the engine on."""
+        with use_now(now):
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _serializer(self) -> BpmnWorkflowSerializer:
+        serializer = getattr(self._local, "serializer", None)
+        if serializer is None:
+            serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(lean_config()))
+            self._local.serializer = serializer
+        return serializer
+
+    @staticmethod
+    def _prune(workflow: BpmnWorkflow) -> None:
+        """Drop finished loop iterations and finished subprocesses so state stays flat over rounds."""
+        for wf in [workflow, *workflow.subprocesses.values()]:
+            for task in list(wf.tasks.values()):
+                if isinstance(task.task_spec, StandardLoopTask):
+                    _prune_iterations(wf, task)
+
+        tasks: dict[UUID, Task] = dict(workflow.tasks)
+        for subprocess in workflow.subprocesses.values():
+            tasks.update(subprocess.tasks)
+        removed = True
+        while removed:
+            removed = False
+            for parent_id, subprocess in list(workflow.subprocesses.items()):
+                parent = tasks.get(parent_id)
+                # An orphan's parent task was pruned with an enclosing subprocess or iteration.
+                finished = parent is None or (
+                    subprocess.completed and parent.has_state(TaskState.FINISHED_MASK))
+                if finished:
+                    del workflow.subprocesses[parent_id]
+                    for task_id in subprocess.tasks:
+                        tasks.pop(task_id, None)
+                    removed = True
+
+
+def _prune_iterations(wf: Any, loop_task: Task) -> None:
+    merged: list[str] = loop_task.internal_data.get("merged", [])
+    positions = {task_id: i for i, task_id in enumerate(merged)}
+    child_spec = loop_task.task_spec.task_spec
+    for child in loop_task.children:
+        position = positions.get(str(child.id))
+        if child.task_spec.name != child_spec or position is None or not child.has_state(TaskState.COMPLETED):
+            continue
+        if wf.last_task is child:
+            wf.last_task = loop_task
+        wf._remove_task(child.id)
+        # Keep the count (loopMaximum and the iteration index read len(merged)), drop the 36-char id.
+        merged[position] = ""
+
+
+def _connect_loops(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> None:
+    """Connect loop merges once at cache time, so concurrent instances never race to connect them."""
+    for process_spec in [spec, *subprocess_specs.values()]:
+        for task_spec in process_spec.task_specs.values():
+            if isinstance(task_spec, StandardLoopTask):
+                child_spec = process_spec.task_specs[task_spec.task_spec]
+                if not child_spec.completed_event.is_connected(task_spec.merge_child):
+                    child_spec.completed_event.connect(task_spec.merge_child)
+
+
+def _find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
+    try:
+        uuid = UUID(str(task_id))
+    except ValueError:
+        return None
+    try:
+        return workflow.get_task_from_id(uuid)
+    except TaskNotFoundException:
+        return None
+
+
+def _element_id(task: Task) -> str:
+    return getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+
+
+def _invalid_variables(message: str) -> InvalidInput:
+    return InvalidInput(f"流程变量无效：{message}")
+
+
+def _invalid_form(message: str) -> InvalidInput:
+    return InvalidInput(f"提交的数据无效：{message}")

@@ -1,0 +1,35 @@
+"""Where areas plug their rules into the generic runner, keyed by process and task."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# (session, instance, task_row, data, actor) -> data to complete with (may normalise); raise DomainError to refuse
+TaskValidator = Callable[..., dict[str, Any]]
+# (session, instance, variables, actor) -> None; called after every step of an instance of the process
+StepHandler = Callable[..., None]
+
+
+@dataclass
+class HookRegistry:
+    validators: dict[tuple[str, str], TaskValidator] = field(default_factory=dict)
+    step_handlers: dict[str, StepHandler] = field(default_factory=dict)
+
+    def task_validator(self, process_key: str, task_spec: str) -> Callable[[TaskValidator], TaskValidator]:
+        """Register the business validation of one user task's form data."""
+        def deco(fn: TaskValidator) -> TaskValidator:
+            self.validators[(process_key, task_spec)] = fn
+            return fn
+        return deco
+
+    def after_step(self, process_key: str) -> Callable[[StepHandler], StepHandler]:
+        """Register what an area records after each step of its process (outcomes, grants)."""
+        def deco(fn: StepHandler) -> StepHandler:
+            self.step_handlers[process_key] = fn
+            return fn
+        return deco
+
+
+hooks = HookRegistry()

@@ -1,0 +1,98 @@
+"""Process definitions, instances and the projection of their open human tasks."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.types import UTCDateTime
+
+
+class InstanceStatus(StrEnum):
+    running = "running"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class TaskStatus(StrEnum):
+    open = "open"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class ProcessDefinition(SQLModel, table=True):
+    """A deployed BPMN file, stored once per content hash; instances stay on their version."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (
+        UniqueConstraint("process_key", "version"),
+        UniqueConstraint("process_key", "content_hash"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    process_key: str = Field(max_length=128, index=True)
+    name: str = Field(max_length=200)
+    version: int
+    content_hash: str = Field(max_length=64)
+    bpmn_xml: bytes = Field(sa_type=LargeBinary)
+    filename: str | None = Field(default=None, max_length=255)
+    meta: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    deployed_by: str | None = Field(default=None, max_length=64)
+    deployed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+_LOCK_VERSION = Column("lock_version", Integer, nullable=False)
+
+
+class ProcessInstance(SQLModel, table=True):
+    """A running or finished process; `state` is the lean serialized workflow."""
+
+    __tablename__ = "process_instance"
+    # Optimistic lock: every flush checks and bumps it; a lost race raises StaleDataError (409).
+    __mapper_args__ = {"version_id_col": _LOCK_VERSION}
+
+    id: int | None = Field(default=None, primary_key=True)
+    definition_id: int = Field(foreign_key="process_definition.id", index=True)
+    process_key: str = Field(max_length=128, index=True)
+    status: str = Field(max_length=16, index=True)
+    state: str = Field(sa_type=Text)
+    lock_version: int = Field(default=0, sa_column=_LOCK_VERSION)
+    next_timer_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    subject: str = Field(default="", max_length=300)
+    business_ref: str | None = Field(default=None, max_length=64, index=True)
+    started_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Task(SQLModel, table=True):
+    """A human task: open ones are the projection inboxes query; finished ones are history."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "spiff_task_id"),
+        Index("ix_task_inbox", "status", "department_id", "role"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: int = Field(foreign_key="process_instance.id", index=True)
+    process_key: str = Field(max_length=128)
+    spiff_task_id: str = Field(max_length=36)
+    task_spec: str = Field(max_length=128)
+    name: str = Field(max_length=200)
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    role: str | None = Field(default=None, max_length=32)
+    assignee_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    status: str = Field(max_length=16)
+    due_rule: str | None = Field(default=None, max_length=32)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    due_provisional: bool = False
+    form: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    data: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    completed_by_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)

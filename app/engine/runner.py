@@ -1,0 +1,315 @@
+"""Run process instances against the database: deploy, start, complete, fire timers, project.
+
+The runner flushes and never commits: the calling flow commits the state change and its audit
+events together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
+
+from app.audit import service as audit
+from app.core.clock import clock
+from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.engine import forms
+from app.engine.bpmn import DeployedProcess, describe
+from app.engine.core import Engine
+from app.engine.hooks import hooks
+from app.engine.models import InstanceStatus, ProcessDefinition, ProcessInstance, Task, TaskStatus
+from app.org.models import Department
+from app.org.service import Actor
+
+# (rule from camunda:dueDate, created_at) -> (due_at, provisional)
+DueResolver = Callable[[str, datetime], tuple[datetime | None, bool]]
+
+
+def actor_name(actor: Actor | str) -> str:
+    """Return the name the audit trail records for an actor."""
+    return actor if isinstance(actor, str) else actor.username
+
+
+def may_work(task: Task, actor: Actor) -> bool:
+    """Tell whether a person may work a task: its department and role, and not claimed by another."""
+    if task.department_id != actor.department_id or (task.role and task.role not in actor.roles):
+        return False
+    return task.assignee_id in (None, actor.id)
+
+
+class Runner:
+    """The engine facade bound to the database rows of definitions, instances and tasks."""
+
+    def __init__(self, engine: Engine, due_resolver: DueResolver | None = None) -> None:
+        self.engine = engine
+        self.due_resolver = due_resolver
+
+    # ---- definitions -------------------------------------------------------------------------
+
+    def deploy(self, session: Session, xml: bytes, *, filename: str | None, actor: Actor | str
+               ) -> tuple[ProcessDefinition, bool]:
+        """Store a BPMN file as a new version unless the same content is already deployed."""
+        described = describe(xml)
+        existing = session.execute(
+            select(ProcessDefinition).where(ProcessDefinition.process_key == described.process_key,
+                                            ProcessDefinition.content_hash == described.content_hash)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing, False
+        version = (session.execute(
+            select(func.max(ProcessDefinition.version)).where(
+                ProcessDefinition.process_key == described.process_key)
+        ).scalar() or 0) + 1
+        now = clock.now()
+        definition = ProcessDefinition(
+            process_key=described.process_key, name=described.name or described.process_key,
+            version=version, content_hash=described.content_hash, bpmn_xml=xml, filename=filename,
+            meta=_meta(described), deployed_by=actor_name(actor), deployed_at=now,
+        )
+        session.add(definition)
+        session.flush()
+        audit.append(session, at=now, actor=actor_name(actor), action="process.deployed",
+                     entity_type="process_definition", entity_id=f"{definition.process_key}:{version}",
+                     detail={"content_hash": definition.content_hash, "filename": filename})
+        return definition, True
+
+    def deploy_directory(self, session: Session, directory: Path, *, actor: Actor | str = "system"
+                         ) -> list[ProcessDefinition]:
+        """Deploy every .bpmn file of a directory (same content keeps its version)."""
+        return [self.deploy(session, path.read_bytes(), filename=path.name, actor=actor)[0]
+                for path in sorted(directory.glob("*.bpmn"))]
+
+    def latest(self, session: Session, process_key: str) -> ProcessDefinition:
+        """Return the newest version of a process or raise NotFound."""
+        definition = session.execute(
+            select(ProcessDefinition).where(ProcessDefinition.process_key == process_key)
+            .order_by(ProcessDefinition.version.desc()).limit(1)
+        ).scalar_one_or_none()
+        if definition is None:
+            raise NotFound(f"流程“{process_key}”未部署", code="process_not_found")
+        return definition
+
+    # ---- instances ---------------------------------------------------------------------------
+
+    def start(self, session: Session, process_key: str, *, variables: dict[str, Any],
+              actor: Actor | str, subject: str = "", business_ref: str | None = None,
+              department_id: int | None = None) -> ProcessInstance:
+        """Start the newest version of a process, step it, store it and project its tasks."""
+        definition = self.latest(session, process_key)
+        _check_variables(variables)
+        workflow = self.engine.start(definition.content_hash, definition.bpmn_xml, variables)
+        now = clock.now()
+        instance = ProcessInstance(
+            definition_id=definition.id, process_key=process_key, status=InstanceStatus.running.value,
+            state="", subject=subject[:300], business_ref=business_ref,
+            started_by_id=None if isinstance(actor, str) else actor.id,
+            department_id=department_id if department_id is not None else
+            (None if isinstance(actor, str) else actor.department_id),
+            started_at=now, updated_at=now,
+        )
+        session.add(instance)
+        session.flush()
+        audit.append(session, at=now, actor=actor_name(actor), action="instance.started",
+                     entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
+                     detail={"process_key": process_key, "version": definition.version, "subject": subject})
+        self._after_step(session, instance, definition, workflow, actor, now)
+        instance.state = self.engine.dump(workflow)
+        session.flush()
+        return instance
+
+    def lock_instance(self, session: Session, instance_id: int) -> ProcessInstance:
+        """Load an instance under a row lock (PostgreSQL; SQLite holds the write lock already)."""
+        instance = session.execute(
+            select(ProcessInstance).where(ProcessInstance.id == instance_id)
+            .with_for_update().execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if instance is None:
+            raise NotFound("流程实例不存在", code="instance_not_found")
+        return instance
+
+    def complete_task(self, session: Session, task_id: int, data: Any, actor: Actor) -> Task:
+        """Check and complete one human task, step the instance, save it and re-project."""
+        task = session.get(Task, task_id)
+        if task is None:
+            raise NotFound("任务不存在", code="task_not_found")
+        instance = self.lock_instance(session, task.instance_id)
+        session.refresh(task)
+        if task.status != TaskStatus.open.value:
+            raise Conflict("该任务已办结，不能重复提交", code="task_closed")
+        if task.department_id != actor.department_id or (task.role and task.role not in actor.roles):
+            raise Forbidden("您不是该任务的办理人", code="task_not_yours")
+        if task.assignee_id not in (None, actor.id):
+            raise Conflict("该任务已被他人签收", code="task_claimed_by_other")
+        clean = forms.validate(task.form, data)
+        validator = hooks.validators.get((task.process_key, task.task_spec))
+        if validator is not None:
+            clean = validator(session=session, instance=instance, task=task, data=clean, actor=actor)
+        definition = session.get(ProcessDefinition, instance.definition_id)
+        assert definition is not None
+        workflow = self.engine.restore(instance.state, definition.content_hash, definition.bpmn_xml)
+        self.engine.complete_user_task(workflow, task.spiff_task_id, clean)
+        now = clock.now()
+        task.status = TaskStatus.completed.value
+        task.completed_at = now
+        task.completed_by_id = actor.id
+        task.assignee_id = actor.id
+        task.data = clean
+        session.add(task)
+        audit.append(session, at=now, actor=actor.username, action="task.completed", entity_type="task",
+                     entity_id=task.id, instance_id=instance.id,
+                     detail={"task": task.name, "task_spec": task.task_spec, "data": clean})
+        self._after_step(session, instance, definition, workflow, actor, now)
+        self._save(session, instance, workflow, now)
+        return task
+
+    def fire_timers(self, session: Session, instance_id: int, *, actor: Actor | str = "system") -> bool:
+        """Fire the due timers of one instance; return whether anything was due."""
+        instance = self.lock_instance(session, instance_id)
+        now = clock.now()
+        if instance.status != InstanceStatus.running.value or instance.next_timer_at is None \
+                or instance.next_timer_at > now:
+            return False
+        definition = session.get(ProcessDefinition, instance.definition_id)
+        assert definition is not None
+        workflow = self.engine.restore(instance.state, definition.content_hash, definition.bpmn_xml)
+        self.engine.fire_timers(workflow, now)
+        audit.append(session, at=now, actor=actor_name(actor), action="timer.fired",
+                     entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
+                     detail={"due": instance.next_timer_at.isoformat()})
+        self._after_step(session, instance, definition, workflow, actor, now)
+        self._save(session, instance, workflow, now)
+        return True
+
+    def cancel(self, session: Session, instance_id: int, *, actor: Actor | str, reason: str) -> ProcessInstance:
+        """Cancel a running instance and its open tasks."""
+        instance = self.lock_instance(session, instance_id)
+        if instance.status != InstanceStatus.running.value:
+            raise Conflict("流程已结束，不能撤销", code="instance_not_running")
+        definition = session.get(ProcessDefinition, instance.definition_id)
+        assert definition is not None
+        workflow = self.engine.restore(instance.state, definition.content_hash, definition.bpmn_xml)
+        self.engine.cancel(workflow)
+        now = clock.now()
+        audit.append(session, at=now, actor=actor_name(actor), action="instance.cancelled",
+                     entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
+                     detail={"reason": reason})
+        self._project(session, instance, definition, workflow, now)
+        instance.status = InstanceStatus.cancelled.value
+        instance.ended_at = now
+        instance.next_timer_at = None
+        self._save(session, instance, workflow, now)
+        return instance
+
+    def variables(self, session: Session, instance: ProcessInstance) -> dict[str, Any]:
+        """Return an instance's process variables (deserializes: not for lists)."""
+        definition = session.get(ProcessDefinition, instance.definition_id)
+        assert definition is not None
+        workflow = self.engine.restore(instance.state, definition.content_hash, definition.bpmn_xml)
+        return self.engine.data(workflow)
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _after_step(self, session: Session, instance: ProcessInstance, definition: ProcessDefinition,
+                    workflow: Any, actor: Actor | str, now: datetime) -> None:
+        self._project(session, instance, definition, workflow, now)
+        if self.engine.is_completed(workflow):
+            instance.status = InstanceStatus.completed.value
+            instance.ended_at = now
+            audit.append(session, at=now, actor=actor_name(actor), action="instance.completed",
+                         entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
+                         detail={"process_key": instance.process_key})
+        handler = hooks.step_handlers.get(instance.process_key)
+        if handler is not None:
+            handler(session=session, instance=instance, variables=self.engine.data(workflow), actor=actor)
+
+    def _project(self, session: Session, instance: ProcessInstance, definition: ProcessDefinition,
+                 workflow: Any, now: datetime) -> None:
+        """Make the open task rows match the engine's ready user tasks; set the next timer."""
+        ready = {t.id: t for t in self.engine.ready_user_tasks(workflow)}
+        open_rows = session.execute(
+            select(Task).where(Task.instance_id == instance.id, Task.status == TaskStatus.open.value)
+        ).scalars().all()
+        for row in open_rows:
+            if row.spiff_task_id not in ready:
+                # Withdrawn by the engine (boundary timer, cancel): history keeps the row.
+                row.status = TaskStatus.cancelled.value
+                row.completed_at = now
+                session.add(row)
+        known = {row.spiff_task_id for row in open_rows}
+        metas = definition.meta.get("user_tasks", {})
+        for ready_task in ready.values():
+            if ready_task.id in known:
+                continue
+            meta = metas.get(ready_task.task_spec, {})
+            variables = ready_task.data
+            department_id = self._task_department(session, instance, meta, variables)
+            groups = meta.get("candidate_groups") or []
+            due_rule = meta.get("due_date")
+            due_at, provisional = (None, False)
+            if due_rule and self.due_resolver is not None:
+                due_at, provisional = self.due_resolver(due_rule, now)
+            row = Task(
+                instance_id=instance.id, process_key=instance.process_key, spiff_task_id=ready_task.id,
+                task_spec=ready_task.task_spec, name=ready_task.name or meta.get("name") or ready_task.task_spec,
+                department_id=department_id, role=groups[0] if groups else None,
+                status=TaskStatus.open.value, due_rule=due_rule, due_at=due_at, due_provisional=provisional,
+                form=forms.resolve_form(meta.get("form") or [], variables), created_at=now,
+            )
+            session.add(row)
+            session.flush()
+            audit.append(session, at=now, actor="system", action="task.created", entity_type="task",
+                         entity_id=row.id, instance_id=instance.id,
+                         detail={"task": row.name, "task_spec": row.task_spec, "role": row.role,
+                                 "department_id": department_id,
+                                 "due_at": due_at.isoformat() if due_at else None})
+        instance.next_timer_at = self.engine.next_timer_at(workflow)
+
+    def _task_department(self, session: Session, instance: ProcessInstance, meta: dict[str, Any],
+                         variables: dict[str, Any]) -> int | None:
+        # Extension property `department` names the variable holding the owning department's code;
+        # without it the task belongs to the department that started the instance.
+        variable = (meta.get("properties") or {}).get("department")
+        if not variable:
+            return instance.department_id
+        code = variables.get(variable)
+        if not isinstance(code, str):
+            raise InvalidInput(f"流程变量“{variable}”未给出任务所属部门", code="task_department_missing")
+        dept_id = session.execute(select(Department.id).where(Department.code == code)).scalar_one_or_none()
+        if dept_id is None:
+            raise InvalidInput(f"任务所属部门“{code}”不存在", code="task_department_unknown")
+        return dept_id
+
+    def _save(self, session: Session, instance: ProcessInstance, workflow: Any, now: datetime) -> None:
+        """Write the state under the version check: a lost race is a 409, never a corrupt instance."""
+        instance.state = self.engine.dump(workflow)
+        instance.updated_at = now
+        session.add(instance)
+        try:
+            session.flush()
+        except StaleDataError:
+            raise Conflict("该流程刚被他人处理，请刷新后重试", code="instance_changed") from None
+
+
+def _meta(described: DeployedProcess) -> dict[str, Any]:
+    raw = dataclasses.asdict(described)
+    return json.loads(json.dumps({"name": raw["name"], "has_timers": raw["has_timers"],
+                                  "user_tasks": raw["user_tasks"]}, default=list))
+
+
+def _check_variables(variables: Any) -> None:
+    if not isinstance(variables, dict):
+        raise InvalidInput("流程变量必须是对象", code="variables_not_object")
+    bad = [k for k in variables if not isinstance(k, str) or not k.isidentifier() or k in forms.RESERVED_KEYS]
+    if bad:
+        raise InvalidInput(f"流程变量名无效：{'、'.join(map(str, bad))}", code="variable_name_invalid")
+    try:
+        json.dumps(variables)
+    except (TypeError, ValueError):
+        raise InvalidInput("流程变量必须可表示为 JSON", code="variables_not_json") from None

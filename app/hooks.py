@@ -1,0 +1,3 @@
+"""Import the areas whose flows register process hooks with the engine runner."""
+
+import app.sharing.flows  # noqa: F401

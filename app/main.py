@@ -1,0 +1,135 @@
+"""create_app(settings) -> FastAPI: mounts the API and the pages, static files and error handlers."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from app.core.config import ROOT, Settings, get_settings
+from app.core.errors import DomainError
+from app.core.limits import BodySizeLimit
+from app.runtime import Runtime, build_runtime
+
+log = logging.getLogger("govflow")
+
+HTTP_CODES = {
+    400: ("bad_request", "请求无效"),
+    401: ("not_authenticated", "请先登录"),
+    403: ("forbidden", "您无权执行此操作"),
+    404: ("not_found", "页面或对象不存在"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    409: ("conflict", "操作冲突，请刷新后重试"),
+    413: ("body_too_large", "请求内容过大"),
+    415: ("unsupported_media_type", "不支持的内容类型"),
+}
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """Build the application for the given settings (or the environment's)."""
+    settings = settings or get_settings()
+    rt = runtime or build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from app.startup import on_startup
+
+        scheduler = on_startup(rt)
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+
+    app = FastAPI(title="GovFlow 政数流", version="0.1.0", lifespan=lifespan,
+                  description="河南省政务数据管理办法流程服务 API")
+    app.state.runtime = rt
+
+    from app.api import build_router
+    from app.web import router as web_router
+
+    app.include_router(build_router(settings), prefix="/api")
+    app.include_router(web_router)
+    static_dir = ROOT / "static"
+    static_dir.mkdir(exist_ok=True)
+    app.mount("/static", StaticFiles(directory=static_dir), name="static")
+
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="govflow_session",
+                       max_age=settings.access_token_minutes * 60, same_site="lax",
+                       https_only=settings.environment == "production")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected_error)
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api") and not request.url.path.startswith("/docs")
+
+
+def _error_response(request: Request, status: int, detail: dict[str, Any],
+                    headers: dict[str, str] | None = None) -> Response:
+    if _wants_html(request):
+        from app.web.render import render_error
+
+        return render_error(request, status, detail, headers)
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+async def _domain_error(request: Request, exc: DomainError) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return _error_response(request, exc.status_code, exc.to_detail(), headers)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    errors = []
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            return _error_response(request, 400, {"code": "malformed_json", "message": "请求体不是有效的 JSON",
+                                                  "message_en": "Malformed JSON body"})
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form"))
+        errors.append({"field": loc, "message": _zh_validation(err), "type": err.get("type")})
+    message = "提交的数据不符合要求：" + "；".join(f"{e['field']}：{e['message']}" if e["field"] else e["message"]
+                                                  for e in errors)
+    return _error_response(request, 422, {"code": "invalid_input", "message": message, "errors": errors})
+
+
+def _zh_validation(err: dict[str, Any]) -> str:
+    typ = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    table = {
+        "missing": "必填", "string_too_short": f"长度不能少于 {ctx.get('min_length')}",
+        "string_too_long": f"长度不能超过 {ctx.get('max_length')}", "too_short": "不能为空",
+        "too_long": f"数量不能超过 {ctx.get('max_length')}",
+        "enum": f"必须是以下之一：{ctx.get('expected')}", "literal_error": f"必须是以下之一：{ctx.get('expected')}",
+        "int_parsing": "必须是整数", "int_type": "必须是整数", "date_from_datetime_parsing": "必须是 YYYY-MM-DD 日期",
+        "date_parsing": "必须是 YYYY-MM-DD 日期", "date_type": "必须是日期", "string_type": "必须是文本",
+        "bool_parsing": "必须是布尔值", "list_type": "必须是列表", "dict_type": "必须是对象",
+        "model_attributes_type": "必须是对象", "extra_forbidden": "不允许的字段",
+        "greater_than_equal": f"不能小于 {ctx.get('ge')}", "less_than_equal": f"不能大于 {ctx.get('le')}",
+    }
+    if typ == "value_error":
+        return str(ctx.get("error") or err.get("msg", "值无效")).removeprefix("Value error, ")
+    return table.get(typ, str(err.get("msg", "值无效")))
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    code, message = HTTP_CODES.get(exc.status_code, ("http_error", "请求无法处理"))
+    return _error_response(request, exc.status_code, {"code": code, "message": message},
+                           getattr(exc, "headers", None))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return _error_response(request, 500, {"code": "internal_error", "message": "系统内部错误，已记录，请联系管理员"})

@@ -1,0 +1,97 @@
+"""Queries on regions, departments and users (flush, never commit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.core.errors import NotFound
+from app.org.models import Department, DepartmentKind, Region, User, UserRole
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person acting, with what permission checks need (no lazy loads later)."""
+
+    id: int
+    username: str
+    display_name: str
+    department_id: int
+    department_code: str
+    department_name: str
+    department_kind: str
+    region_code: str
+    level: str
+    roles: frozenset[str]
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+class SystemActor:
+    """Marker for work the service does by itself (scheduler, automatic grants)."""
+
+    username = "system"
+
+
+def get_region(*, session: Session, code: str) -> Region | None:
+    """Return a region by its code."""
+    return session.get(Region, code)
+
+
+def get_department_by_code(*, session: Session, code: str) -> Department | None:
+    """Return a department by its code."""
+    return session.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
+
+
+def require_department(*, session: Session, code: str) -> Department:
+    """Return a department by its code or raise NotFound."""
+    dept = get_department_by_code(session=session, code=code)
+    if dept is None:
+        raise NotFound(f"部门“{code}”不存在", code="department_not_found")
+    return dept
+
+
+def level_of(*, session: Session, department: Department) -> str:
+    """Return the administrative level of a department (its region's level)."""
+    region = session.get(Region, department.region_code)
+    assert region is not None  # FK guarantees it
+    return region.level
+
+
+def get_user_by_username(*, session: Session, username: str) -> User | None:
+    """Return a user by username."""
+    return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+
+
+def roles_of(*, session: Session, user_id: int) -> frozenset[str]:
+    """Return the roles a user holds."""
+    rows = session.execute(select(UserRole.role).where(UserRole.user_id == user_id)).scalars().all()
+    return frozenset(rows)
+
+
+def load_actor(*, session: Session, user_id: int) -> Actor | None:
+    """Build the Actor of an active user in one query plus roles."""
+    row = session.execute(
+        select(User, Department, Region)
+        .join(Department, Department.id == User.department_id)
+        .join(Region, Region.code == Department.region_code)
+        .where(User.id == user_id, User.is_active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    user, dept, region = row
+    return Actor(id=user.id, username=user.username, display_name=user.display_name,
+                 department_id=dept.id, department_code=dept.code, department_name=dept.name,
+                 department_kind=dept.kind, region_code=region.code, level=region.level,
+                 roles=roles_of(session=session, user_id=user.id))
+
+
+def office_for(*, session: Session, region_code: str, kind: DepartmentKind) -> Department | None:
+    """Return the (first active) department of a kind in a region, e.g. its government office."""
+    return session.execute(
+        select(Department).where(Department.region_code == region_code, Department.kind == kind.value,
+                                 Department.is_active.is_(True)).order_by(Department.id)
+    ).scalars().first()

@@ -1,0 +1,31 @@
+"""Everything a process (web or scheduler) holds once: settings, database, engine, runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.core.config import Settings
+from app.core.db import Database
+from app.engine.core import Engine
+from app.engine.runner import Runner
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    engine: Engine
+    runner: Runner
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Build the runtime objects for one process."""
+    import app.hooks  # noqa: F401  (areas register their process hooks)
+
+    if settings.environment == "test":
+        from app.core.security import use_fast_hashing
+
+        use_fast_hashing()
+    db = Database(settings.database_url)
+    engine = Engine(script_timeout=settings.script_timeout_seconds)
+    return Runtime(settings=settings, db=db, engine=engine, runner=Runner(engine))

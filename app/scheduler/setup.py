@@ -1,0 +1,33 @@
+"""APScheduler set-up and the job registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from app.engine.jobs import fire_due_timers
+from app.runtime import Runtime
+
+# job id (kebab-case) -> (function of the runtime, interval in seconds)
+JOBS: dict[str, tuple[Callable[[Runtime], Any], int]] = {
+    "fire-due-timers": (fire_due_timers, 5),
+}
+
+
+def run_job(rt: Runtime, job_id: str) -> Any:
+    """Run one registered job now."""
+    func, _ = JOBS[job_id]
+    return func(rt)
+
+
+def build_scheduler(rt: Runtime, *, background: bool) -> BackgroundScheduler | BlockingScheduler:
+    """Build a scheduler with every registered job on its interval."""
+    scheduler = BackgroundScheduler(timezone="Asia/Shanghai") if background \
+        else BlockingScheduler(timezone="Asia/Shanghai")
+    for job_id, (func, seconds) in JOBS.items():
+        scheduler.add_job(func, "interval", seconds=seconds, args=[rt], id=job_id, max_instances=1,
+                          coalesce=True, misfire_grace_time=seconds * 4)
+    return scheduler

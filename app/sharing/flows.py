@@ -1,0 +1,192 @@
+"""Share requests (Art. 15–16): submit, review, and record the outcome with its grant."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+from sqlmodel import Session
+
+from app.audit import service as audit
+from app.catalog import service as catalog_service
+from app.catalog.models import SHARE_METHOD_ZH, ShareType
+from app.core.clock import clock
+from app.core.errors import Forbidden, InvalidInput
+from app.engine.hooks import hooks
+from app.engine.models import InstanceStatus, ProcessInstance, Task
+from app.engine.runner import Runner, actor_name
+from app.org.models import Department
+from app.org.service import Actor
+from app.sharing import service
+from app.sharing.models import ShareGrant, ShareRequest, ShareRequestStatus
+
+PROCESS_KEY = "sharing_share_request"
+
+
+class ShareRequestCreate(BaseModel):
+    entry_code: str = Field(min_length=1, max_length=64)
+    items: list[str] = Field(min_length=1, max_length=500)
+    purpose: str = Field(min_length=2, max_length=2000)
+    scope: str = Field(min_length=2, max_length=2000)
+    period_from: date
+    period_to: date
+    method: Literal["api", "table", "file"]
+    legal_basis: str = Field(min_length=2, max_length=1000)
+    contact_phone: str | None = Field(default=None, max_length=32)
+
+    @model_validator(mode="after")
+    def _period(self) -> "ShareRequestCreate":
+        if self.period_to < self.period_from:
+            raise ValueError("使用期限的结束日期不能早于开始日期")
+        return self
+
+
+def submit(session: Session, runner: Runner, actor: Actor, data: ShareRequestCreate) -> ShareRequest:
+    """File a share request and run it: granted at once, refused at once, or sent for review."""
+    if not actor.has_role("clerk"):
+        raise Forbidden("只有经办人可以提交共享申请", code="clerk_required")
+    entry = catalog_service.get_by_code(session=session, code=data.entry_code)
+    if entry is None:
+        raise InvalidInput(f"目录条目“{data.entry_code}”不存在", code="entry_not_found")
+    if entry.status != "published":
+        raise InvalidInput(f"目录条目“{entry.name}”尚未发布，不能申请共享", code="entry_not_published")
+    if entry.department_id == actor.department_id:
+        raise InvalidInput("不能向本部门申请本部门的数据", code="own_entry")
+    names = [i["name"] for i in entry.items]
+    unknown = [i for i in data.items if i not in names]
+    if unknown:
+        raise InvalidInput(f"数据项不属于该目录条目：{'、'.join(unknown)}", code="items_not_in_entry",
+                           extra={"items": unknown})
+    if len(set(data.items)) != len(data.items):
+        raise InvalidInput("申请的数据项有重复", code="items_duplicated")
+    if entry.share_type != ShareType.not_shared and entry.share_methods and data.method not in entry.share_methods:
+        offered = "、".join(SHARE_METHOD_ZH[m] for m in entry.share_methods)
+        raise InvalidInput(f"该条目只提供以下共享方式：{offered}", code="method_not_offered")
+    provider = session.get(Department, entry.department_id)
+    assert provider is not None
+    now = clock.now()
+    # Keep the catalog's order of items: the form and the grant read better that way.
+    items = [n for n in names if n in data.items]
+    request = ShareRequest(
+        entry_id=entry.id, requester_department_id=actor.department_id, provider_department_id=provider.id,
+        requested_by_id=actor.id, items=items, purpose=data.purpose, scope=data.scope,
+        period_from=data.period_from, period_to=data.period_to, method=data.method,
+        legal_basis=data.legal_basis, contact_phone=data.contact_phone,
+        status=ShareRequestStatus.under_review.value, created_at=now,
+    )
+    session.add(request)
+    session.flush()
+    audit.append(session, at=now, actor=actor.username, action="share_request.submitted",
+                 entity_type="share_request", entity_id=request.id,
+                 detail={"entry": entry.code, "items": items, "method": data.method,
+                         "requester": actor.department_code, "provider": provider.code})
+    instance = runner.start(
+        session, PROCESS_KEY, actor=actor, department_id=actor.department_id,
+        subject=f"{actor.department_name}申请共享“{entry.name}”",
+        business_ref=f"{service.BUSINESS_PREFIX}{request.id}",
+        variables={"share_type": entry.share_type, "provider_department": provider.code,
+                   "requester_department": actor.department_code, "items": items,
+                   "entry_code": entry.code, "entry_name": entry.name},
+    )
+    request.instance_id = instance.id
+    session.add(request)
+    session.commit()
+    return request
+
+
+@hooks.task_validator(PROCESS_KEY, "review")
+def validate_reply(*, session: Session, instance: ProcessInstance, task: Task, data: dict[str, Any],
+                   actor: Actor) -> dict[str, Any]:
+    """Check the provider's reply: a refusal states reason and basis; a partial grant names its items."""
+    request = _request_of(session, instance)
+    # A designer's trial instance has no share request: the items offered on the form stand in.
+    requested = list(request.items) if request else [o[0] for f in task.form if f["id"] == "approved_items"
+                                                      for o in f.get("options") or []]
+    decision = data.get("decision")
+    errors: list[dict[str, str]] = []
+    if decision == "refuse":
+        # Art. 16: a provider that refuses must state its reason and provide the basis.
+        if not data.get("reason"):
+            errors.append({"field": "reason", "message": "不同意共享时必须说明理由（第十六条）"})
+        if not data.get("legal_basis"):
+            errors.append({"field": "legal_basis", "message": "不同意共享时必须提供依据（第十六条）"})
+        data["approved_items"] = []
+    else:
+        # Art. 16: the user must follow the reply, so an approval states the terms of use.
+        if not data.get("terms"):
+            errors.append({"field": "terms", "message": "同意共享时必须写明使用要求"})
+        chosen = data.get("approved_items") or []
+        if decision == "partial":
+            if not chosen:
+                errors.append({"field": "approved_items", "message": "部分同意时必须选择同意共享的数据项"})
+            elif set(chosen) == set(requested):
+                errors.append({"field": "approved_items",
+                               "message": "已选择全部数据项，请选择“同意”而不是“部分同意”"})
+        elif chosen and set(chosen) != set(requested):
+            errors.append({"field": "approved_items", "message": "选择“同意”时不应只勾选部分数据项，请改选“部分同意”"})
+        data["approved_items"] = [i for i in requested if i in chosen] if decision == "partial" \
+            else requested
+        data.pop("reason", None)
+        data.pop("legal_basis", None)
+    if errors:
+        code = "refusal_basis_required" if decision == "refuse" else "reply_invalid"
+        raise InvalidInput("；".join(e["message"] for e in errors), code=code, extra={"errors": errors})
+    return data
+
+
+@hooks.after_step(PROCESS_KEY)
+def record_outcome(*, session: Session, instance: ProcessInstance, variables: dict[str, Any],
+                   actor: Actor | str) -> None:
+    """When the process ends, record the decision on the request and create the grant."""
+    if instance.status != InstanceStatus.completed.value:
+        return
+    request = _request_of(session, instance)
+    if request is None or request.status != ShareRequestStatus.under_review.value:
+        return
+    entry = catalog_service.get_by_code(session=session, code=variables["entry_code"])
+    assert entry is not None
+    now = clock.now()
+    request.decision = variables.get("decision")
+    request.decided_at = now
+    request.decided_by = actor_name(actor) if variables["share_type"] == ShareType.conditional else "system"
+    if variables.get("outcome") == "granted":
+        request.status = ShareRequestStatus.granted.value
+        request.approved_items = list(variables.get("approved_items") or request.items)
+        request.terms = variables.get("terms")
+        grant = ShareGrant(
+            share_request_id=request.id, entry_id=request.entry_id,
+            consumer_department_id=request.requester_department_id,
+            provider_department_id=request.provider_department_id, items=request.approved_items,
+            terms=request.terms, method=request.method, valid_from=request.period_from,
+            valid_to=request.period_to,
+            basis="unconditional" if variables["share_type"] == ShareType.unconditional else "review",
+            created_at=now,
+        )
+        session.add(grant)
+        session.flush()
+        audit.append(session, at=now, actor=request.decided_by, action="share_grant.created",
+                     entity_type="share_request", entity_id=request.id, instance_id=instance.id,
+                     detail={"grant_id": grant.id, "items": grant.items, "terms": grant.terms,
+                             "decision": request.decision, "basis": grant.basis,
+                             "valid": [str(grant.valid_from), str(grant.valid_to)]})
+    else:
+        request.status = ShareRequestStatus.refused.value
+        if variables["share_type"] == ShareType.not_shared:
+            request.refusal_reason = "该数据资源在目录中列为不予共享"
+            request.refusal_basis = entry.legal_basis
+        else:
+            request.refusal_reason = variables.get("reason")
+            request.refusal_basis = variables.get("legal_basis")
+        audit.append(session, at=now, actor=request.decided_by, action="share_request.refused",
+                     entity_type="share_request", entity_id=request.id, instance_id=instance.id,
+                     detail={"reason": request.refusal_reason, "basis": request.refusal_basis})
+    session.add(request)
+    session.flush()
+
+
+def _request_of(session: Session, instance: ProcessInstance) -> ShareRequest | None:
+    ref = instance.business_ref or ""
+    if not ref.startswith(service.BUSINESS_PREFIX):
+        return None
+    return session.get(ShareRequest, int(ref.removeprefix(service.BUSINESS_PREFIX)))

@@ -1,0 +1,54 @@
+"""Queries on share requests and grants (flush, never commit)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.core.errors import Forbidden, NotFound
+from app.org.models import Department
+from app.org.service import Actor
+from app.sharing.models import ShareGrant, ShareRequest
+
+BUSINESS_PREFIX = "share_request:"
+
+
+def get(*, session: Session, share_request_id: int) -> ShareRequest | None:
+    """Return a share request by id."""
+    return session.get(ShareRequest, share_request_id)
+
+
+def get_visible(*, session: Session, share_request_id: int, actor: Actor) -> ShareRequest:
+    """Return a share request the actor may read: either party's staff, an authority, a supervisor, an admin."""
+    request = get(session=session, share_request_id=share_request_id)
+    if request is None:
+        raise NotFound("共享申请不存在", code="share_request_not_found")
+    if actor.department_id in (request.requester_department_id, request.provider_department_id):
+        return request
+    if actor.has_role("admin", "authority_reviewer", "supervisor"):
+        return request
+    raise Forbidden("您无权查看该共享申请", code="share_request_forbidden")
+
+
+def get_grant(*, session: Session, share_request_id: int) -> ShareGrant | None:
+    """Return the grant a share request produced, if any."""
+    return session.execute(
+        select(ShareGrant).where(ShareGrant.share_request_id == share_request_id)
+    ).scalar_one_or_none()
+
+
+def get_all_for_department(*, session: Session, department_id: int, limit: int = 100) -> list[ShareRequest]:
+    """List the requests a department filed or received, newest first."""
+    stmt = select(ShareRequest).where(
+        (ShareRequest.requester_department_id == department_id)
+        | (ShareRequest.provider_department_id == department_id)
+    ).order_by(ShareRequest.id.desc()).limit(limit)
+    return list(session.execute(stmt).scalars().all())
+
+
+def departments_by_id(*, session: Session, ids: set[int]) -> dict[int, Department]:
+    """Return departments keyed by id."""
+    if not ids:
+        return {}
+    rows = session.execute(select(Department).where(Department.id.in_(ids))).scalars().all()
+    return {d.id: d for d in rows if d.id is not None}

@@ -1,0 +1,49 @@
+"""How a share request is shown (API and pages share this)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from app.audit import service as audit
+from app.catalog.models import CatalogEntry
+from app.sharing import service
+from app.sharing.models import DECISION_ZH, STATUS_ZH, ShareRequest, ShareRequestStatus
+
+
+def share_request_public(session: Session, request: ShareRequest, *, with_history: bool = True
+                         ) -> dict[str, Any]:
+    """Return a share request as the API shows it."""
+    assert request.id is not None
+    depts = service.departments_by_id(session=session, ids={request.requester_department_id,
+                                                             request.provider_department_id})
+    entry = session.get(CatalogEntry, request.entry_id)
+    grant = service.get_grant(session=session, share_request_id=request.id)
+    data: dict[str, Any] = {
+        "id": request.id, "status": request.status,
+        "status_label": STATUS_ZH[ShareRequestStatus(request.status)],
+        "instance_id": request.instance_id,
+        "entry_code": entry.code if entry else None, "entry_name": entry.name if entry else None,
+        "share_type": entry.share_type if entry else None,
+        "requester_department_code": depts[request.requester_department_id].code,
+        "requester_department_name": depts[request.requester_department_id].name,
+        "provider_department_code": depts[request.provider_department_id].code,
+        "provider_department_name": depts[request.provider_department_id].name,
+        "items": request.items, "purpose": request.purpose, "scope": request.scope,
+        "period_from": request.period_from.isoformat(), "period_to": request.period_to.isoformat(),
+        "method": request.method, "legal_basis": request.legal_basis, "contact_phone": request.contact_phone,
+        "decision": request.decision, "decision_label": DECISION_ZH.get(request.decision or ""),
+        "approved_items": request.approved_items, "terms": request.terms,
+        "refusal_reason": request.refusal_reason, "refusal_basis": request.refusal_basis,
+        "decided_by": request.decided_by,
+        "decided_at": request.decided_at.isoformat() if request.decided_at else None,
+        "created_at": request.created_at.isoformat(),
+        "grant": None if grant is None else {
+            "id": grant.id, "items": grant.items, "terms": grant.terms, "method": grant.method,
+            "valid_from": grant.valid_from.isoformat(), "valid_to": grant.valid_to.isoformat(),
+            "basis": grant.basis, "created_at": grant.created_at.isoformat()},
+    }
+    if with_history:
+        data["history"] = audit.trail(session, request.instance_id, "share_request", request.id)
+    return data

@@ -1,0 +1,243 @@
+"""Server-rendered pages in Chinese; the core actions work without JavaScript."""
+
+from __future__ import annotations
+
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from app.catalog import service as catalog_service
+from app.catalog.models import SHARE_METHOD_ZH, SHARE_TYPE_ZH
+from app.core.errors import DomainError, Forbidden, NotAuthenticated
+from app.core.security import csrf_matches
+from app.audit.service import trail
+from app.deps import RuntimeDep, SessionDep
+from app.engine.forms import public_form
+from app.engine.runner import may_work
+from app.org.models import ROLE_ZH, Role
+from app.org.service import Actor, load_actor
+from app.sharing import flows as sharing_flows
+from app.sharing import service as sharing_service
+from app.sharing.views import share_request_public
+from app.tasks import flows as task_flows
+from app.tasks import service as task_service
+from app.web.render import csrf_token, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def page_user(request: Request, session: SessionDep) -> Actor:
+    """Return the logged-in person of the page session, or send them to the login page."""
+    raw = request.session.get("user_id")
+    actor = load_actor(session=session, user_id=raw) if isinstance(raw, int) else None
+    if actor is None:
+        raise NotAuthenticated()
+    request.state.page_context = {
+        "user": actor, "todo_count": task_service.count_todo(session=session, actor=actor),
+        "role_names": "、".join(ROLE_ZH[Role(r)] for r in sorted(actor.roles) if r in Role.__members__),
+    }
+    return actor
+
+
+PageUser = Annotated[Actor, Depends(page_user)]
+
+
+async def form_data(request: Request) -> dict[str, Any]:
+    """Read a posted form (lists kept for repeated keys) and check its CSRF token."""
+    form = await request.form()
+    if not csrf_matches(request.session.get("csrf"), str(form.get("csrf_token") or "")):
+        raise Forbidden("页面已过期或来源不明（CSRF 校验失败），请刷新后重试", code="csrf_failed")
+    data: dict[str, Any] = {}
+    for key in form.keys():
+        if key == "csrf_token":
+            continue
+        values = [str(v) for v in form.getlist(key)]
+        data[key] = values if len(values) > 1 or key.endswith("[]") else values[0]
+    return {k.removesuffix("[]"): v for k, v in data.items()}
+
+
+FormData = Annotated[dict[str, Any], Depends(form_data)]
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    """Send people to their inbox, or to the login page."""
+    return _redirect("/tasks" if request.session.get("user_id") else "/login")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/tasks") -> Response:
+    """Show the login form."""
+    return render(request, "login.html", {"next": _safe_next(next)})
+
+
+@router.post("/login")
+async def login(request: Request, session: SessionDep, form: FormData) -> Response:
+    """Check credentials and start a page session."""
+    from app.api.auth import authenticate
+
+    nxt = _safe_next(str(form.get("next") or "/tasks"))
+    try:
+        user_id = authenticate(session, str(form.get("username", "")), str(form.get("password", "")))
+    except NotAuthenticated as exc:
+        return render(request, "login.html", {"error": exc.message_zh, "next": nxt,
+                                              "username": form.get("username", "")}, status=401)
+    request.session.clear()
+    request.session["user_id"] = user_id
+    csrf_token(request)
+    return _redirect(nxt)
+
+
+@router.post("/logout")
+async def logout(request: Request, form: FormData) -> Response:
+    """End the page session."""
+    request.session.clear()
+    return _redirect("/login")
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+def inbox(request: Request, session: SessionDep, actor: PageUser, view: str = "todo") -> Response:
+    """Show 待办 / 已办 / 我发起的."""
+    if view not in ("todo", "done", "initiated"):
+        view = "todo"
+    items = task_service.inbox(session=session, actor=actor, view=view)  # type: ignore[arg-type]
+    return render(request, "tasks/inbox.html", {"view": view, "items": items})
+
+
+def _task_context(session: SessionDep, actor: Actor, task_id: int) -> dict[str, Any]:
+    task, instance = task_service.get_visible(session=session, task_id=task_id, actor=actor)
+    public = task_service.load_public(session=session, task=task, instance=instance)
+    share_request = None
+    if instance.business_ref and instance.business_ref.startswith(sharing_service.BUSINESS_PREFIX):
+        request_id = int(instance.business_ref.removeprefix(sharing_service.BUSINESS_PREFIX))
+        share_request = share_request_public(session, sharing_service.get_visible(
+            session=session, share_request_id=request_id, actor=actor))
+    return {"task": public, "instance": instance, "share_request": share_request,
+            "history": share_request["history"] if share_request else trail(session, instance.id, "process_instance", instance.id or 0),
+            "may_work": task.status == "open" and may_work(task, actor),
+            "claimed_by_me": task.assignee_id == actor.id, "METHOD_ZH": SHARE_METHOD_ZH}
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+def task_page(request: Request, task_id: int, session: SessionDep, actor: PageUser) -> Response:
+    """Show a task with its generated form, the request it concerns and its history."""
+    return render(request, "tasks/task.html", _task_context(session, actor, task_id))
+
+
+@router.post("/tasks/{task_id}/claim")
+async def claim(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+    """Claim a task."""
+    task_flows.claim(session, task_id, actor)
+    return _redirect(f"/tasks/{task_id}")
+
+
+@router.post("/tasks/{task_id}/unclaim")
+async def unclaim(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+    """Give a task back to the pool."""
+    task_flows.unclaim(session, task_id, actor)
+    return _redirect(f"/tasks/{task_id}")
+
+
+@router.post("/tasks/{task_id}/complete")
+async def complete(request: Request, task_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+                   form: FormData) -> Response:
+    """Complete a task from its form; errors re-show the form with what was typed."""
+    task, _ = task_service.get_visible(session=session, task_id=task_id, actor=actor)
+    multiple = {f["id"] for f in public_form(task.form) if f["multiple"]}
+    data = {k: ([v] if k in multiple and isinstance(v, str) else v) for k, v in form.items()}
+    try:
+        task_flows.complete(session, rt.runner, task_id, data, actor)
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code != 422:
+            raise
+        ctx = _task_context(session, actor, task_id)
+        ctx.update({"error": exc.to_detail(), "submitted": data})
+        return render(request, "tasks/task.html", ctx, status=422)
+    return _redirect(f"/tasks?view=done&flash={quote('任务已办理')}")
+
+
+@router.get("/catalog", response_class=HTMLResponse)
+def catalog(request: Request, session: SessionDep, actor: PageUser, share_type: str | None = None) -> Response:
+    """Browse published catalog entries."""
+    rows = catalog_service.get_all(session=session, share_type=share_type or None)
+    return render(request, "catalog/list.html", {"rows": rows, "SHARE_TYPE_ZH": SHARE_TYPE_ZH,
+                                                 "share_type": share_type or ""})
+
+
+@router.get("/share-requests", response_class=HTMLResponse)
+def share_requests(request: Request, session: SessionDep, actor: PageUser) -> Response:
+    """List the requests my department filed or received."""
+    rows = [share_request_public(session, r, with_history=False)
+            for r in sharing_service.get_all_for_department(session=session, department_id=actor.department_id)]
+    return render(request, "sharing/list.html", {"rows": rows})
+
+
+@router.get("/share-requests/new", response_class=HTMLResponse)
+def new_share_request(request: Request, session: SessionDep, actor: PageUser, entry_code: str) -> Response:
+    """Show the request form (系统生成的需求申请表) for a catalog entry."""
+    entry = catalog_service.require_by_code(session=session, code=entry_code)
+    return render(request, "sharing/new.html", {"entry": entry, "METHOD_ZH": SHARE_METHOD_ZH,
+                                                "SHARE_TYPE_ZH": SHARE_TYPE_ZH, "values": {}})
+
+
+@router.post("/share-requests")
+async def create_share_request(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+                               form: FormData) -> Response:
+    """File a share request from the form."""
+    entry_code = str(form.get("entry_code", ""))
+    items = form.get("items") or []
+    values = {**form, "items": [items] if isinstance(items, str) else items}
+    try:
+        body = sharing_flows.ShareRequestCreate.model_validate(values)
+        created = sharing_flows.submit(session, rt.runner, actor, body)
+    except (ValidationError, DomainError) as exc:
+        session.rollback()
+        if isinstance(exc, DomainError) and exc.status_code != 422:
+            raise
+        message = exc.message_zh if isinstance(exc, DomainError) else _validation_message(exc)
+        entry = catalog_service.require_by_code(session=session, code=entry_code)
+        return render(request, "sharing/new.html", {"entry": entry, "METHOD_ZH": SHARE_METHOD_ZH,
+                                                    "SHARE_TYPE_ZH": SHARE_TYPE_ZH, "values": values,
+                                                    "error": message}, status=422)
+    return _redirect(f"/share-requests/{created.id}")
+
+
+@router.get("/share-requests/{share_request_id}", response_class=HTMLResponse)
+def share_request_page(request: Request, share_request_id: int, session: SessionDep,
+                       actor: PageUser) -> Response:
+    """Show a share request, its outcome, its grant and its history."""
+    req = sharing_service.get_visible(session=session, share_request_id=share_request_id, actor=actor)
+    return render(request, "sharing/detail.html", {"r": share_request_public(session, req),
+                                                   "METHOD_ZH": SHARE_METHOD_ZH})
+
+
+FIELD_ZH = {"entry_code": "目录条目", "items": "数据项", "purpose": "用途", "scope": "使用范围",
+            "period_from": "使用期限起", "period_to": "使用期限止", "method": "共享方式", "legal_basis": "履职依据"}
+
+
+def _validation_message(exc: ValidationError) -> str:
+    from app.main import _zh_validation
+
+    parts = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{FIELD_ZH.get(field, field)}：{_zh_validation(dict(err))}" if field
+                     else _zh_validation(dict(err)))
+    return "；".join(parts)
+
+
+def _safe_next(url: str) -> str:
+    # Only same-site paths: never an open redirect to another host.
+    return url if url.startswith("/") and not url.startswith("//") else "/tasks"
+
+
+__all__ = ["router"]

@@ -1,0 +1,74 @@
+"""Template rendering shared by the pages, and the readable error page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from app.core.clock import SHANGHAI
+from app.core.config import ROOT
+from app.core.security import new_csrf_token
+
+templates = Jinja2Templates(directory=str(ROOT / "templates"))
+
+
+def _local(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value.astimezone(SHANGHAI).strftime(fmt)
+
+
+templates.env.filters["local"] = _local
+
+ACTION_ZH = {
+    "share_request.submitted": "提交共享申请", "instance.started": "流程启动", "task.created": "生成待办",
+    "task.claimed": "签收任务", "task.unclaimed": "退回签收", "task.completed": "办理任务",
+    "instance.completed": "流程结束", "share_grant.created": "授权共享", "share_request.refused": "不予共享",
+    "instance.cancelled": "撤销流程", "timer.fired": "定时触发",
+}
+templates.env.globals["ACTION_ZH"] = ACTION_ZH
+
+
+def csrf_token(request: Request) -> str:
+    """Return the page session's CSRF token, creating it on first use."""
+    token = request.session.get("csrf")
+    if not token:
+        token = new_csrf_token()
+        request.session["csrf"] = token
+    return str(token)
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
+    """Render a page with the common context (user, CSRF token, todo count)."""
+    ctx = {"request": request, "csrf_token": csrf_token(request), "user": None, "todo_count": 0}
+    ctx.update(getattr(request.state, "page_context", {}))
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+ERROR_TITLES = {400: "请求无效", 401: "请先登录", 403: "无权访问", 404: "未找到", 409: "操作冲突",
+                413: "内容过大", 422: "提交的数据有误", 500: "系统错误"}
+
+
+def render_error(request: Request, status: int, detail: dict[str, Any],
+                 headers: dict[str, str] | None = None) -> Response:
+    """Render a readable error page in Chinese with the stable code."""
+    if status == 401 and request.method == "GET":
+        from fastapi.responses import RedirectResponse
+
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    if "session" not in request.scope:
+        return HTMLResponse(f"<h1>{ERROR_TITLES.get(status, '错误')}</h1><p>{detail.get('message')}</p>",
+                            status_code=status)
+    response = render(request, "error.html",
+                      {"status": status, "title": ERROR_TITLES.get(status, "错误"), "detail": detail}, status)
+    return response

@@ -1,0 +1,64 @@
+"""Logging in and who am I."""
+
+from datetime import timedelta
+
+from app.core.clock import clock
+
+
+def test_token_and_me(client, as_user) -> None:
+    me = as_user("gat_reviewer").get("/api/me").json()
+    assert me["username"] == "gat_reviewer"
+    assert me["roles"] == ["reviewer"]
+    assert me["department"] == {"code": "410000-gat", "name": "河南省公安厅", "kind": "department",
+                                "level": "province", "region_code": "410000"}
+
+
+def test_wrong_credentials_reveal_nothing(client) -> None:
+    unknown = client.post("/api/auth/token", data={"username": "nobody", "password": "Demo#2026"})
+    wrong = client.post("/api/auth/token", data={"username": "gat_reviewer", "password": "wrong-password"})
+    assert unknown.status_code == wrong.status_code == 401
+    assert unknown.json() == wrong.json()
+    assert wrong.json()["detail"]["code"] == "bad_credentials"
+
+
+def test_expired_token_is_refused(client, as_user) -> None:
+    c = as_user("rst_clerk")
+    assert c.get("/api/me").status_code == 200
+    clock.advance(timedelta(hours=9))
+    r = c.get("/api/me")
+    assert r.status_code == 401
+    assert r.json()["detail"]["code"] == "not_authenticated"
+
+
+def test_no_token_is_401_in_chinese(client) -> None:
+    r = client.get("/api/tasks")
+    assert r.status_code == 401
+    assert r.json()["detail"]["message"] == "请先登录"
+
+
+def test_admin_creates_department_and_user(client, as_user) -> None:
+    admin = as_user("demo_admin")
+    r = admin.post("/api/admin/departments", json={"code": "411002-gaj", "name": "许昌市公安局魏都分局",
+                                                   "kind": "department", "region_code": "411002"})
+    assert r.status_code == 201, r.text
+    r = admin.post("/api/admin/users", json={"username": "weidu_clerk", "password": "S3cure-pass",
+                                             "display_name": "魏都经办人", "department_code": "411002-gaj",
+                                             "roles": ["clerk"]})
+    assert r.status_code == 201, r.text
+    me = as_user("weidu_clerk", "S3cure-pass").get("/api/me").json()
+    assert me["department"]["level"] == "county"
+    assert me["department"]["region_code"] == "411002"
+
+
+def test_admin_endpoints_need_admin(client, as_user) -> None:
+    r = as_user("rst_clerk").post("/api/admin/departments", json={"code": "x-1", "name": "某部门",
+                                                                 "kind": "department", "region_code": "410000"})
+    assert r.status_code == 403
+    assert r.json()["detail"]["code"] == "role_required"
+
+
+def test_department_in_unknown_region_is_refused(client, as_user) -> None:
+    r = as_user("demo_admin").post("/api/admin/departments", json={"code": "x-2", "name": "某部门",
+                                                                   "kind": "department", "region_code": "999999"})
+    assert r.status_code == 422
+    assert r.json()["detail"]["code"] == "region_not_found"

@@ -1,0 +1,240 @@
+"""Deploy-time lint and metadata: what describe() reads and what it refuses, by element id."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.engine.bpmn import FormField, describe
+from app.engine.errors import BpmnRejected
+from tests.engine.support import NAMESPACES, fixture, linear
+
+
+def rejected(xml: bytes) -> BpmnRejected:
+    """Return the BpmnRejected that describe() raises for the file."""
+    with pytest.raises(BpmnRejected) as caught:
+        describe(xml)
+    assert caught.value.code == "bpmn_rejected"
+    assert caught.value.status_code == 422
+    return caught.value
+
+
+# -- metadata ---------------------------------------------------------------------------------
+
+
+def test_describe_reads_process_and_user_task_metadata() -> None:
+    deployed = describe(fixture("metadata").xml)
+
+    assert deployed.process_key == "test_metadata"
+    assert deployed.name == "共享申请审核（元数据）"
+    assert deployed.has_timers is False
+    assert set(deployed.user_tasks) == {"reply", "review"}
+
+    reply = deployed.user_tasks["reply"]
+    assert reply.name == "提供部门答复"
+    assert reply.candidate_groups == ("provider_admin", "provider_reviewer")
+    assert reply.candidate_users == ("alice", "bob")
+    assert reply.assignee == "carol"
+    assert reply.due_date == "5WD"
+    assert reply.priority == "50"
+    assert reply.lane == "提供部门"
+    assert reply.properties == {"department": "provider_department", "article": "16"}
+
+
+def test_describe_reads_form_fields_in_document_order() -> None:
+    form = describe(fixture("metadata").xml).user_tasks["reply"].form
+
+    assert [field.id for field in form] == ["decision", "reason", "items", "copies", "attachment"]
+    decision, reason, items, copies, attachment = form
+    assert decision == FormField(
+        id="decision", label="答复意见", type="enum", required=True,
+        options=(("agree", "同意共享"), ("conditional", "有条件共享"), ("refuse", "不予共享")),
+        default="agree", constraints={"required": ""}, properties={},
+    )
+    assert reason.required is False
+    assert reason.constraints == {"minlength": "5", "maxlength": "500"}
+    assert items.properties == {"multiple": "true", "options_from": "items"}
+    assert (copies.type, copies.default, copies.constraints) == ("long", "1", {"min": "1", "max": "10"})
+    assert attachment.type == "file_upload"  # custom types are kept as written
+
+
+def test_task_in_embedded_subprocess_takes_the_subprocess_lane() -> None:
+    review = describe(fixture("metadata").xml).user_tasks["review"]
+
+    assert review.candidate_groups == ("supervisor",)
+    assert review.due_date == "3WD"
+    assert review.lane == "提供部门"
+
+
+def test_has_timers_is_set_when_a_timer_is_modelled() -> None:
+    assert describe(fixture("timer").xml).has_timers is True
+
+
+def test_same_bytes_give_the_same_hash_and_other_bytes_another() -> None:
+    xml = fixture("review").xml
+
+    assert describe(xml).content_hash == describe(bytes(xml)).content_hash
+    assert len(describe(xml).content_hash) == 64
+    assert describe(xml + b"\n").content_hash != describe(xml).content_hash
+
+
+# -- lint refusals: one per kind, each naming the element ----------------------------------------
+
+REFUSALS: dict[str, tuple[bytes, str]] = {
+    "java_class": (linear('<bpmn:userTask id="java_task" camunda:class="gov.example.Delegate" />'),
+                   "java_task"),
+    "delegate_expression": (
+        linear('<bpmn:userTask id="delegate_task" camunda:delegateExpression="myBean" />'), "delegate_task"),
+    "camunda_expression": (linear(
+        '<bpmn:intermediateThrowEvent id="notify"><bpmn:messageEventDefinition '
+        'camunda:expression="payload" /></bpmn:intermediateThrowEvent>'), "notify"),
+    "service_task": (linear('<bpmn:serviceTask id="call_service" />'), "call_service"),
+    "send_task": (linear('<bpmn:sendTask id="send_letter" />'), "send_letter"),
+    "receive_task": (linear('<bpmn:receiveTask id="await_letter" />'), "await_letter"),
+    "execution_listener": (linear(
+        '<bpmn:userTask id="listened"><bpmn:extensionElements>'
+        '<camunda:executionListener event="start">'
+        '<camunda:script scriptFormat="python">x = 1</camunda:script>'
+        '</camunda:executionListener></bpmn:extensionElements></bpmn:userTask>'), "listened"),
+    "task_listener": (linear(
+        '<bpmn:userTask id="task_listened"><bpmn:extensionElements>'
+        '<camunda:taskListener event="create" /></bpmn:extensionElements></bpmn:userTask>'), "task_listened"),
+    "input_output": (linear(
+        '<bpmn:userTask id="mapped"><bpmn:extensionElements><camunda:inputOutput>'
+        '<camunda:inputParameter name="a">1</camunda:inputParameter>'
+        '</camunda:inputOutput></bpmn:extensionElements></bpmn:userTask>'), "mapped"),
+    "connector": (linear(
+        '<bpmn:userTask id="connected"><bpmn:extensionElements><camunda:connector>'
+        '<camunda:connectorId>http-connector</camunda:connectorId>'
+        '</camunda:connector></bpmn:extensionElements></bpmn:userTask>'), "connected"),
+    "async_before": (linear('<bpmn:userTask id="async_task" camunda:asyncBefore="true" />'), "async_task"),
+    "async_after": (linear('<bpmn:userTask id="after_task" camunda:asyncAfter="true" />'), "after_task"),
+    "call_activity": (linear('<bpmn:callActivity id="call_other" calledElement="other" />'), "call_other"),
+    "business_rule_task": (linear('<bpmn:businessRuleTask id="decide" camunda:decisionRef="rules" />'),
+                           "decide"),
+    "multi_instance": (linear(
+        '<bpmn:userTask id="per_item"><bpmn:multiInstanceLoopCharacteristics camunda:collection="items" '
+        'camunda:elementVariable="item" /></bpmn:userTask>'), "per_item"),
+    "juel_in_attribute": (linear('<bpmn:userTask id="juel_assignee" camunda:assignee="#{starter}" />'),
+                          "juel_assignee"),
+    "juel_in_condition": (linear(
+        '<bpmn:exclusiveGateway id="gw" default="flow_default" />',
+        extra='<bpmn:sequenceFlow id="juel_flow" sourceRef="gw" targetRef="end">'
+              '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${approved}'
+              '</bpmn:conditionExpression>'
+              '</bpmn:sequenceFlow>'), "juel_flow"),
+    "typename_form_field": (linear(
+        '<bpmn:userTask id="bad_form"><bpmn:extensionElements><camunda:formData>'
+        '<camunda:formField id="typename" label="类型" type="string" />'
+        '</camunda:formData></bpmn:extensionElements></bpmn:userTask>'), "bad_form"),
+    "typename_in_script": (linear(
+        '<bpmn:scriptTask id="bad_script"><bpmn:script>typename = "x"</bpmn:script></bpmn:scriptTask>'),
+        "bad_script"),
+    "typename_data_object": (linear('<bpmn:dataObject id="typename" />'), "typename"),
+    "script_format": (linear(
+        '<bpmn:scriptTask id="js_script" scriptFormat="javascript"><bpmn:script>x = 1</bpmn:script>'
+        '</bpmn:scriptTask>'), "js_script"),
+    "script_does_not_compile": (linear(
+        '<bpmn:scriptTask id="evil_script"><bpmn:script>__import__("os").system("id")</bpmn:script>'
+        '</bpmn:scriptTask>'), "evil_script"),
+    "condition_does_not_compile": (linear(
+        '<bpmn:exclusiveGateway id="gw" default="flow_default" />',
+        extra='<bpmn:sequenceFlow id="evil_flow" sourceRef="gw" targetRef="end">'
+              '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">().__class__.__base__'
+              '</bpmn:conditionExpression></bpmn:sequenceFlow>'), "evil_flow"),
+    "timer_does_not_compile": (linear(
+        '<bpmn:userTask id="wait_here" />',
+        extra='<bpmn:boundaryEvent id="evil_timer" attachedToRef="wait_here"><bpmn:timerEventDefinition>'
+              '<bpmn:timeDate>[c for c in ().__class__.__mro__]</bpmn:timeDate>'
+              '</bpmn:timerEventDefinition></bpmn:boundaryEvent>'), "evil_timer"),
+    "timer_iso_literal_unquoted": (linear(
+        '<bpmn:intermediateCatchEvent id="wait_5d"><bpmn:timerEventDefinition>'
+        '<bpmn:timeDuration>P5D</bpmn:timeDuration></bpmn:timerEventDefinition>'
+        '</bpmn:intermediateCatchEvent>'), "wait_5d"),
+    "loop_condition_does_not_compile": (linear(
+        '<bpmn:subProcess id="evil_loop"><bpmn:standardLoopCharacteristics>'
+        '<bpmn:loopCondition xsi:type="bpmn:tFormalExpression">_secret</bpmn:loopCondition>'
+        '</bpmn:standardLoopCharacteristics><bpmn:startEvent id="s2" /><bpmn:endEvent id="e2" />'
+        '<bpmn:sequenceFlow id="sf2" sourceRef="s2" targetRef="e2" /></bpmn:subProcess>'), "evil_loop"),
+    "sequence_flow_cycle": (linear(
+        '<bpmn:userTask id="draft" />', '<bpmn:exclusiveGateway id="again" default="flow_2" />',
+        extra='<bpmn:sequenceFlow id="back" sourceRef="again" targetRef="draft">'
+              '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">redo</bpmn:conditionExpression>'
+              '</bpmn:sequenceFlow>'), "draft"),
+    "cycle_inside_subprocess": (linear(
+        '<bpmn:subProcess id="inner"><bpmn:startEvent id="s2" /><bpmn:userTask id="fix" />'
+        '<bpmn:exclusiveGateway id="check" /><bpmn:endEvent id="e2" />'
+        '<bpmn:sequenceFlow id="i1" sourceRef="s2" targetRef="fix" />'
+        '<bpmn:sequenceFlow id="i2" sourceRef="fix" targetRef="check" />'
+        '<bpmn:sequenceFlow id="i3" sourceRef="check" targetRef="fix" />'
+        '<bpmn:sequenceFlow id="i4" sourceRef="check" targetRef="e2" /></bpmn:subProcess>'), "fix"),
+    "cycle_through_boundary_event": (linear(
+        '<bpmn:userTask id="answer" />',
+        extra='<bpmn:boundaryEvent id="remind" attachedToRef="answer" cancelActivity="true">'
+              '<bpmn:timerEventDefinition><bpmn:timeDuration>"P1D"</bpmn:timeDuration>'
+              '</bpmn:timerEventDefinition></bpmn:boundaryEvent>'
+              '<bpmn:sequenceFlow id="retry" sourceRef="remind" targetRef="answer" />'), "answer"),
+    "spiff_parser_validation": (linear(
+        '<bpmn:userTask id="two_ways" />',
+        extra='<bpmn:sequenceFlow id="second_way" sourceRef="two_ways" targetRef="end" />'), "two_ways"),
+}
+
+
+@pytest.mark.parametrize("kind", list(REFUSALS))
+def test_lint_refuses_naming_the_element(kind: str) -> None:
+    xml, element_id = REFUSALS[kind]
+
+    error = rejected(xml)
+
+    assert element_id in error.message_zh
+    assert any(problem["element_id"] == element_id for problem in error.extra["problems"])
+
+
+def test_lint_lists_every_problem_not_just_the_first() -> None:
+    xml = linear('<bpmn:serviceTask id="one" />', '<bpmn:callActivity id="two" calledElement="x" />',
+                 '<bpmn:userTask id="three" camunda:asyncBefore="true" />')
+
+    ids = {problem["element_id"] for problem in rejected(xml).extra["problems"]}
+
+    assert {"one", "two", "three"} <= ids
+
+
+def test_async_flag_set_to_false_is_accepted() -> None:
+    describe(linear('<bpmn:userTask id="sync_task" camunda:asyncBefore="false" />'))
+
+
+def test_doctype_and_entities_are_refused() -> None:
+    xml = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true"><bpmn:documentation>&lol2;</bpmn:documentation></bpmn:process>
+</bpmn:definitions>"""
+
+    assert "DOCTYPE" in rejected(xml).message_zh
+
+
+def test_external_entity_is_refused_without_being_fetched() -> None:
+    xml = b"""<?xml version="1.0"?>
+<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true"><bpmn:documentation>&xxe;</bpmn:documentation></bpmn:process>
+</bpmn:definitions>"""
+
+    error = rejected(xml)
+
+    assert "root:" not in error.message_zh
+
+
+def test_not_xml_is_refused() -> None:
+    assert "XML" in rejected(b"<bpmn:definitions").message_zh
+
+
+@pytest.mark.parametrize("count", [0, 2])
+def test_exactly_one_executable_process_is_required(count: int) -> None:
+    processes = "".join(
+        f'<bpmn:process id="p{i}" isExecutable="true"><bpmn:startEvent id="s{i}" /></bpmn:process>'
+        for i in range(count)
+    )
+    xml = (f'<bpmn:definitions {NAMESPACES} id="d" targetNamespace="t">{processes}'
+           f'<bpmn:process id="other" isExecutable="false" /></bpmn:definitions>').encode()
+
+    assert "恰好有一个可执行流程" in rejected(xml).message_zh
