@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,13 +12,14 @@ from sqlmodel import Session
 from app.core.clock import clock
 from app.core.errors import Forbidden, NotAuthenticated
 from app.core.security import decode_access_token
-from app.org.service import Actor, load_actor
+from app.org.service import Actor
 from app.runtime import Runtime
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-def get_runtime(request: Request) -> Runtime:
+# Cheap dependencies are async: a sync one costs a thread-pool hop per request.
+async def get_runtime(request: Request) -> Runtime:
     """Return the runtime the app was built with."""
     return request.app.state.runtime  # type: ignore[no-any-return]
 
@@ -26,10 +27,14 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_session(rt: RuntimeDep) -> Iterator[Session]:
-    """Yield a database session for one request."""
-    with rt.db.session() as session:
+async def get_session(rt: RuntimeDep) -> AsyncIterator[Session]:
+    """Yield a database session for one request (it connects lazily, in the endpoint's thread)."""
+    session = rt.db.session_factory()
+    try:
         yield session
+    finally:
+        # Closing returns the connection to the pool; a short, non-blocking step on the event loop.
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -44,10 +49,9 @@ def get_current_user(request: Request, session: SessionDep, rt: RuntimeDep,
     elif "session" in request.scope:
         raw = request.session.get("user_id")
         user_id = raw if isinstance(raw, int) else None
-    actor = load_actor(session=session, user_id=user_id) if user_id is not None else None
+    actor = rt.actors.get(session, user_id) if user_id is not None else None
     if actor is None:
         raise NotAuthenticated()
-    # Role membership is what permissions read; load_actor gives a fresh copy per request.
     return actor
 
 

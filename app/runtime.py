@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.core.config import Settings
 from app.core.db import Database
 from app.engine.core import Engine
 from app.engine.runner import Runner
+from app.org.service import ActorCache
 
 
 @dataclass
@@ -16,6 +17,7 @@ class Runtime:
     db: Database
     engine: Engine
     runner: Runner
+    actors: ActorCache = field(default_factory=ActorCache)
 
 
 def build_runtime(settings: Settings) -> Runtime:

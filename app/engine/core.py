@@ -6,6 +6,7 @@ import copy
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -119,8 +120,11 @@ class Engine:
 
     # -- definitions ------------------------------------------------------------------------
 
-    def spec(self, content_hash: str, xml: bytes) -> Specs:
-        """Return (top spec, subprocess specs) for a definition version, parsing it once."""
+    def spec(self, content_hash: str, xml: bytes | Callable[[], bytes]) -> Specs:
+        """Return (top spec, subprocess specs) for a definition version, parsing it once.
+
+        `xml` may be a loader: the bytes are then read only on a cache miss.
+        """
         cached = self._specs.get(content_hash)
         if cached is not None:
             return cached
@@ -128,6 +132,8 @@ class Engine:
             cached = self._specs.get(content_hash)
             if cached is not None:
                 return cached
+            if callable(xml):
+                xml = xml()
             if hashlib.sha256(xml).hexdigest() != content_hash:
                 raise ValueError(f"content hash {content_hash} does not match the BPMN bytes")
             # Lint again: the cache must only ever hold definitions our rules accept.
@@ -139,7 +145,7 @@ class Engine:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self, content_hash: str, xml: bytes, variables: dict[str, Any]) -> BpmnWorkflow:
+    def start(self, content_hash: str, xml: bytes | Callable[[], bytes], variables: dict[str, Any]) -> BpmnWorkflow:
         """Create an instance with the given variables and run it to its first wait state."""
         spec, subprocess_specs = self.spec(content_hash, xml)
         values = normalize_data(variables, _invalid_variables)
@@ -150,7 +156,7 @@ class Engine:
         workflow.do_engine_steps()
         return workflow
 
-    def restore(self, state: str, content_hash: str, xml: bytes) -> BpmnWorkflow:
+    def restore(self, state: str, content_hash: str, xml: bytes | Callable[[], bytes]) -> BpmnWorkflow:
         """Rebuild an instance from `dump` output on its definition version."""
         spec, subprocess_specs = self.spec(content_hash, xml)
         dct = json.loads(state)

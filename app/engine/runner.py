@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,12 +45,52 @@ def may_work(task: Task, actor: Actor) -> bool:
     return task.assignee_id in (None, actor.id)
 
 
+@dataclass(frozen=True)
+class DefinitionInfo:
+    """What the runner needs of a deployed version; rows never change, so it is cached for good."""
+
+    id: int
+    process_key: str
+    version: int
+    content_hash: str
+    meta: dict[str, Any]
+
+
 class Runner:
     """The engine facade bound to the database rows of definitions, instances and tasks."""
 
     def __init__(self, engine: Engine, due_resolver: DueResolver | None = None) -> None:
         self.engine = engine
         self.due_resolver = due_resolver
+        self._definitions: dict[int, DefinitionInfo] = {}
+
+    def definition(self, session: Session, definition_id: int) -> DefinitionInfo:
+        """Return a deployed version's metadata (cached: definitions are immutable rows)."""
+        info = self._definitions.get(definition_id)
+        if info is None:
+            row = session.execute(
+                select(ProcessDefinition.id, ProcessDefinition.process_key, ProcessDefinition.version,
+                       ProcessDefinition.content_hash, ProcessDefinition.meta)
+                .where(ProcessDefinition.id == definition_id)
+            ).one_or_none()
+            if row is None:
+                raise NotFound("流程定义不存在", code="definition_not_found")
+            info = DefinitionInfo(*row)
+            self._definitions[definition_id] = info
+        return info
+
+    def _xml_loader(self, session: Session, definition_id: int) -> Callable[[], bytes]:
+        def load() -> bytes:
+            return bytes(session.execute(
+                select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == definition_id)
+            ).scalar_one())
+        return load
+
+    def _restore(self, session: Session, instance: ProcessInstance) -> tuple[DefinitionInfo, Any]:
+        info = self.definition(session, instance.definition_id)
+        workflow = self.engine.restore(instance.state, info.content_hash,
+                                       self._xml_loader(session, info.id))
+        return info, workflow
 
     # ---- definitions -------------------------------------------------------------------------
 
@@ -86,15 +127,15 @@ class Runner:
         return [self.deploy(session, path.read_bytes(), filename=path.name, actor=actor)[0]
                 for path in sorted(directory.glob("*.bpmn"))]
 
-    def latest(self, session: Session, process_key: str) -> ProcessDefinition:
+    def latest(self, session: Session, process_key: str) -> DefinitionInfo:
         """Return the newest version of a process or raise NotFound."""
-        definition = session.execute(
-            select(ProcessDefinition).where(ProcessDefinition.process_key == process_key)
+        definition_id = session.execute(
+            select(ProcessDefinition.id).where(ProcessDefinition.process_key == process_key)
             .order_by(ProcessDefinition.version.desc()).limit(1)
         ).scalar_one_or_none()
-        if definition is None:
+        if definition_id is None:
             raise NotFound(f"流程“{process_key}”未部署", code="process_not_found")
-        return definition
+        return self.definition(session, definition_id)
 
     # ---- instances ---------------------------------------------------------------------------
 
@@ -104,7 +145,8 @@ class Runner:
         """Start the newest version of a process, step it, store it and project its tasks."""
         definition = self.latest(session, process_key)
         _check_variables(variables)
-        workflow = self.engine.start(definition.content_hash, definition.bpmn_xml, variables)
+        workflow = self.engine.start(definition.content_hash, self._xml_loader(session, definition.id),
+                                     variables)
         now = clock.now()
         instance = ProcessInstance(
             definition_id=definition.id, process_key=process_key, status=InstanceStatus.running.value,
@@ -151,9 +193,7 @@ class Runner:
         validator = hooks.validators.get((task.process_key, task.task_spec))
         if validator is not None:
             clean = validator(session=session, instance=instance, task=task, data=clean, actor=actor)
-        definition = session.get(ProcessDefinition, instance.definition_id)
-        assert definition is not None
-        workflow = self.engine.restore(instance.state, definition.content_hash, definition.bpmn_xml)
+        definition, workflow = self._restore(session, instance)
         self.engine.complete_user_task(workflow, task.spiff_task_id, clean)
         now = clock.now()
         task.status = TaskStatus.completed.value
@@ -176,9 +216,7 @@ class Runner:
         if instance.status != InstanceStatus.running.value or instance.next_timer_at is None \
                 or instance.next_timer_at > now:
             return False
-        definition = session.get(ProcessDefinition, instance.definition_id)
-        assert definition is not None
-        workflow = self.engine.restore(instance.state, definition.content_hash, definition.bpmn_xml)
+        definition, workflow = self._restore(session, instance)
         self.engine.fire_timers(workflow, now)
         audit.append(session, at=now, actor=actor_name(actor), action="timer.fired",
                      entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
@@ -192,9 +230,7 @@ class Runner:
         instance = self.lock_instance(session, instance_id)
         if instance.status != InstanceStatus.running.value:
             raise Conflict("流程已结束，不能撤销", code="instance_not_running")
-        definition = session.get(ProcessDefinition, instance.definition_id)
-        assert definition is not None
-        workflow = self.engine.restore(instance.state, definition.content_hash, definition.bpmn_xml)
+        definition, workflow = self._restore(session, instance)
         self.engine.cancel(workflow)
         now = clock.now()
         audit.append(session, at=now, actor=actor_name(actor), action="instance.cancelled",
@@ -209,14 +245,12 @@ class Runner:
 
     def variables(self, session: Session, instance: ProcessInstance) -> dict[str, Any]:
         """Return an instance's process variables (deserializes: not for lists)."""
-        definition = session.get(ProcessDefinition, instance.definition_id)
-        assert definition is not None
-        workflow = self.engine.restore(instance.state, definition.content_hash, definition.bpmn_xml)
+        _, workflow = self._restore(session, instance)
         return self.engine.data(workflow)
 
     # ---- internals ---------------------------------------------------------------------------
 
-    def _after_step(self, session: Session, instance: ProcessInstance, definition: ProcessDefinition,
+    def _after_step(self, session: Session, instance: ProcessInstance, definition: DefinitionInfo,
                     workflow: Any, actor: Actor | str, now: datetime) -> None:
         self._project(session, instance, definition, workflow, now)
         if self.engine.is_completed(workflow):
@@ -229,7 +263,7 @@ class Runner:
         if handler is not None:
             handler(session=session, instance=instance, variables=self.engine.data(workflow), actor=actor)
 
-    def _project(self, session: Session, instance: ProcessInstance, definition: ProcessDefinition,
+    def _project(self, session: Session, instance: ProcessInstance, definition: DefinitionInfo,
                  workflow: Any, now: datetime) -> None:
         """Make the open task rows match the engine's ready user tasks; set the next timer."""
         ready = {t.id: t for t in self.engine.ready_user_tasks(workflow)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -87,6 +89,41 @@ def load_actor(*, session: Session, user_id: int) -> Actor | None:
                  department_id=dept.id, department_code=dept.code, department_name=dept.name,
                  department_kind=dept.kind, region_code=region.code, level=region.level,
                  roles=roles_of(session=session, user_id=user.id))
+
+
+class ActorCache:
+    """Per-process cache of actors for a few seconds: every request needs one, few change.
+
+    A role or department change reaches every replica within `ttl` seconds; a process that
+    makes the change forgets the user at once.
+    """
+
+    def __init__(self, ttl: float = 10.0) -> None:
+        self.ttl = ttl
+        self._items: dict[int, tuple[float, Actor]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, user_id: int) -> Actor | None:
+        """Return the active user's actor, from the cache while it is fresh."""
+        now = time.monotonic()
+        hit = self._items.get(user_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        actor = load_actor(session=session, user_id=user_id)
+        with self._lock:
+            if actor is None:
+                self._items.pop(user_id, None)
+            else:
+                self._items[user_id] = (now + self.ttl, actor)
+        return actor
+
+    def forget(self, user_id: int | None = None) -> None:
+        """Drop one user, or everyone, from the cache."""
+        with self._lock:
+            if user_id is None:
+                self._items.clear()
+            else:
+                self._items.pop(user_id, None)
 
 
 def office_for(*, session: Session, region_code: str, kind: DepartmentKind) -> Department | None:

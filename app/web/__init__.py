@@ -19,7 +19,7 @@ from app.deps import RuntimeDep, SessionDep
 from app.engine.forms import public_form
 from app.engine.runner import may_work
 from app.org.models import ROLE_ZH, Role
-from app.org.service import Actor, load_actor
+from app.org.service import Actor
 from app.sharing import flows as sharing_flows
 from app.sharing import service as sharing_service
 from app.sharing.views import share_request_public
@@ -30,10 +30,10 @@ from app.web.render import csrf_token, render
 router = APIRouter(include_in_schema=False)
 
 
-def page_user(request: Request, session: SessionDep) -> Actor:
+def page_user(request: Request, session: SessionDep, rt: RuntimeDep) -> Actor:
     """Return the logged-in person of the page session, or send them to the login page."""
     raw = request.session.get("user_id")
-    actor = load_actor(session=session, user_id=raw) if isinstance(raw, int) else None
+    actor = rt.actors.get(session, raw) if isinstance(raw, int) else None
     if actor is None:
         raise NotAuthenticated()
     request.state.page_context = {
