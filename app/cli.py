@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="执行数据库迁移")
     sub.add_parser("seed-demo", help="导入演示数据（区划、部门、用户、目录）")
     sub.add_parser("verify-audit", help="校验审计链")
+    load = sub.add_parser("load-calendar", help="导入某年节假日安排（holiday-cn JSON 文件）")
+    load.add_argument("file", help="holiday-cn 格式的 JSON 文件，如 2027.json")
     args = parser.parse_args(argv)
     if args.cmd == "migrate":
         migrate()
@@ -42,6 +44,20 @@ def main(argv: list[str] | None = None) -> int:
             counts = load_demo(session, rt.settings.province_code)
             session.commit()
         print(f"演示数据已导入：部门 {counts['departments']}，用户 {counts['users']}，目录条目 {counts['catalog_entries']}")
+        return 0
+    if args.cmd == "load-calendar":
+        from pathlib import Path
+
+        from app.core.errors import DomainError
+        from app.workdays.flows import load_year
+
+        with rt.db.session() as session:
+            try:
+                result = load_year(session, rt.calendar, "cli", Path(args.file).read_bytes())
+            except DomainError as exc:
+                print(f"导入失败：{exc.message_zh}（{exc.code}）", file=sys.stderr)
+                return 2
+        print(f"已导入 {result['year']} 年安排：{result['days']} 天；重算暂定期限 {len(result['recomputed_tasks'])} 项")
         return 0
     from app.audit.service import verify
 

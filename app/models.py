@@ -5,12 +5,15 @@ from sqlmodel import SQLModel
 from app.audit.models import AuditEvent, AuditHead
 from app.catalog.models import CatalogEntry
 from app.engine.models import ProcessDefinition, ProcessInstance, Task
+from app.notifications.models import Notification, Outbox  # noqa: F401
 from app.org.models import Department, Region, User, UserRole
 from app.sharing.models import ShareGrant, ShareRequest
+from app.supervision.models import SupervisionItem
+from app.workdays.models import CalendarYear
 
 metadata = SQLModel.metadata
 
 __all__ = [
-    "AuditEvent", "AuditHead", "CatalogEntry", "Department", "ProcessDefinition", "ProcessInstance",
-    "Region", "ShareGrant", "ShareRequest", "Task", "User", "UserRole", "metadata",
+    "AuditEvent", "AuditHead", "CalendarYear", "CatalogEntry", "Department", "ProcessDefinition", "ProcessInstance",
+    "Region", "ShareGrant", "ShareRequest", "SupervisionItem", "Task", "User", "UserRole", "metadata",
 ]

@@ -9,6 +9,7 @@ from app.core.db import Database
 from app.engine.core import Engine
 from app.engine.runner import Runner
 from app.org.service import ActorCache
+from app.workdays.service import CalendarProvider, DeadlinePolicy
 
 
 @dataclass
@@ -17,6 +18,7 @@ class Runtime:
     db: Database
     engine: Engine
     runner: Runner
+    calendar: CalendarProvider
     actors: ActorCache = field(default_factory=ActorCache)
 
 
@@ -30,4 +32,6 @@ def build_runtime(settings: Settings) -> Runtime:
         use_fast_hashing()
     db = Database(settings.database_url)
     engine = Engine(script_timeout=settings.script_timeout_seconds)
-    return Runtime(settings=settings, db=db, engine=engine, runner=Runner(engine))
+    calendar = CalendarProvider(settings)
+    return Runtime(settings=settings, db=db, engine=engine, calendar=calendar,
+                   runner=Runner(engine, DeadlinePolicy(settings, calendar)))

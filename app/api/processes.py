@@ -11,6 +11,8 @@ from app.deps import CurrentUser, DesignerUser, RuntimeDep, SessionDep
 from app.engine.models import ProcessDefinition, ProcessInstance, Task, TaskStatus
 from app.audit.service import trail
 from app.tasks.service import load_public
+from app.workdays.calendar import WorkdayCalendar
+from app.core.clock import clock
 
 router = APIRouter(tags=["processes"])
 
@@ -50,11 +52,11 @@ def start_instance(process_key: str, session: SessionDep, rt: RuntimeDep, actor:
     instance = rt.runner.start(session, process_key, variables=variables, actor=actor,
                                subject=f"试运行：{process_key}")
     session.commit()
-    return instance_public(session, instance)
+    return instance_public(session, instance, rt.calendar.get(session))
 
 
 @router.get("/instances/{instance_id}")
-def get_instance(instance_id: int, session: SessionDep, actor: CurrentUser) -> dict[str, Any]:
+def get_instance(instance_id: int, session: SessionDep, rt: RuntimeDep, actor: CurrentUser) -> dict[str, Any]:
     """Return an instance: process, version, status, open tasks and history."""
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
@@ -64,10 +66,11 @@ def get_instance(instance_id: int, session: SessionDep, actor: CurrentUser) -> d
     if not (actor.department_id == instance.department_id or actor.department_id in task_departments
             or actor.has_role("admin", "designer", "authority_reviewer", "supervisor")):
         raise Forbidden("您无权查看该流程实例", code="instance_forbidden")
-    return instance_public(session, instance)
+    return instance_public(session, instance, rt.calendar.get(session))
 
 
-def instance_public(session: SessionDep, instance: ProcessInstance) -> dict[str, Any]:
+def instance_public(session: SessionDep, instance: ProcessInstance, calendar: WorkdayCalendar
+                    ) -> dict[str, Any]:
     """Return an instance with its open tasks and history."""
     definition = session.get(ProcessDefinition, instance.definition_id)
     assert definition is not None
@@ -80,6 +83,7 @@ def instance_public(session: SessionDep, instance: ProcessInstance) -> dict[str,
         "started_at": instance.started_at.isoformat(),
         "ended_at": instance.ended_at.isoformat() if instance.ended_at else None,
         "next_timer_at": instance.next_timer_at.isoformat() if instance.next_timer_at else None,
-        "open_tasks": [load_public(session=session, task=t, instance=instance) for t in open_tasks],
+        "open_tasks": [load_public(session=session, task=t, instance=instance, calendar=calendar,
+                                   now=clock.now()) for t in open_tasks],
         "history": trail(session, instance.id, "process_instance", instance.id or 0),
     }

@@ -1,46 +1,56 @@
-"""The task inbox: list, read, claim, unclaim, complete."""
+"""The task inbox: list, read, claim, unclaim, complete, pause and resume."""
 
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, Field
 
+from app.core.clock import clock
 from app.deps import CurrentUser, RuntimeDep, SessionDep
+from app.engine.models import ProcessInstance, Task
 from app.tasks import flows, service
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 
+def _public(session: SessionDep, rt: RuntimeDep, task: Task, instance: ProcessInstance) -> dict[str, Any]:
+    return service.load_public(session=session, task=task, instance=instance,
+                               calendar=rt.calendar.get(session), now=clock.now())
+
+
 @router.get("")
-def list_tasks(session: SessionDep, actor: CurrentUser,
+def list_tasks(session: SessionDep, rt: RuntimeDep, actor: CurrentUser,
                view: Literal["todo", "done", "initiated"] = "todo", process_key: str | None = None,
+               overdue: bool | None = None, sort: service.Sort | None = None,
                limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict[str, Any]:
-    """List one inbox view: 待办 (todo), 已办 (done) or 我发起的 (initiated)."""
-    items = service.inbox(session=session, actor=actor, view=view, process_key=process_key,
+    """List one inbox view: 待办 (todo), 已办 (done) or 我发起的 (initiated); filter and sort by deadline."""
+    items = service.inbox(session=session, actor=actor, view=view, calendar=rt.calendar.get(session),
+                          now=clock.now(), process_key=process_key, overdue=overdue, sort=sort,
                           limit=limit, offset=offset)
     return {"view": view, "items": items, "count": len(items)}
 
 
 @router.get("/{task_id}")
-def get_task(task_id: int, session: SessionDep, actor: CurrentUser) -> dict[str, Any]:
-    """Return one task with its form."""
+def get_task(task_id: int, session: SessionDep, rt: RuntimeDep, actor: CurrentUser) -> dict[str, Any]:
+    """Return one task with its form and deadline."""
     task, instance = service.get_visible(session=session, task_id=task_id, actor=actor)
-    return service.load_public(session=session, task=task, instance=instance)
+    return _public(session, rt, task, instance)
 
 
 @router.post("/{task_id}/claim")
-def claim(task_id: int, session: SessionDep, actor: CurrentUser) -> dict[str, Any]:
+def claim(task_id: int, session: SessionDep, rt: RuntimeDep, actor: CurrentUser) -> dict[str, Any]:
     """Claim a task so colleagues see it is being worked."""
     task, instance = service.get_visible(session=session, task_id=task_id, actor=actor)
     task = flows.claim(session, task_id, actor)
-    return service.load_public(session=session, task=task, instance=instance)
+    return _public(session, rt, task, instance)
 
 
 @router.post("/{task_id}/unclaim")
-def unclaim(task_id: int, session: SessionDep, actor: CurrentUser) -> dict[str, Any]:
+def unclaim(task_id: int, session: SessionDep, rt: RuntimeDep, actor: CurrentUser) -> dict[str, Any]:
     """Give a claimed task back to the department's pool."""
     task, instance = service.get_visible(session=session, task_id=task_id, actor=actor)
     task = flows.unclaim(session, task_id, actor)
-    return service.load_public(session=session, task=task, instance=instance)
+    return _public(session, rt, task, instance)
 
 
 @router.post("/{task_id}/complete")
@@ -50,4 +60,25 @@ def complete(task_id: int, session: SessionDep, rt: RuntimeDep, actor: CurrentUs
     task, instance = service.get_visible(session=session, task_id=task_id, actor=actor)
     task = flows.complete(session, rt.runner, task_id, data, actor)
     session.refresh(instance)
-    return service.load_public(session=session, task=task, instance=instance)
+    return _public(session, rt, task, instance)
+
+
+class PauseBody(BaseModel):
+    reason: str = Field(min_length=2, max_length=500)
+
+
+@router.post("/{task_id}/pause")
+def pause(task_id: int, body: PauseBody, session: SessionDep, rt: RuntimeDep,
+          actor: CurrentUser) -> dict[str, Any]:
+    """Pause the task's deadline (挂起) with a reason."""
+    _, instance = service.get_visible(session=session, task_id=task_id, actor=actor)
+    task = flows.pause(session, task_id, actor, body.reason)
+    return _public(session, rt, task, instance)
+
+
+@router.post("/{task_id}/resume")
+def resume(task_id: int, session: SessionDep, rt: RuntimeDep, actor: CurrentUser) -> dict[str, Any]:
+    """Resume a paused task: its deadline moves by the working days paused."""
+    _, instance = service.get_visible(session=session, task_id=task_id, actor=actor)
+    task = flows.resume(session, task_id, actor, rt.calendar.get(session))
+    return _public(session, rt, task, instance)

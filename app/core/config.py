@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     close_of_business: time | None = None
     province_code: str = "410000"
     default_language: Literal["zh", "en"] = "zh"
+    # Notifications also go to this webhook (a province's SMS or 政务钉钉 gateway) when set.
+    notification_webhook_url: str | None = None
+    # Signs each webhook body: header X-GovFlow-Signature: sha256=<hex HMAC-SHA256 of the body>.
+    notification_webhook_secret: str | None = None
+    notification_max_attempts: int = 8
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":

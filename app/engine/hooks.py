@@ -12,10 +12,21 @@ TaskValidator = Callable[..., dict[str, Any]]
 StepHandler = Callable[..., None]
 
 
+# (session, task_row, at) -> None; called when a task row is completed or withdrawn
+TaskClosedHandler = Callable[..., None]
+
+
 @dataclass
 class HookRegistry:
     validators: dict[tuple[str, str], TaskValidator] = field(default_factory=dict)
     step_handlers: dict[str, StepHandler] = field(default_factory=dict)
+    task_closed: list[TaskClosedHandler] = field(default_factory=list)
+
+    def on_task_closed(self, fn: TaskClosedHandler) -> TaskClosedHandler:
+        """Register what happens, in every process, when a task is done or withdrawn."""
+        if fn not in self.task_closed:
+            self.task_closed.append(fn)
+        return fn
 
     def task_validator(self, process_key: str, task_spec: str) -> Callable[[TaskValidator], TaskValidator]:
         """Register the business validation of one user task's form data."""

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime
@@ -76,6 +76,11 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("instance_id", "spiff_task_id"),
         Index("ix_task_inbox", "status", "department_id", "role"),
+        # The scheduler's sweeps: open tasks by deadline.
+        Index("ix_task_open_due", "status", "due_at"),
+        # Escalation scans only what is still to escalate, however many tasks history holds.
+        Index("ix_task_to_escalate", "due_at", sqlite_where=text("status = 'open' AND escalated_at IS NULL"),
+              postgresql_where=text("status = 'open' AND escalated_at IS NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -88,9 +93,16 @@ class Task(SQLModel, table=True):
     role: str | None = Field(default=None, max_length=32)
     assignee_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
     status: str = Field(max_length=16)
-    due_rule: str | None = Field(default=None, max_length=32)
+    due_rule: str | None = Field(default=None, max_length=64)
+    due_working_days: int | None = None
+    # Working days added by pauses (挂起): due = receipt + due_working_days + paused_working_days.
+    paused_working_days: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
-    due_provisional: bool = False
+    due_provisional: bool = Field(default=False, index=True)
+    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    pause_reason: str | None = Field(default=None, max_length=500)
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     form: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     data: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -24,13 +24,13 @@ from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.engine import forms
 from app.engine.bpmn import DeployedProcess, describe
 from app.engine.core import Engine
+from app.engine.errors import BpmnRejected
 from app.engine.hooks import hooks
 from app.engine.models import InstanceStatus, ProcessDefinition, ProcessInstance, Task, TaskStatus
 from app.org.models import Department
 from app.org.service import Actor
+from app.workdays.service import DeadlinePolicy, check_due
 
-# (rule from camunda:dueDate, created_at) -> (due_at, provisional)
-DueResolver = Callable[[str, datetime], tuple[datetime | None, bool]]
 
 
 def actor_name(actor: Actor | str) -> str:
@@ -59,9 +59,9 @@ class DefinitionInfo:
 class Runner:
     """The engine facade bound to the database rows of definitions, instances and tasks."""
 
-    def __init__(self, engine: Engine, due_resolver: DueResolver | None = None) -> None:
+    def __init__(self, engine: Engine, deadlines: DeadlinePolicy | None = None) -> None:
         self.engine = engine
-        self.due_resolver = due_resolver
+        self.deadlines = deadlines
         self._definitions: dict[int, DefinitionInfo] = {}
 
     def definition(self, session: Session, definition_id: int) -> DefinitionInfo:
@@ -98,6 +98,11 @@ class Runner:
                ) -> tuple[ProcessDefinition, bool]:
         """Store a BPMN file as a new version unless the same content is already deployed."""
         described = describe(xml)
+        if self.deadlines is not None:
+            problems = [(spec, msg) for spec, meta in described.user_tasks.items()
+                        if (msg := check_due(dataclasses.asdict(meta), self.deadlines.settings))]
+            if problems:
+                raise BpmnRejected([(spec, f"用户任务“{spec}”：{msg}") for spec, msg in problems])
         existing = session.execute(
             select(ProcessDefinition).where(ProcessDefinition.process_key == described.process_key,
                                             ProcessDefinition.content_hash == described.content_hash)
@@ -202,6 +207,8 @@ class Runner:
         task.assignee_id = actor.id
         task.data = clean
         session.add(task)
+        for handler in hooks.task_closed:
+            handler(session=session, task=task, at=now)
         audit.append(session, at=now, actor=actor.username, action="task.completed", entity_type="task",
                      entity_id=task.id, instance_id=instance.id,
                      detail={"task": task.name, "task_spec": task.task_spec, "data": clean})
@@ -276,6 +283,8 @@ class Runner:
                 row.status = TaskStatus.cancelled.value
                 row.completed_at = now
                 session.add(row)
+                for handler in hooks.task_closed:
+                    handler(session=session, task=row, at=now)
         known = {row.spiff_task_id for row in open_rows}
         metas = definition.meta.get("user_tasks", {})
         for ready_task in ready.values():
@@ -285,15 +294,14 @@ class Runner:
             variables = ready_task.data
             department_id = self._task_department(session, instance, meta, variables)
             groups = meta.get("candidate_groups") or []
-            due_rule = meta.get("due_date")
-            due_at, provisional = (None, False)
-            if due_rule and self.due_resolver is not None:
-                due_at, provisional = self.due_resolver(due_rule, now)
+            due = self.deadlines.for_task(session, meta, now) if self.deadlines else None
             row = Task(
                 instance_id=instance.id, process_key=instance.process_key, spiff_task_id=ready_task.id,
                 task_spec=ready_task.task_spec, name=ready_task.name or meta.get("name") or ready_task.task_spec,
                 department_id=department_id, role=groups[0] if groups else None,
-                status=TaskStatus.open.value, due_rule=due_rule, due_at=due_at, due_provisional=provisional,
+                status=TaskStatus.open.value,
+                due_rule=due[0].text if due else None, due_working_days=due[0].working_days if due else None,
+                due_at=due[1].due_at if due else None, due_provisional=due[1].provisional if due else False,
                 form=forms.resolve_form(meta.get("form") or [], variables), created_at=now,
             )
             session.add(row)
@@ -302,7 +310,8 @@ class Runner:
                          entity_id=row.id, instance_id=instance.id,
                          detail={"task": row.name, "task_spec": row.task_spec, "role": row.role,
                                  "department_id": department_id,
-                                 "due_at": due_at.isoformat() if due_at else None})
+                                 "due_at": row.due_at.isoformat() if row.due_at else None,
+                                 "due_rule": row.due_rule})
         instance.next_timer_at = self.engine.next_timer_at(workflow)
 
     def _task_department(self, session: Session, instance: ProcessInstance, meta: dict[str, Any],

@@ -37,6 +37,7 @@ class Role(StrEnum):
     reviewer = "reviewer"
     authority_reviewer = "authority_reviewer"
     supervisor = "supervisor"
+    head = "head"
     designer = "designer"
     admin = "admin"
 
@@ -46,6 +47,7 @@ ROLE_ZH = {
     Role.reviewer: "审核人",
     Role.authority_reviewer: "主管部门审核员",
     Role.supervisor: "督查员",
+    Role.head: "部门负责人",
     Role.designer: "流程设计员",
     Role.admin: "系统管理员",
 }

@@ -63,6 +63,18 @@ def level_of(*, session: Session, department: Department) -> str:
     return region.level
 
 
+def region_covers(*, session: Session, ancestor_code: str, code: str) -> bool:
+    """Tell whether a region is the given one or lies inside it (county in city in province)."""
+    current: str | None = code
+    for _ in range(6):
+        if current is None:
+            return False
+        if current == ancestor_code:
+            return True
+        current = session.execute(select(Region.parent_code).where(Region.code == current)).scalar_one_or_none()
+    return False
+
+
 def get_user_by_username(*, session: Session, username: str) -> User | None:
     """Return a user by username."""
     return session.execute(select(User).where(User.username == username)).scalar_one_or_none()

@@ -1,18 +1,28 @@
-"""Run the scheduler as its own process: `python -m app.scheduler`."""
+"""Run the scheduler as its own process: `python -m app.scheduler` (or `--once JOB` to run one job now)."""
 
+import argparse
+import json
 import logging
+import sys
 
 from app.core.config import get_settings
 from app.runtime import build_runtime
-from app.scheduler.setup import build_scheduler
+from app.scheduler.setup import JOBS, build_scheduler, run_job
 
 
-def main() -> None:
-    """Start the blocking scheduler on the configured database."""
+def main(argv: list[str] | None = None) -> int:
+    """Start the blocking scheduler on the configured database, or run one job and exit."""
+    parser = argparse.ArgumentParser(prog="python -m app.scheduler", description="GovFlow 定时任务")
+    parser.add_argument("--once", choices=sorted(JOBS), help="立即运行一次指定任务后退出")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     rt = build_runtime(get_settings())
+    if args.once:
+        print(json.dumps({"job": args.once, "result": run_job(rt, args.once)}))
+        return 0
     build_scheduler(rt, background=False).start()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -9,11 +9,17 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from app.engine.jobs import fire_due_timers
+from app.notifications.jobs import deliver_notifications
 from app.runtime import Runtime
+from app.supervision.jobs import escalate_overdue
+from app.tasks.jobs import remind_before_due
 
 # job id (kebab-case) -> (function of the runtime, interval in seconds)
 JOBS: dict[str, tuple[Callable[[Runtime], Any], int]] = {
-    "fire-due-timers": (fire_due_timers, 5),
+    "fire-due-timers": (fire_due_timers, 2),
+    "remind-before-due": (remind_before_due, 300),
+    "escalate-overdue": (escalate_overdue, 60),
+    "deliver-notifications": (deliver_notifications, 10),
 }
 
 

@@ -13,16 +13,21 @@ from app.core.errors import Forbidden, NotFound
 from app.engine.forms import public_form
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department, User
-from app.org.service import Actor
+from app.org.service import Actor, region_covers
+from app.workdays.calendar import WorkdayCalendar
 
 View = Literal["todo", "done", "initiated"]
 
 STATUS_ZH = {"open": "待办", "completed": "已办", "cancelled": "已取消"}
 
 
-def inbox(*, session: Session, actor: Actor, view: View, process_key: str | None = None,
+Sort = Literal["due_at", "-due_at", "created_at", "-created_at"]
+
+
+def inbox(*, session: Session, actor: Actor, view: View, calendar: WorkdayCalendar, now: datetime,
+          process_key: str | None = None, overdue: bool | None = None, sort: Sort | None = None,
           limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    """List the tasks of one inbox view for a person."""
+    """List the tasks of one inbox view for a person, with deadlines counted in working days."""
     assignee = aliased(User)
     stmt = (
         select(Task, ProcessInstance, Department, assignee)
@@ -43,8 +48,17 @@ def inbox(*, session: Session, actor: Actor, view: View, process_key: str | None
         stmt = stmt.where(ProcessInstance.started_by_id == actor.id).order_by(Task.id.desc())
     if process_key:
         stmt = stmt.where(Task.process_key == process_key)
+    if overdue is True:
+        stmt = stmt.where(Task.status == TaskStatus.open.value, Task.due_at < now, Task.paused_at.is_(None))
+    elif overdue is False:
+        stmt = stmt.where(or_(Task.due_at.is_(None), Task.due_at >= now, Task.paused_at.is_not(None),
+                              Task.status != TaskStatus.open.value))
+    if sort:
+        column = Task.due_at if sort.endswith("due_at") else Task.created_at
+        order = column.desc() if sort.startswith("-") else column.asc()
+        stmt = stmt.order_by(None).order_by(column.is_(None), order, Task.id)
     rows = session.execute(stmt.limit(limit).offset(offset)).all()
-    return [task_public(t, i, d, u) for t, i, d, u in rows]
+    return [task_public(t, i, d, u, calendar=calendar, now=now) for t, i, d, u in rows]
 
 
 def count_todo(*, session: Session, actor: Actor) -> int:
@@ -69,11 +83,39 @@ def get_visible(*, session: Session, task_id: int, actor: Actor) -> tuple[Task, 
     if (task.department_id == actor.department_id or instance.started_by_id == actor.id
             or instance.department_id == actor.department_id or actor.has_role("admin")):
         return task, instance
+    # An authority or a supervision office sees, read-only, the tasks of its level and below.
+    if actor.has_role("authority_reviewer", "supervisor") and task.department_id is not None:
+        dept = session.get(Department, task.department_id)
+        if dept is not None and region_covers(session=session, ancestor_code=actor.region_code,
+                                              code=dept.region_code):
+            return task, instance
     raise Forbidden("您无权查看该任务", code="task_forbidden")
 
 
+def deadline_fields(task: Task, calendar: WorkdayCalendar, now: datetime) -> dict[str, Any]:
+    """Return the working days left or overdue of a task, as users read them (剩余/已超期N个工作日)."""
+    if task.due_at is None:
+        return {"working_days_left": None, "overdue": False, "overdue_working_days": 0, "deadline_label": None}
+    open_ = task.status == TaskStatus.open.value
+    end = now if open_ else (task.completed_at or now)
+    left = calendar.working_days_left(task.due_at, end)
+    overdue = left < 0 and task.paused_at is None
+    if task.paused_at is not None:
+        label = "已挂起（期限暂停计算）"
+    elif not open_:
+        label = f"超期{-left}个工作日办结" if left < 0 else "按期办结"
+    elif overdue:
+        label = f"已超期{-left}个工作日"
+    else:
+        label = f"剩余{left}个工作日"
+    if task.due_provisional:
+        label += "（暂定）"
+    return {"working_days_left": left if open_ else None, "overdue": overdue and open_,
+            "overdue_working_days": max(0, -left), "deadline_label": label}
+
+
 def task_public(task: Task, instance: ProcessInstance, department: Department | None,
-                assignee: User | None) -> dict[str, Any]:
+                assignee: User | None, *, calendar: WorkdayCalendar, now: datetime) -> dict[str, Any]:
     """Return a task as the API lists it."""
     return {
         "id": task.id, "name": task.name, "process_key": task.process_key, "instance_id": task.instance_id,
@@ -84,15 +126,20 @@ def task_public(task: Task, instance: ProcessInstance, department: Department | 
         "assignee_name": assignee.display_name if assignee else None,
         "status": task.status, "created_at": _iso(task.created_at), "due_at": _iso(task.due_at),
         "due_provisional": task.due_provisional, "completed_at": _iso(task.completed_at),
+        "due_rule": task.due_rule, "paused": task.paused_at is not None,
+        "paused_at": _iso(task.paused_at), "pause_reason": task.pause_reason,
+        "escalated": task.escalated_at is not None,
+        **deadline_fields(task, calendar, now),
         "form": public_form(task.form), "data": task.data,
     }
 
 
-def load_public(*, session: Session, task: Task, instance: ProcessInstance) -> dict[str, Any]:
+def load_public(*, session: Session, task: Task, instance: ProcessInstance, calendar: WorkdayCalendar,
+                now: datetime) -> dict[str, Any]:
     """Return one task with its department and assignee resolved."""
     dept = session.get(Department, task.department_id) if task.department_id else None
     user = session.get(User, task.assignee_id) if task.assignee_id else None
-    return task_public(task, instance, dept, user)
+    return task_public(task, instance, dept, user, calendar=calendar, now=now)
 
 
 def _iso(value: datetime | None) -> str | None:

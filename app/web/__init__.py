@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from app.catalog import service as catalog_service
 from app.catalog.models import SHARE_METHOD_ZH, SHARE_TYPE_ZH
+from app.core.clock import clock
 from app.core.errors import DomainError, Forbidden, NotAuthenticated
 from app.core.security import csrf_matches
 from app.audit.service import trail
@@ -104,17 +105,22 @@ async def logout(request: Request, form: FormData) -> Response:
 
 
 @router.get("/tasks", response_class=HTMLResponse)
-def inbox(request: Request, session: SessionDep, actor: PageUser, view: str = "todo") -> Response:
-    """Show 待办 / 已办 / 我发起的."""
+def inbox(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser, view: str = "todo",
+          overdue: str = "", sort: str = "") -> Response:
+    """Show 待办 / 已办 / 我发起的, overdue first when asked."""
     if view not in ("todo", "done", "initiated"):
         view = "todo"
-    items = task_service.inbox(session=session, actor=actor, view=view)  # type: ignore[arg-type]
-    return render(request, "tasks/inbox.html", {"view": view, "items": items})
+    items = task_service.inbox(session=session, actor=actor, view=view,  # type: ignore[arg-type]
+                               calendar=rt.calendar.get(session), now=clock.now(),
+                               overdue=True if overdue == "1" else None,
+                               sort=sort if sort in ("due_at", "-due_at", "created_at", "-created_at") else None)  # type: ignore[arg-type]
+    return render(request, "tasks/inbox.html", {"view": view, "items": items, "overdue": overdue, "sort": sort})
 
 
-def _task_context(session: SessionDep, actor: Actor, task_id: int) -> dict[str, Any]:
+def _task_context(session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: int) -> dict[str, Any]:
     task, instance = task_service.get_visible(session=session, task_id=task_id, actor=actor)
-    public = task_service.load_public(session=session, task=task, instance=instance)
+    public = task_service.load_public(session=session, task=task, instance=instance,
+                                      calendar=rt.calendar.get(session), now=clock.now())
     share_request = None
     if instance.business_ref and instance.business_ref.startswith(sharing_service.BUSINESS_PREFIX):
         request_id = int(instance.business_ref.removeprefix(sharing_service.BUSINESS_PREFIX))
@@ -123,13 +129,14 @@ def _task_context(session: SessionDep, actor: Actor, task_id: int) -> dict[str, 
     return {"task": public, "instance": instance, "share_request": share_request,
             "history": share_request["history"] if share_request else trail(session, instance.id, "process_instance", instance.id or 0),
             "may_work": task.status == "open" and may_work(task, actor),
-            "claimed_by_me": task.assignee_id == actor.id, "METHOD_ZH": SHARE_METHOD_ZH}
+            "claimed_by_me": task.assignee_id == actor.id, "METHOD_ZH": SHARE_METHOD_ZH,
+            "may_pause": actor.has_role("head", "authority_reviewer")}
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(request: Request, task_id: int, session: SessionDep, actor: PageUser) -> Response:
+def task_page(request: Request, task_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser) -> Response:
     """Show a task with its generated form, the request it concerns and its history."""
-    return render(request, "tasks/task.html", _task_context(session, actor, task_id))
+    return render(request, "tasks/task.html", _task_context(session, rt, actor, task_id))
 
 
 @router.post("/tasks/{task_id}/claim")
@@ -146,6 +153,20 @@ async def unclaim(task_id: int, session: SessionDep, actor: PageUser, form: Form
     return _redirect(f"/tasks/{task_id}")
 
 
+@router.post("/tasks/{task_id}/pause")
+async def pause(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+    """Pause a task's deadline with a reason."""
+    task_flows.pause(session, task_id, actor, str(form.get("reason", "")))
+    return _redirect(f"/tasks/{task_id}?flash={quote('已挂起，期限暂停计算')}")
+
+
+@router.post("/tasks/{task_id}/resume")
+async def resume(task_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
+    """Resume a paused task."""
+    task_flows.resume(session, task_id, actor, rt.calendar.get(session))
+    return _redirect(f"/tasks/{task_id}?flash={quote('已恢复计时，期限已顺延')}")
+
+
 @router.post("/tasks/{task_id}/complete")
 async def complete(request: Request, task_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                    form: FormData) -> Response:
@@ -159,7 +180,7 @@ async def complete(request: Request, task_id: int, session: SessionDep, rt: Runt
         session.rollback()
         if exc.status_code != 422:
             raise
-        ctx = _task_context(session, actor, task_id)
+        ctx = _task_context(session, rt, actor, task_id)
         ctx.update({"error": exc.to_detail(), "submitted": data})
         return render(request, "tasks/task.html", ctx, status=422)
     return _redirect(f"/tasks?view=done&flash={quote('任务已办理')}")

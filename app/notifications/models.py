@@ -1,0 +1,80 @@
+"""In-app notifications, and the outbox rows a webhook job delivers."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.types import UTCDateTime
+
+
+class NotificationKind(StrEnum):
+    task_assigned = "task_assigned"
+    reminder = "reminder"
+    escalated = "escalated"
+    urged = "urged"
+
+
+KIND_ZH = {
+    NotificationKind.task_assigned: "新待办",
+    NotificationKind.reminder: "到期提醒",
+    NotificationKind.escalated: "超期升级",
+    NotificationKind.urged: "督办催办",
+}
+
+
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"  # claimed by a delivery run; next_attempt_at is the end of its lease
+    delivered = "delivered"
+    failed = "failed"
+
+
+NOTIFICATION_TOPIC = "notification"
+
+
+class NotificationBase(SQLModel):
+    kind: str = Field(max_length=32)
+    title: str = Field(max_length=200)
+    body: str = Field(default="", max_length=2000)
+    link: str | None = Field(default=None, max_length=500)
+
+
+class Notification(NotificationBase, table=True):
+    """One message to one user; (user, dedupe_key) is unique so a retried job notifies once."""
+
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("user_id", "dedupe_key", name="uq_notification_user_dedupe"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    dedupe_key: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class NotificationPublic(NotificationBase):
+    id: int
+    created_at: datetime
+    read_at: datetime | None
+
+
+class Outbox(SQLModel, table=True):
+    """A message to deliver outside the service, written in the transaction that caused it."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    status: str = Field(default=OutboxStatus.pending.value, max_length=16)
+    attempts: int = 0
+    # Null once delivered or failed: the due-row scan of the delivery job then never walks
+    # the (ever growing) finished rows.
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=1000)

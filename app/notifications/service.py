@@ -1,0 +1,174 @@
+"""Notify users and queue webhook deliveries in the caller's transaction (flush, never commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from app.core.clock import clock
+from app.core.config import Settings, get_settings
+from app.core.errors import Forbidden, NotFound
+from app.notifications.models import (
+    KIND_ZH, NOTIFICATION_TOPIC, Notification, NotificationKind, Outbox, OutboxStatus,
+)
+from app.org.models import Department, User, UserRole
+
+_NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
+_OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+
+
+class NotificationNotFound(NotFound):
+    code = "notification_not_found"
+    message_zh = "通知不存在"
+    message_en = "Notification not found"
+
+
+class NotificationForbidden(Forbidden):
+    code = "notification_forbidden"
+    message_zh = "这不是您的通知"
+    message_en = "This notification belongs to someone else"
+
+
+def recipients(session: Session, *, user_ids: Iterable[int] | None = None, department_id: int | None = None,
+               role: str | None = None) -> list[dict[str, Any]]:
+    """Return the active users named, plus those holding `role` in `department_id` (all of it without a role)."""
+    if role is not None and department_id is None:
+        raise TypeError("a role is held inside a department: pass department_id with role")
+    conditions = []
+    ids = sorted(set(user_ids or ()))
+    if ids:
+        conditions.append(User.id.in_(ids))
+    if department_id is not None:
+        in_department = User.department_id == department_id
+        if role is not None:
+            in_department = in_department & User.id.in_(select(UserRole.user_id).where(UserRole.role == role))
+        conditions.append(in_department)
+    if not conditions:
+        return []
+    rows = session.execute(
+        select(User.id, User.username, User.display_name, Department.code)
+        .join(Department, Department.id == User.department_id)
+        .where(User.is_active.is_(True), or_(*conditions)).order_by(User.id)
+    ).all()
+    return [{"user_id": r[0], "username": r[1], "display_name": r[2], "department_code": r[3]} for r in rows]
+
+
+def notify(session: Session, *, user_ids: Iterable[int] | None = None, department_id: int | None = None,
+           role: str | None = None, kind: str, title: str, body: str, link: str | None, dedupe_key: str,
+           at: datetime, settings: Settings | None = None) -> int:
+    """Notify users once per dedupe_key, and queue one webhook delivery when a webhook is configured.
+
+    Returns how many notifications were new. Everything rides in the caller's transaction: if it
+    rolls back, nobody is notified and nothing is sent.
+    """
+    if not (dedupe_key.isascii() and dedupe_key.isprintable()):
+        # It travels as the Idempotency-Key HTTP header, which must be ASCII.
+        raise TypeError(f"dedupe_key must be printable ASCII: {dedupe_key!r}")
+    if link is not None and not (link.startswith("/") and not link.startswith("//")):
+        raise TypeError(f"link must be a path on this site: {link!r}")
+    people = recipients(session, user_ids=user_ids, department_id=department_id, role=role)
+    if not people:
+        return 0
+    already = set(session.execute(
+        select(Notification.user_id).where(Notification.dedupe_key == dedupe_key,
+                                           Notification.user_id.in_([p["user_id"] for p in people]))
+    ).scalars().all())
+    fresh = [p for p in people if p["user_id"] not in already]
+    if not fresh:
+        return 0
+    rows = [dict(user_id=p["user_id"], kind=kind, title=title, body=body, link=link, dedupe_key=dedupe_key,
+                 created_at=at, read_at=None) for p in fresh]
+    # A concurrent transaction may insert the same (user, key) between our check and our insert:
+    # ON CONFLICT DO NOTHING skips it without aborting the caller's transaction (a caught
+    # IntegrityError would, on PostgreSQL).
+    inserted = set(session.execute(
+        _insert_ignoring(session, _NOTIFICATION, ["user_id", "dedupe_key"]).values(rows)
+        .returning(_NOTIFICATION.c.user_id)
+    ).scalars().all())
+    webhook_url = (settings or get_settings()).notification_webhook_url
+    if inserted and webhook_url:
+        payload = {
+            "kind": kind, "title": title, "body": body, "link": link, "at": at.isoformat(),
+            "recipients": [{k: p[k] for k in ("username", "display_name", "department_code")}
+                           for p in fresh if p["user_id"] in inserted],
+        }
+        session.execute(_insert_ignoring(session, _OUTBOX, ["idempotency_key"]).values(
+            topic=NOTIFICATION_TOPIC, payload=payload, idempotency_key=dedupe_key,
+            status=OutboxStatus.pending.value, attempts=0, next_attempt_at=at, created_at=at))
+    session.flush()
+    return len(inserted)
+
+
+def _insert_ignoring(session: Session, table: Any, unique_columns: list[str]) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=unique_columns)
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=unique_columns)
+    return insert(table)  # elsewhere the existence check above is the only guard
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    """Count a user's unread notifications."""
+    return int(session.execute(
+        select(func.count()).select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    ).scalar_one())
+
+
+def list_for(session: Session, user_id: int, unread_only: bool = False, limit: int = 50,
+             offset: int = 0) -> list[Notification]:
+    """List a user's notifications, newest first."""
+    stmt = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    stmt = stmt.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit).offset(offset)
+    return list(session.execute(stmt).scalars().all())
+
+
+def get_own(session: Session, user_id: int, notification_id: int) -> Notification:
+    """Return one of the user's notifications; 404 when unknown, 403 when someone else's."""
+    notification = session.get(Notification, notification_id)
+    if notification is None:
+        raise NotificationNotFound()
+    if notification.user_id != user_id:
+        raise NotificationForbidden()
+    return notification
+
+
+def mark_read(session: Session, user_id: int, notification_id: int) -> Notification:
+    """Mark one of the user's notifications read (reading it again keeps the first time)."""
+    notification = get_own(session, user_id, notification_id)
+    if notification.read_at is None:
+        notification.read_at = clock.now()
+        session.add(notification)
+        session.flush()
+    return notification
+
+
+def mark_all_read(session: Session, user_id: int) -> int:
+    """Mark all the user's unread notifications read; return how many."""
+    result = session.execute(
+        update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=clock.now()).execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    return int(result.rowcount or 0)
+
+
+def notification_public(notification: Notification) -> dict[str, Any]:
+    """Return a notification as the API lists it."""
+    kind_zh = KIND_ZH.get(NotificationKind(notification.kind)) \
+        if notification.kind in NotificationKind.__members__ else notification.kind
+    return {
+        "id": notification.id, "kind": notification.kind, "kind_zh": kind_zh, "title": notification.title,
+        "body": notification.body, "link": notification.link,
+        "created_at": notification.created_at.isoformat(),
+        "read_at": notification.read_at.isoformat() if notification.read_at else None,
+        "unread": notification.read_at is None,
+    }

@@ -1,0 +1,86 @@
+"""Use cases of the supervision queue: urge, close, and close by itself when the task is done."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from app.audit import service as audit
+from app.core.clock import clock
+from app.core.config import Settings
+from app.core.errors import Conflict, InvalidInput
+from app.engine.hooks import hooks
+from app.engine.models import Task
+from app.notifications.service import notify
+from app.org.service import Actor
+from app.supervision import service
+from app.supervision.models import ItemState, SupervisionItem
+
+
+def urge(session: Session, actor: Actor, item_id: int, note: str, settings: Settings) -> SupervisionItem:
+    """Urge (催办) the department that owns an overdue task: it is notified and the urge recorded."""
+    item = service.get_visible(session, actor, item_id)
+    if item.state != ItemState.open.value:
+        raise Conflict("督办事项已办结，无需催办", code="supervision_item_closed")
+    note = note.strip()
+    now = clock.now()
+    item.urge_count += 1
+    item.last_urged_at = now
+    session.add(item)
+    task = session.get(Task, item.task_id)
+    assert task is not None
+    notify(session, department_id=item.department_id, role=task.role,
+           user_ids=[task.assignee_id] if task.assignee_id else None, kind="urged",
+           title=f"督办催办：{item.task_name}",
+           body=f"“{item.subject or item.task_name}”已超期并列入督办，请尽快办理。{('督查意见：' + note) if note else ''}",
+           link=f"/tasks/{item.task_id}", dedupe_key=f"urge:{item.id}:{item.urge_count}", at=now,
+           settings=settings)
+    audit.append(session, at=now, actor=actor.username, action="supervision.urged",
+                 entity_type="supervision_item", entity_id=item.id, instance_id=item.instance_id,
+                 detail={"task_id": item.task_id, "note": note, "urge_count": item.urge_count})
+    session.commit()
+    return item
+
+
+def close(session: Session, actor: Actor, item_id: int, note: str) -> SupervisionItem:
+    """Close (办结) an item with a note; the record is kept for assessment."""
+    item = service.get_visible(session, actor, item_id)
+    if item.state != ItemState.open.value:
+        raise Conflict("督办事项已办结", code="supervision_item_closed")
+    note = note.strip()
+    if len(note) < 2:
+        raise InvalidInput("请填写办结说明", code="close_note_required")
+    now = clock.now()
+    item.state = ItemState.closed.value
+    item.closed_at = now
+    item.closed_by = actor.username
+    item.close_reason = "closed_by_supervisor"
+    item.close_note = note[:1000]
+    session.add(item)
+    audit.append(session, at=now, actor=actor.username, action="supervision.closed",
+                 entity_type="supervision_item", entity_id=item.id, instance_id=item.instance_id,
+                 detail={"task_id": item.task_id, "note": note})
+    session.commit()
+    return item
+
+
+@hooks.on_task_closed
+def close_when_task_done(*, session: Session, task: Task, at: datetime) -> None:
+    """Close the task's supervision item, if any, when the task is done: the record stays."""
+    result = session.execute(
+        update(SupervisionItem)
+        .where(SupervisionItem.task_id == task.id, SupervisionItem.state == ItemState.open.value)
+        .values(state=ItemState.closed.value, closed_at=at, closed_by="system", close_reason="task_done",
+                task_done_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(SupervisionItem).where(SupervisionItem.task_id == task.id, SupervisionItem.task_done_at.is_(None))
+        .values(task_done_at=at).execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        audit.append(session, at=at, actor="system", action="supervision.closed", entity_type="task",
+                     entity_id=task.id, instance_id=task.instance_id,
+                     detail={"task_id": task.id, "reason": "task_done"})
