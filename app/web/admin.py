@@ -1,0 +1,81 @@
+"""Administration pages: the working-day calendar and, in demo mode, the service clock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.core.clock import SHANGHAI, clock
+from app.core.errors import DomainError, Forbidden, InvalidInput
+from app.deps import RuntimeDep, SessionDep
+from app.scheduler.setup import JOBS, run_job
+from app.web import FormData, PageUser, _redirect
+from app.web.render import render
+from app.workdays import flows as calendar_flows
+
+router = APIRouter(include_in_schema=False)
+
+
+def _admin(actor: PageUser) -> None:
+    if not actor.has_role("admin"):
+        raise Forbidden("只有系统管理员可以访问", code="role_required")
+
+
+@router.get("/admin/calendar", response_class=HTMLResponse)
+def calendar_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser) -> Response:
+    """Show the years the calendar knows and the form to load one."""
+    _admin(actor)
+    calendar = rt.calendar.get(session)
+    return render(request, "admin/calendar.html", {
+        "years": calendar_flows.years_public(session, calendar), "jobs": sorted(JOBS),
+        "time_travel": rt.settings.enable_time_travel,
+        "now_local": clock.now().astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")})
+
+
+@router.post("/admin/calendar")
+async def load_calendar(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+                        form: FormData) -> Response:
+    """Load a year from pasted holiday-cn JSON."""
+    _admin(actor)
+    try:
+        result = calendar_flows.load_year(session, rt.calendar, actor.username, str(form.get("payload", "")))
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code != 422:
+            raise
+        calendar = rt.calendar.get(session)
+        return render(request, "admin/calendar.html", {
+            "years": calendar_flows.years_public(session, calendar), "jobs": sorted(JOBS),
+            "time_travel": rt.settings.enable_time_travel, "error": exc.to_detail(),
+            "payload": form.get("payload", ""),
+            "now_local": clock.now().astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")}, status=422)
+    message = f"已导入 {result['year']} 年安排，重算暂定期限 {len(result['recomputed_tasks'])} 项"
+    return _redirect(f"/admin/calendar?flash={quote(message)}")
+
+
+@router.post("/admin/clock")
+async def move_clock(session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
+    """Move the demo clock (only with time travel enabled)."""
+    _admin(actor)
+    if not rt.settings.enable_time_travel:
+        raise Forbidden("未启用演示时钟（GOVFLOW_ENABLE_TIME_TRAVEL）", code="time_travel_disabled")
+    try:
+        at = datetime.fromisoformat(str(form.get("now", ""))).replace(tzinfo=SHANGHAI)
+    except ValueError:
+        raise InvalidInput("时间格式无效", code="invalid_time") from None
+    clock.move_to(at)
+    return _redirect(f"/admin/calendar?flash={quote('演示时钟已调整为 ' + at.strftime('%Y-%m-%d %H:%M'))}")
+
+
+@router.post("/admin/jobs/{job_id}")
+async def run(job_id: str, session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
+    """Run a scheduler job now."""
+    _admin(actor)
+    if job_id not in JOBS:
+        raise InvalidInput("没有该定时任务", code="job_not_found")
+    session.rollback()
+    result = run_job(rt, job_id)
+    return _redirect(f"/admin/calendar?flash={quote(f'已运行 {job_id}：处理 {result} 项')}")

@@ -1,0 +1,49 @@
+"""Pages of the supervision queue (督查督办) for a government's supervisors."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.core.clock import clock
+from app.deps import RuntimeDep, SessionDep
+from app.supervision import flows, service
+from app.web import FormData, PageUser, _redirect
+from app.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/supervision", response_class=HTMLResponse)
+def items(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser, state: str = "open",
+          department_code: str = "", min_overdue_days: str = "") -> Response:
+    """List my government's supervision items with filters."""
+    min_days = int(min_overdue_days) if min_overdue_days.isdigit() else None
+    rows = service.list_items(session, actor, calendar=rt.calendar.get(session), now=clock.now(),
+                              department_code=department_code or None, min_overdue_days=min_days,
+                              state=state if state in ("open", "closed") else None)
+    return render(request, "supervision/list.html", {"rows": rows, "state": state,
+                                                     "department_code": department_code,
+                                                     "min_overdue_days": min_overdue_days})
+
+
+@router.post("/supervision/{item_id}/urge")
+async def urge(item_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
+    """Urge the owning department."""
+    flows.urge(session, actor, item_id, str(form.get("note", "")), rt.settings)
+    return _redirect(f"/supervision?flash={quote('已催办，相关部门已收到通知')}")
+
+
+@router.post("/supervision/{item_id}/close")
+async def close(item_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+    """Close an item with a note."""
+    flows.close(session, actor, item_id, str(form.get("note", "")))
+    return _redirect(f"/supervision?flash={quote('督办事项已办结')}")
+
+
+@router.get("/supervision/stats", response_class=HTMLResponse)
+def stats(request: Request, session: SessionDep, actor: PageUser) -> Response:
+    """Per-department statistics for performance assessment."""
+    return render(request, "supervision/stats.html", {"rows": service.stats(session, actor)})
