@@ -11,8 +11,31 @@ from app.runtime import Runtime
 log = logging.getLogger("govflow")
 
 
+class NotMigrated(RuntimeError):
+    """The database schema is not at the newest migration."""
+
+
+def check_migrated(rt: Runtime) -> None:
+    """Refuse to start on a database that is not at the newest migration, saying what to run."""
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from app.core.config import ROOT
+
+    head = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_current_head()
+    with rt.db.engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        conn.rollback()
+    if current != head:
+        raise NotMigrated(
+            f"数据库结构版本为 {current or '空'}，需要 {head}：请先运行 `python -m app.cli migrate`"
+            f"（或 `make run`）。Database at revision {current}, expected {head}: run the migrations first.")
+
+
 def prepare(rt: Runtime) -> None:
     """Load regions, deploy bpmn/ and create the bootstrap admin, in one transaction."""
+    check_migrated(rt)
     with rt.db.session() as session:
         load_regions(session, rt.settings.province_code)
         rt.runner.deploy_directory(session, rt.settings.bpmn_dir)

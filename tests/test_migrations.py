@@ -28,3 +28,17 @@ def test_audit_trail_refuses_updates_and_young_deletes(rt: Runtime) -> None:
                 assert "audit" in str(exc)
             else:
                 raise AssertionError(f"database accepted: {statement}")
+
+
+def test_service_refuses_to_start_on_an_unmigrated_database(tmp_path) -> None:
+    import pytest
+
+    from app.core.config import Settings
+    from app.runtime import build_runtime
+    from app.startup import NotMigrated, prepare
+
+    rt = build_runtime(Settings(environment="test", database_url=f"sqlite:///{tmp_path}/empty.db",
+                                secret_key="x" * 40))
+    with pytest.raises(NotMigrated, match="python -m app.cli migrate"):
+        prepare(rt)
+    rt.db.dispose()

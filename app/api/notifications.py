@@ -36,4 +36,5 @@ def read_all(session: SessionDep, actor: CurrentUser) -> dict[str, int]:
 def read(notification_id: int, session: SessionDep, actor: CurrentUser) -> dict[str, Any]:
     """Mark one of my notifications read."""
     notification = flows.mark_read(session, actor, notification_id)
-    return {**service.notification_public(notification), "unread_total": service.unread_count(session, actor.id)}
+    return {**service.notification_public(notification),
+            "unread_total": service.unread_count(session, actor.id)}

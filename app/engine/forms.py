@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -80,6 +81,16 @@ def _coerce(f: dict[str, Any], raw: Any) -> Any:
     typ = f["type"]
     cons = f.get("constraints") or {}
     options = [o[0] for o in f.get("options") or []]
+    if typ == "json":
+        # Structured answers (e.g. a decision per catalog entry): the area's task validator checks them.
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                raise ValueError("必须是有效的 JSON") from None
+        if not isinstance(raw, (dict, list)):
+            raise ValueError("必须是对象或列表")
+        return raw
     if _multiple(f):
         values = raw if isinstance(raw, list) else [raw]
         if not all(isinstance(v, str) for v in values):

@@ -134,7 +134,8 @@ def record(rt: Runtime, item: Claim, error: str | None) -> bool:
     """Write the outcome of one attempt, unless the row was claimed again meanwhile."""
     now = clock.now()
     if error is None:
-        values: dict[str, Any] = dict(status=OutboxStatus.delivered.value, delivered_at=now, next_attempt_at=None)
+        values: dict[str, Any] = dict(status=OutboxStatus.delivered.value, delivered_at=now,
+                                      next_attempt_at=None)
     elif item.attempt >= rt.settings.notification_max_attempts:
         values = dict(status=OutboxStatus.failed.value, next_attempt_at=None, last_error=error)
         log.error("notification %s failed after %s attempts: %s", item.idempotency_key, item.attempt, error)

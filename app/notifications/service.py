@@ -36,7 +36,7 @@ class NotificationForbidden(Forbidden):
 
 def recipients(session: Session, *, user_ids: Iterable[int] | None = None, department_id: int | None = None,
                role: str | None = None) -> list[dict[str, Any]]:
-    """Return the active users named, plus those holding `role` in `department_id` (all of it without a role)."""
+    """Return the active users named plus those holding `role` in `department_id` (all if no role)."""
     if role is not None and department_id is None:
         raise TypeError("a role is held inside a department: pass department_id with role")
     conditions = []

@@ -51,7 +51,8 @@ def test_list_count_read_and_read_all(rt: Runtime, as_user) -> None:  # type: ig
     assert len(reviewer.get("/api/notifications").json()["items"]) == 3
 
 
-def test_someone_elses_notification_is_403_and_an_unknown_one_404(rt: Runtime, as_user) -> None:  # type: ignore[no-untyped-def]
+def test_someone_elses_notification_is_403_and_an_unknown_one_404(  # type: ignore[no-untyped-def]
+        rt: Runtime, as_user) -> None:
     _notify_user(rt, "gat_reviewer", "k1")
     _notify_user(rt, "gat_clerk", "k1")
     reviewer = as_user("gat_reviewer")
@@ -59,7 +60,8 @@ def test_someone_elses_notification_is_403_and_an_unknown_one_404(rt: Runtime, a
     clerk = as_user("gat_clerk")
     r = clerk.post(f"/api/notifications/{mine['id']}/read")
     assert r.status_code == 403
-    assert r.json()["detail"]["code"] == "notification_forbidden" and r.json()["detail"]["message"] == "这不是您的通知"
+    detail = r.json()["detail"]
+    assert detail["code"] == "notification_forbidden" and detail["message"] == "这不是您的通知"
     r = clerk.post("/api/notifications/987654/read")
     assert r.status_code == 404 and r.json()["detail"]["code"] == "notification_not_found"
     # Reading all of mine never touches anyone else's.
@@ -92,7 +94,8 @@ def _id_of(rt: Runtime, username: str, key: str) -> int:
         return next(n.id or 0 for n in service.list_for(session, user.id or 0) if n.dedupe_key == key)
 
 
-def test_the_notifications_page_works_without_javascript(rt: Runtime, client) -> None:  # type: ignore[no-untyped-def]
+def test_the_notifications_page_works_without_javascript(  # type: ignore[no-untyped-def]
+        rt: Runtime, client) -> None:
     _notify_user(rt, "gat_reviewer", "k1", "新待办：审核共享申请", link="/tasks/1")
     _notify_user(rt, "gat_reviewer", "k2", "到期提醒：还剩1个工作日", link=None)
     browser = _login(client.app, "gat_reviewer")
@@ -118,7 +121,8 @@ def test_the_notifications_page_works_without_javascript(rt: Runtime, client) ->
     assert "没有未读消息" in browser.get("/notifications", params={"unread": "true"}).text
 
 
-def test_someone_elses_notification_page_action_is_refused(rt: Runtime, client) -> None:  # type: ignore[no-untyped-def]
+def test_someone_elses_notification_page_action_is_refused(  # type: ignore[no-untyped-def]
+        rt: Runtime, client) -> None:
     _notify_user(rt, "gat_clerk", "k1")
     note_id = _id_of(rt, "gat_clerk", "k1")
     browser = _login(client.app, "gat_reviewer")

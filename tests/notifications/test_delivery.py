@@ -143,7 +143,8 @@ def test_a_run_that_dies_after_claiming_is_redone_when_its_lease_ends(hooked: Ru
     assert row["status"] == "delivered" and row["attempts"] == 2
 
 
-def test_a_late_outcome_does_not_overwrite_the_run_that_took_over(hooked: Runtime, receiver: Receiver) -> None:
+def test_a_late_outcome_does_not_overwrite_the_run_that_took_over(hooked: Runtime,
+                                                                  receiver: Receiver) -> None:
     _notify_and_commit(hooked)
     [stale] = jobs.claim_due(hooked)
     clock.advance(jobs.LEASE)

@@ -72,8 +72,9 @@ def test_the_same_dedupe_key_twice_notifies_once(hooked: Runtime) -> None:
         assert _count(session, Outbox) == 1
     # Twice in one transaction too.
     with hooked.db.session() as session:
-        assert _notify(session, hooked.settings, "task:2:assigned", department_id=gat.id, role="reviewer") == 1
-        assert _notify(session, hooked.settings, "task:2:assigned", department_id=gat.id, role="reviewer") == 0
+        reviewers = dict(department_id=gat.id, role="reviewer")
+        assert _notify(session, hooked.settings, "task:2:assigned", **reviewers) == 1
+        assert _notify(session, hooked.settings, "task:2:assigned", **reviewers) == 0
         session.commit()
         assert _count(session, Notification) == 2
         assert _count(session, Outbox) == 2
