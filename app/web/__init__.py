@@ -24,6 +24,7 @@ from app.org.service import Actor
 from app.sharing import flows as sharing_flows
 from app.sharing import service as sharing_service
 from app.sharing.views import share_request_public
+from app.notifications import service as notification_service
 from app.tasks import flows as task_flows
 from app.tasks import service as task_service
 from app.web.render import csrf_token, render
@@ -37,8 +38,15 @@ def page_user(request: Request, session: SessionDep, rt: RuntimeDep) -> Actor:
     actor = rt.actors.get(session, raw) if isinstance(raw, int) else None
     if actor is None:
         raise NotAuthenticated()
+    calendar_notice = None
+    if actor.has_role("admin"):
+        from app.workdays.flows import next_year_notice
+
+        calendar_notice = next_year_notice(rt.calendar.get(session), clock.now())
     request.state.page_context = {
         "user": actor, "todo_count": task_service.count_todo(session=session, actor=actor),
+        "unread_notifications": notification_service.unread_count(session, actor.id),
+        "calendar_notice": calendar_notice,
         "role_names": "、".join(ROLE_ZH[Role(r)] for r in sorted(actor.roles) if r in Role.__members__),
     }
     return actor

@@ -49,7 +49,8 @@ def csrf_token(request: Request) -> str:
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
     """Render a page with the common context (user, CSRF token, todo count)."""
-    ctx = {"request": request, "csrf_token": csrf_token(request), "user": None, "todo_count": 0}
+    ctx = {"request": request, "csrf_token": csrf_token(request), "user": None, "todo_count": 0,
+           "unread_notifications": 0, "calendar_notice": None}
     ctx.update(getattr(request.state, "page_context", {}))
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status)

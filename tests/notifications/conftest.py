@@ -21,20 +21,6 @@ from app.runtime import Runtime
 WEBHOOK_SECRET = "webhook-test-secret"
 
 
-@pytest.fixture
-def app(app):  # type: ignore[no-untyped-def]
-    """The application with the notification API and pages (until create_app mounts them itself)."""
-    from app.api import notifications as api_notifications
-    from app.web import notifications as web_notifications
-
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/api/notifications/unread-count" not in paths:
-        app.include_router(api_notifications.router, prefix="/api")
-    if "/notifications/read-all" not in paths:
-        app.include_router(web_notifications.router)
-    return app
-
-
 def make_user(session: Session, username: str, department_code: str, roles: list[str],
               active: bool = True) -> User:
     """Add a user to a demo department."""

@@ -38,3 +38,21 @@ def test_admin_calendar_page_loads_a_year_and_refuses_a_bad_one(client) -> None:
                      '{"year": 2027, "days": [{"name": "元旦", "date": "2027-01-01", "isOffDay": true}]}'})
     assert good.status_code == 303
     assert "管理员导入" in page.get("/admin/calendar").text
+
+
+def test_every_page_shows_unread_count_and_admins_see_the_missing_year_notice(client, as_user) -> None:
+    from datetime import datetime
+
+    from app.core.clock import SHANGHAI, clock
+
+    clock.freeze(datetime(2026, 9, 30, 15, 0, tzinfo=SHANGHAI))
+    submit(as_user("rst_clerk"))
+    clock.freeze(datetime(2026, 10, 12, 10, 0, tzinfo=SHANGHAI))
+    as_user("demo_admin").post("/api/admin/jobs/remind-before-due/run")
+    reviewer = _login(client.app, "gat_reviewer")
+    page = reviewer.get("/tasks").text
+    assert 'href="/notifications"' in page and '消息 <span class="badge">1</span>' in page
+    assert "尚未导入" not in page  # the calendar notice is for administrators
+    clock.freeze(datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI))
+    admin_page = _login(client.app, "demo_admin").get("/tasks").text
+    assert "尚未导入 2027 年节假日安排" in admin_page
