@@ -15,7 +15,7 @@ def migrate(url: str | None = None) -> None:
     """Upgrade the database to the newest migration."""
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("sqlalchemy.url", url or get_settings().database_url)
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")
 
 
 def main(argv: list[str] | None = None) -> int:

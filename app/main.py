@@ -71,7 +71,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="govflow_session",
                        max_age=settings.access_token_minutes * 60, same_site="lax",
                        https_only=settings.environment == "production")
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Uploads may be larger than JSON bodies; the attachment service enforces its own exact limit.
+    upload_limit = settings.attachment_max_bytes + 64 * 1024
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       overrides={"/api/attachments": upload_limit, "/attachments": upload_limit})
 
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from app.attachments.models import Attachment  # noqa: F401
 from app.audit.models import AuditEvent, AuditHead
 from app.catalog.models import CatalogEntry
 from app.engine.models import ProcessDefinition, ProcessInstance, Task

@@ -23,14 +23,15 @@ def check_migrated(rt: Runtime) -> None:
 
     from app.core.config import ROOT
 
-    head = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_current_head()
+    heads = set(ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_heads())
     with rt.db.engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+        current = set(MigrationContext.configure(conn).get_current_heads())
         conn.rollback()
-    if current != head:
+    if current != heads:
+        have, want = ",".join(sorted(current)) or "空", ",".join(sorted(heads))
         raise NotMigrated(
-            f"数据库结构版本为 {current or '空'}，需要 {head}：请先运行 `python -m app.cli migrate`"
-            f"（或 `make run`）。Database at revision {current}, expected {head}: run the migrations first.")
+            f"数据库结构版本为 {have}，需要 {want}：请先运行 `python -m app.cli migrate`"
+            f"（或 `make run`）。Database at revision {have}, expected {want}: run the migrations first.")
 
 
 def prepare(rt: Runtime) -> None:

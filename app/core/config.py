@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     run_scheduler: bool = False
     access_token_minutes: int = 8 * 60
     max_body_bytes: int = 1024 * 1024
+    attachments_dir: Path = ROOT / "var" / "attachments"
+    attachment_max_bytes: int = 10 * 1024 * 1024
     script_timeout_seconds: float = 1.0
     bpmn_dir: Path = ROOT / "bpmn"
     # Art. 16: the provider replies to a conditional share request within 5 working days.

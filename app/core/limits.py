@@ -15,22 +15,31 @@ class BodyTooLarge(Exception):
 class BodySizeLimit:
     """Answer 413 when Content-Length or the streamed body exceeds `max_bytes`."""
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: Any, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Path prefix -> its own limit (file uploads take more than a JSON body).
+        self.overrides = overrides or {}
+
+    def _limit(self, path: str) -> int:
+        for prefix, limit in self.overrides.items():
+            if path.startswith(prefix):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope.get("path", ""))
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.max_bytes
+                    too_big = int(value) > limit
                 except ValueError:
                     too_big = False
                 if too_big:
-                    await self._refuse(scope, send)
+                    await self._refuse(scope, send, limit)
                     return
         received = 0
         started = False
@@ -40,7 +49,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -54,11 +63,11 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(scope, send)
+                await self._refuse(scope, send, limit)
 
-    async def _refuse(self, scope: Scope, send: Any) -> None:
+    async def _refuse(self, scope: Scope, send: Any, limit: int) -> None:
         body = json.dumps({"detail": {"code": "body_too_large",
-                                      "message": f"请求内容过大（上限 {self.max_bytes // 1024} KB）",
+                                      "message": f"请求内容过大（上限 {limit // 1024} KB）",
                                       "message_en": "Request body too large"}},
                           ensure_ascii=False).encode()
         await send({"type": "http.response.start", "status": 413,

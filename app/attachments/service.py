@@ -1,0 +1,150 @@
+"""Store, check and read attachments; who may touch them is decided by the owning area."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.attachments.models import Attachment
+from app.audit import service as audit
+from app.core.clock import clock
+from app.core.config import Settings
+from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from app.org.service import Actor
+
+# owner_type -> (session, actor, owner_id) -> bool: may this person attach to / read the owner's files?
+AccessRule = Callable[[Session, Actor, int], bool]
+ACCESS: dict[str, AccessRule] = {}
+
+
+def register_owner(owner_type: str) -> Callable[[AccessRule], AccessRule]:
+    """Register the access rule of an owner type (the parties and the authority, typically)."""
+    def deco(fn: AccessRule) -> AccessRule:
+        ACCESS[owner_type] = fn
+        return fn
+    return deco
+
+
+class TooLarge(DomainError):
+    status_code = 413
+    code = "attachment_too_large"
+    message_zh = "附件过大"
+
+
+# Allowed kinds, recognised by their first bytes, not by the name a client sends.
+SIGNATURES: list[tuple[str, bytes, str, tuple[str, ...]]] = [
+    ("pdf", b"%PDF-", "application/pdf", (".pdf",)),
+    ("png", b"\x89PNG\r\n\x1a\n", "image/png", (".png",)),
+    ("jpeg", b"\xff\xd8\xff", "image/jpeg", (".jpg", ".jpeg")),
+    # OOXML (docx/xlsx) and OFD (China's fixed-layout e-document standard) are zip containers.
+    ("zip-office", b"PK\x03\x04", "application/octet-stream", (".docx", ".xlsx", ".ofd")),
+]
+ZIP_TYPES = {".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+             ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             ".ofd": "application/ofd"}
+
+
+def sniff(filename: str, head: bytes) -> str:
+    """Return the content type of an allowed file, or raise InvalidInput naming what is allowed."""
+    ext = Path(filename).suffix.lower()
+    for _, magic, content_type, exts in SIGNATURES:
+        if head.startswith(magic) and ext in exts:
+            return ZIP_TYPES.get(ext, content_type)
+    raise InvalidInput("附件类型不允许：只接受 PDF、OFD、JPG、PNG、DOCX、XLSX，且文件内容须与扩展名一致",
+                       code="attachment_type_forbidden", extra={"filename": filename})
+
+
+def check_access(session: Session, actor: Actor, owner_type: str, owner_id: int) -> None:
+    """Refuse unless the owner's area says this person is a party or the authority."""
+    rule = ACCESS.get(owner_type)
+    if rule is None:
+        raise InvalidInput(f"未知的附件归属类型“{owner_type}”", code="attachment_owner_unknown")
+    if not rule(session, actor, owner_id):
+        raise Forbidden("您无权访问该事项的附件", code="attachment_forbidden")
+
+
+def store(session: Session, settings: Settings, actor: Actor, *, owner_type: str, owner_id: int, filename: str,
+          stream: Any, note: str | None = None) -> Attachment:
+    """Check and write a file, then record it (flushes; the caller commits)."""
+    check_access(session, actor, owner_type, owner_id)
+    filename = Path(filename or "").name.strip()
+    if not filename or len(filename) > 255:
+        raise InvalidInput("请提供文件名（不超过255个字符）", code="attachment_filename_invalid")
+    root = Path(settings.attachments_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    fd, tmp_name = tempfile.mkstemp(dir=root, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(64 * 1024):
+                size += len(chunk)
+                if size > settings.attachment_max_bytes:
+                    raise TooLarge(f"附件不能超过 {settings.attachment_max_bytes // (1024 * 1024)} MB",
+                                   extra={"max_bytes": settings.attachment_max_bytes})
+                if len(head) < 16:
+                    head += chunk[:16]
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise InvalidInput("附件为空", code="attachment_empty")
+        content_type = sniff(filename, head)
+        sha = digest.hexdigest()
+        final = _path(root, sha)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp_name, final)  # same bytes, same name: identical uploads share one file
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    now = clock.now()
+    row = Attachment(owner_type=owner_type, owner_id=owner_id, filename=filename, content_type=content_type,
+                     size=size, sha256=sha, note=(note or None), uploaded_by_id=actor.id,
+                     department_id=actor.department_id, uploaded_at=now)
+    session.add(row)
+    session.flush()
+    audit.append(session, at=now, actor=actor.username, action="attachment.uploaded", entity_type=owner_type,
+                 entity_id=owner_id, detail={"attachment_id": row.id, "filename": filename, "size": size,
+                                             "sha256": sha})
+    return row
+
+
+def open_checked(session: Session, settings: Settings, actor: Actor, attachment_id: int) -> tuple[Attachment, bytes]:
+    """Return an attachment's row and bytes after the access check and a checksum verification."""
+    row = session.get(Attachment, attachment_id)
+    if row is None:
+        raise NotFound("附件不存在", code="attachment_not_found")
+    check_access(session, actor, row.owner_type, row.owner_id)
+    path = _path(Path(settings.attachments_dir), row.sha256)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise Conflict("附件文件缺失，请联系管理员", code="attachment_missing") from None
+    if hashlib.sha256(data).hexdigest() != row.sha256:
+        raise Conflict("附件校验失败（内容与登记的校验值不符），请联系管理员", code="attachment_corrupted")
+    return row, data
+
+
+def list_for(session: Session, owner_type: str, owner_id: int) -> list[Attachment]:
+    """List an owner's attachments, oldest first."""
+    return list(session.execute(
+        select(Attachment).where(Attachment.owner_type == owner_type, Attachment.owner_id == owner_id)
+        .order_by(Attachment.id)).scalars().all())
+
+
+def public(row: Attachment) -> dict[str, Any]:
+    """Return an attachment's metadata as the API shows it."""
+    return {"id": row.id, "filename": row.filename, "content_type": row.content_type, "size": row.size,
+            "sha256": row.sha256, "note": row.note, "uploaded_at": row.uploaded_at.isoformat(),
+            "url": f"/api/attachments/{row.id}"}
+
+
+def _path(root: Path, sha: str) -> Path:
+    return root / sha[:2] / sha
