@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlmodel import Session
 
 from app.audit import service as audit
@@ -69,18 +69,21 @@ def close(session: Session, actor: Actor, item_id: int, note: str) -> Supervisio
 @hooks.on_task_closed
 def close_when_task_done(*, session: Session, task: Task, at: datetime) -> None:
     """Close the task's supervision item, if any, when the task is done: the record stays."""
+    if task.escalated_at is None:
+        return  # never escalated: no item to close (the common case, kept free of queries)
     result = session.execute(
         update(SupervisionItem)
-        .where(SupervisionItem.task_id == task.id, SupervisionItem.state == ItemState.open.value)
-        .values(state=ItemState.closed.value, closed_at=at, closed_by="system", close_reason="task_done",
-                task_done_at=at)
+        .where(SupervisionItem.task_id == task.id, SupervisionItem.task_done_at.is_(None))
+        .values(task_done_at=at,
+                state=ItemState.closed.value,
+                closed_at=case((SupervisionItem.state == ItemState.open.value, at), else_=SupervisionItem.closed_at),
+                closed_by=case((SupervisionItem.state == ItemState.open.value, "system"),
+                               else_=SupervisionItem.closed_by),
+                close_reason=case((SupervisionItem.state == ItemState.open.value, "task_done"),
+                                  else_=SupervisionItem.close_reason))
         .execution_options(synchronize_session=False)
     )
-    session.execute(
-        update(SupervisionItem).where(SupervisionItem.task_id == task.id, SupervisionItem.task_done_at.is_(None))
-        .values(task_done_at=at).execution_options(synchronize_session=False)
-    )
     if result.rowcount:
-        audit.append(session, at=at, actor="system", action="supervision.closed", entity_type="task",
+        audit.append(session, at=at, actor="system", action="supervision.task_done", entity_type="task",
                      entity_id=task.id, instance_id=task.instance_id,
                      detail={"task_id": task.id, "reason": "task_done"})
