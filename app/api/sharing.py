@@ -16,7 +16,8 @@ def submit(body: flows.ShareRequestCreate, session: SessionDep, rt: RuntimeDep,
            actor: CurrentUser) -> dict[str, Any]:
     """File a share request: granted, refused or sent to the provider for review."""
     request = flows.submit(session, rt.runner, actor, body)
-    return share_request_public(session, request)
+    # The history is one GET away; the filing answer stays light.
+    return share_request_public(session, request, with_history=False)
 
 
 @router.get("")
