@@ -93,25 +93,32 @@ def get_visible(*, session: Session, task_id: int, actor: Actor) -> tuple[Task, 
 
 
 def deadline_fields(task: Task, calendar: WorkdayCalendar, now: datetime) -> dict[str, Any]:
-    """Return the working days left or overdue of a task, as users read them (剩余/已超期N个工作日)."""
+    """Return the working days left or overdue of a task, as users read them (剩余/已超期N个工作日).
+
+    "Left" counts the working days after today up to the due date: a request received today with a
+    5-working-day limit shows 剩余5个工作日, the last day shows 今日到期.
+    """
     if task.due_at is None:
         return {"working_days_left": None, "overdue": False, "overdue_working_days": 0, "deadline_label": None}
     open_ = task.status == TaskStatus.open.value
     end = now if open_ else (task.completed_at or now)
-    left = calendar.working_days_left(task.due_at, end)
-    overdue = left < 0 and task.paused_at is None
+    signed = calendar.working_days_left(task.due_at, end)  # < 0: overdue by that many working days
+    overdue = signed < 0 and task.paused_at is None
+    left = calendar.working_days_between(end, task.due_at) if signed >= 0 else signed
     if task.paused_at is not None:
         label = "已挂起（期限暂停计算）"
     elif not open_:
-        label = f"超期{-left}个工作日办结" if left < 0 else "按期办结"
+        label = f"超期{-signed}个工作日办结" if signed < 0 else "按期办结"
     elif overdue:
-        label = f"已超期{-left}个工作日"
+        label = f"已超期{-signed}个工作日"
+    elif left == 0:
+        label = "今日到期"
     else:
         label = f"剩余{left}个工作日"
     if task.due_provisional:
         label += "（暂定）"
     return {"working_days_left": left if open_ else None, "overdue": overdue and open_,
-            "overdue_working_days": max(0, -left), "deadline_label": label}
+            "overdue_working_days": max(0, -signed), "deadline_label": label}
 
 
 def task_public(task: Task, instance: ProcessInstance, department: Department | None,

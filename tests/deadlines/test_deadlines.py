@@ -33,8 +33,8 @@ def test_reply_is_due_after_five_working_days_across_national_day(filed) -> None
     assert datetime.fromisoformat(task["due_at"]).astimezone(SHANGHAI).strftime("%H:%M") == "23:59"
     assert task["due_provisional"] is False
     assert task["due_rule"] == "5WD（share_reply）"
-    assert task["working_days_left"] == 6  # 9/30 itself and the five counted days
-    assert task["deadline_label"] == "剩余6个工作日"
+    assert task["working_days_left"] == 5
+    assert task["deadline_label"] == "剩余5个工作日"
 
 
 def test_overdue_task_is_flagged_in_the_inbox(filed, as_user) -> None:
@@ -224,3 +224,10 @@ def test_deploy_refuses_a_bad_due_notation(client, as_user) -> None:
     r = as_user("designer").post("/api/processes", json={"filename": "bad.bpmn", "xml": xml})
     assert r.status_code == 422
     assert "5WD" in r.json()["detail"]["message"]
+
+
+def test_last_day_reads_due_today(filed, as_user) -> None:
+    _, task = filed
+    clock.freeze(at(2026, 10, 13, 16, 0))
+    shown = as_user("gat_reviewer").get(f"/api/tasks/{task['id']}").json()
+    assert shown["working_days_left"] == 0 and shown["deadline_label"] == "今日到期" and shown["overdue"] is False
