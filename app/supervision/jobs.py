@@ -2,30 +2,51 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, text, tuple_, update
+from sqlalchemy.dialects import sqlite
 
 from app.audit import service as audit
-from app.core.clock import clock
+from app.core.clock import SHANGHAI, clock
 from app.core.faults import crash_point
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.notifications.service import notify
 from app.org.models import Role
 from app.runtime import Runtime
-from app.supervision.models import SupervisionItem
+from app.supervision.models import ItemState, SupervisionItem
 from app.supervision.service import office_of
 
 log = logging.getLogger("govflow.jobs")
-BATCH = 500
+# Tasks claimed, escalated and committed together. On PostgreSQL each batch sends one digest per office
+# and per owning department (a few statements each) whatever its size, so large batches keep a backlog
+# sweep fast; the claimed tasks stay locked (SKIP LOCKED: other replicas pass them by) until the batch
+# commits, a few seconds. On SQLite a transaction holds the database's one write lock: short batches
+# let the web process write in between.
+BATCH = 10000
+SQLITE_BATCH = 500
+
+# PostgreSQL: the batch's items in one INSERT from one JSON document, its tasks marked in one UPDATE.
+_ITEM_COLUMNS = {"task_id": "integer", "instance_id": "integer", "process_key": "varchar",
+                 "task_name": "varchar", "subject": "varchar", "department_id": "integer",
+                 "office_department_id": "integer", "level": "varchar", "due_at": "timestamptz",
+                 "overdue_working_days": "integer"}
+_PG_INSERT_ITEMS = text(
+    f"INSERT INTO {SupervisionItem.__tablename__} ({', '.join(_ITEM_COLUMNS)}, escalated_at, state, "
+    f"urge_count) SELECT {', '.join(_ITEM_COLUMNS)}, CAST(:now AS timestamptz), :state, 0 "
+    "FROM json_to_recordset(CAST(:items AS json)) AS i("
+    + ", ".join(f"{c} {t}" for c, t in _ITEM_COLUMNS.items()) + ") ON CONFLICT (task_id) DO NOTHING")
+_PG_MARK_ESCALATED = text(f"UPDATE {Task.__tablename__} SET escalated_at = CAST(:now AS timestamptz) "
+                          "WHERE id = ANY(CAST(:ids AS integer[]))")
 
 
-def escalate_overdue(rt: Runtime, batch: int = BATCH) -> int:
+def escalate_overdue(rt: Runtime, batch: int | None = None) -> int:
     """Sweep overdue open tasks in batches; each becomes one supervision item. Return how many."""
+    batch = batch or (BATCH if rt.db.is_postgres else SQLITE_BATCH)
     total = 0
     after: tuple[datetime, int] | None = None
     offices: dict[int, tuple[int, str] | None] = {}
@@ -53,25 +74,36 @@ def escalate_overdue(rt: Runtime, batch: int = BATCH) -> int:
             crash_point("escalate-after-claim")
             calendar = rt.calendar.get(session)
             items: list[dict[str, Any]] = []
+            # Every claimed task is overdue (due_at < now), so its overdue days depend on its due date only.
+            overdue_days: dict[date, int] = {}
             for r in rows:
                 office = office_of(session, r.department_id, offices)
                 if office is None:
                     log.warning("task %s: no government office above department %s", r.id, r.department_id)
                     continue
+                due_day = r.due_at.astimezone(SHANGHAI).date()
+                days = overdue_days.get(due_day)
+                if days is None:
+                    days = overdue_days[due_day] = max(1, -calendar.working_days_left(r.due_at, now))
                 items.append(dict(
                     task_id=r.id, instance_id=r.instance_id, process_key=r.process_key, task_name=r.name,
                     subject=r.subject or "", department_id=r.department_id, office_department_id=office[0],
-                    level=office[1], due_at=r.due_at, escalated_at=now,
-                    overdue_working_days=max(1, -calendar.working_days_left(r.due_at, now)),
-                    state="open", urge_count=0))
+                    level=office[1], due_at=r.due_at, overdue_working_days=days))
             if not items:
                 continue
-            insert = (postgresql.insert if rt.db.is_postgres else sqlite.insert)(SupervisionItem.__table__)
-            # The unique task_id is the record of the effect: a second sweep can never add a second item.
-            session.execute(insert.on_conflict_do_nothing(index_elements=["task_id"]), items)
             ids = [i["task_id"] for i in items]
-            session.execute(update(Task).where(Task.id.in_(ids)).values(escalated_at=now)
-                            .execution_options(synchronize_session=False))
+            # The unique task_id is the record of the effect: a second sweep can never add a second item.
+            if rt.db.is_postgres:
+                # One statement per batch, whatever its size (an executemany is a statement per row).
+                session.execute(_PG_INSERT_ITEMS, {"items": json.dumps(items, default=datetime.isoformat),
+                                                   "now": now, "state": ItemState.open.value})
+                session.execute(_PG_MARK_ESCALATED, {"ids": ids, "now": now})
+            else:
+                fixed = {"escalated_at": now, "state": ItemState.open.value, "urge_count": 0}
+                session.execute(sqlite.insert(SupervisionItem.__table__).on_conflict_do_nothing(
+                    index_elements=["task_id"]), [i | fixed for i in items])
+                session.execute(update(Task).where(Task.id.in_(ids)).values(escalated_at=now)
+                                .execution_options(synchronize_session=False))
             for i in items:
                 audit.append(session, at=now, actor="system", action="task.escalated", entity_type="task",
                              entity_id=i["task_id"], instance_id=i["instance_id"],
