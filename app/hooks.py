@@ -1,4 +1,7 @@
 """Import the areas whose flows register process hooks with the engine runner."""
 
+import app.catalog.updates  # noqa: F401
+import app.catalog.versions  # noqa: F401
+import app.open_data.flows  # noqa: F401
 import app.sharing.flows  # noqa: F401
 import app.supervision.flows  # noqa: F401

@@ -55,14 +55,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     from app.api import build_router
     from app.web import admin as admin_pages
+    from app.web import catalog as catalog_pages
     from app.web import notifications as notification_pages
+    from app.web import open_data as open_data_pages
     from app.web import router as web_router
     from app.web import supervision as supervision_pages
 
     app.include_router(build_router(settings), prefix="/api")
     app.include_router(web_router)
+    app.include_router(catalog_pages.router)
     app.include_router(supervision_pages.router)
     app.include_router(notification_pages.router)
+    app.include_router(open_data_pages.router)
     app.include_router(admin_pages.router)
     static_dir = ROOT / "static"
     static_dir.mkdir(exist_ok=True)

@@ -5,8 +5,11 @@ from sqlmodel import SQLModel
 from app.attachments.models import Attachment  # noqa: F401
 from app.audit.models import AuditEvent, AuditHead
 from app.catalog.models import CatalogEntry
+from app.catalog.models import (CatalogUpdateDuty, CatalogUpdateTrigger, CatalogVersion,  # noqa: F401
+                                CatalogVersionEntry)
 from app.engine.models import ProcessDefinition, ProcessInstance, Task
 from app.notifications.models import Notification, Outbox  # noqa: F401
+from app.open_data.models import OpenList, OpenListItem, OpenListReview  # noqa: F401
 from app.org.models import Department, Region, User, UserRole
 from app.sharing.models import ShareGrant, ShareRequest
 from app.supervision.models import SupervisionItem

@@ -10,8 +10,15 @@ from sqlmodel import Session
 
 from app.audit import service as audit
 from app.catalog import service
-from app.catalog.models import (FORMATS, ITEM_TYPES, SHARE_METHODS, UPDATE_CYCLES, CatalogEntry, DataItem,
-                                ShareType)
+from app.catalog.models import (
+    FORMATS,
+    ITEM_TYPES,
+    SHARE_METHODS,
+    UPDATE_CYCLES,
+    CatalogEntry,
+    DataItem,
+    ShareType,
+)
 from app.core.clock import clock
 from app.core.errors import Conflict, Forbidden, InvalidInput
 from app.org.models import Department
@@ -74,7 +81,7 @@ class CatalogEntryCreate(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _items_unique(self) -> "CatalogEntryCreate":
+    def _items_unique(self) -> CatalogEntryCreate:
         names = [i.name for i in self.items]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -108,7 +115,7 @@ def create_entry(session: Session, actor: Actor, data: CatalogEntryCreate) -> Ca
     if problems:
         raise InvalidInput("；".join(p["message"] for p in problems), code=problems[0]["code"],
                            extra={"errors": problems})
-    if service.get_by_code(session=session, code=data.code) is not None:
+    if service.code_reserved(session=session, code=data.code) is not None:
         raise Conflict(f"目录代码“{data.code}”已被使用", code="entry_code_taken")
     now = clock.now()
     fields: dict[str, Any] = data.model_dump(mode="json", exclude={"items"})
@@ -123,6 +130,25 @@ def create_entry(session: Session, actor: Actor, data: CatalogEntryCreate) -> Ca
                          "items": [i["name"] for i in entry.items]})
     session.commit()
     return entry
+
+
+FIELD_ZH = {
+    "code": "目录代码", "name": "资源名称", "summary": "资源摘要", "category": "资源分类", "format": "资源格式",
+    "items": "信息项", "share_type": "共享类型", "share_conditions": "共享条件", "share_methods": "共享方式",
+    "legal_basis": "共享依据", "open_to_public": "是否向社会开放", "open_conditions": "开放条件",
+    "update_cycle": "更新周期", "classification": "涉密属性",
+}
+ENTRY_FIELDS = tuple(CatalogEntryCreate.model_fields)
+
+
+def entry_data(entry: CatalogEntry) -> dict[str, Any]:
+    """Return a published entry's core metadata in the shape drafts store (CatalogEntryCreate as JSON)."""
+    return normalize_data({f: getattr(entry, f) for f in ENTRY_FIELDS})
+
+
+def normalize_data(data: dict[str, Any]) -> dict[str, Any]:
+    """Return core metadata in canonical form, so that equal entries compare equal."""
+    return CatalogEntryCreate.model_validate(data).model_dump(mode="json")
 
 
 def entry_public(entry: CatalogEntry, department: Department) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from app.sharing.views import share_request_public
 from app.notifications import service as notification_service
 from app.tasks import flows as task_flows
 from app.tasks import service as task_service
-from app.web.render import csrf_token, render
+from app.web.render import business_link, csrf_token, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -138,7 +138,8 @@ def _task_context(session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: in
             "history": share_request["history"] if share_request else trail(session, instance.id, "process_instance", instance.id or 0),
             "may_work": task.status == "open" and may_work(task, actor),
             "claimed_by_me": task.assignee_id == actor.id, "METHOD_ZH": SHARE_METHOD_ZH,
-            "may_pause": actor.has_role("head", "authority_reviewer")}
+            "may_pause": actor.has_role("head", "authority_reviewer"),
+            "business_link": business_link(instance.business_ref)}
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
@@ -192,14 +193,6 @@ async def complete(request: Request, task_id: int, session: SessionDep, rt: Runt
         ctx.update({"error": exc.to_detail(), "submitted": data})
         return render(request, "tasks/task.html", ctx, status=422)
     return _redirect(f"/tasks?view=done&flash={quote('任务已办理')}")
-
-
-@router.get("/catalog", response_class=HTMLResponse)
-def catalog(request: Request, session: SessionDep, actor: PageUser, share_type: str | None = None) -> Response:
-    """Browse published catalog entries."""
-    rows = catalog_service.get_all(session=session, share_type=share_type or None)
-    return render(request, "catalog/list.html", {"rows": rows, "SHARE_TYPE_ZH": SHARE_TYPE_ZH,
-                                                 "share_type": share_type or ""})
 
 
 @router.get("/share-requests", response_class=HTMLResponse)

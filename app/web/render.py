@@ -37,6 +37,22 @@ ACTION_ZH = {
 }
 templates.env.globals["ACTION_ZH"] = ACTION_ZH
 
+# Where the page of a process's business object lives, by the instance's business_ref prefix.
+BUSINESS_PAGES = {
+    "open_list:": ("/open-lists/{id}", "开放清单"),
+    "catalog_version:": ("/catalog/versions/{id}", "目录版本"),
+    "dispute:": ("/disputes/{id}", "共享争议"),
+    "rectification_notice:": ("/rectification-notices/{id}", "整改通知"),
+}
+
+
+def business_link(business_ref: str | None) -> tuple[str, str] | None:
+    """Return (url, label) of the page where a process's business object is worked, if it has one."""
+    for prefix, (pattern, label) in BUSINESS_PAGES.items():
+        if business_ref and business_ref.startswith(prefix):
+            return pattern.format(id=business_ref.removeprefix(prefix)), label
+    return None
+
 
 def csrf_token(request: Request) -> str:
     """Return the page session's CSRF token, creating it on first use."""
