@@ -56,8 +56,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from app.api import build_router
     from app.web import admin as admin_pages
     from app.web import catalog as catalog_pages
+    from app.web import disputes as dispute_pages
     from app.web import notifications as notification_pages
     from app.web import open_data as open_data_pages
+    from app.web import rectification as rectification_pages
     from app.web import router as web_router
     from app.web import supervision as supervision_pages
 
@@ -67,7 +69,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(supervision_pages.router)
     app.include_router(notification_pages.router)
     app.include_router(open_data_pages.router)
+    app.include_router(rectification_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(dispute_pages.router)
     static_dir = ROOT / "static"
     static_dir.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=static_dir), name="static")

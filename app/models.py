@@ -7,10 +7,13 @@ from app.audit.models import AuditEvent, AuditHead
 from app.catalog.models import CatalogEntry
 from app.catalog.models import (CatalogUpdateDuty, CatalogUpdateTrigger, CatalogVersion,  # noqa: F401
                                 CatalogVersionEntry)
+from app.disputes.models import Dispute, DisputeRecord  # noqa: F401
 from app.engine.models import ProcessDefinition, ProcessInstance, Task
 from app.notifications.models import Notification, Outbox  # noqa: F401
 from app.open_data.models import OpenList, OpenListItem, OpenListReview  # noqa: F401
 from app.org.models import Department, Region, User, UserRole
+from app.rectification.models import (RectificationAuthority, RectificationNotice,  # noqa: F401
+                                      RectificationNumberCounter, RectificationSubmission)
 from app.sharing.models import ShareGrant, ShareRequest
 from app.supervision.models import SupervisionItem
 from app.workdays.models import CalendarYear

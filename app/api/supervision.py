@@ -13,7 +13,7 @@ from app.core.errors import NotFound
 from app.deps import AdminUser, CurrentUser, RuntimeDep, SessionDep
 from app.scheduler.setup import JOBS, run_job
 from app.supervision import flows, service
-from app.supervision.models import SupervisionItem
+from app.supervision.models import SupervisionItem, decision_public
 
 router = APIRouter(tags=["supervision"])
 
@@ -24,7 +24,8 @@ def _one(session: SessionDep, rt: RuntimeDep, item: SupervisionItem) -> dict[str
     dept = session.get(Department, item.department_id)
     office = session.get(Department, item.office_department_id)
     assert dept is not None and office is not None
-    return service.item_public(item, dept, office.name, rt.calendar.get(session), clock.now())
+    return {**service.item_public(item, dept, office.name, rt.calendar.get(session), clock.now()),
+            **decision_public(item)}
 
 
 @router.get("/supervision/items")
@@ -36,6 +37,9 @@ def list_items(session: SessionDep, rt: RuntimeDep, actor: CurrentUser, departme
     items = service.list_items(session, actor, calendar=rt.calendar.get(session), now=clock.now(),
                                department_code=department_code, process_key=process_key,
                                min_overdue_days=min_overdue_days, state=state, limit=limit, offset=offset)
+    for i in items:  # the rows are in the session already: no query
+        row = session.get(SupervisionItem, i["id"])
+        i.update(decision_public(row) if row is not None else {})
     return {"items": items, "count": len(items)}
 
 
@@ -53,6 +57,18 @@ def urge(item_id: int, body: NoteBody, session: SessionDep, rt: RuntimeDep, acto
 def close(item_id: int, body: NoteBody, session: SessionDep, rt: RuntimeDep, actor: CurrentUser) -> dict[str, Any]:
     """Close (办结) an item with a note."""
     return _one(session, rt, flows.close(session, actor, item_id, body.note))
+
+
+class DecisionBody(BaseModel):
+    decision: str = Field(max_length=32)
+    note: str = Field(default="", max_length=1000)
+
+
+@router.post("/supervision/items/{item_id}/decide")
+def decide(item_id: int, body: DecisionBody, session: SessionDep, rt: RuntimeDep,
+           actor: CurrentUser) -> dict[str, Any]:
+    """Record the supervisor's decision (督办决定: order_to_correct 责令改正 | refer_for_sanction); the department is told."""
+    return _one(session, rt, flows.decide(session, actor, item_id, body.decision, body.note, rt.settings))
 
 
 @router.get("/supervision/stats")

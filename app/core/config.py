@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     share_reply_working_days: int = 5
     # Art. 9: an updated catalog is due within 10 working days of the trigger.
     catalog_update_working_days: int = 10
+    # Art. 16 para 3: a dispute is first negotiated between the two departments. The regulation
+    # sets no limit; after 10 working days without agreement it goes to the data authority.
+    dispute_negotiation_working_days: int = 10
+    # Each position in the negotiation and each statement the authority asks for (house rule).
+    dispute_statement_working_days: int = 5
     close_of_business: time | None = None
     province_code: str = "410000"
     default_language: Literal["zh", "en"] = "zh"
@@ -43,6 +48,11 @@ class Settings(BaseSettings):
     # Signs each webhook body: header X-GovFlow-Signature: sha256=<hex HMAC-SHA256 of the body>.
     notification_webhook_secret: str | None = None
     notification_max_attempts: int = 8
+    # Art. 29 notice numbers, e.g. 豫数整改〔2026〕12号: {prefix} is the issuing authority's (data: table
+    # rectification_authority), {year} the calendar year in Asia/Shanghai, {seq} its sequence that year.
+    rectification_number_pattern: str = "{prefix}〔{year}〕{seq}号"
+    # The longest rectification deadline an authority may set, in working days (the regulation is silent).
+    rectification_max_working_days: int = 120
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":

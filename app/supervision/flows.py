@@ -16,7 +16,7 @@ from app.engine.models import Task
 from app.notifications.service import notify
 from app.org.service import Actor
 from app.supervision import service
-from app.supervision.models import ItemState, SupervisionItem
+from app.supervision.models import DECISION_ZH, ItemState, SupervisionDecision, SupervisionItem
 
 
 def urge(session: Session, actor: Actor, item_id: int, note: str, settings: Settings) -> SupervisionItem:
@@ -62,6 +62,36 @@ def close(session: Session, actor: Actor, item_id: int, note: str) -> Supervisio
     audit.append(session, at=now, actor=actor.username, action="supervision.closed",
                  entity_type="supervision_item", entity_id=item.id, instance_id=item.instance_id,
                  detail={"task_id": item.task_id, "note": note})
+    session.commit()
+    return item
+
+
+def decide(session: Session, actor: Actor, item_id: int, decision: str, note: str,
+           settings: Settings) -> SupervisionItem:
+    """Record the supervisor's decision (督办决定) on an item and tell the department that owns the task."""
+    item = service.get_visible(session, actor, item_id)
+    if item.decision is not None:
+        raise Conflict("该督办事项已作出督办决定", code="supervision_item_decided")
+    if item.close_reason == "closed_by_supervisor":
+        raise Conflict("督办事项已办结", code="supervision_item_closed")
+    if decision not in DECISION_ZH:
+        raise InvalidInput(f"督办决定必须是以下之一：{'、'.join(DECISION_ZH.values())}",
+                           code="supervision_decision_invalid", extra={"decisions": list(DECISION_ZH)})
+    note = note.strip()
+    label = DECISION_ZH[SupervisionDecision(decision)]
+    now = clock.now()
+    item.decision, item.decision_note = decision, note[:1000] or None
+    item.decided_at, item.decided_by = now, actor.username
+    session.add(item)
+    task = session.get(Task, item.task_id)
+    assert task is not None
+    notify(session, department_id=item.department_id, role=task.role, kind="urged",
+           title=f"督办决定：{label}", body=f"“{item.subject or item.task_name}”已纳入本级人民政府督查督办，"
+           f"督办决定：{label}。{('督查意见：' + note) if note else ''}",
+           link=f"/tasks/{item.task_id}", dedupe_key=f"decided:{item.id}", at=now, settings=settings)
+    audit.append(session, at=now, actor=actor.username, action="supervision.decided",
+                 entity_type="supervision_item", entity_id=item.id, instance_id=item.instance_id,
+                 detail={"task_id": item.task_id, "decision": decision, "decision_label": label, "note": note})
     session.commit()
     return item
 

@@ -45,3 +45,29 @@ class SupervisionItem(SQLModel, table=True):
     closed_by: str | None = Field(default=None, max_length=64)
     close_reason: str | None = Field(default=None, max_length=32)
     close_note: str | None = Field(default=None, max_length=1000)
+    # The supervisor's decision (督办决定), e.g. Art. 29's order to correct (责令改正).
+    decision: str | None = Field(default=None, max_length=32)
+    decision_note: str | None = Field(default=None, max_length=1000)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=64)
+
+
+class SupervisionDecision(StrEnum):
+    order_to_correct = "order_to_correct"
+    refer_for_sanction = "refer_for_sanction"
+
+
+DECISION_ZH = {
+    # Art. 29: the level government takes the case into supervision and orders the department to correct it.
+    SupervisionDecision.order_to_correct: "责令改正",
+    # Art. 29: in serious cases the competent organ sanctions the persons directly responsible.
+    SupervisionDecision.refer_for_sanction: "情节严重，移送有权机关依法处分",
+}
+
+
+def decision_public(item: SupervisionItem) -> dict[str, str | None]:
+    """Return the supervisor's decision on an item as the API and pages show it."""
+    return {"decision": item.decision,
+            "decision_label": DECISION_ZH.get(SupervisionDecision(item.decision)) if item.decision else None,
+            "decision_note": item.decision_note,
+            "decided_at": item.decided_at.isoformat() if item.decided_at else None, "decided_by": item.decided_by}
