@@ -1,0 +1,51 @@
+"""The page of the data authority's console (主管部门工作台); its filters are a plain GET form."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.authority import service
+from app.authority.views import console
+from app.core.clock import clock
+from app.deps import RuntimeDep, SessionDep
+from app.web import PageUser
+from app.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+
+
+@router.get("/authority", response_class=HTMLResponse)
+def console_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser, kind: str = "",
+                 state: str = "", overdue: str = "", region: str = "", level: str = "", sort: str = "",
+                 offset: int = Query(0, ge=0)) -> Response:
+    """Show the disputes and notices of my level and below with their deadlines, and the counts."""
+    service.require_console_user(actor)
+    flt = service.parse_filter(session=session, actor=actor, kind=kind, state=state, overdue=overdue,
+                               region=region, level=level, sort=sort)
+    page = console(session, flt, calendar=rt.calendar.get(session), now=clock.now(),
+                   limit=PAGE_SIZE, offset=offset)
+    query = flt.query()
+
+    def link(**over: str | int) -> str:
+        params = {**query, **{k: str(v) for k, v in over.items()}}
+        return "/authority" + (f"?{urlencode(params)}" if params else "")
+
+    # The counts cover the region and level chosen; their links keep those and pick the rest.
+    area = {k: v for k, v in query.items() if k in ("region", "level")}
+    total = page["total"]
+    return render(request, "authority/console.html", {
+        **page, "flt": flt, "KIND_ZH": service.KIND_ZH, "STATE_ZH": service.STATE_ZH, "SORT_ZH": service.SORT_ZH,
+        "regions": service.region_options(session=session, actor=actor),
+        "levels": service.level_options(actor),
+        "prev_url": link(offset=max(0, offset - PAGE_SIZE)) if offset > 0 else None,
+        "next_url": link(offset=offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
+        "overdue_url": "/authority?" + urlencode({**area, "overdue": "1"}),
+        "disputes_url": "/authority?" + urlencode({**area, "kind": "dispute"}),
+        "notices_url": "/authority?" + urlencode({**area, "kind": "rectification_notice"}),
+        "any_provisional": any(i["due_provisional"] for i in page["items"]),
+    })
