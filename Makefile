@@ -35,8 +35,10 @@ serve: install
 
 run: seed serve
 
+# pytest's exit code 5 (no tests collected) is a failure here: make would report it only as "Error 2".
 test: install-test
-	$(BIN)/pytest $(PYTEST_ARGS)
+	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 bench: install-test
 	$(BIN)/python bench/share_request.py
