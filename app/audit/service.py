@@ -52,11 +52,16 @@ def _lock_head(session: Session) -> tuple[int, str]:
 
 def append(session: Session, *, at: datetime, actor: str, action: str, entity_type: str,
            entity_id: str | int, detail: dict[str, Any] | None = None,
-           instance_id: int | None = None) -> None:
-    """Queue one event; it is chained and written when the caller's transaction commits."""
-    session.info.setdefault(_PENDING, []).append(
-        dict(at=at, actor=actor, action=action, entity_type=entity_type, entity_id=entity_id,
-             detail=detail, instance_id=instance_id))
+           instance_id: int | None = None) -> dict[str, Any]:
+    """Queue one event; it is chained and written when the caller's transaction commits.
+
+    Return the queued event: until the commit a caller may still link it to the process instance the
+    event starts (``event["instance_id"] = instance.id``), so the instance's history begins with it.
+    """
+    event = dict(at=at, actor=actor, action=action, entity_type=entity_type, entity_id=entity_id,
+                 detail=detail, instance_id=instance_id)
+    session.info.setdefault(_PENDING, []).append(event)
+    return event
 
 
 def pending(session: Session) -> list[dict[str, Any]]:

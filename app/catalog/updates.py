@@ -97,6 +97,11 @@ def record_trigger(session: Session, runner: Runner, actor: Actor, data: UpdateT
                                  created_at=now)
         session.add(duty)
         session.flush()
+        # The duty's own event opens its instance's history (the trigger's event lists all the departments).
+        assigned = audit.append(session, at=now, actor=actor.username, action="catalog_update_duty.assigned",
+                                entity_type="catalog_update_duty", entity_id=duty.id,
+                                detail={"trigger_id": trigger.id, "department": dept.code, "kind": trigger.kind,
+                                        "document_number": trigger.document_number})
         instance = runner.start(
             session, PROCESS_KEY, actor=actor, department_id=dept.id,
             subject=f"{dept.name}更新政务数据资源目录（{kind_zh}：{trigger.document_number}）",
@@ -105,6 +110,7 @@ def record_trigger(session: Session, runner: Runner, actor: Actor, data: UpdateT
                        "document_number": trigger.document_number},
         )
         duty.instance_id = instance.id
+        assigned["instance_id"] = instance.id
         session.add(duty)
         duties.append(duty)
     session.commit()

@@ -305,10 +305,10 @@ def _start_review(session: Session, runner: Runner, actor: Actor, version: Catal
     session.add(version)
     session.flush()
     counts = _counts(rows)
-    audit.append(session, at=now, actor=actor.username, action="catalog_version.submitted",
-                 entity_type="catalog_version", entity_id=version.id,
-                 detail={"department": dept.code, "number": version.number, "authority": authority.code,
-                         **counts})
+    submitted = audit.append(session, at=now, actor=actor.username, action="catalog_version.submitted",
+                             entity_type="catalog_version", entity_id=version.id,
+                             detail={"department": dept.code, "number": version.number,
+                                     "authority": authority.code, **counts})
     instance = runner.start(
         session, PROCESS_KEY, actor=actor, department_id=dept.id,
         subject=f"{dept.name}政务数据资源目录第{version.number}版",
@@ -317,6 +317,7 @@ def _start_review(session: Session, runner: Runner, actor: Actor, version: Catal
                    "version_number": version.number, "department_name": dept.name},
     )
     version.instance_id = instance.id
+    submitted["instance_id"] = instance.id  # the submission is the instance's first step
     session.add(version)
 
 

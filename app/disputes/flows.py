@@ -146,12 +146,12 @@ def open_dispute(session: Session, rt: Runtime, actor: Actor, data: DisputeOpen)
     assert dispute.id is not None
     _record(session, dispute, RecordKind.opened, actor=actor.username, department_id=requester.id, at=now,
             detail={"duties": data.duties, "need": data.need, "items": items})
-    audit.append(session, at=now, actor=actor.username, action="dispute.opened", entity_type="dispute",
-                 entity_id=dispute.id,
-                 detail={"share_request_id": request.id, "entry": entry.code, "items": items,
-                         "requester": requester.code, "provider": provider.code, "authority": authority.code,
-                         "negotiation_due_at": deadline.due_at.isoformat(), "duties": data.duties,
-                         "need": data.need})
+    opened = audit.append(session, at=now, actor=actor.username, action="dispute.opened",
+                          entity_type="dispute", entity_id=dispute.id,
+                          detail={"share_request_id": request.id, "entry": entry.code, "items": items,
+                                  "requester": requester.code, "provider": provider.code,
+                                  "authority": authority.code, "negotiation_due_at": deadline.due_at.isoformat(),
+                                  "duties": data.duties, "need": data.need})
     instance = rt.runner.start(
         session, PROCESS_KEY, actor=actor, department_id=requester.id,
         subject=f"{requester.name}与{provider.name}关于“{entry.name}”的共享争议",
@@ -167,6 +167,7 @@ def open_dispute(session: Session, rt: Runtime, actor: Actor, data: DisputeOpen)
         },
     )
     dispute.instance_id = instance.id
+    opened["instance_id"] = instance.id  # opening is the instance's first step
     session.add(dispute)
     _notify(session, dispute, "opened", department_id=provider.id, role=Role.reviewer.value,
             title=f"共享争议：{requester.name}请求协商“{entry.name}”",

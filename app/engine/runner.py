@@ -285,6 +285,10 @@ class Runner:
                 session.add(row)
                 for handler in hooks.task_closed:
                     handler(session=session, task=row, at=now)
+                audit.append(session, at=now, actor="system", action="task.cancelled", entity_type="task",
+                             entity_id=row.id, instance_id=instance.id,
+                             detail={"task": row.name, "task_spec": row.task_spec, "role": row.role,
+                                     "department_id": row.department_id})
         known = {row.spiff_task_id for row in open_rows}
         metas = definition.meta.get("user_tasks", {})
         for ready_task in ready.values():

@@ -349,10 +349,10 @@ def submit(session: Session, runner: Runner, actor: Actor, open_list_id: int, da
         open_list.note = data.note
     session.add(open_list)
     session.flush()
-    audit.append(session, at=now, actor=actor.username, action="open_list.submitted", entity_type="open_list",
-                 entity_id=open_list_id,
-                 detail={"year": open_list.year, "version": open_list.version, "items": len(items),
-                         "authority": authority.code, "note": data.note})
+    submitted = audit.append(session, at=now, actor=actor.username, action="open_list.submitted",
+                             entity_type="open_list", entity_id=open_list_id,
+                             detail={"year": open_list.year, "version": open_list.version,
+                                     "items": len(items), "authority": authority.code, "note": data.note})
     instance = runner.start(
         session, PROCESS_KEY, actor=actor, department_id=open_list.department_id,
         subject=f"{department.name}{open_list.year}年度政务数据开放清单（第{open_list.version}版）",
@@ -362,6 +362,7 @@ def submit(session: Session, runner: Runner, actor: Actor, open_list_id: int, da
                    "review_rounds": 0},
     )
     open_list.instance_id = instance.id
+    submitted["instance_id"] = instance.id  # the submission is the instance's first step
     session.add(open_list)
     session.commit()
     return open_list

@@ -175,10 +175,11 @@ def issue(session: Session, runner: Runner, settings: Settings, actor: Actor, da
     )
     session.add(notice)
     session.flush()
-    audit.append(session, at=now, actor=actor.username, action="rectification.issued",
-                 entity_type=service.OWNER_TYPE, entity_id=notice.id,
-                 detail={"number": number, "department": dept.code, "article_item": data.article_item,
-                         "deadline_working_days": data.deadline_working_days})
+    issued = audit.append(session, at=now, actor=actor.username, action="rectification.issued",
+                          entity_type=service.OWNER_TYPE, entity_id=notice.id,
+                          detail={"number": number, "department": dept.code,
+                                  "article_item": data.article_item,
+                                  "deadline_working_days": data.deadline_working_days})
     instance = runner.start(
         session, PROCESS_KEY, actor=actor, department_id=actor.department_id,
         subject=f"整改通知 {number}（{dept.name}）", business_ref=f"{service.BUSINESS_PREFIX}{notice.id}",
@@ -187,6 +188,7 @@ def issue(session: Session, runner: Runner, settings: Settings, actor: Actor, da
                    "closed": False},
     )
     notice.instance_id = instance.id
+    issued["instance_id"] = instance.id  # issuing is the instance's first step
     session.add(notice)
     notify(session, department_id=dept.id, role=Role.clerk.value, kind="task_assigned",
            title=f"收到整改通知 {number}",

@@ -41,7 +41,7 @@ ACTION_ZH = {
     "supervision.task_done": "督办事项随办理自动办结", "attachment.uploaded": "上传附件",
     "instance.started": "流程启动", "task.created": "生成待办", "task.completed": "办理任务",
     "instance.completed": "流程结束", "instance.cancelled": "撤销流程", "task.claimed": "签收任务",
-    "task.unclaimed": "退回签收", "task.paused": "挂起", "task.resumed": "恢复计时",
+    "task.unclaimed": "退回签收", "task.paused": "挂起", "task.resumed": "恢复计时", "task.cancelled": "撤回待办",
 }
 # The trail on the generic task page shows these too.
 for _action, _label in ACTION_ZH.items():

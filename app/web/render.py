@@ -33,7 +33,7 @@ ACTION_ZH = {
     "share_request.submitted": "提交共享申请", "instance.started": "流程启动", "task.created": "生成待办",
     "task.claimed": "签收任务", "task.unclaimed": "退回签收", "task.completed": "办理任务",
     "instance.completed": "流程结束", "share_grant.created": "授权共享", "share_request.refused": "不予共享",
-    "instance.cancelled": "撤销流程", "timer.fired": "定时触发",
+    "instance.cancelled": "撤销流程", "timer.fired": "定时触发", "task.cancelled": "撤回待办",
 }
 templates.env.globals["ACTION_ZH"] = ACTION_ZH
 
