@@ -12,7 +12,7 @@ from app.core.clock import clock
 from app.core.config import Settings
 from app.core.errors import Conflict, InvalidInput
 from app.engine.hooks import hooks
-from app.engine.models import Task
+from app.engine.models import Task, TaskStatus
 from app.notifications.service import notify
 from app.org.service import Actor
 from app.supervision import service
@@ -101,6 +101,9 @@ def close_when_task_done(*, session: Session, task: Task, at: datetime) -> None:
     """Close the task's supervision item, if any, when the task is done: the record stays."""
     if task.escalated_at is None:
         return  # never escalated: no item to close (the common case, kept free of queries)
+    # A task the process withdrew (e.g. a negotiation reply when the dispute went to the authority) is not
+    # a duty performed: its item says so.
+    reason = "task_cancelled" if task.status == TaskStatus.cancelled else "task_done"
     result = session.execute(
         update(SupervisionItem)
         .where(SupervisionItem.task_id == task.id, SupervisionItem.task_done_at.is_(None))
@@ -109,11 +112,11 @@ def close_when_task_done(*, session: Session, task: Task, at: datetime) -> None:
                 closed_at=case((SupervisionItem.state == ItemState.open.value, at), else_=SupervisionItem.closed_at),
                 closed_by=case((SupervisionItem.state == ItemState.open.value, "system"),
                                else_=SupervisionItem.closed_by),
-                close_reason=case((SupervisionItem.state == ItemState.open.value, "task_done"),
+                close_reason=case((SupervisionItem.state == ItemState.open.value, reason),
                                   else_=SupervisionItem.close_reason))
         .execution_options(synchronize_session=False)
     )
     if result.rowcount:
         audit.append(session, at=at, actor="system", action="supervision.task_done", entity_type="task",
                      entity_id=task.id, instance_id=task.instance_id,
-                     detail={"task_id": task.id, "reason": "task_done"})
+                     detail={"task_id": task.id, "reason": reason})

@@ -15,7 +15,8 @@ class ItemState(StrEnum):
 
 
 STATE_ZH = {ItemState.open: "督办中", ItemState.closed: "已办结"}
-CLOSE_REASON_ZH = {"task_done": "任务已办理，自动办结", "closed_by_supervisor": "督查员办结"}
+CLOSE_REASON_ZH = {"task_done": "任务已办理，自动办结", "task_cancelled": "任务已由流程撤回，自动办结",
+                   "closed_by_supervisor": "督查员办结"}
 
 
 class SupervisionItem(SQLModel, table=True):

@@ -204,7 +204,8 @@ def test_issue5_done_when(client: TestClient, as_user: Any) -> None:
     requester, provider = users("zm_clerk"), users("js_reviewer")
     # Withdrawn with the escalation, the reply's supervision item closes by itself.
     [late] = users("zz_supervisor").get("/api/supervision/items", params={"department_code": REQUESTER}).json()["items"]
-    assert late["state"] == "closed" and late["close_reason"] == "task_done"
+    assert late["state"] == "closed" and late["close_reason"] == "task_cancelled"
+    assert late["close_reason_label"] == "任务已由流程撤回，自动办结"
     d = requester.get(f"/api/disputes/{dispute_id}").json()
     assert d["status"] == "coordinating" and d["escalation_reason"] == "deadline"
     assert d["escalation_label"] == "协商期限届满"
