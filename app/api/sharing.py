@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.sharing import flows, service
-from app.sharing.views import share_request_public
+from app.sharing.views import DepartmentName, share_request_public
 
 router = APIRouter(prefix="/share-requests", tags=["sharing"])
 
@@ -15,9 +15,13 @@ router = APIRouter(prefix="/share-requests", tags=["sharing"])
 def submit(body: flows.ShareRequestCreate, session: SessionDep, rt: RuntimeDep,
            actor: CurrentUser) -> dict[str, Any]:
     """File a share request: granted, refused or sent to the provider for review."""
-    request = flows.submit(session, rt.runner, actor, body)
-    # The history is one GET away; the filing answer stays light.
-    return share_request_public(session, request, with_history=False)
+    filed = flows.file_request(session, rt.runner, actor, body)
+    # The history is one GET away; the filing answer stays light. It is built from what filing read
+    # (no second transaction after the commit).
+    departments = {actor.department_id: DepartmentName(actor.department_code, actor.department_name),
+                   filed.provider.id: DepartmentName(filed.provider.code, filed.provider.name)}
+    return share_request_public(session, filed.request, with_history=False, entry=filed.entry,
+                                departments=departments, grant=filed.grant)
 
 
 @router.get("")

@@ -8,14 +8,16 @@ from pydantic import BaseModel, Field
 from app.core.clock import clock
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.engine.models import ProcessInstance, Task
+from app.org.service import Actor
 from app.tasks import flows, service
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 
-def _public(session: SessionDep, rt: RuntimeDep, task: Task, instance: ProcessInstance) -> dict[str, Any]:
+def _public(session: SessionDep, rt: RuntimeDep, task: Task, instance: ProcessInstance,
+            actor: Actor | None = None) -> dict[str, Any]:
     return service.load_public(session=session, task=task, instance=instance,
-                               calendar=rt.calendar.get(session), now=clock.now())
+                               calendar=rt.calendar.get(session), now=clock.now(), actor=actor)
 
 
 @router.get("")
@@ -57,10 +59,12 @@ def unclaim(task_id: int, session: SessionDep, rt: RuntimeDep, actor: CurrentUse
 def complete(task_id: int, session: SessionDep, rt: RuntimeDep, actor: CurrentUser,
              data: dict[str, Any] = Body(..., embed=True)) -> dict[str, Any]:
     """Complete a task with its form data."""
+    # Lock first, so that the visibility check reads the task and instance the completion works on.
+    locked = rt.runner.lock_task(session, task_id)
     task, instance = service.get_visible(session=session, task_id=task_id, actor=actor)
-    task = flows.complete(session, rt.runner, task_id, data, actor)
-    session.refresh(instance)
-    return _public(session, rt, task, instance)
+    task = flows.complete(session, rt.runner, task_id, data, actor, locked=locked)
+    # The instance was stepped and flushed in this session (expire_on_commit=False): it is current.
+    return _public(session, rt, task, instance, actor)
 
 
 class PauseBody(BaseModel):

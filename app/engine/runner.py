@@ -23,7 +23,7 @@ from app.core.clock import clock
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.engine import forms
 from app.engine.bpmn import DeployedProcess, describe
-from app.engine.core import Engine
+from app.engine.core import Engine, ReadyTask
 from app.engine.errors import BpmnRejected
 from app.engine.hooks import hooks
 from app.engine.models import InstanceStatus, ProcessDefinition, ProcessInstance, Task, TaskStatus
@@ -31,6 +31,8 @@ from app.org.models import Department
 from app.org.service import Actor
 from app.workdays.service import DeadlinePolicy, check_due
 
+# Sessions of a request hold a handful of objects; a long batch session is not scanned.
+_SCAN_LIMIT = 64
 
 
 def actor_name(actor: Actor | str) -> str:
@@ -43,6 +45,15 @@ def may_work(task: Task, actor: Actor) -> bool:
     if task.department_id != actor.department_id or (task.role and task.role not in actor.roles):
         return False
     return task.assignee_id in (None, actor.id)
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one engine step decided, read off the workflow before its state is serialized."""
+
+    ready: list[ReadyTask]
+    completed: bool
+    variables: dict[str, Any] | None  # for the process's after-step hook (None: it has none)
 
 
 @dataclass(frozen=True)
@@ -161,13 +172,14 @@ class Runner:
             (None if isinstance(actor, str) else actor.department_id),
             started_at=now, updated_at=now,
         )
+        # The row is inserted with its state, status and timer already set: one INSERT, no UPDATE.
+        step = self._advance(instance, workflow, now)
         session.add(instance)
         session.flush()
         audit.append(session, at=now, actor=actor_name(actor), action="instance.started",
                      entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
                      detail={"process_key": process_key, "version": definition.version, "subject": subject})
-        self._after_step(session, instance, definition, workflow, actor, now)
-        instance.state = self.engine.dump(workflow)
+        self._after_step(session, instance, definition, step, actor, now, new_instance=True)
         session.flush()
         return instance
 
@@ -181,13 +193,28 @@ class Runner:
             raise NotFound("流程实例不存在", code="instance_not_found")
         return instance
 
-    def complete_task(self, session: Session, task_id: int, data: Any, actor: Actor) -> Task:
-        """Check and complete one human task, step the instance, save it and re-project."""
-        task = session.get(Task, task_id)
-        if task is None:
+    def lock_task(self, session: Session, task_id: int) -> tuple[Task, ProcessInstance]:
+        """Lock a task's instance, then load the task: both as they are under the lock."""
+        instance = session.execute(
+            select(ProcessInstance)
+            .where(ProcessInstance.id == select(Task.instance_id).where(Task.id == task_id).scalar_subquery())
+            .with_for_update().execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if instance is None:
             raise NotFound("任务不存在", code="task_not_found")
-        instance = self.lock_instance(session, task.instance_id)
-        session.refresh(task)
+        task = session.execute(
+            select(Task).where(Task.id == task_id).execution_options(populate_existing=True)
+        ).scalar_one()
+        return task, instance
+
+    def complete_task(self, session: Session, task_id: int, data: Any, actor: Actor, *,
+                      locked: tuple[Task, ProcessInstance] | None = None) -> Task:
+        """Check and complete one human task, step the instance, save it and re-project.
+
+        `locked` is what lock_task returned for this task in the current transaction, if the caller
+        already took the lock (to check visibility first); otherwise the lock is taken here.
+        """
+        task, instance = locked if locked is not None else self.lock_task(session, task_id)
         if task.status != TaskStatus.open.value:
             raise Conflict("该任务已办结，不能重复提交", code="task_closed")
         if task.department_id != actor.department_id or (task.role and task.role not in actor.roles):
@@ -212,8 +239,7 @@ class Runner:
         audit.append(session, at=now, actor=actor.username, action="task.completed", entity_type="task",
                      entity_id=task.id, instance_id=instance.id,
                      detail={"task": task.name, "task_spec": task.task_spec, "data": clean})
-        self._after_step(session, instance, definition, workflow, actor, now)
-        self._save(session, instance, workflow, now)
+        self._step(session, instance, definition, workflow, actor, now)
         return task
 
     def fire_timers(self, session: Session, instance_id: int, *, actor: Actor | str = "system") -> bool:
@@ -228,8 +254,7 @@ class Runner:
         audit.append(session, at=now, actor=actor_name(actor), action="timer.fired",
                      entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
                      detail={"due": instance.next_timer_at.isoformat()})
-        self._after_step(session, instance, definition, workflow, actor, now)
-        self._save(session, instance, workflow, now)
+        self._step(session, instance, definition, workflow, actor, now)
         return True
 
     def cancel(self, session: Session, instance_id: int, *, actor: Actor | str, reason: str) -> ProcessInstance:
@@ -243,7 +268,7 @@ class Runner:
         audit.append(session, at=now, actor=actor_name(actor), action="instance.cancelled",
                      entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
                      detail={"reason": reason})
-        self._project(session, instance, definition, workflow, now)
+        self._project(session, instance, definition, self.engine.ready_user_tasks(workflow), now)
         instance.status = InstanceStatus.cancelled.value
         instance.ended_at = now
         instance.next_timer_at = None
@@ -257,24 +282,49 @@ class Runner:
 
     # ---- internals ---------------------------------------------------------------------------
 
-    def _after_step(self, session: Session, instance: ProcessInstance, definition: DefinitionInfo,
-                    workflow: Any, actor: Actor | str, now: datetime) -> None:
-        self._project(session, instance, definition, workflow, now)
-        if self.engine.is_completed(workflow):
+    def _advance(self, instance: ProcessInstance, workflow: Any, now: datetime) -> Step:
+        """Read what the step decided, then set the instance's state, status and timer.
+
+        Everything is read off the workflow before it is serialized (serializing prunes finished
+        history), and the instance row gets all its changes at once: one INSERT or UPDATE.
+        """
+        handler = hooks.step_handlers.get(instance.process_key)
+        step = Step(ready=self.engine.ready_user_tasks(workflow), completed=self.engine.is_completed(workflow),
+                    variables=self.engine.data(workflow) if handler is not None else None)
+        if step.completed:
             instance.status = InstanceStatus.completed.value
             instance.ended_at = now
+        instance.next_timer_at = self.engine.next_timer_at(workflow)
+        instance.state = self.engine.dump(workflow)
+        instance.updated_at = now
+        return step
+
+    def _step(self, session: Session, instance: ProcessInstance, definition: DefinitionInfo,
+              workflow: Any, actor: Actor | str, now: datetime) -> None:
+        """Save a stepped instance under the version check, then project its tasks and run its hooks."""
+        step = self._advance(instance, workflow, now)
+        self._flush_instance(session, instance)
+        self._after_step(session, instance, definition, step, actor, now)
+        self._flush_instance(session, instance)  # a hook may have changed the instance too
+
+    def _after_step(self, session: Session, instance: ProcessInstance, definition: DefinitionInfo,
+                    step: Step, actor: Actor | str, now: datetime, *, new_instance: bool = False) -> None:
+        self._project(session, instance, definition, step.ready, now, new_instance=new_instance)
+        if step.completed:
             audit.append(session, at=now, actor=actor_name(actor), action="instance.completed",
                          entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
                          detail={"process_key": instance.process_key})
         handler = hooks.step_handlers.get(instance.process_key)
         if handler is not None:
-            handler(session=session, instance=instance, variables=self.engine.data(workflow), actor=actor)
+            variables = step.variables if step.variables is not None else {}
+            handler(session=session, instance=instance, variables=variables, actor=actor)
 
     def _project(self, session: Session, instance: ProcessInstance, definition: DefinitionInfo,
-                 workflow: Any, now: datetime) -> None:
-        """Make the open task rows match the engine's ready user tasks; set the next timer."""
-        ready = {t.id: t for t in self.engine.ready_user_tasks(workflow)}
-        open_rows = session.execute(
+                 ready_tasks: list[ReadyTask], now: datetime, *, new_instance: bool = False) -> None:
+        """Make the open task rows match the engine's ready user tasks."""
+        ready = {t.id: t for t in ready_tasks}
+        # An instance inserted in this step has no task rows yet.
+        open_rows = [] if new_instance else session.execute(
             select(Task).where(Task.instance_id == instance.id, Task.status == TaskStatus.open.value)
         ).scalars().all()
         for row in open_rows:
@@ -316,7 +366,6 @@ class Runner:
                                  "department_id": department_id,
                                  "due_at": row.due_at.isoformat() if row.due_at else None,
                                  "due_rule": row.due_rule})
-        instance.next_timer_at = self.engine.next_timer_at(workflow)
 
     def _task_department(self, session: Session, instance: ProcessInstance, meta: dict[str, Any],
                          variables: dict[str, Any]) -> int | None:
@@ -328,6 +377,14 @@ class Runner:
         code = variables.get(variable)
         if not isinstance(code, str):
             raise InvalidInput(f"流程变量“{variable}”未给出任务所属部门", code="task_department_missing")
+        # The flow that started or stepped the instance has often just read that department (codes
+        # never change). Loaded values only: an expired object is not refreshed here.
+        if len(session.identity_map) <= _SCAN_LIMIT and not session.deleted:
+            for obj in session.identity_map.values():
+                if type(obj) is Department:
+                    loaded = vars(obj)
+                    if loaded.get("code") == code and loaded.get("id") is not None:
+                        return int(loaded["id"])
         dept_id = session.execute(select(Department.id).where(Department.code == code)).scalar_one_or_none()
         if dept_id is None:
             raise InvalidInput(f"任务所属部门“{code}”不存在", code="task_department_unknown")
@@ -337,6 +394,11 @@ class Runner:
         """Write the state under the version check: a lost race is a 409, never a corrupt instance."""
         instance.state = self.engine.dump(workflow)
         instance.updated_at = now
+        self._flush_instance(session, instance)
+
+    @staticmethod
+    def _flush_instance(session: Session, instance: ProcessInstance) -> None:
+        """Flush under the instance's version check: a lost race is a 409, never a corrupt instance."""
         session.add(instance)
         try:
             session.flush()

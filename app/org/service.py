@@ -115,6 +115,13 @@ class ActorCache:
         self._items: dict[int, tuple[float, Actor]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, user_id: int) -> Actor | None:
+        """Return the user's actor if the cache holds it fresh, else None (never reads the database)."""
+        hit = self._items.get(user_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return None
+
     def get(self, session: Session, user_id: int) -> Actor | None:
         """Return the active user's actor, from the cache while it is fresh."""
         now = time.monotonic()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import event
 from sqlmodel import Session
 
 from app.audit import service as audit
 from app.catalog import service as catalog_service
-from app.catalog.models import SHARE_METHOD_ZH, ShareType
+from app.catalog.models import SHARE_METHOD_ZH, CatalogEntry, ShareType
 from app.core.clock import clock
 from app.core.errors import Forbidden, InvalidInput
 from app.engine.hooks import hooks
@@ -22,6 +24,8 @@ from app.sharing import service
 from app.sharing.models import ShareGrant, ShareRequest, ShareRequestStatus
 
 PROCESS_KEY = "sharing_share_request"
+# The share requests this transaction's hooks read, held so that a second read is an identity-map hit.
+_READ = "sharing_requests_read"
 
 
 class ShareRequestCreate(BaseModel):
@@ -42,8 +46,23 @@ class ShareRequestCreate(BaseModel):
         return self
 
 
+@dataclass(frozen=True)
+class Filed:
+    """A committed share request with what was read to file it (enough to show it without a query)."""
+
+    request: ShareRequest
+    entry: CatalogEntry
+    provider: Department
+    grant: ShareGrant | None
+
+
 def submit(session: Session, runner: Runner, actor: Actor, data: ShareRequestCreate) -> ShareRequest:
     """File a share request and run it: granted at once, refused at once, or sent for review."""
+    return file_request(session, runner, actor, data).request
+
+
+def file_request(session: Session, runner: Runner, actor: Actor, data: ShareRequestCreate) -> Filed:
+    """Submit, returning the request with its entry, provider and grant (if granted at once)."""
     if not actor.has_role("clerk"):
         raise Forbidden("只有经办人可以提交共享申请", code="clerk_required")
     entry = catalog_service.get_by_code(session=session, code=data.entry_code)
@@ -91,8 +110,11 @@ def submit(session: Session, runner: Runner, actor: Actor, data: ShareRequestCre
     )
     request.instance_id = instance.id
     session.add(request)
+    # A new request has a grant only if the process granted it at once (record_outcome, just now).
+    grant = service.get_grant(session=session, share_request_id=request.id) \
+        if request.status == ShareRequestStatus.granted.value else None
     session.commit()
-    return request
+    return Filed(request=request, entry=entry, provider=provider, grant=grant)
 
 
 @hooks.task_validator(PROCESS_KEY, "review")
@@ -144,8 +166,6 @@ def record_outcome(*, session: Session, instance: ProcessInstance, variables: di
     request = _request_of(session, instance)
     if request is None or request.status != ShareRequestStatus.under_review.value:
         return
-    entry = catalog_service.get_by_code(session=session, code=variables["entry_code"])
-    assert entry is not None
     now = clock.now()
     request.decision = variables.get("decision")
     request.decided_at = now
@@ -173,6 +193,8 @@ def record_outcome(*, session: Session, instance: ProcessInstance, variables: di
     else:
         request.status = ShareRequestStatus.refused.value
         if variables["share_type"] == ShareType.not_shared:
+            entry = session.get(CatalogEntry, request.entry_id)
+            assert entry is not None
             request.refusal_reason = "该数据资源在目录中列为不予共享"
             request.refusal_basis = entry.legal_basis
         else:
@@ -189,4 +211,15 @@ def _request_of(session: Session, instance: ProcessInstance) -> ShareRequest | N
     ref = instance.business_ref or ""
     if not ref.startswith(service.BUSINESS_PREFIX):
         return None
-    return session.get(ShareRequest, int(ref.removeprefix(service.BUSINESS_PREFIX)))
+    request = session.get(ShareRequest, int(ref.removeprefix(service.BUSINESS_PREFIX)))
+    if request is not None:
+        # The validator and the after-step hook of one completion both read it: keep it until the
+        # transaction ends, so the identity map still holds it for the second read.
+        session.info.setdefault(_READ, {})[request.id] = request
+    return request
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_read(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction (flushes and savepoints nest in it)
+        session.info.pop(_READ, None)

@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlmodel import Session
 
 from app.audit import service as audit
 from app.catalog.models import CatalogEntry
 from app.sharing import service
-from app.sharing.models import DECISION_ZH, STATUS_ZH, ShareRequest, ShareRequestStatus
+from app.sharing.models import DECISION_ZH, STATUS_ZH, ShareGrant, ShareRequest, ShareRequestStatus
 
 
-def share_request_public(session: Session, request: ShareRequest, *, with_history: bool = True
-                         ) -> dict[str, Any]:
-    """Return a share request as the API shows it."""
+class DepartmentName(NamedTuple):
+    """A department as a share request shows it."""
+
+    code: str
+    name: str
+
+
+_LOOK_UP: Any = object()
+
+
+def share_request_public(session: Session, request: ShareRequest, *, with_history: bool = True,
+                         entry: CatalogEntry | None = None,
+                         departments: dict[int, DepartmentName] | None = None,
+                         grant: ShareGrant | None = _LOOK_UP) -> dict[str, Any]:
+    """Return a share request as the API shows it.
+
+    A caller that has just read the entry, the departments or the grant (or knows there is no grant)
+    passes them; what it does not pass is read here.
+    """
     assert request.id is not None
-    depts = service.departments_by_id(session=session, ids={request.requester_department_id,
-                                                             request.provider_department_id})
-    entry = session.get(CatalogEntry, request.entry_id)
-    grant = service.get_grant(session=session, share_request_id=request.id)
+    wanted = {request.requester_department_id, request.provider_department_id}
+    depts: dict[int, Any] = {k: v for k, v in (departments or {}).items() if k in wanted}
+    if len(depts) < len(wanted):
+        depts.update(service.departments_by_id(session=session, ids=wanted - depts.keys()))
+    if entry is None or entry.id != request.entry_id:
+        entry = session.get(CatalogEntry, request.entry_id)
+    if grant is _LOOK_UP:
+        grant = service.get_grant(session=session, share_request_id=request.id)
     data: dict[str, Any] = {
         "id": request.id, "status": request.status,
         "status_label": STATUS_ZH[ShareRequestStatus(request.status)],

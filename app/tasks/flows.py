@@ -10,7 +10,7 @@ from sqlmodel import Session
 from app.audit import service as audit
 from app.core.clock import clock
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.engine.models import Task, TaskStatus
+from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.engine.runner import Runner
 from app.org.models import Department
 from app.org.service import Actor, region_covers
@@ -69,9 +69,13 @@ def unclaim(session: Session, task_id: int, actor: Actor) -> Task:
     return task
 
 
-def complete(session: Session, runner: Runner, task_id: int, data: Any, actor: Actor) -> Task:
-    """Complete a task with its form data: the instance steps and every effect commits together."""
-    task = runner.complete_task(session, task_id, data, actor)
+def complete(session: Session, runner: Runner, task_id: int, data: Any, actor: Actor, *,
+             locked: tuple[Task, ProcessInstance] | None = None) -> Task:
+    """Complete a task with its form data: the instance steps and every effect commits together.
+
+    `locked`: the task and instance runner.lock_task returned in this transaction, if already taken.
+    """
+    task = runner.complete_task(session, task_id, data, actor, locked=locked)
     session.commit()
     return task
 

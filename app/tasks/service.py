@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 from sqlmodel import Session
 
 from app.core.errors import Forbidden, NotFound
@@ -23,17 +23,21 @@ STATUS_ZH = {"open": "待办", "completed": "已办", "cancelled": "已取消"}
 
 Sort = Literal["due_at", "-due_at", "created_at", "-created_at"]
 
+# Built once: an alias made per call costs its own column adaptation on every query.
+_ASSIGNEE = aliased(User, name="assignee")
+
 
 def inbox(*, session: Session, actor: Actor, view: View, calendar: WorkdayCalendar, now: datetime,
           process_key: str | None = None, overdue: bool | None = None, sort: Sort | None = None,
           limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
     """List the tasks of one inbox view for a person, with deadlines counted in working days."""
-    assignee = aliased(User)
+    assignee = _ASSIGNEE
     stmt = (
         select(Task, ProcessInstance, Department, assignee)
         .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
         .outerjoin(Department, Department.id == Task.department_id)
         .outerjoin(assignee, assignee.id == Task.assignee_id)
+        .options(defer(ProcessInstance.state))  # the serialized workflow: not shown, often large
     )
     if view == "todo":
         stmt = stmt.where(
@@ -121,8 +125,18 @@ def deadline_fields(task: Task, calendar: WorkdayCalendar, now: datetime) -> dic
             "overdue_working_days": max(0, -signed), "deadline_label": label}
 
 
-def task_public(task: Task, instance: ProcessInstance, department: Department | None,
-                assignee: User | None, *, calendar: WorkdayCalendar, now: datetime) -> dict[str, Any]:
+class _DepartmentName(NamedTuple):
+    code: str
+    name: str
+
+
+class _UserName(NamedTuple):
+    username: str
+    display_name: str
+
+
+def task_public(task: Task, instance: ProcessInstance, department: Department | _DepartmentName | None,
+                assignee: User | _UserName | None, *, calendar: WorkdayCalendar, now: datetime) -> dict[str, Any]:
     """Return a task as the API lists it."""
     return {
         "id": task.id, "name": task.name, "process_key": task.process_key, "instance_id": task.instance_id,
@@ -142,10 +156,24 @@ def task_public(task: Task, instance: ProcessInstance, department: Department | 
 
 
 def load_public(*, session: Session, task: Task, instance: ProcessInstance, calendar: WorkdayCalendar,
-                now: datetime) -> dict[str, Any]:
-    """Return one task with its department and assignee resolved."""
-    dept = session.get(Department, task.department_id) if task.department_id else None
-    user = session.get(User, task.assignee_id) if task.assignee_id else None
+                now: datetime, actor: Actor | None = None) -> dict[str, Any]:
+    """Return one task with its department and assignee resolved.
+
+    Given the acting person, their own department and name are taken from them rather than read
+    (after the commit of the task's work, a read would open a second transaction).
+    """
+    dept: Department | _DepartmentName | None = None
+    user: User | _UserName | None = None
+    if task.department_id:
+        if actor is not None and task.department_id == actor.department_id:
+            dept = _DepartmentName(actor.department_code, actor.department_name)
+        else:
+            dept = session.get(Department, task.department_id)
+    if task.assignee_id:
+        if actor is not None and task.assignee_id == actor.id:
+            user = _UserName(actor.username, actor.display_name)
+        else:
+            user = session.get(User, task.assignee_id)
     return task_public(task, instance, dept, user, calendar=calendar, now=now)
 
 
