@@ -137,6 +137,13 @@ def _zh_validation(err: dict[str, Any]) -> str:
         "bool_parsing": "必须是布尔值", "list_type": "必须是列表", "dict_type": "必须是对象",
         "model_attributes_type": "必须是对象", "extra_forbidden": "不允许的字段",
         "greater_than_equal": f"不能小于 {ctx.get('ge')}", "less_than_equal": f"不能大于 {ctx.get('le')}",
+        "greater_than": f"必须大于 {ctx.get('gt')}", "less_than": f"必须小于 {ctx.get('lt')}",
+        "int_from_float": "必须是整数", "int_parsing_size": "数值超出允许范围", "finite_number": "必须是有限的数值",
+        "float_parsing": "必须是数字", "float_type": "必须是数字", "bool_type": "必须是布尔值",
+        "date_from_datetime_inexact": "必须是 YYYY-MM-DD 日期", "datetime_type": "必须是日期时间",
+        "datetime_parsing": "必须是日期时间，例如 2026-09-30T15:00:00+08:00",
+        "datetime_from_date_parsing": "必须是日期时间，例如 2026-09-30T15:00:00+08:00",
+        "timezone_aware": "必须带时区", "string_pattern_mismatch": "格式不正确",
     }
     if typ == "value_error":
         return str(ctx.get("error") or err.get("msg", "值无效")).removeprefix("Value error, ")

@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Query
 
-from app.core.clock import clock
+from app.core.clock import check_supported, clock
 from app.core.errors import InvalidInput
 from app.deps import AdminUser, CurrentUser, RuntimeDep, SessionDep
 from app.workdays import flows
@@ -36,5 +36,6 @@ def deadline(session: SessionDep, rt: RuntimeDep, actor: CurrentUser, start: dat
     """Compute the deadline N working days after a receipt instant (receipt day not counted)."""
     if start.tzinfo is None:
         raise InvalidInput("start 必须带时区，例如 2026-09-30T15:00:00+08:00", code="naive_datetime")
+    check_supported(start, "start")
     due = rt.calendar.get(session).add_working_days(start, working_days)
     return {"due_at": due.due_at.isoformat(), "provisional": due.provisional}

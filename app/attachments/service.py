@@ -77,6 +77,9 @@ def store(session: Session, settings: Settings, actor: Actor, *, owner_type: str
     filename = Path(filename or "").name.strip()
     if not filename or len(filename) > 255:
         raise InvalidInput("请提供文件名（不超过255个字符）", code="attachment_filename_invalid")
+    if "\x00" in filename or "\x00" in (note or ""):
+        # Refused before the file is written (the row's insert would refuse it too, leaving the file behind).
+        raise InvalidInput("文件名和说明中不能包含空字符（U+0000）", code="nul_character")
     root = Path(settings.attachments_dir)
     root.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()

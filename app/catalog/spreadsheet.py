@@ -361,7 +361,7 @@ def to_xlsx(rows: list[dict[str, Any]], columns: tuple[tuple[str, str], ...] = E
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
     for r in rows:
-        sheet.append([_safe_cell(r.get(k, "")) for k, _ in columns])
+        sheet.append([_xlsx_text(_safe_cell(r.get(k, ""))) for k, _ in columns])
     for i, (_, header) in enumerate(columns, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=i).column_letter].width = max(10, len(header) * 2 + 4)
     sheet.freeze_panes = "A2"
@@ -373,6 +373,16 @@ def to_xlsx(rows: list[dict[str, Any]], columns: tuple[tuple[str, str], ...] = E
     buf = io.BytesIO()
     workbook.save(buf)
     return buf.getvalue()
+
+
+def _xlsx_text(value: Any) -> Any:
+    # XLSX is XML: control characters other than tab and newlines cannot be written (openpyxl raises
+    # IllegalCharacterError), yet stored text may hold them (typed in, or imported from CSV). Drop them.
+    if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
 
 
 def _safe_cell(value: Any) -> Any:

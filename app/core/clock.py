@@ -6,7 +6,28 @@ import threading
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from app.core.errors import InvalidInput
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The years deadlines are computed in (the working-day calendar knows 1950–2100); instants given by users
+# outside them are refused rather than overflowing the date arithmetic (year 1 or 9999 + N working days).
+SUPPORTED_YEARS = range(1950, 2101)
+
+
+def check_supported(at: datetime, field: str) -> None:
+    """Refuse (422) an instant outside the supported years, in its own zone or in Shanghai."""
+    local_year = _shanghai_year(at) if at.tzinfo is not None else at.year
+    if at.year not in SUPPORTED_YEARS or local_year not in SUPPORTED_YEARS:
+        raise InvalidInput(f"{field} 必须在 {SUPPORTED_YEARS[0]}–{SUPPORTED_YEARS[-1]} 年之间",
+                           code="time_out_of_range")
+
+
+def _shanghai_year(at: datetime) -> int:
+    # A year-1 or year-9999 instant can fall off the datetime range when its zone changes.
+    try:
+        return at.astimezone(SHANGHAI).year
+    except OverflowError:
+        return 0
 
 
 class Clock:
@@ -31,6 +52,7 @@ class Clock:
 
     def move_to(self, at: datetime) -> None:
         """Move the clock to an instant; a frozen clock stays frozen there."""
+        check_supported(at, "时间")
         at = _aware(at)
         with self._lock:
             if self._frozen is not None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +15,94 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
+from app.core.errors import DomainError, InvalidInput
+
+log = logging.getLogger("govflow")
+# The widest integer either database stores (SQLite INTEGER, PostgreSQL BIGINT).
+_INT64 = range(-(2**63), 2**63)
+# PostgreSQL SQLSTATE numeric_value_out_of_range: a value too large for its column's type (INTEGER ids).
+_PG_OUT_OF_RANGE = "22003"
+
+
+def _number_out_of_range() -> InvalidInput:
+    return InvalidInput("数值超出允许范围", message_en="A number is out of range", code="number_out_of_range")
+
+
+def _nul_character() -> InvalidInput:
+    return InvalidInput("文本中不能包含空字符（U+0000）", message_en="Text must not contain NUL characters",
+                        code="nul_character")
+
+
+def _bad_parameter(value: Any) -> InvalidInput | None:
+    """Return the error for a statement parameter no column may hold, looking inside lists and dicts."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return _nul_character()
+    elif isinstance(value, int):
+        if value not in _INT64:
+            return _number_out_of_range()
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            if (error := _bad_parameter(item)) is not None:
+                return error
+    elif isinstance(value, dict):
+        return _bad_parameter(list(value.values()))
+    return None
+
+
+def _has_nul(value: Any) -> bool:
+    """Tell whether a JSON column value holds a NUL in a string or a key."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _json_dumps(value: Any) -> str:
+    """Serialize a JSON column value (json.dumps, as SQLAlchemy does), refusing text with NUL.
+
+    PostgreSQL's json type keeps the \\u0000 escape, but the text cannot be extracted into a text column
+    (and SQLite would keep it): refused here like NUL in any other parameter.
+    """
+    text = json.dumps(value)
+    # A NUL is written as \u0000: look closer only then (it may also be an escaped backslash and "u0000").
+    if "\\u0000" in text and _has_nul(value):
+        raise _nul_character()
+    return text
+
+
+def _guard_values(engine: Engine) -> None:
+    """Refuse, as bad input (422), values the databases cannot store, the same way on SQLite and PostgreSQL.
+
+    Request values reach statements through many paths (path and query parameters, bodies, forms, imported
+    spreadsheets, JSON columns): text with NUL (PostgreSQL refuses it, SQLite would keep it) and integers
+    beyond 64 bits (SQLite raises OverflowError) are refused before the statement runs (JSON column values
+    in ``_json_dumps``); an integer that fits 64 bits but not its PostgreSQL column (INTEGER ids) fails in
+    the database with SQLSTATE 22003, mapped here too.
+    """
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _check(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               executemany: bool) -> tuple[str, Any]:
+        error = _bad_parameter(parameters)
+        if error is not None:
+            raise error
+        return statement, parameters
+
+    @event.listens_for(engine, "handle_error")
+    def _as_bad_input(ctx: Any) -> DomainError | None:
+        if isinstance(ctx.original_exception, DomainError):
+            # Raised by _json_dumps while binding parameters, which SQLAlchemy wraps in a StatementError
+            # (a copy, raised from the original; _check's errors are re-raised unwrapped as they are).
+            return copy.copy(ctx.original_exception) if ctx.sqlalchemy_exception is not None else None
+        if getattr(ctx.original_exception, "sqlstate", None) == _PG_OUT_OF_RANGE:
+            # Logged: the same SQLSTATE would also name an overflow in the statement's own arithmetic.
+            log.warning("number out of range for the database: %s", ctx.original_exception)
+            return _number_out_of_range()
+        return None
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; on SQLite, WAL mode and BEGIN IMMEDIATE so writers queue instead of failing."""
@@ -19,7 +110,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               json_serializer=_json_dumps, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -38,8 +130,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # writer committed meanwhile; taking the write lock up front makes writers wait instead.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+        _guard_values(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                           json_serializer=_json_dumps, **kwargs)
+    _guard_values(engine)
+    return engine
 
 
 class Database:

@@ -112,7 +112,7 @@ def _coerce(f: dict[str, Any], raw: Any) -> Any:
             raise ValueError("必须是整数")
         try:
             value = int(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: JSON Infinity or 1e400
             raise ValueError("必须是整数") from None
         if "min" in cons and value < int(cons["min"]):
             raise ValueError(f"不能小于 {cons['min']}")
