@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs on every CPU (pytest-xdist); each test has its own database, so workers never meet.
+# A subset: make test PYTEST_ARGS="-q tests/workdays"
+PYTEST_ARGS ?= -n auto
 
 .PHONY: run test install install-test migrate seed serve bench clean
 
