@@ -27,17 +27,9 @@ from app.sharing import service as sharing_service
 from app.sharing.models import ShareRequest
 from app.sharing.views import share_request_public
 from app.web import FormData, PageUser, _redirect
-from app.web.render import ACTION_ZH as AUDIT_ACTION_ZH
 from app.web.render import render
 
 router = APIRouter(include_in_schema=False)
-
-# The history (流转记录) names each audit action in Chinese: add this area's actions.
-for _action, _label in {
-    "dispute.opened": "提起共享争议", "dispute.escalated": "提请主管部门协调", "dispute.settled": "协商一致",
-    "dispute.decided": "主管部门评判", "dispute.complied": "落实评判", "attachment.uploaded": "上传附件",
-}.items():
-    AUDIT_ACTION_ZH.setdefault(_action, _label)
 
 FIELD_ZH = {
     "share_request_id": "共享申请", "duties": "履行的职责及依据", "need": "确需使用的理由", "items": "数据项",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import ChainMap
 from typing import Any
 from urllib.parse import quote
 
@@ -26,27 +27,13 @@ from app.supervision import flows as supervision_flows
 from app.supervision.models import DECISION_ZH as SUPERVISION_DECISION_ZH
 from app.supervision.models import SupervisionItem
 from app.web import FormData, PageUser, _redirect
-from app.web.render import ACTION_ZH as AUDIT_ACTION_ZH
+from app.audit.labels import ACTION_ZH as AUDIT_ACTION_ZH
 from app.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
-ACTION_ZH = {
-    "rectification.issued": "发出整改通知", "rectification.deadline_set": "确定整改期限",
-    "rectification.reported": "报告整改情况", "rectification.exemption_claimed": "申请免责",
-    "rectification.accepted": "核验通过", "rectification.returned": "核验不通过，退回整改",
-    "rectification.exemption_granted": "准予免责", "rectification.exemption_refused": "不予免责",
-    "rectification.withdrawn": "撤回整改通知", "task.escalated": "逾期未整改，上报本级人民政府督查督办",
-    "supervision.decided": "督办决定", "supervision.urged": "督办催办", "supervision.closed": "督办事项办结",
-    "supervision.task_done": "督办事项随办理自动办结", "attachment.uploaded": "上传附件",
-    "instance.started": "流程启动", "task.created": "生成待办", "task.completed": "办理任务",
-    "instance.completed": "流程结束", "instance.cancelled": "撤销流程", "task.claimed": "签收任务",
-    "task.unclaimed": "退回签收", "task.paused": "挂起", "task.resumed": "恢复计时", "task.cancelled": "撤回待办",
-}
-# The trail on the generic task page shows these too.
-for _action, _label in ACTION_ZH.items():
-    if _action.startswith(("rectification.", "supervision.")):
-        AUDIT_ACTION_ZH.setdefault(_action, _label)
+# A notice's history names escalation in the words of Art. 29; every other action as everywhere else.
+ACTION_ZH = ChainMap({"task.escalated": "逾期未整改，上报本级人民政府督查督办"}, AUDIT_ACTION_ZH)
 
 FIELD_ZH = {"department_code": "被通知部门", "article_item": "违反情形", "facts": "违反规定的事实",
             "requirements": "整改要求", "deadline_working_days": "整改期限", "report": "整改情况报告",

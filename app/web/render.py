@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from app.audit.labels import ACTION_ZH
 from app.core.clock import SHANGHAI
 from app.core.config import ROOT
 from app.core.security import new_csrf_token
@@ -29,12 +30,7 @@ def _local(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 templates.env.filters["local"] = _local
 
-ACTION_ZH = {
-    "share_request.submitted": "提交共享申请", "instance.started": "流程启动", "task.created": "生成待办",
-    "task.claimed": "签收任务", "task.unclaimed": "退回签收", "task.completed": "办理任务",
-    "instance.completed": "流程结束", "share_grant.created": "授权共享", "share_request.refused": "不予共享",
-    "instance.cancelled": "撤销流程", "timer.fired": "定时触发", "task.cancelled": "撤回待办",
-}
+# Histories name each audit action from the one registry (app/audit/labels.py).
 templates.env.globals["ACTION_ZH"] = ACTION_ZH
 
 # Where the page of a process's business object lives, by the instance's business_ref prefix.

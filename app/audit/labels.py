@@ -1,0 +1,47 @@
+"""Chinese names of audit actions, as the histories (流转记录) show them: one registry for every page."""
+
+ACTION_ZH: dict[str, str] = {
+    # engine and tasks
+    "process.deployed": "部署流程定义", "instance.started": "流程启动", "instance.completed": "流程结束",
+    "instance.cancelled": "撤销流程", "timer.fired": "定时触发", "task.created": "生成待办",
+    "task.claimed": "签收任务", "task.unclaimed": "退回签收", "task.completed": "办理任务",
+    "task.cancelled": "撤回待办", "task.paused": "挂起", "task.resumed": "恢复计时",
+    "task.reminded": "到期提醒", "task.deadline_recomputed": "重新计算期限", "task.escalated": "逾期纳入督查督办",
+    # supervision
+    "supervision.urged": "督办催办", "supervision.closed": "督办事项办结", "supervision.decided": "督办决定",
+    "supervision.task_done": "督办事项随办理自动办结",
+    # sharing
+    "share_request.submitted": "提交共享申请", "share_grant.created": "授权共享", "share_request.refused": "不予共享",
+    # catalog
+    "catalog_entry.created": "登记目录条目", "catalog_version.created": "新建草稿",
+    "catalog_version.entry_added": "新增条目", "catalog_version.entry_changed": "变更条目",
+    "catalog_version.entry_withdrawn": "撤销条目", "catalog_version.entry_restored": "恢复条目",
+    "catalog_version.entry_removed": "删除新增条目", "catalog_version.imported": "表格导入",
+    "catalog_version.submitted": "提交审定", "catalog_version.resubmitted": "修改后重新提交",
+    "catalog_version.reviewed": "审定", "catalog_version.returned": "退回修改",
+    "catalog_version.published": "发布为现行目录", "catalog_version.discarded": "作废",
+    "catalog_update.triggered": "登记目录更新事由", "catalog_update_duty.assigned": "下达目录更新任务",
+    "catalog_update_duty.fulfilled": "提交更新后的目录",
+    # open lists
+    "open_list.created": "新建开放清单", "open_list.item_added": "列入条目", "open_list.item_updated": "修改条目",
+    "open_list.item_removed": "移除条目", "open_list.submitted": "提交审查", "open_list.resubmitted": "修改后重新提交",
+    "open_list.returned": "退回修改", "open_list.published": "审查通过并公布", "open_list.superseded": "被新版本替代",
+    "open_list.discarded": "作废草稿",
+    # disputes
+    "dispute.opened": "提起共享争议", "dispute.escalated": "提请主管部门协调", "dispute.settled": "协商一致",
+    "dispute.decided": "主管部门评判", "dispute.complied": "落实评判",
+    # rectification
+    "rectification.issued": "发出整改通知", "rectification.deadline_set": "确定整改期限",
+    "rectification.reported": "报告整改情况", "rectification.exemption_claimed": "申请免责",
+    "rectification.accepted": "核验通过", "rectification.returned": "核验不通过，退回整改",
+    "rectification.exemption_granted": "准予免责", "rectification.exemption_refused": "不予免责",
+    "rectification.withdrawn": "撤回整改通知", "rectification.prefix_set": "设置文号前缀",
+    # administration
+    "attachment.uploaded": "上传附件", "calendar.year_loaded": "导入年度工作日历", "department.created": "新增部门",
+    "user.created": "新增用户", "user.bootstrapped": "创建初始管理员", "demo.seeded": "导入演示数据",
+}
+
+
+def action_label(action: str) -> str:
+    """Return the Chinese name of an audit action, or the action itself if it has none."""
+    return ACTION_ZH.get(action, action)
