@@ -175,5 +175,19 @@ def trail(session: Session, instance_id: int | None, entity_type: str, entity_id
     events = {e.seq: e for e in history(session, entity_type=entity_type, entity_id=entity_id)}
     if instance_id is not None:
         events.update({e.seq: e for e in history(session, instance_id=instance_id)})
-    return [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
+    names = actor_names(session, {e.actor for e in events.values()})
+    return [{"at": e.at.isoformat(), "actor": e.actor, "actor_name": names.get(e.actor, e.actor),
+             "action": e.action, "detail": e.detail}
             for _, e in sorted(events.items())]
+
+
+def actor_names(session: Session, usernames: set[str]) -> dict[str, str]:
+    """Return the display names of the actors of some events (one query); the scheduler is 系统."""
+    from app.org.models import User  # the audit area is below org: imported here, not at module level
+
+    names = {"system": "系统"}
+    wanted = usernames - names.keys()
+    if wanted:
+        names.update(session.execute(select(User.username, User.display_name)
+                                     .where(User.username.in_(wanted))).all())
+    return names

@@ -35,3 +35,17 @@ def test_every_action_written_has_a_chinese_name() -> None:
 def test_unknown_action_shows_its_code() -> None:
     assert action_label("task.created") == "生成待办"
     assert action_label("something.new") == "something.new"
+
+
+def test_histories_name_people_and_steps_in_chinese(app, client, as_user) -> None:  # type: ignore[no-untyped-def]
+    from tests.api.helpers import review_task, submit
+    from tests.web.test_pages import _login
+
+    clerk, reviewer = as_user("rst_clerk"), as_user("gat_reviewer")
+    request = submit(clerk)
+    task = review_task(reviewer, request["instance_id"])
+    history = reviewer.get(f"/api/instances/{request['instance_id']}").json()["history"]
+    assert {h["actor_name"] for h in history if h["actor"] == "rst_clerk"} == {"李明（省人社厅经办人）"}
+    page = _login(app, "gat_reviewer").get(f"/tasks/{task['id']}").text
+    assert "流转记录" in page and "李明（省人社厅经办人）" in page and "生成待办" in page
+    assert "task.created" not in page
