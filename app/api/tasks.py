@@ -86,3 +86,17 @@ def resume(task_id: int, session: SessionDep, rt: RuntimeDep, actor: CurrentUser
     _, instance = service.get_visible(session=session, task_id=task_id, actor=actor)
     task = flows.resume(session, task_id, actor, rt.calendar.get(session))
     return _public(session, rt, task, instance)
+
+
+class ReassignBody(BaseModel):
+    username: str = Field(min_length=1, max_length=64, description="接收人的用户名（本部门、具备任务所需角色）")
+    note: str = Field(default="", max_length=500, description="转办说明")
+
+
+@router.post("/{task_id}/reassign")
+def reassign(task_id: int, body: ReassignBody, session: SessionDep, rt: RuntimeDep,
+             actor: CurrentUser) -> dict[str, Any]:
+    """转办: hand an open task to a colleague of its department holding its role (holder, head or admin)."""
+    _, instance = service.get_visible(session=session, task_id=task_id, actor=actor)
+    task = flows.reassign(session, task_id, actor, body.username, body.note)
+    return _public(session, rt, task, instance)

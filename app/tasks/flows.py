@@ -12,8 +12,9 @@ from app.core.clock import clock
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.engine.runner import Runner
-from app.org.models import Department
-from app.org.service import Actor, region_covers
+from app.notifications.service import notify
+from app.org.models import ROLE_ZH, Department, Role, User
+from app.org.service import Actor, load_actor, region_covers
 from app.workdays.calendar import WorkdayCalendar
 from app.workdays.service import paused_working_days, recompute_due
 
@@ -99,6 +100,61 @@ def _lock_open_task(session: Session, task_id: int) -> Task:
         raise NotFound("任务不存在", code="task_not_found")
     if task.status != TaskStatus.open.value:
         raise Conflict("该任务已办结", code="task_closed")
+    return task
+
+
+def may_reassign(task: Task, actor: Actor) -> bool:
+    """转办: the person who holds the task, the department's head, or an administrator."""
+    if actor.has_role("admin"):
+        return True
+    return task.department_id == actor.department_id and (task.assignee_id == actor.id or actor.has_role("head"))
+
+
+def reassign_candidates(session: Session, task: Task) -> list[User]:
+    """Active colleagues of the task's department who hold its role (whom it may be handed to)."""
+    from app.org.models import UserRole
+
+    query = select(User).where(User.department_id == task.department_id, User.is_active.is_(True))
+    if task.role:
+        query = query.join(UserRole, UserRole.user_id == User.id).where(UserRole.role == task.role)
+    return list(session.execute(query.order_by(User.username)).scalars().all())
+
+
+def reassign(session: Session, task_id: int, actor: Actor, username: str, note: str = "") -> Task:
+    """Hand an open task to a colleague of its department holding its role (转办); audited, the colleague told."""
+    task = _lock_open_task(session, task_id)
+    if not may_reassign(task, actor):
+        raise Forbidden("只有任务的签收人、本部门负责人或系统管理员可以转办", code="reassign_forbidden")
+    target_user = session.execute(select(User).where(User.username == username.strip())).scalar_one_or_none()
+    target = load_actor(session=session, user_id=target_user.id) if target_user is not None else None
+    if target is None:
+        raise InvalidInput(f"用户“{username.strip()}”不存在或已停用", code="reassign_target_unknown")
+    if target.department_id != task.department_id:
+        raise InvalidInput(f"{target.display_name}不是本任务办理部门的人员，不能转办", code="reassign_target_other_department")
+    if task.role and task.role not in target.roles:
+        role = ROLE_ZH[Role(task.role)] if task.role in Role.__members__ else task.role
+        raise InvalidInput(f"{target.display_name}没有办理该任务所需的角色（{role}）", code="reassign_target_lacks_role")
+    if target.id == task.assignee_id:
+        raise Conflict(f"该任务已由{target.display_name}签收", code="reassign_same_assignee")
+    note = note.strip()[:500]
+    previous = task.assignee_id
+    previous_name = None
+    if previous is not None:
+        holder = session.get(User, previous)
+        previous_name = holder.username if holder is not None else None
+    instance = session.get(ProcessInstance, task.instance_id)
+    subject = (instance.subject if instance is not None else "") or task.name
+    now = clock.now()
+    task.assignee_id = target.id
+    session.add(task)
+    audit.append(session, at=now, actor=actor.username, action="task.reassigned", entity_type="task",
+                 entity_id=task_id, instance_id=task.instance_id,
+                 detail={"task": task.name, "from": previous_name, "to": target.username,
+                         "to_name": target.display_name, "note": note})
+    notify(session, user_ids=[target.id], kind="task_assigned", title=f"转办给您：{task.name}",
+           body=f"{actor.display_name}将“{subject}”转办给您。{('说明：' + note) if note else ''}",
+           link=f"/tasks/{task_id}", dedupe_key=f"reassigned:{task_id}:{target.id}:{now.timestamp():.6f}", at=now)
+    session.commit()
     return task
 
 

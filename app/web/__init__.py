@@ -139,7 +139,9 @@ def _task_context(session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: in
             "may_work": task.status == "open" and may_work(task, actor),
             "claimed_by_me": task.assignee_id == actor.id, "METHOD_ZH": SHARE_METHOD_ZH,
             "may_pause": actor.has_role("head", "authority_reviewer"),
-            "business_link": business_link(instance.business_ref)}
+            "business_link": business_link(instance.business_ref),
+            "reassign_to": [u for u in task_flows.reassign_candidates(session, task) if u.id != task.assignee_id]
+            if task.status == "open" and task_flows.may_reassign(task, actor) else []}
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
@@ -167,6 +169,13 @@ async def pause(task_id: int, session: SessionDep, actor: PageUser, form: FormDa
     """Pause a task's deadline with a reason."""
     task_flows.pause(session, task_id, actor, str(form.get("reason", "")))
     return _redirect(f"/tasks/{task_id}?flash={quote('已挂起，期限暂停计算')}")
+
+
+@router.post("/tasks/{task_id}/reassign")
+async def reassign(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+    """转办: hand the task to a colleague."""
+    task_flows.reassign(session, task_id, actor, str(form.get("username", "")), str(form.get("note", "")))
+    return _redirect(f"/tasks/{task_id}?flash={quote('已转办')}")
 
 
 @router.post("/tasks/{task_id}/resume")
