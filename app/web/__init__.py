@@ -89,7 +89,7 @@ def login_page(request: Request, next: str = "/tasks") -> Response:
 
 
 @router.post("/login")
-async def login(request: Request, session: SessionDep, form: FormData) -> Response:
+def login(request: Request, session: SessionDep, form: FormData) -> Response:
     """Check credentials and start a page session."""
     from app.api.auth import authenticate
 
@@ -106,7 +106,7 @@ async def login(request: Request, session: SessionDep, form: FormData) -> Respon
 
 
 @router.post("/logout")
-async def logout(request: Request, form: FormData) -> Response:
+def logout(request: Request, form: FormData) -> Response:
     """End the page session."""
     request.session.clear()
     return _redirect("/login")
@@ -151,42 +151,42 @@ def task_page(request: Request, task_id: int, session: SessionDep, rt: RuntimeDe
 
 
 @router.post("/tasks/{task_id}/claim")
-async def claim(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def claim(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Claim a task."""
     task_flows.claim(session, task_id, actor)
     return _redirect(f"/tasks/{task_id}")
 
 
 @router.post("/tasks/{task_id}/unclaim")
-async def unclaim(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def unclaim(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Give a task back to the pool."""
     task_flows.unclaim(session, task_id, actor)
     return _redirect(f"/tasks/{task_id}")
 
 
 @router.post("/tasks/{task_id}/pause")
-async def pause(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def pause(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Pause a task's deadline with a reason."""
     task_flows.pause(session, task_id, actor, str(form.get("reason", "")))
     return _redirect(f"/tasks/{task_id}?flash={quote('已挂起，期限暂停计算')}")
 
 
 @router.post("/tasks/{task_id}/reassign")
-async def reassign(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def reassign(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """转办: hand the task to a colleague."""
     task_flows.reassign(session, task_id, actor, str(form.get("username", "")), str(form.get("note", "")))
     return _redirect(f"/tasks/{task_id}?flash={quote('已转办')}")
 
 
 @router.post("/tasks/{task_id}/resume")
-async def resume(task_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
+def resume(task_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
     """Resume a paused task."""
     task_flows.resume(session, task_id, actor, rt.calendar.get(session))
     return _redirect(f"/tasks/{task_id}?flash={quote('已恢复计时，期限已顺延')}")
 
 
 @router.post("/tasks/{task_id}/complete")
-async def complete(request: Request, task_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+def complete(request: Request, task_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                    form: FormData) -> Response:
     """Complete a task from its form; errors re-show the form with what was typed."""
     task, _ = task_service.get_visible(session=session, task_id=task_id, actor=actor)
@@ -221,7 +221,7 @@ def new_share_request(request: Request, session: SessionDep, actor: PageUser, en
 
 
 @router.post("/share-requests")
-async def create_share_request(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+def create_share_request(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                                form: FormData) -> Response:
     """File a share request from the form."""
     entry_code = str(form.get("entry_code", ""))

@@ -36,7 +36,7 @@ def calendar_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: 
 
 
 @router.post("/admin/calendar")
-async def load_calendar(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+def load_calendar(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                         form: FormData) -> Response:
     """Load a year from pasted holiday-cn JSON."""
     _admin(actor)
@@ -57,7 +57,7 @@ async def load_calendar(request: Request, session: SessionDep, rt: RuntimeDep, a
 
 
 @router.post("/admin/clock")
-async def move_clock(session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
+def move_clock(session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
     """Move the demo clock (only with time travel enabled)."""
     _admin(actor)
     if not rt.settings.enable_time_travel:
@@ -71,7 +71,7 @@ async def move_clock(session: SessionDep, rt: RuntimeDep, actor: PageUser, form:
 
 
 @router.post("/admin/jobs/{job_id}")
-async def run(job_id: str, session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
+def run(job_id: str, session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
     """Run a scheduler job now."""
     _admin(actor)
     if job_id not in JOBS:

@@ -93,7 +93,7 @@ def version_list(request: Request, session: SessionDep, actor: PageUser, status:
 
 
 @router.post("/catalog/versions")
-async def create_version(request: Request, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def create_version(request: Request, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Start a draft from the published catalog."""
     version = versions.create_draft(session, actor, str(form.get("note") or ""))
     return _flash(f"/catalog/versions/{version.id}", "已新建草稿，内容为本部门现行目录的副本")
@@ -126,7 +126,7 @@ def _version_error(request: Request, session: Session, actor: Actor, version_id:
 
 
 @router.post("/catalog/versions/{version_id}/submit")
-async def submit_version(request: Request, version_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+def submit_version(request: Request, version_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                          form: FormData) -> Response:
     """Submit (or resubmit) the version to the data authority."""
     try:
@@ -137,7 +137,7 @@ async def submit_version(request: Request, version_id: int, session: SessionDep,
 
 
 @router.post("/catalog/versions/{version_id}/discard")
-async def discard_version(request: Request, version_id: int, session: SessionDep, rt: RuntimeDep,
+def discard_version(request: Request, version_id: int, session: SessionDep, rt: RuntimeDep,
                           actor: PageUser, form: FormData) -> Response:
     """Discard the draft."""
     try:
@@ -148,7 +148,7 @@ async def discard_version(request: Request, version_id: int, session: SessionDep
 
 
 @router.post("/catalog/versions/{version_id}/review")
-async def review_version(request: Request, version_id: int, session: SessionDep, rt: RuntimeDep,
+def review_version(request: Request, version_id: int, session: SessionDep, rt: RuntimeDep,
                          actor: PageUser, form: FormData) -> Response:
     """Record the authority's decision on each entry: approve, or return with a comment."""
     decisions = []
@@ -184,7 +184,7 @@ async def import_version(request: Request, version_id: int, session: SessionDep,
 
 
 @router.post("/catalog/versions/{version_id}/entries/{entry_code:path}/withdraw")
-async def withdraw_entry(request: Request, version_id: int, entry_code: str, session: SessionDep,
+def withdraw_entry(request: Request, version_id: int, entry_code: str, session: SessionDep,
                          actor: PageUser, form: FormData) -> Response:
     """Withdraw a published entry in this version."""
     try:
@@ -195,7 +195,7 @@ async def withdraw_entry(request: Request, version_id: int, entry_code: str, ses
 
 
 @router.post("/catalog/versions/{version_id}/entries/{entry_code:path}/restore")
-async def restore_entry(request: Request, version_id: int, entry_code: str, session: SessionDep,
+def restore_entry(request: Request, version_id: int, entry_code: str, session: SessionDep,
                         actor: PageUser, form: FormData) -> Response:
     """Undo the change or withdrawal of an entry."""
     try:
@@ -206,7 +206,7 @@ async def restore_entry(request: Request, version_id: int, entry_code: str, sess
 
 
 @router.post("/catalog/versions/{version_id}/entries/{entry_code:path}/remove")
-async def remove_entry(request: Request, version_id: int, entry_code: str, session: SessionDep,
+def remove_entry(request: Request, version_id: int, entry_code: str, session: SessionDep,
                        actor: PageUser, form: FormData) -> Response:
     """Delete an entry added in this version."""
     try:
@@ -288,7 +288,7 @@ def edit_entry(request: Request, version_id: int, entry_code: str, session: Sess
 
 
 @router.post("/catalog/versions/{version_id}/entries")
-async def save_entry(request: Request, version_id: int, session: SessionDep, actor: PageUser,
+def save_entry(request: Request, version_id: int, session: SessionDep, actor: PageUser,
                      form: FormData) -> Response:
     """Add an entry, or save the changes of one (`editing` names its code)."""
     editing = str(form.get("editing") or "") or None
@@ -354,7 +354,7 @@ def updates_page(request: Request, session: SessionDep, actor: PageUser) -> Resp
 
 
 @router.post("/catalog/updates")
-async def record_trigger(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+def record_trigger(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                          form: FormData) -> Response:
     """Record a law revised or functions changed for the chosen departments."""
     codes = form.get("department_codes") or []

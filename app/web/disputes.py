@@ -115,7 +115,7 @@ def _new_page(request: Request, session: Session, actor: Actor, share_request_id
 
 
 @router.post("/disputes")
-async def create_dispute(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+def create_dispute(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                          form: FormData) -> Response:
     """Open a dispute from the form."""
     values = _values(form)
@@ -171,7 +171,7 @@ def _act(request: Request, session: Session, rt: Runtime, actor: Actor, dispute_
 
 
 @router.post("/disputes/{dispute_id}/provider-position")
-async def provider_position(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
+def provider_position(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
                             actor: PageUser, form: FormData) -> Response:
     """The providing department's position for this round."""
     return _act(request, session, rt, actor, dispute_id, "provider_position", flows.ProviderPosition, form,
@@ -179,7 +179,7 @@ async def provider_position(request: Request, dispute_id: int, session: SessionD
 
 
 @router.post("/disputes/{dispute_id}/requester-reply")
-async def requester_reply(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
+def requester_reply(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
                           actor: PageUser, form: FormData) -> Response:
     """The using department's answer."""
     return _act(request, session, rt, actor, dispute_id, "requester_position", flows.RequesterReply, form,
@@ -187,7 +187,7 @@ async def requester_reply(request: Request, dispute_id: int, session: SessionDep
 
 
 @router.post("/disputes/{dispute_id}/statement-requests")
-async def statement_request(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
+def statement_request(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
                             actor: PageUser, form: FormData) -> Response:
     """The authority asks for statements."""
     return _act(request, session, rt, actor, dispute_id, "ask", flows.StatementRequest, form,
@@ -196,7 +196,7 @@ async def statement_request(request: Request, dispute_id: int, session: SessionD
 
 
 @router.post("/disputes/{dispute_id}/meetings")
-async def meeting(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
+def meeting(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
                   actor: PageUser, form: FormData) -> Response:
     """The authority records a coordination meeting."""
     return _act(request, session, rt, actor, dispute_id, "meeting", flows.Meeting, form,
@@ -204,7 +204,7 @@ async def meeting(request: Request, dispute_id: int, session: SessionDep, rt: Ru
 
 
 @router.post("/disputes/{dispute_id}/decision")
-async def decision(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
+def decision(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
                    actor: PageUser, form: FormData) -> Response:
     """The authority adjudicates."""
     return _act(request, session, rt, actor, dispute_id, "decide", flows.Decision, form,
@@ -213,7 +213,7 @@ async def decision(request: Request, dispute_id: int, session: SessionDep, rt: R
 
 
 @router.post("/disputes/{dispute_id}/statements")
-async def statement(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
+def statement(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
                     actor: PageUser, form: FormData) -> Response:
     """A party's statement, citing the materials its department uploaded."""
     return _act(request, session, rt, actor, dispute_id, "statement", flows.Statement, form,
@@ -221,7 +221,7 @@ async def statement(request: Request, dispute_id: int, session: SessionDep, rt: 
 
 
 @router.post("/disputes/{dispute_id}/compliance")
-async def compliance(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
+def compliance(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
                      actor: PageUser, form: FormData) -> Response:
     """The providing department reports the decision in effect."""
     return _act(request, session, rt, actor, dispute_id, "compliance", flows.Compliance, form,

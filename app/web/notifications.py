@@ -29,14 +29,14 @@ def notifications_page(request: Request, session: SessionDep, actor: PageUser, u
 
 
 @router.post("/notifications/read-all")
-async def read_all(session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def read_all(session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Mark all my notifications read."""
     flows.mark_all_read(session, actor)
     return RedirectResponse("/notifications", status_code=303)
 
 
 @router.post("/notifications/{notification_id}/read")
-async def read(notification_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def read(notification_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Mark one notification read, then open what it links to (or go back to the list)."""
     notification = flows.mark_read(session, actor, notification_id)
     target = "/notifications"

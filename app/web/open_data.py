@@ -106,7 +106,7 @@ def _lists_page(request: Request, session: SessionDep, actor: Actor, error: str 
 
 
 @router.post("/open-lists")
-async def create_list(request: Request, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def create_list(request: Request, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Start my department's open list of a year."""
     try:
         body = flows.OpenListCreate.model_validate({"year": form.get("year") or None, "note": form.get("note")})
@@ -153,7 +153,7 @@ def _rerender_detail(request: Request, session: SessionDep, actor: Actor, open_l
 
 
 @router.post("/open-lists/{open_list_id}/submit")
-async def submit(request: Request, open_list_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+def submit(request: Request, open_list_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                  form: FormData) -> Response:
     """Send the list for review, or resubmit it after revision."""
     try:
@@ -165,7 +165,7 @@ async def submit(request: Request, open_list_id: int, session: SessionDep, rt: R
 
 
 @router.post("/open-lists/{open_list_id}/review")
-async def review(request: Request, open_list_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+def review(request: Request, open_list_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                  form: FormData) -> Response:
     """Record the authority's review: publish, or return with comments per item."""
     prefix = "item_comment:"
@@ -183,7 +183,7 @@ async def review(request: Request, open_list_id: int, session: SessionDep, rt: R
 
 
 @router.post("/open-lists/{open_list_id}/discard")
-async def discard(open_list_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def discard(open_list_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Void a draft that was never submitted."""
     flows.discard(session, actor, open_list_id)
     return _redirect(f"/open-lists?flash={quote('草稿已作废')}")
@@ -236,7 +236,7 @@ def _item_values(form: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/open-lists/{open_list_id}/items")
-async def add_item(request: Request, open_list_id: int, session: SessionDep, actor: PageUser,
+def add_item(request: Request, open_list_id: int, session: SessionDep, actor: PageUser,
                    form: FormData) -> Response:
     """Add an item from the form; errors re-show the form with what was typed."""
     values = _item_values(form)
@@ -248,7 +248,7 @@ async def add_item(request: Request, open_list_id: int, session: SessionDep, act
 
 
 @router.post("/open-lists/{open_list_id}/items/update")
-async def update_item(request: Request, open_list_id: int, session: SessionDep, actor: PageUser,
+def update_item(request: Request, open_list_id: int, session: SessionDep, actor: PageUser,
                       form: FormData) -> Response:
     """Save an item's attributes."""
     values = _item_values(form)
@@ -261,7 +261,7 @@ async def update_item(request: Request, open_list_id: int, session: SessionDep, 
 
 
 @router.post("/open-lists/{open_list_id}/items/delete")
-async def delete_item(open_list_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def delete_item(open_list_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Take an item off the list."""
     flows.remove_item(session, actor, open_list_id, str(form.get("entry_code", "")))
     return _redirect(f"/open-lists/{open_list_id}?flash={quote('已从清单中移除')}")

@@ -126,7 +126,7 @@ def new_notice(request: Request, session: SessionDep, actor: PageUser, departmen
 
 
 @router.post("/rectification-notices")
-async def create_notice(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+def create_notice(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                         form: FormData) -> Response:
     """Issue a notice from the form."""
     values = {**form, "article_item": _int_or_none(form.get("article_item")),
@@ -160,7 +160,7 @@ def print_notice(request: Request, notice_id: int, session: SessionDep, rt: Runt
 
 
 @router.post("/rectification-notices/{notice_id}/report")
-async def report(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+def report(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                  form: FormData) -> Response:
     """Report the rectification with the attachments ticked."""
     def run() -> None:
@@ -171,7 +171,7 @@ async def report(request: Request, notice_id: int, session: SessionDep, rt: Runt
 
 
 @router.post("/rectification-notices/{notice_id}/exemption-claim")
-async def claim_exemption(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+def claim_exemption(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                           form: FormData) -> Response:
     """Claim exemption under Art. 30."""
     def run() -> None:
@@ -183,7 +183,7 @@ async def claim_exemption(request: Request, notice_id: int, session: SessionDep,
 
 
 @router.post("/rectification-notices/{notice_id}/verification")
-async def verify(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+def verify(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                  form: FormData) -> Response:
     """Verify the report: accept, or return with reasons and a new deadline."""
     def run() -> None:
@@ -194,7 +194,7 @@ async def verify(request: Request, notice_id: int, session: SessionDep, rt: Runt
 
 
 @router.post("/rectification-notices/{notice_id}/exemption-decision")
-async def decide_exemption(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+def decide_exemption(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                            form: FormData) -> Response:
     """Decide an exemption claim with reasons."""
     def run() -> None:
@@ -205,7 +205,7 @@ async def decide_exemption(request: Request, notice_id: int, session: SessionDep
 
 
 @router.post("/rectification-notices/{notice_id}/withdraw")
-async def withdraw(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+def withdraw(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                    form: FormData) -> Response:
     """Withdraw an open notice with a reason."""
     def run() -> None:
@@ -215,7 +215,7 @@ async def withdraw(request: Request, notice_id: int, session: SessionDep, rt: Ru
 
 
 @router.post("/rectification-notices/{notice_id}/supervision/{item_id}/decide")
-async def supervision_decide(request: Request, notice_id: int, item_id: int, session: SessionDep, rt: RuntimeDep,
+def supervision_decide(request: Request, notice_id: int, item_id: int, session: SessionDep, rt: RuntimeDep,
                              actor: PageUser, form: FormData) -> Response:
     """Record the supervisor's decision (督办决定) on the case's supervision item."""
     notice = service.get_visible(session=session, notice_id=notice_id, actor=actor)
@@ -258,7 +258,7 @@ def authorities(request: Request, session: SessionDep, rt: RuntimeDep, actor: Pa
 
 
 @router.post("/rectification/authorities/{department_code}")
-async def set_prefix(request: Request, department_code: str, session: SessionDep, actor: PageUser,
+def set_prefix(request: Request, department_code: str, session: SessionDep, actor: PageUser,
                      form: FormData) -> Response:
     """Set an authority's prefix from the form."""
     flows.set_prefix(session, actor, department_code, _parse(flows.PrefixBody, {"number_prefix":

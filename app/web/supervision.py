@@ -30,14 +30,14 @@ def items(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser
 
 
 @router.post("/supervision/{item_id}/urge")
-async def urge(item_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
+def urge(item_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
     """Urge the owning department."""
     flows.urge(session, actor, item_id, str(form.get("note", "")), rt.settings)
     return _redirect(f"/supervision?flash={quote('已催办，相关部门已收到通知')}")
 
 
 @router.post("/supervision/{item_id}/close")
-async def close(item_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def close(item_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Close an item with a note."""
     flows.close(session, actor, item_id, str(form.get("note", "")))
     return _redirect(f"/supervision?flash={quote('督办事项已办结')}")
