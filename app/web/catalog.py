@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.catalog import flows, service, spreadsheet, updates, versions, views
 from app.catalog.models import (
@@ -172,8 +173,8 @@ async def import_version(request: Request, version_id: int, session: SessionDep,
     content = await upload.read() if upload is not None and hasattr(upload, "read") else b""
     filename = getattr(upload, "filename", "") or ""
     try:
-        result = versions.import_spreadsheet(session, actor, version_id, content, filename,
-                                             replace=form.get("replace") in ("1", "true", "on"))
+        result = await run_in_threadpool(versions.import_spreadsheet, session, actor, version_id, content,
+                                         filename, replace=form.get("replace") in ("1", "true", "on"))
     except DomainError as exc:
         return _version_error(request, session, actor, version_id, exc)
     message = (f"已导入 {result['entries']} 个条目：新增 {result['added']}，变更 {result['changed']}，"

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.attachments import service as attachments
 from app.catalog.models import SHARE_METHOD_ZH
@@ -236,17 +237,20 @@ async def upload(request: Request, dispute_id: int, session: SessionDep, rt: Run
     form = await request.form()
     if not csrf_matches(request.session.get("csrf"), str(form.get("csrf_token") or "")):
         raise Forbidden("页面已过期或来源不明（CSRF 校验失败），请刷新后重试", code="csrf_failed")
-    service.get_visible(session=session, dispute_id=dispute_id, actor=actor)
     file = form.get("file")
     if file is None or isinstance(file, str) or not file.filename:
         raise InvalidInput("请选择要上传的文件", code="attachment_file_missing")
     note = str(form.get("note") or "").strip()[:500] or None
-    try:
+
+    def store() -> None:  # database and file work: in the thread pool, not on the event loop
+        service.get_visible(session=session, dispute_id=dispute_id, actor=actor)
         attachments.store(session, rt.settings, actor, owner_type="dispute", owner_id=dispute_id,
                           filename=file.filename, stream=file.file, note=note)
+        session.commit()
+    try:
+        await run_in_threadpool(store)
     finally:
         await file.close()
-    session.commit()
     return _redirect(f"/disputes/{dispute_id}?flash={quote('附件已上传')}#attachments")
 
 

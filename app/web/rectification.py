@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.attachments import service as attachments
 from app.core.clock import clock
@@ -245,7 +246,7 @@ async def upload(request: Request, notice_id: int, session: SessionDep, rt: Runt
             attachments.store(session, rt.settings, actor, owner_type=service.OWNER_TYPE, owner_id=notice_id,
                               filename=f.filename or "", stream=f.file, note=str(form.get("note") or "") or None)
         session.commit()
-    return _act(request, session, rt, actor, notice_id, run, f"已上传 {len(files)} 个附件", {})
+    return await run_in_threadpool(_act, request, session, rt, actor, notice_id, run, f"已上传 {len(files)} 个附件", {})
 
 
 @router.get("/rectification/authorities", response_class=HTMLResponse)
