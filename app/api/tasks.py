@@ -1,5 +1,6 @@
 """The task inbox: list, read, claim, unclaim, complete, pause and resume."""
 
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Query
@@ -24,11 +25,15 @@ def _public(session: SessionDep, rt: RuntimeDep, task: Task, instance: ProcessIn
 def list_tasks(session: SessionDep, rt: RuntimeDep, actor: CurrentUser,
                view: Literal["todo", "done", "initiated"] = "todo", process_key: str | None = None,
                overdue: bool | None = None, sort: service.Sort | None = None,
+               q: str | None = Query(None, max_length=100, description="事项或环节名称中的关键词"),
+               received_from: date | None = Query(None, description="到达日期起（含，北京时间）"),
+               received_to: date | None = Query(None, description="到达日期止（含，北京时间）"),
                limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict[str, Any]:
     """List one inbox view: 待办 (todo), 已办 (done) or 我发起的 (initiated); filter and sort by deadline."""
+    service.check_received_range(received_from, received_to)
     items = service.inbox(session=session, actor=actor, view=view, calendar=rt.calendar.get(session),
-                          now=clock.now(), process_key=process_key, overdue=overdue, sort=sort,
-                          limit=limit, offset=offset)
+                          now=clock.now(), process_key=process_key, overdue=overdue, sort=sort, q=q,
+                          received_from=received_from, received_to=received_to, limit=limit, offset=offset)
     return {"view": view, "items": items, "count": len(items)}
 
 

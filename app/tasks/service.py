@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased, defer
 from sqlmodel import Session
 
-from app.core.errors import Forbidden, NotFound
+from app.core.clock import SHANGHAI, SUPPORTED_YEARS
+from app.core.errors import Forbidden, InvalidInput, NotFound
 from app.engine.forms import public_form
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department, User
@@ -29,8 +30,13 @@ _ASSIGNEE = aliased(User, name="assignee")
 
 def inbox(*, session: Session, actor: Actor, view: View, calendar: WorkdayCalendar, now: datetime,
           process_key: str | None = None, overdue: bool | None = None, sort: Sort | None = None,
+          q: str | None = None, received_from: date | None = None, received_to: date | None = None,
           limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    """List the tasks of one inbox view for a person, with deadlines counted in working days."""
+    """List the tasks of one inbox view for a person, with deadlines counted in working days.
+
+    Filters: process, overdue, a keyword in the matter (subject) or step name, and the days (Asia/Shanghai)
+    on which the task arrived, both ends included.
+    """
     assignee = _ASSIGNEE
     stmt = (
         select(Task, ProcessInstance, Department, assignee)
@@ -52,6 +58,14 @@ def inbox(*, session: Session, actor: Actor, view: View, calendar: WorkdayCalend
         stmt = stmt.where(ProcessInstance.started_by_id == actor.id).order_by(Task.id.desc())
     if process_key:
         stmt = stmt.where(Task.process_key == process_key)
+    if q and q.strip():
+        word = q.strip()
+        stmt = stmt.where(or_(ProcessInstance.subject.contains(word, autoescape=True),
+                              Task.name.contains(word, autoescape=True)))
+    if received_from is not None:
+        stmt = stmt.where(Task.created_at >= datetime.combine(received_from, time(0), SHANGHAI))
+    if received_to is not None:
+        stmt = stmt.where(Task.created_at < datetime.combine(received_to + timedelta(days=1), time(0), SHANGHAI))
     if overdue is True:
         stmt = stmt.where(Task.status == TaskStatus.open.value, Task.due_at < now, Task.paused_at.is_(None))
     elif overdue is False:
@@ -63,6 +77,16 @@ def inbox(*, session: Session, actor: Actor, view: View, calendar: WorkdayCalend
         stmt = stmt.order_by(None).order_by(column.is_(None), order, Task.id)
     rows = session.execute(stmt.limit(limit).offset(offset)).all()
     return [task_public(t, i, d, u, calendar=calendar, now=now) for t, i, d, u in rows]
+
+
+def check_received_range(received_from: date | None, received_to: date | None) -> None:
+    """Refuse a received-date range that ends before it starts, or lies outside the calendar's years."""
+    for day, field in ((received_from, "到达日期起"), (received_to, "到达日期止")):
+        if day is not None and day.year not in SUPPORTED_YEARS:
+            raise InvalidInput(f"{field}必须在 {SUPPORTED_YEARS[0]}–{SUPPORTED_YEARS[-1]} 年之间",
+                               code="time_out_of_range")
+    if received_from and received_to and received_to < received_from:
+        raise InvalidInput("到达日期止不能早于到达日期起", code="received_range_invalid")
 
 
 def count_todo(*, session: Session, actor: Actor) -> int:

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from app.catalog import service as catalog_service
 from app.catalog.models import SHARE_METHOD_ZH, SHARE_TYPE_ZH
 from app.core.clock import clock
-from app.core.errors import DomainError, Forbidden, NotAuthenticated
+from app.core.errors import DomainError, Forbidden, InvalidInput, NotAuthenticated
 from app.core.security import csrf_matches
 from app.audit.service import trail
 from app.deps import RuntimeDep, SessionDep
 from app.engine.forms import public_form
+from app.engine.models import ProcessDefinition
 from app.engine.runner import may_work
 from app.org.models import ROLE_ZH, Role
 from app.org.service import Actor
@@ -114,15 +116,36 @@ def logout(request: Request, form: FormData) -> Response:
 
 @router.get("/tasks", response_class=HTMLResponse)
 def inbox(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser, view: str = "todo",
-          overdue: str = "", sort: str = "") -> Response:
-    """Show 待办 / 已办 / 我发起的, overdue first when asked."""
+          overdue: str = "", sort: str = "", process_key: str = "", q: str = "", received_from: str = "",
+          received_to: str = "") -> Response:
+    """Show 待办 / 已办 / 我发起的, filtered by process, keyword and day of arrival, overdue first when asked."""
     if view not in ("todo", "done", "initiated"):
         view = "todo"
+    problems: list[str] = []
+    days: dict[str, date | None] = {}
+    for name, raw, label in (("received_from", received_from, "到达日期起"), ("received_to", received_to, "到达日期止")):
+        try:
+            days[name] = date.fromisoformat(raw) if raw.strip() else None
+        except ValueError:
+            days[name], _ = None, problems.append(f"{label}应为“年-月-日”格式，如 2026-11-24，已忽略")
+    try:
+        task_service.check_received_range(days["received_from"], days["received_to"])
+    except InvalidInput as exc:
+        problems.append(f"{exc.message_zh}，已忽略日期条件")
+        days = {"received_from": None, "received_to": None}
     items = task_service.inbox(session=session, actor=actor, view=view,  # type: ignore[arg-type]
                                calendar=rt.calendar.get(session), now=clock.now(),
-                               overdue=True if overdue == "1" else None,
+                               overdue=True if overdue == "1" else None, process_key=process_key or None,
+                               q=q[:100] or None, **days,
                                sort=sort if sort in ("due_at", "-due_at", "created_at", "-created_at") else None)  # type: ignore[arg-type]
-    return render(request, "tasks/inbox.html", {"view": view, "items": items, "overdue": overdue, "sort": sort})
+    processes = session.execute(select(ProcessDefinition.process_key, ProcessDefinition.name)
+                                .order_by(ProcessDefinition.process_key, ProcessDefinition.version.desc())).all()
+    names = {key: name for key, name in reversed(processes)}  # the latest version's name per process
+    return render(request, "tasks/inbox.html", {
+        "view": view, "items": items, "overdue": overdue, "sort": sort, "process_key": process_key, "q": q[:100],
+        "received_from": received_from, "received_to": received_to, "processes": sorted(names.items()),
+        "problems": problems,
+        "filtered": bool(process_key or q or days["received_from"] or days["received_to"] or overdue == "1")})
 
 
 def _task_context(session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: int) -> dict[str, Any]:
