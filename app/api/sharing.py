@@ -3,6 +3,7 @@
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.sharing import flows, service
@@ -38,3 +39,13 @@ def get_one(share_request_id: int, session: SessionDep, actor: CurrentUser) -> d
     return share_request_public(session, request)
 
 
+class WithdrawBody(BaseModel):
+    reason: str = Field(min_length=2, max_length=500, description="撤销原因")
+
+
+@router.post("/{share_request_id}/withdraw")
+def withdraw(share_request_id: int, body: WithdrawBody, session: SessionDep, rt: RuntimeDep,
+             actor: CurrentUser) -> dict[str, Any]:
+    """撤销: the applicant's clerk withdraws a request still under review (its review task is withdrawn)."""
+    request = flows.withdraw(session, rt.runner, actor, share_request_id, body.reason)
+    return share_request_public(session, request)

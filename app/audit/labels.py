@@ -12,6 +12,7 @@ ACTION_ZH: dict[str, str] = {
     "supervision.task_done": "督办事项随办理自动办结",
     # sharing
     "share_request.submitted": "提交共享申请", "share_grant.created": "授权共享", "share_request.refused": "不予共享",
+    "share_request.withdrawn": "申请部门撤销申请",
     # catalog
     "catalog_entry.created": "登记目录条目", "catalog_version.created": "新建草稿",
     "catalog_version.entry_added": "新增条目", "catalog_version.entry_changed": "变更条目",

@@ -15,6 +15,7 @@ class NotificationKind(StrEnum):
     reminder = "reminder"
     escalated = "escalated"
     urged = "urged"
+    info = "info"  # something the department should know (e.g. a request it was answering was withdrawn)
 
 
 KIND_ZH = {
@@ -22,6 +23,7 @@ KIND_ZH = {
     NotificationKind.reminder: "到期提醒",
     NotificationKind.escalated: "超期升级",
     NotificationKind.urged: "督办催办",
+    NotificationKind.info: "通知",
 }
 
 

@@ -14,14 +14,15 @@ from app.audit import service as audit
 from app.catalog import service as catalog_service
 from app.catalog.models import SHARE_METHOD_ZH, CatalogEntry, ShareType
 from app.core.clock import clock
-from app.core.errors import Forbidden, InvalidInput
+from app.core.errors import Conflict, Forbidden, InvalidInput
 from app.engine.hooks import hooks
 from app.engine.models import InstanceStatus, ProcessInstance, Task
 from app.engine.runner import Runner, actor_name
-from app.org.models import Department
+from app.notifications.service import notify
+from app.org.models import Department, Role
 from app.org.service import Actor
 from app.sharing import service
-from app.sharing.models import ShareGrant, ShareRequest, ShareRequestStatus
+from app.sharing.models import STATUS_ZH, ShareGrant, ShareRequest, ShareRequestStatus
 
 PROCESS_KEY = "sharing_share_request"
 # The share requests this transaction's hooks read, held so that a second read is an identity-map hit.
@@ -115,6 +116,32 @@ def file_request(session: Session, runner: Runner, actor: Actor, data: ShareRequ
         if request.status == ShareRequestStatus.granted.value else None
     session.commit()
     return Filed(request=request, entry=entry, provider=provider, grant=grant)
+
+
+def withdraw(session: Session, runner: Runner, actor: Actor, share_request_id: int, reason: str) -> ShareRequest:
+    """撤销: the applicant withdraws a request still under review; its review task is withdrawn, the provider told."""
+    request = service.get_visible(session=session, share_request_id=share_request_id, actor=actor)
+    if actor.department_id != request.requester_department_id or not actor.has_role("clerk"):
+        raise Forbidden("只有申请部门的经办人可以撤销共享申请", code="share_request_withdraw_forbidden")
+    reason = reason.strip()
+    if len(reason) < 2:
+        raise InvalidInput("请填写撤销原因", code="withdraw_reason_required")
+    if request.status != ShareRequestStatus.under_review.value or request.instance_id is None:
+        raise Conflict(f"该申请{STATUS_ZH[ShareRequestStatus(request.status)]}，只有审批中的申请可以撤销",
+                       code="share_request_not_under_review")
+    # Locks the instance: a reply completed meanwhile makes this a 409, never both.
+    runner.cancel(session, request.instance_id, actor=actor, reason=reason)
+    now = clock.now()
+    request.status = ShareRequestStatus.withdrawn.value
+    session.add(request)
+    audit.append(session, at=now, actor=actor.username, action="share_request.withdrawn",
+                 entity_type="share_request", entity_id=request.id, instance_id=request.instance_id,
+                 detail={"reason": reason})
+    notify(session, department_id=request.provider_department_id, role=Role.reviewer.value, kind="info",
+           title=f"共享申请 #{request.id} 已由申请部门撤销", body=f"撤销原因：{reason}",
+           link=f"/share-requests/{request.id}", dedupe_key=f"share_request:{request.id}:withdrawn", at=now)
+    session.commit()
+    return request
 
 
 @hooks.task_validator(PROCESS_KEY, "review")

@@ -14,12 +14,14 @@ class ShareRequestStatus(StrEnum):
     under_review = "under_review"
     granted = "granted"
     refused = "refused"
+    withdrawn = "withdrawn"  # 撤销: the applicant withdrew it before the reply
 
 
 STATUS_ZH = {
     ShareRequestStatus.under_review: "审批中",
     ShareRequestStatus.granted: "已通过",
     ShareRequestStatus.refused: "未通过",
+    ShareRequestStatus.withdrawn: "已撤销",
 }
 
 DECISION_ZH = {"approve": "同意", "partial": "部分同意", "refuse": "不同意"}

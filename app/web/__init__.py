@@ -270,8 +270,18 @@ def share_request_page(request: Request, share_request_id: int, session: Session
                        actor: PageUser) -> Response:
     """Show a share request, its outcome, its grant and its history."""
     req = sharing_service.get_visible(session=session, share_request_id=share_request_id, actor=actor)
+    may_withdraw = (req.status == "under_review" and actor.department_id == req.requester_department_id
+                    and actor.has_role("clerk"))
     return render(request, "sharing/detail.html", {"r": share_request_public(session, req),
-                                                   "METHOD_ZH": SHARE_METHOD_ZH})
+                                                   "METHOD_ZH": SHARE_METHOD_ZH, "may_withdraw": may_withdraw})
+
+
+@router.post("/share-requests/{share_request_id}/withdraw")
+def withdraw_share_request(share_request_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+                           form: FormData) -> Response:
+    """撤销 a request still under review."""
+    sharing_flows.withdraw(session, rt.runner, actor, share_request_id, str(form.get("reason", "")))
+    return _redirect(f"/share-requests/{share_request_id}?flash={quote('申请已撤销')}")
 
 
 FIELD_ZH = {"entry_code": "目录条目", "items": "数据项", "purpose": "用途", "scope": "使用范围",
