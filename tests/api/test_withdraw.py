@@ -57,3 +57,35 @@ def test_withdraw_from_the_page(app, client, as_user) -> None:  # type: ignore[n
     assert r.status_code == 303
     html = page.get(f"/share-requests/{request['id']}").text
     assert "已撤销" in html and "申请部门撤销申请" in html and 'action="/share-requests' not in html
+
+
+def test_withdraw_racing_the_reply_exactly_one_wins(client, as_user) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    clerk, reviewer = as_user("rst_clerk"), as_user("gat_reviewer")
+    for _ in range(3):  # the race may fall either way: each time exactly one side wins
+        request = submit(clerk)
+        task = review_task(reviewer, request["instance_id"])
+        barrier = threading.Barrier(2)
+        results: dict[str, int] = {}
+
+        def withdraw() -> None:
+            barrier.wait()
+            results["withdraw"] = clerk.post(f"/api/share-requests/{request['id']}/withdraw",
+                                             json={"reason": "同时撤销"}).status_code
+
+        def reply() -> None:
+            barrier.wait()
+            results["reply"] = reviewer.post(f"/api/tasks/{task['id']}/complete",
+                                             json={"data": {"decision": "approve", "terms": "按约"}}).status_code
+
+        threads = [threading.Thread(target=withdraw), threading.Thread(target=reply)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results.values()) == [200, 409], results
+        detail = clerk.get(f"/api/share-requests/{request['id']}").json()
+        expected = "withdrawn" if results["withdraw"] == 200 else "granted"
+        assert detail["status"] == expected, (results, detail["status"])
+        assert (detail["grant"] is not None) == (expected == "granted")
