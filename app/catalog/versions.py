@@ -167,35 +167,30 @@ def update_entry(session: Session, actor: Actor, version_id: int, code: str,
 
 def withdraw_entry(session: Session, actor: Actor, version_id: int, code: str) -> CatalogVersionEntry:
     """Mark a published entry of the version as withdrawn (it leaves the catalog when published)."""
-    version = _load_for_edit(session, actor, version_id)
-    row = service.require_version_entry(session=session, version_id=version.id, code=code)
-    if row.base is None:
-        raise InvalidInput("新增的条目尚未发布，不能撤销；请直接删除", code="entry_not_published_yet")
-    if row.change != ChangeKind.withdrawn.value:
-        row.change = ChangeKind.withdrawn.value
-        row.data = row.base
-        row.decision = None
-        session.add(row)
-        _touch(session, version)
-        audit.append(session, at=clock.now(), actor=actor.username, action="catalog_version.entry_withdrawn",
-                     entity_type="catalog_version", entity_id=version.id, detail={"code": code})
-    session.commit()
-    return row
+    return _back_to_published(session, actor, version_id, code, ChangeKind.withdrawn,
+                              "catalog_version.entry_withdrawn", "新增的条目尚未发布，不能撤销；请直接删除")
 
 
 def restore_entry(session: Session, actor: Actor, version_id: int, code: str) -> CatalogVersionEntry:
     """Undo a change or withdrawal: the entry goes back to its published content."""
+    return _back_to_published(session, actor, version_id, code, ChangeKind.unchanged,
+                              "catalog_version.entry_restored", "新增的条目没有已发布的内容可恢复；如不需要请删除")
+
+
+def _back_to_published(session: Session, actor: Actor, version_id: int, code: str, change: ChangeKind,
+                       action: str, unpublished_message: str) -> CatalogVersionEntry:
+    """Set a published entry's content back to what is published, marked `change` (withdrawn or unchanged)."""
     version = _load_for_edit(session, actor, version_id)
     row = service.require_version_entry(session=session, version_id=version.id, code=code)
     if row.base is None:
-        raise InvalidInput("新增的条目没有已发布的内容可恢复；如不需要请删除", code="entry_not_published_yet")
-    if row.change != ChangeKind.unchanged.value:
-        row.change = ChangeKind.unchanged.value
+        raise InvalidInput(unpublished_message, code="entry_not_published_yet")
+    if row.change != change.value:
+        row.change = change.value
         row.data = row.base
         row.decision = None
         session.add(row)
         _touch(session, version)
-        audit.append(session, at=clock.now(), actor=actor.username, action="catalog_version.entry_restored",
+        audit.append(session, at=clock.now(), actor=actor.username, action=action,
                      entity_type="catalog_version", entity_id=version.id, detail={"code": code})
     session.commit()
     return row
