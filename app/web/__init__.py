@@ -210,7 +210,7 @@ def resume(task_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser, f
 
 @router.post("/tasks/{task_id}/complete")
 def complete(request: Request, task_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                   form: FormData) -> Response:
+             form: FormData) -> Response:
     """Complete a task from its form; errors re-show the form with what was typed."""
     task, _ = task_service.get_visible(session=session, task_id=task_id, actor=actor)
     multiple = {f["id"] for f in public_form(task.form) if f["multiple"]}
@@ -245,7 +245,7 @@ def new_share_request(request: Request, session: SessionDep, actor: PageUser, en
 
 @router.post("/share-requests")
 def create_share_request(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                               form: FormData) -> Response:
+                         form: FormData) -> Response:
     """File a share request from the form."""
     entry_code = str(form.get("entry_code", ""))
     items = form.get("items") or []

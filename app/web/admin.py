@@ -37,7 +37,7 @@ def calendar_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: 
 
 @router.post("/admin/calendar")
 def load_calendar(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                        form: FormData) -> Response:
+                  form: FormData) -> Response:
     """Load a year from pasted holiday-cn JSON."""
     _admin(actor)
     try:

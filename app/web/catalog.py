@@ -128,7 +128,7 @@ def _version_error(request: Request, session: Session, actor: Actor, version_id:
 
 @router.post("/catalog/versions/{version_id}/submit")
 def submit_version(request: Request, version_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                         form: FormData) -> Response:
+                   form: FormData) -> Response:
     """Submit (or resubmit) the version to the data authority."""
     try:
         versions.submit(session, rt.runner, actor, version_id, str(form.get("note") or ""))
@@ -139,7 +139,7 @@ def submit_version(request: Request, version_id: int, session: SessionDep, rt: R
 
 @router.post("/catalog/versions/{version_id}/discard")
 def discard_version(request: Request, version_id: int, session: SessionDep, rt: RuntimeDep,
-                          actor: PageUser, form: FormData) -> Response:
+                    actor: PageUser, form: FormData) -> Response:
     """Discard the draft."""
     try:
         versions.discard(session, rt.runner, actor, version_id, str(form.get("reason") or ""))
@@ -150,7 +150,7 @@ def discard_version(request: Request, version_id: int, session: SessionDep, rt: 
 
 @router.post("/catalog/versions/{version_id}/review")
 def review_version(request: Request, version_id: int, session: SessionDep, rt: RuntimeDep,
-                         actor: PageUser, form: FormData) -> Response:
+                   actor: PageUser, form: FormData) -> Response:
     """Record the authority's decision on each entry: approve, or return with a comment."""
     decisions = []
     for key, value in form.items():
@@ -186,7 +186,7 @@ async def import_version(request: Request, version_id: int, session: SessionDep,
 
 @router.post("/catalog/versions/{version_id}/entries/{entry_code:path}/withdraw")
 def withdraw_entry(request: Request, version_id: int, entry_code: str, session: SessionDep,
-                         actor: PageUser, form: FormData) -> Response:
+                   actor: PageUser, form: FormData) -> Response:
     """Withdraw a published entry in this version."""
     try:
         versions.withdraw_entry(session, actor, version_id, entry_code)
@@ -197,7 +197,7 @@ def withdraw_entry(request: Request, version_id: int, entry_code: str, session: 
 
 @router.post("/catalog/versions/{version_id}/entries/{entry_code:path}/restore")
 def restore_entry(request: Request, version_id: int, entry_code: str, session: SessionDep,
-                        actor: PageUser, form: FormData) -> Response:
+                  actor: PageUser, form: FormData) -> Response:
     """Undo the change or withdrawal of an entry."""
     try:
         versions.restore_entry(session, actor, version_id, entry_code)
@@ -208,7 +208,7 @@ def restore_entry(request: Request, version_id: int, entry_code: str, session: S
 
 @router.post("/catalog/versions/{version_id}/entries/{entry_code:path}/remove")
 def remove_entry(request: Request, version_id: int, entry_code: str, session: SessionDep,
-                       actor: PageUser, form: FormData) -> Response:
+                 actor: PageUser, form: FormData) -> Response:
     """Delete an entry added in this version."""
     try:
         versions.remove_entry(session, actor, version_id, entry_code)
@@ -290,7 +290,7 @@ def edit_entry(request: Request, version_id: int, entry_code: str, session: Sess
 
 @router.post("/catalog/versions/{version_id}/entries")
 def save_entry(request: Request, version_id: int, session: SessionDep, actor: PageUser,
-                     form: FormData) -> Response:
+               form: FormData) -> Response:
     """Add an entry, or save the changes of one (`editing` names its code)."""
     editing = str(form.get("editing") or "") or None
     values = _entry_from_form(form)
@@ -356,7 +356,7 @@ def updates_page(request: Request, session: SessionDep, actor: PageUser) -> Resp
 
 @router.post("/catalog/updates")
 def record_trigger(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                         form: FormData) -> Response:
+                   form: FormData) -> Response:
     """Record a law revised or functions changed for the chosen departments."""
     codes = form.get("department_codes") or []
     values = {**form, "department_codes": [codes] if isinstance(codes, str) else codes}

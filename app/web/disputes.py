@@ -117,7 +117,7 @@ def _new_page(request: Request, session: Session, actor: Actor, share_request_id
 
 @router.post("/disputes")
 def create_dispute(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                         form: FormData) -> Response:
+                   form: FormData) -> Response:
     """Open a dispute from the form."""
     values = _values(form)
     raw_id = str(form.get("share_request_id", ""))
@@ -173,7 +173,7 @@ def _act(request: Request, session: Session, rt: Runtime, actor: Actor, dispute_
 
 @router.post("/disputes/{dispute_id}/provider-position")
 def provider_position(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
-                            actor: PageUser, form: FormData) -> Response:
+                      actor: PageUser, form: FormData) -> Response:
     """The providing department's position for this round."""
     return _act(request, session, rt, actor, dispute_id, "provider_position", flows.ProviderPosition, form,
                 lambda body: flows.state_position(session, rt.runner, actor, dispute_id, body), "协商意见已提交")
@@ -181,7 +181,7 @@ def provider_position(request: Request, dispute_id: int, session: SessionDep, rt
 
 @router.post("/disputes/{dispute_id}/requester-reply")
 def requester_reply(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
-                          actor: PageUser, form: FormData) -> Response:
+                    actor: PageUser, form: FormData) -> Response:
     """The using department's answer."""
     return _act(request, session, rt, actor, dispute_id, "requester_position", flows.RequesterReply, form,
                 lambda body: flows.reply(session, rt.runner, actor, dispute_id, body), "回应已提交")
@@ -189,7 +189,7 @@ def requester_reply(request: Request, dispute_id: int, session: SessionDep, rt: 
 
 @router.post("/disputes/{dispute_id}/statement-requests")
 def statement_request(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
-                            actor: PageUser, form: FormData) -> Response:
+                      actor: PageUser, form: FormData) -> Response:
     """The authority asks for statements."""
     return _act(request, session, rt, actor, dispute_id, "ask", flows.StatementRequest, form,
                 lambda body: flows.request_statement(session, rt.runner, actor, dispute_id, body),
@@ -198,7 +198,7 @@ def statement_request(request: Request, dispute_id: int, session: SessionDep, rt
 
 @router.post("/disputes/{dispute_id}/meetings")
 def meeting(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
-                  actor: PageUser, form: FormData) -> Response:
+            actor: PageUser, form: FormData) -> Response:
     """The authority records a coordination meeting."""
     return _act(request, session, rt, actor, dispute_id, "meeting", flows.Meeting, form,
                 lambda body: flows.record_meeting(session, rt.runner, actor, dispute_id, body), "协调会已记录")
@@ -206,7 +206,7 @@ def meeting(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeD
 
 @router.post("/disputes/{dispute_id}/decision")
 def decision(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
-                   actor: PageUser, form: FormData) -> Response:
+             actor: PageUser, form: FormData) -> Response:
     """The authority adjudicates."""
     return _act(request, session, rt, actor, dispute_id, "decide", flows.Decision, form,
                 lambda body: flows.decide(session, rt.runner, actor, dispute_id, body),
@@ -215,7 +215,7 @@ def decision(request: Request, dispute_id: int, session: SessionDep, rt: Runtime
 
 @router.post("/disputes/{dispute_id}/statements")
 def statement(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
-                    actor: PageUser, form: FormData) -> Response:
+              actor: PageUser, form: FormData) -> Response:
     """A party's statement, citing the materials its department uploaded."""
     return _act(request, session, rt, actor, dispute_id, "statement", flows.Statement, form,
                 lambda body: flows.submit_statement(session, rt.runner, actor, dispute_id, body), "陈述意见已提交")
@@ -223,7 +223,7 @@ def statement(request: Request, dispute_id: int, session: SessionDep, rt: Runtim
 
 @router.post("/disputes/{dispute_id}/compliance")
 def compliance(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeDep,
-                     actor: PageUser, form: FormData) -> Response:
+               actor: PageUser, form: FormData) -> Response:
     """The providing department reports the decision in effect."""
     return _act(request, session, rt, actor, dispute_id, "compliance", flows.Compliance, form,
                 lambda body: flows.comply(session, rt.runner, actor, dispute_id, body), "落实情况已报告")

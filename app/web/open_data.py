@@ -154,7 +154,7 @@ def _rerender_detail(request: Request, session: SessionDep, actor: Actor, open_l
 
 @router.post("/open-lists/{open_list_id}/submit")
 def submit(request: Request, open_list_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                 form: FormData) -> Response:
+           form: FormData) -> Response:
     """Send the list for review, or resubmit it after revision."""
     try:
         body = flows.OpenListSubmit.model_validate({"note": form.get("note")})
@@ -166,7 +166,7 @@ def submit(request: Request, open_list_id: int, session: SessionDep, rt: Runtime
 
 @router.post("/open-lists/{open_list_id}/review")
 def review(request: Request, open_list_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                 form: FormData) -> Response:
+           form: FormData) -> Response:
     """Record the authority's review: publish, or return with comments per item."""
     prefix = "item_comment:"
     item_comments = {k.removeprefix(prefix): str(v) for k, v in form.items()
@@ -237,7 +237,7 @@ def _item_values(form: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/open-lists/{open_list_id}/items")
 def add_item(request: Request, open_list_id: int, session: SessionDep, actor: PageUser,
-                   form: FormData) -> Response:
+             form: FormData) -> Response:
     """Add an item from the form; errors re-show the form with what was typed."""
     values = _item_values(form)
     try:
@@ -249,7 +249,7 @@ def add_item(request: Request, open_list_id: int, session: SessionDep, actor: Pa
 
 @router.post("/open-lists/{open_list_id}/items/update")
 def update_item(request: Request, open_list_id: int, session: SessionDep, actor: PageUser,
-                      form: FormData) -> Response:
+                form: FormData) -> Response:
     """Save an item's attributes."""
     values = _item_values(form)
     try:

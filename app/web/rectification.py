@@ -128,7 +128,7 @@ def new_notice(request: Request, session: SessionDep, actor: PageUser, departmen
 
 @router.post("/rectification-notices")
 def create_notice(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                        form: FormData) -> Response:
+                  form: FormData) -> Response:
     """Issue a notice from the form."""
     values = {**form, "article_item": _int_or_none(form.get("article_item")),
               "deadline_working_days": _int_or_none(form.get("deadline_working_days"))}
@@ -162,7 +162,7 @@ def print_notice(request: Request, notice_id: int, session: SessionDep, rt: Runt
 
 @router.post("/rectification-notices/{notice_id}/report")
 def report(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                 form: FormData) -> Response:
+           form: FormData) -> Response:
     """Report the rectification with the attachments ticked."""
     def run() -> None:
         body = _parse(flows.ReportBody, {"report": form.get("report", ""),
@@ -173,7 +173,7 @@ def report(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep
 
 @router.post("/rectification-notices/{notice_id}/exemption-claim")
 def claim_exemption(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                          form: FormData) -> Response:
+                    form: FormData) -> Response:
     """Claim exemption under Art. 30."""
     def run() -> None:
         body = _parse(flows.ExemptionClaimBody, {"ground": form.get("ground", ""),
@@ -185,7 +185,7 @@ def claim_exemption(request: Request, notice_id: int, session: SessionDep, rt: R
 
 @router.post("/rectification-notices/{notice_id}/verification")
 def verify(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                 form: FormData) -> Response:
+           form: FormData) -> Response:
     """Verify the report: accept, or return with reasons and a new deadline."""
     def run() -> None:
         body = _parse(flows.VerificationBody, {**form, "deadline_working_days":
@@ -196,7 +196,7 @@ def verify(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep
 
 @router.post("/rectification-notices/{notice_id}/exemption-decision")
 def decide_exemption(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                           form: FormData) -> Response:
+                     form: FormData) -> Response:
     """Decide an exemption claim with reasons."""
     def run() -> None:
         body = _parse(flows.ExemptionDecisionBody, {**form, "deadline_working_days":
@@ -207,7 +207,7 @@ def decide_exemption(request: Request, notice_id: int, session: SessionDep, rt: 
 
 @router.post("/rectification-notices/{notice_id}/withdraw")
 def withdraw(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                   form: FormData) -> Response:
+             form: FormData) -> Response:
     """Withdraw an open notice with a reason."""
     def run() -> None:
         flows.withdraw(session, rt.runner, rt.settings, actor, notice_id,
@@ -217,7 +217,7 @@ def withdraw(request: Request, notice_id: int, session: SessionDep, rt: RuntimeD
 
 @router.post("/rectification-notices/{notice_id}/supervision/{item_id}/decide")
 def supervision_decide(request: Request, notice_id: int, item_id: int, session: SessionDep, rt: RuntimeDep,
-                             actor: PageUser, form: FormData) -> Response:
+                       actor: PageUser, form: FormData) -> Response:
     """Record the supervisor's decision (督办决定) on the case's supervision item."""
     notice = service.get_visible(session=session, notice_id=notice_id, actor=actor)
 
@@ -260,7 +260,7 @@ def authorities(request: Request, session: SessionDep, rt: RuntimeDep, actor: Pa
 
 @router.post("/rectification/authorities/{department_code}")
 def set_prefix(request: Request, department_code: str, session: SessionDep, actor: PageUser,
-                     form: FormData) -> Response:
+               form: FormData) -> Response:
     """Set an authority's prefix from the form."""
     flows.set_prefix(session, actor, department_code, _parse(flows.PrefixBody, {"number_prefix":
                                                                                form.get("number_prefix", "")}))
