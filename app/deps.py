@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,11 +11,11 @@ from fastapi.security import OAuth2PasswordBearer
 from starlette.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from app.core.clock import clock
 from app.core.errors import Forbidden, NotAuthenticated
 from app.core.security import decode_access_token
 from app.org.service import Actor
 from app.runtime import Runtime
+from app.workdays.service import sync_clock
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
@@ -26,6 +27,15 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def sync_demo_clock(rt: RuntimeDep) -> None:
+    """Time travel on: take the deployment's demo offset from the database before the request's work.
+
+    Mounted on the whole app only when time travel is enabled; then every worker answers with the
+    same "now" from the moment a move commits.
+    """
+    await run_in_threadpool(sync_clock, rt.db, rt.settings)
 
 
 async def get_session(rt: RuntimeDep) -> AsyncIterator[Session]:
@@ -50,7 +60,8 @@ async def get_current_user(request: Request, session: SessionDep, rt: RuntimeDep
     """
     user_id: int | None = None
     if token:
-        user_id = decode_access_token(token, secret=rt.settings.secret_key, now=clock.now())
+        # Real time, not the demo clock: moving the service clock must log no one out.
+        user_id = decode_access_token(token, secret=rt.settings.secret_key, now=datetime.now(timezone.utc))
     elif "session" in request.scope:
         raw = request.session.get("user_id")
         user_id = raw if isinstance(raw, int) else None

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -49,8 +49,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
 
+    from app.deps import sync_demo_clock
+
+    # Demo mode: every request first takes the deployment's clock offset from the database.
     app = FastAPI(title="GovFlow 政数流", version="0.1.0", lifespan=lifespan,
-                  description="河南省政务数据管理办法流程服务 API")
+                  description="河南省政务数据管理办法流程服务 API",
+                  dependencies=[Depends(sync_demo_clock)] if settings.enable_time_travel else None)
     app.state.runtime = rt
 
     from app.api import build_router

@@ -16,11 +16,11 @@ from app.rectification.models import (RectificationAuthority, RectificationNotic
                                       RectificationNumberCounter, RectificationSubmission)
 from app.sharing.models import ShareGrant, ShareRequest
 from app.supervision.models import SupervisionItem
-from app.workdays.models import CalendarYear
+from app.workdays.models import CalendarYear, ServiceClock
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "AuditEvent", "AuditHead", "CalendarYear", "CatalogEntry", "Department", "ProcessDefinition", "ProcessInstance",
-    "Region", "ShareGrant", "ShareRequest", "SupervisionItem", "Task", "User", "UserRole", "metadata",
+    "Region", "ServiceClock", "ShareGrant", "ShareRequest", "SupervisionItem", "Task", "User", "UserRole", "metadata",
 ]

@@ -11,6 +11,7 @@ from app.core.clock import clock
 from app.deps import AdminUser, SessionDep
 from app.org import flows
 from app.org.models import Role
+from app.workdays import flows as calendar_flows
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -48,10 +49,9 @@ clock_router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 @clock_router.put("/clock")
-def move_clock(body: ClockMove, actor: AdminUser) -> dict[str, Any]:
-    """Move the service clock (demo mode)."""
-    clock.move_to(body.now)
-    return {"now": clock.now().isoformat()}
+def move_clock(body: ClockMove, session: SessionDep, actor: AdminUser) -> dict[str, Any]:
+    """Move the service clock of the whole deployment (demo mode): every worker and scheduler sees it."""
+    return {"now": calendar_flows.move_clock(session, actor.username, body.now).isoformat()}
 
 
 @clock_router.get("/clock")

@@ -1,4 +1,4 @@
-"""The one source of "now". Tests freeze it; demo mode (time travel) moves it."""
+"""The one source of "now". Tests freeze it; demo mode (time travel) moves it for the whole deployment."""
 
 from __future__ import annotations
 
@@ -31,7 +31,14 @@ def _shanghai_year(at: datetime) -> int:
 
 
 class Clock:
-    """Wall clock with an optional offset (time travel) or a frozen instant (tests)."""
+    """The service's "now": the wall clock (or, in tests, a frozen instant) plus the demo offset.
+
+    The demo offset (time travel) belongs to the whole deployment: it lives in the database
+    (`workdays.models.ServiceClock`) and each process copies it in with `set_offset` before a request
+    or a scheduler job (`workdays.service.sync_clock`). With time travel off nothing ever sets it, so
+    production's "now" is plain real time. Expiry of tokens, sessions and leases is not business time
+    and does not read this clock.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -41,37 +48,57 @@ class Clock:
     def now(self) -> datetime:
         """Return the current instant, timezone-aware UTC."""
         with self._lock:
-            if self._frozen is not None:
-                return self._frozen
-            return datetime.now(timezone.utc) + self._offset
+            return self._base() + self._offset
+
+    def base(self) -> datetime:
+        """Return the instant without the demo offset: the wall clock, or the frozen instant."""
+        with self._lock:
+            return self._base()
+
+    def _base(self) -> datetime:
+        return self._frozen if self._frozen is not None else datetime.now(timezone.utc)
+
+    @property
+    def offset(self) -> timedelta:
+        """The demo offset this process last took from the database."""
+        with self._lock:
+            return self._offset
+
+    def set_offset(self, offset: timedelta) -> None:
+        """Take the deployment's demo offset (as read from the database)."""
+        with self._lock:
+            self._offset = offset
 
     def freeze(self, at: datetime) -> None:
-        """Stop the clock at an instant (tests)."""
+        """Stop the clock so that now() is `at` (tests); the demo offset stays as it is."""
         with self._lock:
-            self._frozen = _aware(at)
+            self._frozen = as_utc(at) - self._offset
 
     def move_to(self, at: datetime) -> None:
-        """Move the clock to an instant; a frozen clock stays frozen there."""
+        """Move a frozen clock (tests) to an instant.
+
+        A running clock is moved for the whole deployment by `workdays.flows.move_clock`, which
+        writes the offset to the database; moving it here would move one process only.
+        """
         check_supported(at, "时间")
-        at = _aware(at)
         with self._lock:
-            if self._frozen is not None:
-                self._frozen = at
-            else:
-                self._offset = at - datetime.now(timezone.utc)
+            if self._frozen is None:
+                raise RuntimeError("only a frozen clock moves in-process; use workdays.flows.move_clock")
+            self._frozen = as_utc(at) - self._offset
 
     def advance(self, delta: timedelta) -> None:
-        """Move the clock forward by a duration."""
+        """Move a frozen clock forward by a duration (tests)."""
         self.move_to(self.now() + delta)
 
     def reset(self) -> None:
-        """Back to the real wall clock."""
+        """Back to the real wall clock, without an offset."""
         with self._lock:
             self._frozen = None
             self._offset = timedelta(0)
 
 
-def _aware(at: datetime) -> datetime:
+def as_utc(at: datetime) -> datetime:
+    """Return an aware UTC instant; a naive one is read as Beijing time."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=SHANGHAI)
     return at.astimezone(timezone.utc)

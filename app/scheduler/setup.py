@@ -13,6 +13,7 @@ from app.notifications.jobs import deliver_notifications
 from app.runtime import Runtime
 from app.supervision.jobs import escalate_overdue
 from app.tasks.jobs import remind_before_due
+from app.workdays.service import sync_clock
 
 # job id (kebab-case) -> (function of the runtime, interval in seconds)
 JOBS: dict[str, tuple[Callable[[Runtime], Any], int]] = {
@@ -24,8 +25,9 @@ JOBS: dict[str, tuple[Callable[[Runtime], Any], int]] = {
 
 
 def run_job(rt: Runtime, job_id: str) -> Any:
-    """Run one registered job now."""
+    """Run one registered job now, on the deployment's clock (demo offset read from the database first)."""
     func, _ = JOBS[job_id]
+    sync_clock(rt.db, rt.settings)
     return func(rt)
 
 
@@ -33,7 +35,7 @@ def build_scheduler(rt: Runtime, *, background: bool) -> BackgroundScheduler | B
     """Build a scheduler with every registered job on its interval."""
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai") if background \
         else BlockingScheduler(timezone="Asia/Shanghai")
-    for job_id, (func, seconds) in JOBS.items():
-        scheduler.add_job(func, "interval", seconds=seconds, args=[rt], id=job_id, max_instances=1,
+    for job_id, (_, seconds) in JOBS.items():
+        scheduler.add_job(run_job, "interval", seconds=seconds, args=[rt, job_id], id=job_id, max_instances=1,
                           coalesce=True, misfire_grace_time=seconds * 4)
     return scheduler

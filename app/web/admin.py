@@ -66,7 +66,7 @@ def move_clock(session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormD
         at = datetime.fromisoformat(str(form.get("now", ""))).replace(tzinfo=SHANGHAI)
     except ValueError:
         raise InvalidInput("时间格式无效", code="invalid_time") from None
-    clock.move_to(at)
+    calendar_flows.move_clock(session, actor.username, at)
     return _redirect(f"/admin/calendar?flash={quote('演示时钟已调整为 ' + at.strftime('%Y-%m-%d %H:%M'))}")
 
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from app.audit import service as audit
-from app.core.clock import clock
+from app.core.clock import as_utc, check_supported, clock
 from app.engine.models import Task, TaskStatus
 from app.workdays.calendar import SHANGHAI, WorkdayCalendar
 from app.workdays.holiday_cn import parse_holiday_cn
-from app.workdays.models import CalendarYear
+from app.workdays.models import CalendarYear, ServiceClock
 from app.workdays.service import CalendarProvider, build_calendar, recompute_due
 
 
@@ -41,6 +41,30 @@ def load_year(session: Session, provider: CalendarProvider, actor: str, payload:
     session.commit()
     provider.refresh(session)
     return {"year": year, "days": len(days), "recomputed_tasks": recomputed}
+
+
+def move_clock(session: Session, actor: str, at: datetime) -> datetime:
+    """Move the deployment's demo clock to `at` (a naive instant is Beijing time); return the new now.
+
+    The offset is written to the one `service_clock` row, locked, with its audit event in the same
+    commit; every worker and scheduler replica reads it before its next request or job run.
+    """
+    check_supported(at, "时间")
+    at = as_utc(at)
+    row = session.execute(select(ServiceClock).where(ServiceClock.id == 1).with_for_update()).scalar_one_or_none()
+    if row is None:  # a database whose row was deleted by hand: recreate it
+        row = ServiceClock(id=1)
+    before = clock.base() + timedelta(microseconds=row.offset_us or 0)
+    offset = at - clock.base()
+    row.offset_us = offset // timedelta(microseconds=1)
+    row.moved_to, row.moved_by, row.moved_at = at, actor, datetime.now(timezone.utc)
+    session.add(row)
+    audit.append(session, at=before, actor=actor, action="clock.moved", entity_type="service_clock", entity_id=1,
+                 detail={"from": before.isoformat(), "to": at.isoformat(),
+                         "offset_seconds": offset.total_seconds()})
+    session.commit()
+    clock.set_offset(offset)
+    return clock.now()
 
 
 def recompute_provisional(session: Session, calendar: WorkdayCalendar) -> list[int]:

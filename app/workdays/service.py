@@ -6,15 +6,17 @@ import re
 import threading
 import time as _time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.core.clock import clock
 from app.core.config import Settings
+from app.core.db import Database
 from app.workdays.calendar import Deadline, WorkdayCalendar
-from app.workdays.models import CalendarYear
+from app.workdays.models import CalendarYear, ServiceClock
 
 DUE_RULE = re.compile(r"^\s*(\d{1,3})\s*WD\s*$", re.IGNORECASE)
 
@@ -47,6 +49,25 @@ class CalendarProvider:
                 self._calendar = build_calendar(session, self.settings)
                 self._stamp = stamp
         return self._calendar
+
+
+def demo_offset(session: Session) -> timedelta:
+    """Return the deployment's demo-clock offset (zero when the clock was never moved)."""
+    offset_us = session.execute(select(ServiceClock.offset_us).where(ServiceClock.id == 1)).scalar_one_or_none()
+    return timedelta(microseconds=offset_us or 0)
+
+
+def sync_clock(db: Database, settings: Settings) -> None:
+    """With time travel on, take the deployment's demo offset into this process's clock.
+
+    Called before every request and every scheduler job run, so all workers and replicas agree on
+    "now" from the moment the move commits (a read per request, no cache to expire). With time travel
+    off (production) it reads nothing: the clock is the wall clock.
+    """
+    if not settings.enable_time_travel:
+        return
+    with db.session() as session:
+        clock.set_offset(demo_offset(session))
 
 
 def build_calendar(session: Session, settings: Settings) -> WorkdayCalendar:
