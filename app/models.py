@@ -22,5 +22,6 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "AuditEvent", "AuditHead", "CalendarYear", "CatalogEntry", "Department", "ProcessDefinition", "ProcessInstance",
-    "Region", "ServiceClock", "ShareGrant", "ShareRequest", "SupervisionItem", "Task", "User", "UserRole", "metadata",
+    "Region", "ServiceClock", "ShareGrant", "ShareRequest", "SupervisionItem", "Task", "User", "UserRole",
+    "metadata",
 ]

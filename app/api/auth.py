@@ -30,7 +30,8 @@ def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Sessio
     """Exchange a username and password for a bearer token."""
     user_id = authenticate(session, form.username, form.password)
     # Token lifetimes run on real time, never on the demo clock.
-    token = create_access_token(user_id=user_id, secret=rt.settings.secret_key, now=datetime.now(timezone.utc),
+    token = create_access_token(user_id=user_id, secret=rt.settings.secret_key,
+                                now=datetime.now(timezone.utc),
                                 minutes=rt.settings.access_token_minutes)
     return {"access_token": token, "token_type": "bearer",
             "expires_in": rt.settings.access_token_minutes * 60}

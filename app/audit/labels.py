@@ -38,7 +38,8 @@ ACTION_ZH: dict[str, str] = {
     "rectification.exemption_granted": "准予免责", "rectification.exemption_refused": "不予免责",
     "rectification.withdrawn": "撤回整改通知", "rectification.prefix_set": "设置文号前缀",
     # administration
-    "attachment.uploaded": "上传附件", "calendar.year_loaded": "导入年度工作日历", "department.created": "新增部门",
+    "attachment.uploaded": "上传附件", "calendar.year_loaded": "导入年度工作日历", "clock.moved": "调整演示时钟",
+    "department.created": "新增部门",
     "user.created": "新增用户", "user.bootstrapped": "创建初始管理员", "demo.seeded": "导入演示数据",
 }
 

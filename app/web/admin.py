@@ -15,6 +15,8 @@ from app.scheduler.setup import JOBS, run_job
 from app.web import FormData, PageUser, _redirect
 from app.web.render import render
 from app.workdays import flows as calendar_flows
+from app.workdays.models import ServiceClock
+from app.workdays.service import demo_clock
 
 router = APIRouter(include_in_schema=False)
 
@@ -24,6 +26,10 @@ def _admin(actor: PageUser) -> None:
         raise Forbidden("只有系统管理员可以访问", code="role_required")
 
 
+def _clock_moved(session: SessionDep, rt: RuntimeDep) -> ServiceClock | None:
+    return demo_clock(session) if rt.settings.enable_time_travel else None
+
+
 @router.get("/admin/calendar", response_class=HTMLResponse)
 def calendar_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser) -> Response:
     """Show the years the calendar knows and the form to load one."""
@@ -31,7 +37,7 @@ def calendar_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: 
     calendar = rt.calendar.get(session)
     return render(request, "admin/calendar.html", {
         "years": calendar_flows.years_public(session, calendar), "jobs": sorted(JOBS),
-        "time_travel": rt.settings.enable_time_travel,
+        "time_travel": rt.settings.enable_time_travel, "clock_moved": _clock_moved(session, rt),
         "now_local": clock.now().astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")})
 
 
@@ -50,6 +56,7 @@ def load_calendar(request: Request, session: SessionDep, rt: RuntimeDep, actor: 
         return render(request, "admin/calendar.html", {
             "years": calendar_flows.years_public(session, calendar), "jobs": sorted(JOBS),
             "time_travel": rt.settings.enable_time_travel, "error": exc.to_detail(),
+            "clock_moved": _clock_moved(session, rt),
             "payload": form.get("payload", ""),
             "now_local": clock.now().astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")}, status=422)
     message = f"已导入 {result['year']} 年安排，重算暂定期限 {len(result['recomputed_tasks'])} 项"

@@ -51,17 +51,19 @@ def move_clock(session: Session, actor: str, at: datetime) -> datetime:
     """
     check_supported(at, "时间")
     at = as_utc(at)
-    row = session.execute(select(ServiceClock).where(ServiceClock.id == 1).with_for_update()).scalar_one_or_none()
+    row = session.execute(select(ServiceClock).where(ServiceClock.id == 1).with_for_update()
+                          ).scalar_one_or_none()
     if row is None:  # a database whose row was deleted by hand: recreate it
         row = ServiceClock(id=1)
-    before = clock.base() + timedelta(microseconds=row.offset_us or 0)
-    offset = at - clock.base()
+    base = clock.base()  # the wall clock (the frozen instant in tests): the same in every process
+    before = base + timedelta(microseconds=row.offset_us or 0)
+    offset = at - base
     row.offset_us = offset // timedelta(microseconds=1)
     row.moved_to, row.moved_by, row.moved_at = at, actor, datetime.now(timezone.utc)
     session.add(row)
-    audit.append(session, at=before, actor=actor, action="clock.moved", entity_type="service_clock", entity_id=1,
-                 detail={"from": before.isoformat(), "to": at.isoformat(),
-                         "offset_seconds": offset.total_seconds()})
+    audit.append(session, at=before, actor=actor, action="clock.moved", entity_type="service_clock",
+                 entity_id=1, detail={"from": before.isoformat(), "to": at.isoformat(),
+                                       "offset_seconds": offset.total_seconds()})
     session.commit()
     clock.set_offset(offset)
     return clock.now()

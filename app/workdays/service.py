@@ -53,8 +53,15 @@ class CalendarProvider:
 
 def demo_offset(session: Session) -> timedelta:
     """Return the deployment's demo-clock offset (zero when the clock was never moved)."""
-    offset_us = session.execute(select(ServiceClock.offset_us).where(ServiceClock.id == 1)).scalar_one_or_none()
+    offset_us = session.execute(select(ServiceClock.offset_us).where(ServiceClock.id == 1)
+                                ).scalar_one_or_none()
     return timedelta(microseconds=offset_us or 0)
+
+
+def demo_clock(session: Session) -> ServiceClock | None:
+    """Return the demo-clock row (who moved it last, when, to what), or None when it was never moved."""
+    row = session.get(ServiceClock, 1)
+    return row if row is not None and row.moved_at is not None else None
 
 
 def sync_clock(db: Database, settings: Settings) -> None:

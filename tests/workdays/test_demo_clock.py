@@ -68,7 +68,8 @@ def test_a_token_issued_before_a_day_move_still_works(rt, as_user) -> None:
     assert admin.get("/api/me").status_code == 200
     assert clerk.get("/api/me").status_code == 200
     # A month ahead: still logged in, the administrator too (the README's demo path moves the clock so).
-    assert admin.put("/api/admin/clock", json={"now": (START + timedelta(days=30)).isoformat()}).status_code == 200
+    month_on = (START + timedelta(days=30)).isoformat()
+    assert admin.put("/api/admin/clock", json={"now": month_on}).status_code == 200
     assert clerk.get("/api/tasks").status_code == 200
     assert _now(admin) == START + timedelta(days=30)
 
@@ -94,7 +95,8 @@ def test_a_scheduler_job_runs_on_the_stored_offset(rt, as_user) -> None:
 
     assert clerk.post("/api/share-requests", json=share_request_body()).status_code == 201
     assert run_job(rt, "escalate-overdue") == 0
-    assert admin.put("/api/admin/clock", json={"now": (START + timedelta(days=40)).isoformat()}).status_code == 200
+    weeks_on = (START + timedelta(days=40)).isoformat()
+    assert admin.put("/api/admin/clock", json={"now": weeks_on}).status_code == 200
     _forget_the_offset()  # as a scheduler replica that has not seen the move
     assert run_job(rt, "escalate-overdue") >= 1
 
@@ -124,6 +126,7 @@ def test_the_calendar_page_moves_the_clock_for_everyone(rt, app, client) -> None
     page = c.get("/admin/calendar")  # still logged in, and the page shows the moved time
     assert page.status_code == 200
     assert 'value="2026-11-25T14:30"' in page.text
+    assert "上次由 demo_admin" in page.text and "调整为 2026-11-25 14:30" in page.text
     with rt.db.session() as session:
         assert _row(session).moved_by == "demo_admin"  # type: ignore[union-attr]
 
