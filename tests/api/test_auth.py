@@ -21,13 +21,19 @@ def test_wrong_credentials_reveal_nothing(client) -> None:
     assert wrong.json()["detail"]["code"] == "bad_credentials"
 
 
-def test_expired_token_is_refused(client, as_user) -> None:
+def test_expired_token_is_refused(client, as_user, real_time) -> None:
     c = as_user("rst_clerk")
     assert c.get("/api/me").status_code == 200
-    clock.advance(timedelta(hours=9))
+    real_time.advance(timedelta(hours=9))
     r = c.get("/api/me")
     assert r.status_code == 401
     assert r.json()["detail"]["code"] == "not_authenticated"
+
+
+def test_moving_the_demo_clock_logs_no_one_out(client, as_user) -> None:
+    c = as_user("demo_admin")
+    clock.advance(timedelta(days=3))
+    assert c.get("/api/me").status_code == 200
 
 
 def test_no_token_is_401_in_chinese(client) -> None:
