@@ -24,7 +24,8 @@ def test_production_refuses_time_travel() -> None:
 
 @pytest.mark.parametrize("secret", [
     "a" * 32, "a" * 64, "abcd" * 8, "0123456789abcdef" * 2, "abcdefghijklmnopqrstuvwxyz012345",
-    "1234567890" * 4, PLACEHOLDER_SECRET, "short-but-random-Xy7Q", "CHANGE-ME-please-0123456789-abcdefghijk", "",
+    "1234567890" * 4, PLACEHOLDER_SECRET, "short-but-random-Xy7Q", "CHANGE-ME-please-0123456789-abcdefghijk",
+    "",
 ])
 def test_production_refuses_weak_secrets(secret: str) -> None:
     with pytest.raises(ValidationError, match="GOVFLOW_SECRET_KEY 不能用于生产环境"):

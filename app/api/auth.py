@@ -14,7 +14,7 @@ router = APIRouter(tags=["auth"])
 
 
 def client_address(request: Request) -> str | None:
-    """Return the client's address (behind a proxy, run uvicorn with --forwarded-allow-ips so it is the client's)."""
+    """Return the client's address (behind a proxy, uvicorn's --forwarded-allow-ips makes it the client's)."""
     return request.client.host if request.client else None
 
 

@@ -20,14 +20,16 @@ from app.org.service import Actor, get_user_by_username
 def _locked(scope: ThrottleScope, until: datetime, now: datetime) -> TooManyRequests:
     seconds = max(1, math.ceil((until - now).total_seconds()))
     minutes = math.ceil(seconds / 60)
-    # Shown to a person: Beijing time, rounded up to the minute so "retry at" is never too early.
-    at = (until.astimezone(SHANGHAI) + timedelta(seconds=59)).strftime("%Y-%m-%d %H:%M")
-    who = "该账号" if scope is ThrottleScope.account else "您所在的网络地址"
+    # Shown to a person: Beijing time, rounded up to the minute so "retry after" is never too early.
+    local = until.astimezone(SHANGHAI)
+    minute = local.replace(second=0, microsecond=0)
+    at = (minute if minute == local else minute + timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")
+    who, what = ("该账号", "account") if scope is ThrottleScope.account else ("您所在的网络地址", "address")
     return TooManyRequests(
         f"{who}登录失败次数过多，已暂时锁定。请于北京时间 {at} 之后（约 {minutes} 分钟后）再试；"
         "如忘记密码，请联系系统管理员。",
-        message_en=f"Too many failed logins for this {'account' if scope is ThrottleScope.account else 'address'}; "
-                   f"try again after {at} Beijing time (about {minutes} min).",
+        message_en=f"Too many failed logins for this {what}; try again after {at} Beijing time "
+                   f"(about {minutes} min).",
         code="login_locked", retry_after=seconds,
         extra={"scope": scope.value, "locked_until": until.isoformat()})
 
@@ -54,12 +56,12 @@ def login(session: Session, *, username: str, password: str, client_address: str
                   ThrottleScope.address: settings.login_max_failures_per_address}
         locks: list[tuple[ThrottleScope, datetime]] = []
         for scope, limit in limits.items():
-            until = service.record_failure(session=session, scope=scope, key=keys[scope], now=now, limit=limit,
-                                           window=window, lockout=lockout)
+            until = service.record_failure(session=session, scope=scope, key=keys[scope], now=now,
+                                           limit=limit, window=window, lockout=lockout)
             if until is not None:
                 locks.append((scope, until))
-                append(session, at=clock.now(), actor="system", action="login_locked", entity_type=f"login_{scope}",
-                       entity_id=keys[scope], detail={"username": keys[ThrottleScope.account],
+                append(session, at=clock.now(), actor="system", action="login_locked",
+                       entity_type=f"login_{scope}", entity_id=keys[scope], detail={"username": keys[ThrottleScope.account],
                                                       "client_address": keys[ThrottleScope.address],
                                                       "failures": limit, "locked_until": until.isoformat()})
         session.commit()

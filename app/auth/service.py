@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -45,15 +45,15 @@ def live_user_id(*, session: Session, session_id: str, now: datetime) -> int | N
 
 def revoke(*, session: Session, session_id: str, now: datetime) -> bool:
     """Revoke one live session; tell whether there was one."""
-    result = session.execute(update(_SESSION).where(_SESSION.c.id == session_id, _SESSION.c.revoked_at.is_(None))
-                             .values(revoked_at=now))
+    result = session.execute(update(_SESSION).values(revoked_at=now).where(
+        _SESSION.c.id == session_id, _SESSION.c.revoked_at.is_(None)))
     return bool(result.rowcount)
 
 
 def revoke_all(*, session: Session, user_id: int, now: datetime) -> int:
     """Revoke every live session of a user (page and API); return how many."""
-    result = session.execute(update(_SESSION).where(_SESSION.c.user_id == user_id, _SESSION.c.revoked_at.is_(None),
-                                                    _SESSION.c.expires_at > now).values(revoked_at=now))
+    result = session.execute(update(_SESSION).values(revoked_at=now).where(
+        _SESSION.c.user_id == user_id, _SESSION.c.revoked_at.is_(None), _SESSION.c.expires_at > now))
     return int(result.rowcount)
 
 
@@ -69,8 +69,7 @@ def locked_until(*, session: Session, keys: dict[ThrottleScope, str], now: datet
     """Return the scope and end of the lockout that applies to any of the keys, latest first, else None."""
     rows = session.execute(select(_THROTTLE.c.scope, _THROTTLE.c.locked_until).where(
         _THROTTLE.c.locked_until > now,
-        ((_THROTTLE.c.scope == ThrottleScope.account.value) & (_THROTTLE.c.key == keys[ThrottleScope.account])) |
-        ((_THROTTLE.c.scope == ThrottleScope.address.value) & (_THROTTLE.c.key == keys[ThrottleScope.address]))
+        or_(*((_THROTTLE.c.scope == scope.value) & (_THROTTLE.c.key == key) for scope, key in keys.items())),
     )).all()
     if not rows:
         return None
@@ -105,3 +104,18 @@ def record_failure(*, session: Session, scope: ThrottleScope, key: str, now: dat
 def clear(*, session: Session, scope: ThrottleScope, key: str) -> None:
     """Forget the failures of a key (a successful login clears its account's count)."""
     session.execute(_THROTTLE.delete().where(_THROTTLE.c.scope == scope.value, _THROTTLE.c.key == key))
+
+
+def delete_ended_sessions(*, session: Session, before: datetime) -> int:
+    """Delete sessions that expired or were revoked before an instant; return how many."""
+    result = session.execute(_SESSION.delete().where(
+        or_(_SESSION.c.expires_at < before, _SESSION.c.revoked_at < before)))
+    return int(result.rowcount)
+
+
+def delete_spent_counters(*, session: Session, now: datetime, window: timedelta) -> int:
+    """Delete counters whose failures are out of the window and whose lockout, if any, has ended."""
+    result = session.execute(_THROTTLE.delete().where(
+        _THROTTLE.c.window_started_at <= now - window,
+        or_(_THROTTLE.c.locked_until.is_(None), _THROTTLE.c.locked_until <= now)))
+    return int(result.rowcount)

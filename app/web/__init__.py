@@ -107,7 +107,8 @@ def login(request: Request, session: SessionDep, rt: RuntimeDep, form: FormData)
                                kind=SessionKind.page, settings=rt.settings)
     except (NotAuthenticated, TooManyRequests) as exc:
         response = render(request, "login.html", {"error": exc.message_zh, "next": nxt,
-                                                  "username": form.get("username", "")}, status=exc.status_code)
+                                                  "username": form.get("username", "")},
+                          status=exc.status_code)
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
