@@ -207,3 +207,23 @@ def test_old_sessions_and_spent_counters_are_pruned(client, as_user, real_time, 
     assert run_job(rt, "prune-logins") == {"sessions": 1, "counters": 1}  # the logged-out one; rst_clerk's count
     assert kept.get("/api/me").status_code == 200
     assert run_job(rt, "prune-logins") == {"sessions": 0, "counters": 0}
+
+
+def test_concurrent_failures_all_count(app, client, real_time, rt: Runtime) -> None:
+    """Five wrong passwords at once, as from five replicas: none is lost, the account locks exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    barrier = Barrier(5)
+
+    def guess(i: int) -> int:
+        c = TestClient(app, client=(f"192.0.2.{i + 1}", 40000))
+        barrier.wait()
+        return _token(c, "gat_reviewer", f"guess-{i}").status_code
+
+    with ThreadPoolExecutor(5) as pool:
+        statuses = sorted(pool.map(guess, range(5)))
+    assert statuses == [401, 401, 401, 401, 429]
+    assert _token(client, "gat_reviewer").status_code == 429
+    with rt.db.session() as session:
+        assert session.execute(text("SELECT count(*) FROM audit_event WHERE action = 'login_locked'")).scalar() == 1
