@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 from pydantic import ValidationError
 
@@ -32,8 +30,13 @@ def test_production_refuses_weak_secrets(secret: str) -> None:
         _production(secret_key=secret)
 
 
-@pytest.mark.parametrize("secret", [STRONG, secrets.token_urlsafe(32), secrets.token_hex(32),
-                                    secrets.token_urlsafe(64)])
+# Fixed samples of secrets.token_urlsafe(32), token_hex(32) and token_urlsafe(64) (fixed: xdist needs
+# the same test ids in every worker).
+@pytest.mark.parametrize("secret", [
+    STRONG, "xa2FJgtDPCwERAX8Ikh9hLikJsAT7ohVXobGaUA2Avw",
+    "e138ddcfd4158b9fdd225b33eebb464f3cc1912a3b89c4633c29f6c99cf606e3",
+    "msYKkZmqbEZzcD7YOPmlvU5M_oU6mwwutVZmQnKD3FsgN0fGNCv7dR9gOqGqR5mCE9hb3dMafofN41_gaTQbwA",
+])
 def test_production_accepts_random_secrets(secret: str) -> None:
     assert _production(secret_key=secret).secret_key == secret
 

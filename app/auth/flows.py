@@ -17,6 +17,11 @@ from app.core.errors import NotAuthenticated, TooManyRequests
 from app.org.service import Actor, get_user_by_username
 
 
+# An account lock is recorded on the typed user name (which may not exist), an address lock on the address.
+_LOCK_ACTION = {ThrottleScope.account: "user.login_locked", ThrottleScope.address: "login_address.locked"}
+_LOCK_ENTITY = {ThrottleScope.account: "user", ThrottleScope.address: "login_address"}
+
+
 def _locked(scope: ThrottleScope, until: datetime, now: datetime) -> TooManyRequests:
     seconds = max(1, math.ceil((until - now).total_seconds()))
     minutes = math.ceil(seconds / 60)
@@ -60,8 +65,8 @@ def login(session: Session, *, username: str, password: str, client_address: str
                                            limit=limit, window=window, lockout=lockout)
             if until is not None:
                 locks.append((scope, until))
-                append(session, at=clock.now(), actor="system", action="login_locked",
-                       entity_type=f"login_{scope}", entity_id=keys[scope], detail={"username": keys[ThrottleScope.account],
+                append(session, at=clock.now(), actor="system", action=_LOCK_ACTION[scope],
+                       entity_type=_LOCK_ENTITY[scope], entity_id=keys[scope], detail={"username": keys[ThrottleScope.account],
                                                       "client_address": keys[ThrottleScope.address],
                                                       "failures": limit, "locked_until": until.isoformat()})
         session.commit()
@@ -85,7 +90,7 @@ def logout(session: Session, *, session_id: str) -> None:
 def logout_everywhere(session: Session, *, user_id: int, by: Actor) -> int:
     """End every session of a user (their own request, or an administrator's); return how many."""
     count = service.revoke_all(session=session, user_id=user_id, now=security.utcnow())
-    append(session, at=clock.now(), actor=by.username, action="sessions_revoked", entity_type="user",
+    append(session, at=clock.now(), actor=by.username, action="user.sessions_revoked", entity_type="user",
            entity_id=user_id, detail={"sessions": count})
     session.commit()
     return count

@@ -51,9 +51,9 @@ def test_thirty_wrong_passwords_lock_the_account_until_the_window_ends(client, r
         "username"] == "gat_reviewer"
 
     with rt.db.session() as session:
-        locks = session.execute(text("SELECT actor, entity_type, entity_id FROM audit_event "
-                                     "WHERE action = 'login_locked'")).all()
-        assert [tuple(r) for r in locks] == [("system", "login_account", "gat_reviewer")]
+        locks = session.execute(text("SELECT actor, action, entity_type, entity_id FROM audit_event "
+                                     "WHERE action LIKE '%locked'")).all()
+        assert [tuple(r) for r in locks] == [("system", "user.login_locked", "user", "gat_reviewer")]
         assert verify(session).ok
 
 
@@ -73,7 +73,7 @@ def test_unknown_names_are_counted_like_real_ones(client, real_time) -> None:
     assert _token(client, "NOBODY-HERE", "x").status_code == 429
 
 
-def test_one_address_trying_many_names_is_locked_out(app, client, real_time) -> None:
+def test_one_address_trying_many_names_is_locked_out(app, client, real_time, rt: Runtime) -> None:
     attacker = TestClient(app, client=("203.0.113.7", 40000))
     names = ["gat_reviewer", "rst_clerk", "gat_clerk", "scjg_clerk", "designer", "demo_admin", "gat_head"]
     statuses = [_token(attacker, names[i % len(names)], "guess").status_code for i in range(20)]
@@ -86,6 +86,9 @@ def test_one_address_trying_many_names_is_locked_out(app, client, real_time) -> 
     assert _token(TestClient(app, client=("198.51.100.9", 40000)), "gat_reviewer").status_code == 200
     real_time.advance(timedelta(minutes=16))
     assert _token(attacker, "data_reviewer").status_code == 200
+    with rt.db.session() as session:
+        locks = session.execute(text("SELECT action, entity_id FROM audit_event WHERE action LIKE '%locked'")).all()
+        assert [tuple(r) for r in locks] == [("login_address.locked", "203.0.113.7")]
 
 
 def test_locked_account_costs_no_password_hash(client, real_time, monkeypatch) -> None:
@@ -169,7 +172,7 @@ def test_admin_logs_a_user_out_everywhere(client, as_user, real_time, rt: Runtim
     missing = admin.post("/api/admin/users/nobody/logout-everywhere")
     assert missing.status_code == 404 and missing.json()["detail"]["code"] == "user_not_found"
     with rt.db.session() as session:
-        row = session.execute(text("SELECT actor FROM audit_event WHERE action = 'sessions_revoked'")).one()
+        row = session.execute(text("SELECT actor FROM audit_event WHERE action = 'user.sessions_revoked'")).one()
         assert row.actor == "demo_admin"
 
 
@@ -226,4 +229,4 @@ def test_concurrent_failures_all_count(app, client, real_time, rt: Runtime) -> N
     assert statuses == [401, 401, 401, 401, 429]
     assert _token(client, "gat_reviewer").status_code == 429
     with rt.db.session() as session:
-        assert session.execute(text("SELECT count(*) FROM audit_event WHERE action = 'login_locked'")).scalar() == 1
+        assert session.execute(text("SELECT count(*) FROM audit_event WHERE action LIKE '%locked'")).scalar() == 1
