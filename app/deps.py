@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,6 +11,8 @@ from fastapi.security import OAuth2PasswordBearer
 from starlette.concurrency import run_in_threadpool
 from sqlmodel import Session
 
+from app.auth.service import live_user_id
+from app.core import security
 from app.core.errors import Forbidden, NotAuthenticated
 from app.core.security import decode_access_token
 from app.org.service import Actor
@@ -51,27 +53,43 @@ async def get_session(rt: RuntimeDep) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def session_actor(session: Session, rt: Runtime, session_id: str, now: datetime,
+                  user_id: int | None = None) -> Actor | None:
+    """Return the actor of a live server-side session (and of the expected user, if given), else None.
+
+    The session row is read on every request (a primary-key read), never cached: a logout on any
+    replica ends the session everywhere at once. Only the actor (name, department, roles) is cached.
+    """
+    owner = live_user_id(session=session, session_id=session_id, now=now)
+    if owner is None or (user_id is not None and owner != user_id):
+        return None
+    return rt.actors.get(session, owner)
+
+
 async def get_current_user(request: Request, session: SessionDep, rt: RuntimeDep,
                            token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
     """Return the user of the bearer token (API) or of the page session cookie.
 
-    Async: a cached actor costs no thread-pool hop; only a cache miss reads the database, in a worker
-    thread as a sync dependency would.
+    Both carry the id of a server-side session that must still be live. Async with the database read
+    in one worker-thread hop, as a sync dependency would be.
     """
+    now = security.utcnow()
+    session_id: str | None = None
     user_id: int | None = None
     if token:
-        # Real time, not the demo clock: moving the service clock must log no one out.
-        user_id = decode_access_token(token, secret=rt.settings.secret_key, now=datetime.now(timezone.utc))
+        claims = decode_access_token(token, secret=rt.settings.secret_key, now=now)
+        if claims is not None:
+            user_id, session_id = claims
     elif "session" in request.scope:
-        raw = request.session.get("user_id")
-        user_id = raw if isinstance(raw, int) else None
+        raw = request.session.get("sid")
+        session_id = raw if isinstance(raw, str) else None
     actor = None
-    if user_id is not None:
-        actor = rt.actors.cached(user_id)
-        if actor is None:
-            actor = await run_in_threadpool(rt.actors.get, session, user_id)
+    if session_id is not None:
+        actor = await run_in_threadpool(session_actor, session, rt, session_id, now, user_id)
     if actor is None:
         raise NotAuthenticated()
+    # The API logout revokes the session the request came with.
+    request.state.auth_session_id = session_id
     return actor
 
 

@@ -30,6 +30,7 @@ HTTP_CODES = {
     409: ("conflict", "操作冲突，请刷新后重试"),
     413: ("body_too_large", "请求内容过大"),
     415: ("unsupported_media_type", "不支持的内容类型"),
+    429: ("too_many_requests", "请求过于频繁，请稍后再试"),
 }
 
 
@@ -111,8 +112,7 @@ def _error_response(request: Request, status: int, detail: dict[str, Any],
 
 
 async def _domain_error(request: Request, exc: DomainError) -> Response:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return _error_response(request, exc.status_code, exc.to_detail(), headers)
+    return _error_response(request, exc.status_code, exc.to_detail(), exc.headers())
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

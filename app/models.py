@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from app.attachments.models import Attachment  # noqa: F401
 from app.audit.models import AuditEvent, AuditHead
+from app.auth.models import LoginThrottle, UserSession  # noqa: F401
 from app.catalog.models import CatalogEntry
 from app.catalog.models import (CatalogUpdateDuty, CatalogUpdateTrigger, CatalogVersion,  # noqa: F401
                                 CatalogVersionEntry)

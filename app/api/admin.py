@@ -7,10 +7,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.audit import service as audit
+from app.auth import flows as auth_flows
 from app.core.clock import clock
+from app.core.errors import NotFound
 from app.deps import AdminUser, SessionDep
 from app.org import flows
 from app.org.models import Role
+from app.org.service import get_user_by_username
 from app.workdays import flows as calendar_flows
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -30,6 +33,16 @@ def create_user(body: flows.UserCreate, session: SessionDep, actor: AdminUser) -
     user = flows.create_user(session, actor, body)
     return {"id": user.id, "username": user.username, "display_name": user.display_name,
             "department_code": body.department_code, "roles": sorted(r.value for r in set(body.roles))}
+
+
+@router.post("/users/{username}/logout-everywhere")
+def logout_user_everywhere(username: str, session: SessionDep, actor: AdminUser) -> dict[str, Any]:
+    """Revoke every session (page and API) of a user, e.g. a lost laptop or a leaked token; audited."""
+    user = get_user_by_username(session=session, username=username)
+    if user is None or user.id is None:
+        raise NotFound(f"用户“{username}”不存在", code="user_not_found")
+    return {"username": user.username,
+            "revoked": auth_flows.logout_everywhere(session, user_id=user.id, by=actor)}
 
 
 @router.get("/audit/verify")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +14,48 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER_SECRET = "development-only-placeholder-secret-change-me"
+_MIN_SECRET_CHARS = 32
+_MIN_SECRET_BITS = 128
+_HOW_TO_MAKE_A_SECRET = "python -c \"import secrets; print(secrets.token_urlsafe(32))\""
+
+
+def weak_secret_reason(value: str | None) -> str | None:
+    """Tell why a secret is too weak for production (a Chinese phrase), or None when it will do.
+
+    A secret is refused when it is unset, a placeholder, shorter than 32 characters, one short piece
+    repeated, mostly a run of neighbouring characters (aaaa, abcd, 1234), or when its characters carry
+    less than 128 bits by their empirical (Shannon) entropy times its length. The estimate is deliberately
+    pessimistic for random text: 43 characters of ``secrets.token_urlsafe(32)`` score about 220 bits,
+    64 hex digits about 250, ``'a' * 32`` zero.
+    """
+    if not value:
+        return "未设置"
+    if value == PLACEHOLDER_SECRET or "change-me" in value.lower() or "changeme" in value.lower():
+        return "仍是占位值"
+    if len(value) < _MIN_SECRET_CHARS:
+        return f"短于 {_MIN_SECRET_CHARS} 个字符"
+    n = len(value)
+    if any(n % k == 0 and value == value[:k] * (n // k) for k in range(1, n // 2 + 1)):
+        return "由同一片段重复组成"
+    neighbours = sum(1 for a, b in zip(value, value[1:]) if abs(ord(a) - ord(b)) <= 1)
+    if neighbours * 2 > n - 1:
+        return "大部分是重复或连续的字符"
+    counts = Counter(value)
+    bits = -n * sum(c / n * math.log2(c / n) for c in counts.values())
+    if bits < _MIN_SECRET_BITS:
+        return f"随机性不足（估计约 {bits:.0f} 位，至少需要 {_MIN_SECRET_BITS} 位）"
+    return None
+
+
+def check_secret(setting: str, value: str | None) -> None:
+    """Raise ValueError naming the setting when a production secret is weak (see weak_secret_reason)."""
+    reason = weak_secret_reason(value)
+    if reason is not None:
+        raise ValueError(
+            f"{setting} 不能用于生产环境：{reason}。请设置至少 {_MIN_SECRET_CHARS} 个字符的随机值，例如用 "
+            f"{_HOW_TO_MAKE_A_SECRET} 生成 / {setting} is too weak for production ({reason}); "
+            f"set a random value of {_MIN_SECRET_CHARS}+ characters"
+        )
 
 
 class Settings(BaseSettings):
@@ -26,6 +70,13 @@ class Settings(BaseSettings):
     enable_time_travel: bool = False
     run_scheduler: bool = False
     access_token_minutes: int = 8 * 60
+    # Login throttling (no regulation article: a house rule against password guessing). Failures are
+    # counted per account and per client address within a window; reaching a limit locks that account
+    # or address out for the lockout window, before any password hash is computed.
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 20
+    login_failure_window_minutes: int = 15
+    login_lockout_minutes: int = 15
     max_body_bytes: int = 1024 * 1024
     attachments_dir: Path = ROOT / "var" / "attachments"
     attachment_max_bytes: int = 10 * 1024 * 1024
@@ -55,13 +106,15 @@ class Settings(BaseSettings):
     rectification_max_working_days: int = 120
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secret(self) -> "Settings":
-        if self.environment == "production" and (
-            self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32
-        ):
-            raise ValueError(
-                "GOVFLOW_SECRET_KEY must be set to a random value of 32+ characters in production"
-            )
+    def _refuse_unsafe_production(self) -> "Settings":
+        if self.environment != "production":
+            return self
+        check_secret("GOVFLOW_SECRET_KEY", self.secret_key)
+        if self.enable_time_travel:
+            # Moving the business clock would move every statutory deadline (and, before real-time
+            # expiry, logged everyone out): a demonstration feature only.
+            raise ValueError("GOVFLOW_ENABLE_TIME_TRAVEL 在生产环境必须关闭（演示时钟只用于演示）"
+                             " / GOVFLOW_ENABLE_TIME_TRAVEL must be off in production")
         return self
 
     @property

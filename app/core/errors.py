@@ -26,6 +26,10 @@ class DomainError(Exception):
         self.extra = extra or {}
         super().__init__(self.message_zh)
 
+    def headers(self) -> dict[str, str] | None:
+        """Return the HTTP headers the answer carries besides the body."""
+        return {"WWW-Authenticate": "Bearer"} if self.status_code == 401 else None
+
     def to_detail(self) -> dict[str, Any]:
         detail: dict[str, Any] = {"code": self.code, "message": self.message_zh}
         if self.message_en:
@@ -67,3 +71,21 @@ class Conflict(DomainError):
     code = "conflict"
     message_zh = "操作冲突，请刷新后重试"
     message_en = "Conflict; reload and try again"
+
+
+class TooManyRequests(DomainError):
+    """Refused for now; `retry_after` seconds later the same request may succeed."""
+
+    status_code = 429
+    code = "too_many_requests"
+    message_zh = "请求过于频繁，请稍后再试"
+    message_en = "Too many requests; try again later"
+
+    def __init__(self, message_zh: str | None = None, *, retry_after: int, message_en: str | None = None,
+                 code: str | None = None, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message_zh, message_en=message_en, code=code,
+                         extra={"retry_after": retry_after, **(extra or {})})
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from hashlib import sha256
+from typing import NamedTuple
 
 import jwt
 from argon2 import PasswordHasher
@@ -15,6 +16,15 @@ _hasher = PasswordHasher()
 # Verified against when the user does not exist, so a wrong username costs the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 ALGORITHM = "HS256"
+
+
+def utcnow() -> datetime:
+    """Return the real current instant (UTC): token, session and lockout expiry are judged on it.
+
+    Never the business clock (app.core.clock): moving the demo clock must not log anyone out or
+    unlock an account. Call it as ``security.utcnow()`` so tests can replace it.
+    """
+    return datetime.now(timezone.utc)
 
 
 def use_fast_hashing() -> None:
@@ -39,27 +49,39 @@ def verify_password(password: str, password_hash: str | None) -> bool:
         return False
 
 
-def create_access_token(*, user_id: int, secret: str, now: datetime, minutes: int) -> str:
-    """Issue a signed bearer token for a user."""
-    payload = {"sub": str(user_id), "iat": int(now.timestamp()),
+class AccessClaims(NamedTuple):
+    user_id: int
+    session_id: str
+
+
+def new_session_id() -> str:
+    """Make a random, unguessable session id (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def create_access_token(*, user_id: int, session_id: str, secret: str, now: datetime, minutes: int) -> str:
+    """Issue a signed bearer token for a user's server-side session (`sid`: logout revokes it)."""
+    payload = {"sub": str(user_id), "sid": session_id, "iat": int(now.timestamp()),
                "exp": int((now + timedelta(minutes=minutes)).timestamp()), "typ": "access"}
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
-def decode_access_token(token: str, *, secret: str, now: datetime) -> int | None:
-    """Return the user id of a valid, unexpired token, else None."""
+def decode_access_token(token: str, *, secret: str, now: datetime) -> AccessClaims | None:
+    """Return the user and session of a validly signed, unexpired token, else None."""
     try:
-        # Time claims are checked against the service clock below, not the wall clock.
+        # Time claims are checked below against `now` (the caller passes real time, utcnow()), so a
+        # test can move it without sleeping.
         payload = jwt.decode(token, secret, algorithms=[ALGORITHM],
                              options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
     except jwt.PyJWTError:
         return None
-    # Expiry is checked against the service clock so time travel and frozen tests stay coherent.
-    if payload.get("typ") != "access" or int(payload.get("exp", 0)) <= int(now.timestamp()):
-        return None
     try:
-        return int(payload["sub"])
-    except (KeyError, ValueError):
+        if payload.get("typ") != "access" or int(payload.get("exp", 0)) <= int(now.timestamp()):
+            return None
+        sid = payload.get("sid")
+        # A token without a session (issued before sessions existed) cannot be revoked: refused.
+        return AccessClaims(int(payload["sub"]), sid) if isinstance(sid, str) and sid else None
+    except (KeyError, ValueError, TypeError):
         return None
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from app.auth.jobs import prune_logins
 from app.engine.jobs import fire_due_timers
 from app.notifications.jobs import deliver_notifications
 from app.runtime import Runtime
@@ -21,6 +22,7 @@ JOBS: dict[str, tuple[Callable[[Runtime], Any], int]] = {
     "remind-before-due": (remind_before_due, 300),
     "escalate-overdue": (escalate_overdue, 60),
     "deliver-notifications": (deliver_notifications, 10),
+    "prune-logins": (prune_logins, 3600),
 }
 
 

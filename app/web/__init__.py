@@ -14,10 +14,13 @@ from sqlalchemy import select
 from app.catalog import service as catalog_service
 from app.catalog.models import SHARE_METHOD_ZH, SHARE_TYPE_ZH
 from app.core.clock import clock
-from app.core.errors import DomainError, Forbidden, InvalidInput, NotAuthenticated
+from app.core.errors import DomainError, Forbidden, InvalidInput, NotAuthenticated, TooManyRequests
 from app.core.security import csrf_matches
 from app.audit.service import trail
-from app.deps import RuntimeDep, SessionDep
+from app.auth import flows as auth_flows
+from app.auth.models import SessionKind
+from app.core import security
+from app.deps import RuntimeDep, SessionDep, session_actor
 from app.engine.forms import public_form
 from app.engine.models import ProcessDefinition
 from app.engine.runner import may_work
@@ -36,9 +39,11 @@ router = APIRouter(include_in_schema=False)
 
 def page_user(request: Request, session: SessionDep, rt: RuntimeDep) -> Actor:
     """Return the logged-in person of the page session, or send them to the login page."""
-    raw = request.session.get("user_id")
-    actor = rt.actors.get(session, raw) if isinstance(raw, int) else None
+    raw = request.session.get("sid")
+    # The cookie names a server-side session, which logout revokes: a saved copy is then worthless.
+    actor = session_actor(session, rt, raw, security.utcnow()) if isinstance(raw, str) else None
     if actor is None:
+        request.session.clear()
         raise NotAuthenticated()
     calendar_notice = None
     if actor.has_role("admin"):
@@ -81,7 +86,7 @@ def _redirect(url: str) -> RedirectResponse:
 @router.get("/")
 def home(request: Request) -> Response:
     """Send people to their inbox, or to the login page."""
-    return _redirect("/tasks" if request.session.get("user_id") else "/login")
+    return _redirect("/tasks" if request.session.get("sid") else "/login")
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -91,25 +96,34 @@ def login_page(request: Request, next: str = "/tasks") -> Response:
 
 
 @router.post("/login")
-def login(request: Request, session: SessionDep, form: FormData) -> Response:
-    """Check credentials and start a page session."""
-    from app.api.auth import authenticate
+def login(request: Request, session: SessionDep, rt: RuntimeDep, form: FormData) -> Response:
+    """Check credentials and start a page session (a server-side session the cookie names)."""
+    from app.api.auth import client_address
 
     nxt = _safe_next(str(form.get("next") or "/tasks"))
     try:
-        user_id = authenticate(session, str(form.get("username", "")), str(form.get("password", "")))
-    except NotAuthenticated as exc:
-        return render(request, "login.html", {"error": exc.message_zh, "next": nxt,
-                                              "username": form.get("username", "")}, status=401)
+        row = auth_flows.login(session, username=str(form.get("username", "")),
+                               password=str(form.get("password", "")), client_address=client_address(request),
+                               kind=SessionKind.page, settings=rt.settings)
+    except (NotAuthenticated, TooManyRequests) as exc:
+        response = render(request, "login.html", {"error": exc.message_zh, "next": nxt,
+                                                  "username": form.get("username", "")},
+                          status=exc.status_code)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     request.session.clear()
-    request.session["user_id"] = user_id
+    request.session["sid"] = row.id
     csrf_token(request)
     return _redirect(nxt)
 
 
 @router.post("/logout")
-def logout(request: Request, form: FormData) -> Response:
-    """End the page session."""
+def logout(request: Request, session: SessionDep, form: FormData) -> Response:
+    """End the page session: revoke it server-side, so a saved copy of the cookie no longer works."""
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        auth_flows.logout(session, session_id=sid)
     request.session.clear()
     return _redirect("/login")
 

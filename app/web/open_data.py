@@ -26,7 +26,7 @@ router = APIRouter(include_in_schema=False)
 
 def optional_user(request: Request, session: SessionDep, rt: RuntimeDep) -> Actor | None:
     """Return the logged-in person when there is one; public pages never ask anyone to log in."""
-    if not isinstance(request.session.get("user_id"), int):
+    if not isinstance(request.session.get("sid"), str):
         return None
     try:
         return page_user(request, session, rt)

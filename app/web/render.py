@@ -69,7 +69,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
 
 
 ERROR_TITLES = {400: "请求无效", 401: "请先登录", 403: "无权访问", 404: "未找到", 409: "操作冲突",
-                413: "内容过大", 422: "提交的数据有误", 500: "系统错误"}
+                413: "内容过大", 422: "提交的数据有误", 429: "请稍后再试", 500: "系统错误"}
 
 
 def render_error(request: Request, status: int, detail: dict[str, Any],
@@ -84,4 +84,5 @@ def render_error(request: Request, status: int, detail: dict[str, Any],
                             status_code=status)
     response = render(request, "error.html",
                       {"status": status, "title": ERROR_TITLES.get(status, "错误"), "detail": detail}, status)
+    response.headers.update(headers or {})
     return response

@@ -1,11 +1,8 @@
 """Logging in and who am I."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-from sqlalchemy import select
-
-from app.core.security import create_access_token
-from app.org.models import User
+from app.core.clock import clock
 
 
 def test_token_and_me(client, as_user) -> None:
@@ -24,18 +21,19 @@ def test_wrong_credentials_reveal_nothing(client) -> None:
     assert wrong.json()["detail"]["code"] == "bad_credentials"
 
 
-def test_expired_token_is_refused(client, as_user, rt) -> None:
+def test_expired_token_is_refused(client, as_user, real_time) -> None:
     c = as_user("rst_clerk")
     assert c.get("/api/me").status_code == 200
-    # Tokens expire on real time (the demo clock does not touch them): one issued 9 hours ago is stale.
-    with rt.db.session() as session:
-        user_id = session.execute(select(User.id).where(User.username == "rst_clerk")).scalar_one()
-    stale = create_access_token(user_id=user_id, secret=rt.settings.secret_key,
-                                now=datetime.now(timezone.utc) - timedelta(hours=9),
-                                minutes=rt.settings.access_token_minutes)
-    r = client.get("/api/me", headers={"Authorization": f"Bearer {stale}"})
+    real_time.advance(timedelta(hours=9))
+    r = c.get("/api/me")
     assert r.status_code == 401
     assert r.json()["detail"]["code"] == "not_authenticated"
+
+
+def test_moving_the_demo_clock_logs_no_one_out(client, as_user) -> None:
+    c = as_user("demo_admin")
+    clock.advance(timedelta(days=3))
+    assert c.get("/api/me").status_code == 200
 
 
 def test_no_token_is_401_in_chinese(client) -> None:
