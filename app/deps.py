@@ -11,12 +11,30 @@ from starlette.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from app.core.clock import clock
-from app.core.errors import Forbidden, NotAuthenticated
-from app.core.security import decode_access_token
+from app.core.errors import CsrfFailed, Forbidden, NotAuthenticated
+from app.core.security import csrf_matches, decode_access_token
 from app.org.service import Actor
 from app.runtime import Runtime
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+# Methods that change nothing (RFC 9110 §9.2.1); every other one is a write.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def check_cookie_csrf(request: Request) -> None:
+    """Refuse a write authenticated by the page cookie unless it carries the session's CSRF token header.
+
+    The browser attaches the cookie to any same-site form post, body-less or multipart; a plain form cannot
+    set a header, and cross-origin script cannot without a CORS preflight we never grant. Bearer-token
+    calls carry no ambient credential and never come here.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    if not csrf_matches(request.session.get("csrf"), request.headers.get(CSRF_HEADER)):
+        raise CsrfFailed()
 
 
 # Cheap dependencies are async: a sync one costs a thread-pool hop per request.
@@ -54,6 +72,8 @@ async def get_current_user(request: Request, session: SessionDep, rt: RuntimeDep
     elif "session" in request.scope:
         raw = request.session.get("user_id")
         user_id = raw if isinstance(raw, int) else None
+        if user_id is not None:
+            check_cookie_csrf(request)
     actor = None
     if user_id is not None:
         actor = rt.actors.cached(user_id)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.catalog import service as catalog_service
 from app.catalog.models import SHARE_METHOD_ZH, SHARE_TYPE_ZH
 from app.core.clock import clock
-from app.core.errors import DomainError, Forbidden, InvalidInput, NotAuthenticated
+from app.core.errors import CsrfFailed, DomainError, InvalidInput, NotAuthenticated
 from app.core.security import csrf_matches
 from app.audit.service import trail
 from app.deps import RuntimeDep, SessionDep
@@ -61,7 +61,7 @@ async def form_data(request: Request) -> dict[str, Any]:
     """Read a posted form (lists kept for repeated keys) and check its CSRF token."""
     form = await request.form()
     if not csrf_matches(request.session.get("csrf"), str(form.get("csrf_token") or "")):
-        raise Forbidden("页面已过期或来源不明（CSRF 校验失败），请刷新后重试", code="csrf_failed")
+        raise CsrfFailed()
     data: dict[str, Any] = {}
     for key in form.keys():
         if key == "csrf_token":

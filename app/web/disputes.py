@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from app.attachments import service as attachments
 from app.catalog.models import SHARE_METHOD_ZH
 from app.core.clock import clock
-from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput
+from app.core.errors import Conflict, CsrfFailed, DomainError, InvalidInput
 from app.core.security import csrf_matches
 from app.deps import RuntimeDep, SessionDep
 from app.disputes import flows, service
@@ -236,7 +236,7 @@ async def upload(request: Request, dispute_id: int, session: SessionDep, rt: Run
     """Upload a material (statement evidence, meeting minutes...) to the dispute."""
     form = await request.form()
     if not csrf_matches(request.session.get("csrf"), str(form.get("csrf_token") or "")):
-        raise Forbidden("页面已过期或来源不明（CSRF 校验失败），请刷新后重试", code="csrf_failed")
+        raise CsrfFailed()
     file = form.get("file")
     if file is None or isinstance(file, str) or not file.filename:
         raise InvalidInput("请选择要上传的文件", code="attachment_file_missing")

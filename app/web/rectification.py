@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.attachments import service as attachments
 from app.core.clock import clock
-from app.core.errors import DomainError, Forbidden, InvalidInput
+from app.core.errors import CsrfFailed, DomainError, Forbidden, InvalidInput
 from app.core.security import csrf_matches
 from app.deps import RuntimeDep, SessionDep
 from app.org.models import Department
@@ -235,7 +235,7 @@ async def upload(request: Request, notice_id: int, session: SessionDep, rt: Runt
     """Upload files to the case (before reporting them); the path shares the attachments' size limit."""
     form = await request.form()
     if not csrf_matches(request.session.get("csrf"), str(form.get("csrf_token") or "")):
-        raise Forbidden("页面已过期或来源不明（CSRF 校验失败），请刷新后重试", code="csrf_failed")
+        raise CsrfFailed()
     files = [f for f in form.getlist("file") if not isinstance(f, str) and f.filename]
 
     def run() -> None:
