@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -27,8 +26,8 @@ from app.runtime import Runtime
 from app.sharing import service as sharing_service
 from app.sharing.models import ShareRequest
 from app.sharing.views import share_request_public
-from app.web import FormData, PageUser, _redirect
-from app.web.render import render
+from app.web import FormData, PageUser
+from app.web.render import flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -130,7 +129,7 @@ def create_dispute(request: Request, session: SessionDep, rt: RuntimeDep, actor:
         if isinstance(exc, DomainError) and exc.status_code != 422:
             raise
         return _new_page(request, session, actor, int(raw_id), values, _error_detail(exc), 422)
-    return _redirect(f"/disputes/{dispute.id}?flash={quote('争议已提起，已通知提供部门协商')}")
+    return flash_redirect(request, f"/disputes/{dispute.id}", "争议已提起，已通知提供部门协商")
 
 
 # ---- one dispute ----------------------------------------------------------------------------
@@ -168,7 +167,7 @@ def _act(request: Request, session: Session, rt: Runtime, actor: Actor, dispute_
         ctx = _detail_context(session, rt, actor, dispute)
         ctx.update(values=values, error=_error_detail(exc), error_form=name)
         return render(request, "disputes/detail.html", ctx, 422)
-    return _redirect(f"/disputes/{dispute_id}?flash={quote(flash)}")
+    return flash_redirect(request, f"/disputes/{dispute_id}", flash)
 
 
 @router.post("/disputes/{dispute_id}/provider-position")
@@ -251,7 +250,7 @@ async def upload(request: Request, dispute_id: int, session: SessionDep, rt: Run
         await run_in_threadpool(store)
     finally:
         await file.close()
-    return _redirect(f"/disputes/{dispute_id}?flash={quote('附件已上传')}#attachments")
+    return flash_redirect(request, f"/disputes/{dispute_id}#attachments", "附件已上传")
 
 
 @router.get("/disputes/{dispute_id}/decision", response_class=HTMLResponse)
