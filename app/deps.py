@@ -13,13 +13,31 @@ from sqlmodel import Session
 
 from app.auth.service import live_user_id
 from app.core import security
-from app.core.errors import Forbidden, NotAuthenticated
-from app.core.security import decode_access_token
+from app.core.errors import CsrfFailed, Forbidden, NotAuthenticated
+from app.core.security import csrf_matches, decode_access_token
 from app.org.service import Actor
 from app.runtime import Runtime
 from app.workdays.service import sync_clock
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+# Methods that change nothing (RFC 9110 §9.2.1); every other one is a write.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def check_cookie_csrf(request: Request) -> None:
+    """Refuse a write authenticated by the page cookie unless it carries the session's CSRF token header.
+
+    The browser attaches the cookie to any same-site form post, body-less or multipart; a plain form cannot
+    set a header, and cross-origin script cannot without a CORS preflight we never grant. Bearer-token
+    calls carry no ambient credential and never come here.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    if not csrf_matches(request.session.get("csrf"), request.headers.get(CSRF_HEADER)):
+        raise CsrfFailed()
 
 
 # Cheap dependencies are async: a sync one costs a thread-pool hop per request.
@@ -83,6 +101,8 @@ async def get_current_user(request: Request, session: SessionDep, rt: RuntimeDep
     elif "session" in request.scope:
         raw = request.session.get("sid")
         session_id = raw if isinstance(raw, str) else None
+        if session_id is not None:
+            check_cookie_csrf(request)
     actor = None
     if session_id is not None:
         actor = await run_in_threadpool(session_actor, session, rt, session_id, now, user_id)

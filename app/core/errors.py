@@ -59,6 +59,14 @@ class Forbidden(DomainError):
     message_en = "You may not do this"
 
 
+class CsrfFailed(Forbidden):
+    """A page form or a cookie-authenticated API call came without the session's CSRF token."""
+
+    code = "csrf_failed"
+    message_zh = "页面已过期或来源不明（CSRF 校验失败），请刷新后重试"
+    message_en = "Page expired or of unknown origin (CSRF check failed); reload and try again"
+
+
 class NotFound(DomainError):
     status_code = 404
     code = "not_found"

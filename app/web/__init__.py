@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,7 +13,7 @@ from sqlalchemy import select
 from app.catalog import service as catalog_service
 from app.catalog.models import SHARE_METHOD_ZH, SHARE_TYPE_ZH
 from app.core.clock import clock
-from app.core.errors import DomainError, Forbidden, InvalidInput, NotAuthenticated, TooManyRequests
+from app.core.errors import CsrfFailed, DomainError, InvalidInput, NotAuthenticated, TooManyRequests
 from app.core.security import csrf_matches
 from app.audit.service import trail
 from app.auth import flows as auth_flows
@@ -32,7 +31,7 @@ from app.sharing.views import share_request_public
 from app.notifications import service as notification_service
 from app.tasks import flows as task_flows
 from app.tasks import service as task_service
-from app.web.render import business_link, csrf_token, render
+from app.web.render import business_link, csrf_token, flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,7 +65,7 @@ async def form_data(request: Request) -> dict[str, Any]:
     """Read a posted form (lists kept for repeated keys) and check its CSRF token."""
     form = await request.form()
     if not csrf_matches(request.session.get("csrf"), str(form.get("csrf_token") or "")):
-        raise Forbidden("页面已过期或来源不明（CSRF 校验失败），请刷新后重试", code="csrf_failed")
+        raise CsrfFailed()
     data: dict[str, Any] = {}
     for key in form.keys():
         if key == "csrf_token":
@@ -188,38 +187,40 @@ def task_page(request: Request, task_id: int, session: SessionDep, rt: RuntimeDe
 
 
 @router.post("/tasks/{task_id}/claim")
-def claim(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def claim(request: Request, task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Claim a task."""
     task_flows.claim(session, task_id, actor)
-    return _redirect(f"/tasks/{task_id}")
+    return flash_redirect(request, f"/tasks/{task_id}", "已签收，可以办理")
 
 
 @router.post("/tasks/{task_id}/unclaim")
-def unclaim(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def unclaim(request: Request, task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Give a task back to the pool."""
     task_flows.unclaim(session, task_id, actor)
-    return _redirect(f"/tasks/{task_id}")
+    return flash_redirect(request, f"/tasks/{task_id}", "已取消签收，任务退回本部门待签收")
 
 
 @router.post("/tasks/{task_id}/pause")
-def pause(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def pause(request: Request, task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Pause a task's deadline with a reason."""
     task_flows.pause(session, task_id, actor, str(form.get("reason", "")))
-    return _redirect(f"/tasks/{task_id}?flash={quote('已挂起，期限暂停计算')}")
+    return flash_redirect(request, f"/tasks/{task_id}", "已挂起，期限暂停计算")
 
 
 @router.post("/tasks/{task_id}/reassign")
-def reassign(task_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def reassign(request: Request, task_id: int, session: SessionDep, actor: PageUser,
+             form: FormData) -> Response:
     """转办: hand the task to a colleague."""
     task_flows.reassign(session, task_id, actor, str(form.get("username", "")), str(form.get("note", "")))
-    return _redirect(f"/tasks/{task_id}?flash={quote('已转办')}")
+    return flash_redirect(request, f"/tasks/{task_id}", "已转办")
 
 
 @router.post("/tasks/{task_id}/resume")
-def resume(task_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
+def resume(request: Request, task_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+           form: FormData) -> Response:
     """Resume a paused task."""
     task_flows.resume(session, task_id, actor, rt.calendar.get(session))
-    return _redirect(f"/tasks/{task_id}?flash={quote('已恢复计时，期限已顺延')}")
+    return flash_redirect(request, f"/tasks/{task_id}", "已恢复计时，期限已顺延")
 
 
 @router.post("/tasks/{task_id}/complete")
@@ -238,7 +239,7 @@ def complete(request: Request, task_id: int, session: SessionDep, rt: RuntimeDep
         ctx = _task_context(session, rt, actor, task_id)
         ctx.update({"error": exc.to_detail(), "submitted": data})
         return render(request, "tasks/task.html", ctx, status=422)
-    return _redirect(f"/tasks?view=done&flash={quote('任务已办理')}")
+    return flash_redirect(request, "/tasks?view=done", "任务已办理")
 
 
 @router.get("/share-requests", response_class=HTMLResponse)
@@ -291,11 +292,11 @@ def share_request_page(request: Request, share_request_id: int, session: Session
 
 
 @router.post("/share-requests/{share_request_id}/withdraw")
-def withdraw_share_request(share_request_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-                           form: FormData) -> Response:
+def withdraw_share_request(request: Request, share_request_id: int, session: SessionDep, rt: RuntimeDep,
+                           actor: PageUser, form: FormData) -> Response:
     """撤销 a request still under review."""
     sharing_flows.withdraw(session, rt.runner, actor, share_request_id, str(form.get("reason", "")))
-    return _redirect(f"/share-requests/{share_request_id}?flash={quote('申请已撤销')}")
+    return flash_redirect(request, f"/share-requests/{share_request_id}", "申请已撤销")
 
 
 FIELD_ZH = {"entry_code": "目录条目", "items": "数据项", "purpose": "用途", "scope": "使用范围",

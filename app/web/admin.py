@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -12,8 +11,8 @@ from app.core.clock import SHANGHAI, clock
 from app.core.errors import DomainError, Forbidden, InvalidInput
 from app.deps import RuntimeDep, SessionDep
 from app.scheduler.setup import JOBS, run_job
-from app.web import FormData, PageUser, _redirect
-from app.web.render import render
+from app.web import FormData, PageUser
+from app.web.render import flash_redirect, render
 from app.workdays import flows as calendar_flows
 from app.workdays.models import ServiceClock
 from app.workdays.service import demo_clock
@@ -60,11 +59,12 @@ def load_calendar(request: Request, session: SessionDep, rt: RuntimeDep, actor: 
             "payload": form.get("payload", ""),
             "now_local": clock.now().astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")}, status=422)
     message = f"已导入 {result['year']} 年安排，重算暂定期限 {len(result['recomputed_tasks'])} 项"
-    return _redirect(f"/admin/calendar?flash={quote(message)}")
+    return flash_redirect(request, "/admin/calendar", message)
 
 
 @router.post("/admin/clock")
-def move_clock(session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
+def move_clock(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+               form: FormData) -> Response:
     """Move the demo clock (only with time travel enabled)."""
     _admin(actor)
     if not rt.settings.enable_time_travel:
@@ -74,15 +74,16 @@ def move_clock(session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormD
     except ValueError:
         raise InvalidInput("时间格式无效", code="invalid_time") from None
     calendar_flows.move_clock(session, actor.username, at)
-    return _redirect(f"/admin/calendar?flash={quote('演示时钟已调整为 ' + at.strftime('%Y-%m-%d %H:%M'))}")
+    return flash_redirect(request, "/admin/calendar", '演示时钟已调整为 ' + at.strftime('%Y-%m-%d %H:%M'))
 
 
 @router.post("/admin/jobs/{job_id}")
-def run(job_id: str, session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
+def run(request: Request, job_id: str, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+        form: FormData) -> Response:
     """Run a scheduler job now."""
     _admin(actor)
     if job_id not in JOBS:
         raise InvalidInput("没有该定时任务", code="job_not_found")
     session.rollback()
     result = run_job(rt, job_id)
-    return _redirect(f"/admin/calendar?flash={quote(f'已运行 {job_id}：处理 {result} 项')}")
+    return flash_redirect(request, "/admin/calendar", f'已运行 {job_id}：处理 {result} 项')

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -28,8 +28,8 @@ from app.core.errors import DomainError
 from app.deps import RuntimeDep, SessionDep
 from app.org.models import LEVEL_ZH, Department, Level, Region
 from app.org.service import Actor
-from app.web import FormData, PageUser, _redirect
-from app.web.render import render
+from app.web import FormData, PageUser
+from app.web.render import flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,11 +43,6 @@ CONTEXT = {"SHARE_TYPE_ZH": SHARE_TYPE_ZH, "SHARE_METHOD_ZH": SHARE_METHOD_ZH, "
 
 def _ctx(**values: Any) -> dict[str, Any]:
     return {**CONTEXT, **values}
-
-
-def _flash(url: str, message: str) -> Response:
-    sep = "&" if "?" in url else "?"
-    return _redirect(f"{url}{sep}flash={quote(message)}")
 
 
 # ---- browse (level catalogs) --------------------------------------------------------------------
@@ -97,7 +92,7 @@ def version_list(request: Request, session: SessionDep, actor: PageUser, status:
 def create_version(request: Request, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Start a draft from the published catalog."""
     version = versions.create_draft(session, actor, str(form.get("note") or ""))
-    return _flash(f"/catalog/versions/{version.id}", "已新建草稿，内容为本部门现行目录的副本")
+    return flash_redirect(request, f"/catalog/versions/{version.id}", "已新建草稿，内容为本部门现行目录的副本")
 
 
 def _version_context(session: Session, actor: Actor, version_id: int) -> dict[str, Any]:
@@ -134,7 +129,7 @@ def submit_version(request: Request, version_id: int, session: SessionDep, rt: R
         versions.submit(session, rt.runner, actor, version_id, str(form.get("note") or ""))
     except DomainError as exc:
         return _version_error(request, session, actor, version_id, exc)
-    return _flash(f"/catalog/versions/{version_id}", "已提交政务数据主管部门审定")
+    return flash_redirect(request, f"/catalog/versions/{version_id}", "已提交政务数据主管部门审定")
 
 
 @router.post("/catalog/versions/{version_id}/discard")
@@ -145,7 +140,7 @@ def discard_version(request: Request, version_id: int, session: SessionDep, rt: 
         versions.discard(session, rt.runner, actor, version_id, str(form.get("reason") or ""))
     except DomainError as exc:
         return _version_error(request, session, actor, version_id, exc)
-    return _flash("/catalog/versions", "草稿已作废，现行目录不变")
+    return flash_redirect(request, "/catalog/versions", "草稿已作废，现行目录不变")
 
 
 @router.post("/catalog/versions/{version_id}/review")
@@ -162,7 +157,7 @@ def review_version(request: Request, version_id: int, session: SessionDep, rt: R
     except DomainError as exc:
         return _version_error(request, session, actor, version_id, exc, submitted=form)
     message = "审定通过，已发布为该部门现行目录" if version.status == "published" else "已退回部门修改"
-    return _flash(f"/catalog/versions/{version_id}", message)
+    return flash_redirect(request, f"/catalog/versions/{version_id}", message)
 
 
 @router.post("/catalog/versions/{version_id}/import")
@@ -181,7 +176,7 @@ async def import_version(request: Request, version_id: int, session: SessionDep,
                f"未变更 {result['unchanged']}，撤销 {result['withdrawn']}")
     if result["warnings"]:
         message += f"；另有 {len(result['warnings'])} 条第十五条提示，提交前须改正"
-    return _flash(f"/catalog/versions/{version_id}", message)
+    return flash_redirect(request, f"/catalog/versions/{version_id}", message)
 
 
 @router.post("/catalog/versions/{version_id}/entries/{entry_code:path}/withdraw")
@@ -192,7 +187,7 @@ def withdraw_entry(request: Request, version_id: int, entry_code: str, session: 
         versions.withdraw_entry(session, actor, version_id, entry_code)
     except DomainError as exc:
         return _version_error(request, session, actor, version_id, exc)
-    return _flash(f"/catalog/versions/{version_id}", f"已将 {entry_code} 标记为撤销")
+    return flash_redirect(request, f"/catalog/versions/{version_id}", f"已将 {entry_code} 标记为撤销")
 
 
 @router.post("/catalog/versions/{version_id}/entries/{entry_code:path}/restore")
@@ -203,7 +198,7 @@ def restore_entry(request: Request, version_id: int, entry_code: str, session: S
         versions.restore_entry(session, actor, version_id, entry_code)
     except DomainError as exc:
         return _version_error(request, session, actor, version_id, exc)
-    return _flash(f"/catalog/versions/{version_id}", f"已将 {entry_code} 恢复为现行内容")
+    return flash_redirect(request, f"/catalog/versions/{version_id}", f"已将 {entry_code} 恢复为现行内容")
 
 
 @router.post("/catalog/versions/{version_id}/entries/{entry_code:path}/remove")
@@ -214,7 +209,7 @@ def remove_entry(request: Request, version_id: int, entry_code: str, session: Se
         versions.remove_entry(session, actor, version_id, entry_code)
     except DomainError as exc:
         return _version_error(request, session, actor, version_id, exc)
-    return _flash(f"/catalog/versions/{version_id}", f"已删除新增条目 {entry_code}")
+    return flash_redirect(request, f"/catalog/versions/{version_id}", f"已删除新增条目 {entry_code}")
 
 
 # ---- entry form ---------------------------------------------------------------------------------
@@ -306,7 +301,7 @@ def save_entry(request: Request, version_id: int, session: SessionDep, actor: Pa
             raise
         message = exc.message_zh if isinstance(exc, DomainError) else _validation_message(exc)
         return _entry_form(request, session, actor, version_id, values, editing, message, status=422)
-    return _flash(f"/catalog/versions/{version_id}", f"已保存条目 {values['code']}")
+    return flash_redirect(request, f"/catalog/versions/{version_id}", f"已保存条目 {values['code']}")
 
 
 # ---- comparison ---------------------------------------------------------------------------------
@@ -371,7 +366,7 @@ def record_trigger(request: Request, session: SessionDep, rt: RuntimeDep, actor:
         ctx = _updates_context(session, actor)
         ctx.update({"error": message, "values": values})
         return render(request, "catalog/updates.html", ctx, status=422)
-    return _flash("/catalog/updates", f"已登记，{len(duties)} 个部门收到“提交更新后的目录”任务（10 个工作日内）")
+    return flash_redirect(request, "/catalog/updates", f"已登记，{len(duties)} 个部门收到“提交更新后的目录”任务（10 个工作日内）")
 
 
 def _trigger_message(exc: ValidationError) -> str:

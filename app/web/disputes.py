@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -16,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from app.attachments import service as attachments
 from app.catalog.models import SHARE_METHOD_ZH
 from app.core.clock import clock
-from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput
+from app.core.errors import Conflict, CsrfFailed, DomainError, InvalidInput
 from app.core.security import csrf_matches
 from app.deps import RuntimeDep, SessionDep
 from app.disputes import flows, service
@@ -27,8 +26,8 @@ from app.runtime import Runtime
 from app.sharing import service as sharing_service
 from app.sharing.models import ShareRequest
 from app.sharing.views import share_request_public
-from app.web import FormData, PageUser, _redirect
-from app.web.render import render
+from app.web import FormData, PageUser
+from app.web.render import flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -130,7 +129,7 @@ def create_dispute(request: Request, session: SessionDep, rt: RuntimeDep, actor:
         if isinstance(exc, DomainError) and exc.status_code != 422:
             raise
         return _new_page(request, session, actor, int(raw_id), values, _error_detail(exc), 422)
-    return _redirect(f"/disputes/{dispute.id}?flash={quote('争议已提起，已通知提供部门协商')}")
+    return flash_redirect(request, f"/disputes/{dispute.id}", "争议已提起，已通知提供部门协商")
 
 
 # ---- one dispute ----------------------------------------------------------------------------
@@ -168,7 +167,7 @@ def _act(request: Request, session: Session, rt: Runtime, actor: Actor, dispute_
         ctx = _detail_context(session, rt, actor, dispute)
         ctx.update(values=values, error=_error_detail(exc), error_form=name)
         return render(request, "disputes/detail.html", ctx, 422)
-    return _redirect(f"/disputes/{dispute_id}?flash={quote(flash)}")
+    return flash_redirect(request, f"/disputes/{dispute_id}", flash)
 
 
 @router.post("/disputes/{dispute_id}/provider-position")
@@ -236,7 +235,7 @@ async def upload(request: Request, dispute_id: int, session: SessionDep, rt: Run
     """Upload a material (statement evidence, meeting minutes...) to the dispute."""
     form = await request.form()
     if not csrf_matches(request.session.get("csrf"), str(form.get("csrf_token") or "")):
-        raise Forbidden("页面已过期或来源不明（CSRF 校验失败），请刷新后重试", code="csrf_failed")
+        raise CsrfFailed()
     file = form.get("file")
     if file is None or isinstance(file, str) or not file.filename:
         raise InvalidInput("请选择要上传的文件", code="attachment_file_missing")
@@ -251,7 +250,7 @@ async def upload(request: Request, dispute_id: int, session: SessionDep, rt: Run
         await run_in_threadpool(store)
     finally:
         await file.close()
-    return _redirect(f"/disputes/{dispute_id}?flash={quote('附件已上传')}#attachments")
+    return flash_redirect(request, f"/disputes/{dispute_id}#attachments", "附件已上传")
 
 
 @router.get("/disputes/{dispute_id}/decision", response_class=HTMLResponse)

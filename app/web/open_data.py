@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -19,7 +18,7 @@ from app.open_data.models import (DATA_DOMAINS, DATA_FORMATS, OPEN_TYPE_ZH, STAT
 from app.open_data.views import item_public, open_list_detail, open_list_public
 from app.org.service import Actor
 from app.web import FormData, PageUser, _redirect, page_user
-from app.web.render import render
+from app.web.render import flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -114,7 +113,7 @@ def create_list(request: Request, session: SessionDep, actor: PageUser, form: Fo
     except Conflict as exc:
         session.rollback()
         if exc.extra.get("open_list_id"):
-            return _redirect(f"/open-lists/{exc.extra['open_list_id']}?flash={quote(exc.message_zh)}")
+            return flash_redirect(request, f"/open-lists/{exc.extra['open_list_id']}", exc.message_zh)
         raise
     except (ValidationError, DomainError) as exc:
         session.rollback()
@@ -161,7 +160,7 @@ def submit(request: Request, open_list_id: int, session: SessionDep, rt: Runtime
         flows.submit(session, rt.runner, actor, open_list_id, body)
     except (ValidationError, DomainError) as exc:
         return _rerender_detail(request, session, actor, open_list_id, exc, form)
-    return _redirect(f"/open-lists/{open_list_id}?flash={quote('已提交政务数据主管部门审查')}")
+    return flash_redirect(request, f"/open-lists/{open_list_id}", "已提交政务数据主管部门审查")
 
 
 @router.post("/open-lists/{open_list_id}/review")
@@ -179,14 +178,15 @@ def review(request: Request, open_list_id: int, session: SessionDep, rt: Runtime
     except (ValidationError, DomainError) as exc:
         return _rerender_detail(request, session, actor, open_list_id, exc, form)
     done = "已审查通过并公布" if result.status == OpenListStatus.published.value else "已退回部门修改"
-    return _redirect(f"/open-lists/{open_list_id}?flash={quote(done)}")
+    return flash_redirect(request, f"/open-lists/{open_list_id}", done)
 
 
 @router.post("/open-lists/{open_list_id}/discard")
-def discard(open_list_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def discard(request: Request, open_list_id: int, session: SessionDep, actor: PageUser,
+            form: FormData) -> Response:
     """Void a draft that was never submitted."""
     flows.discard(session, actor, open_list_id)
-    return _redirect(f"/open-lists?flash={quote('草稿已作废')}")
+    return flash_redirect(request, "/open-lists", "草稿已作废")
 
 
 def _item_form(request: Request, open_list: OpenList, entry: CatalogEntry, values: dict[str, Any], *,
@@ -244,7 +244,7 @@ def add_item(request: Request, open_list_id: int, session: SessionDep, actor: Pa
         flows.add_item(session, actor, open_list_id, flows.OpenListItemCreate.model_validate(values))
     except (ValidationError, DomainError) as exc:
         return _rerender_item(request, session, actor, open_list_id, values, exc, editing=False)
-    return _redirect(f"/open-lists/{open_list_id}?flash={quote('已列入开放清单')}")
+    return flash_redirect(request, f"/open-lists/{open_list_id}", "已列入开放清单")
 
 
 @router.post("/open-lists/{open_list_id}/items/update")
@@ -257,14 +257,15 @@ def update_item(request: Request, open_list_id: int, session: SessionDep, actor:
                           flows.OpenListItemFields.model_validate(values))
     except (ValidationError, DomainError) as exc:
         return _rerender_item(request, session, actor, open_list_id, values, exc, editing=True)
-    return _redirect(f"/open-lists/{open_list_id}?flash={quote('已保存')}")
+    return flash_redirect(request, f"/open-lists/{open_list_id}", "已保存")
 
 
 @router.post("/open-lists/{open_list_id}/items/delete")
-def delete_item(open_list_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def delete_item(request: Request, open_list_id: int, session: SessionDep, actor: PageUser,
+                form: FormData) -> Response:
     """Take an item off the list."""
     flows.remove_item(session, actor, open_list_id, str(form.get("entry_code", "")))
-    return _redirect(f"/open-lists/{open_list_id}?flash={quote('已从清单中移除')}")
+    return flash_redirect(request, f"/open-lists/{open_list_id}", "已从清单中移除")
 
 
 def _rerender_item(request: Request, session: SessionDep, actor: Actor, open_list_id: int,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import ChainMap
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -15,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.attachments import service as attachments
 from app.core.clock import clock
-from app.core.errors import DomainError, Forbidden, InvalidInput
+from app.core.errors import CsrfFailed, DomainError, Forbidden, InvalidInput
 from app.core.security import csrf_matches
 from app.deps import RuntimeDep, SessionDep
 from app.org.models import Department
@@ -27,9 +26,9 @@ from app.runtime import Runtime
 from app.supervision import flows as supervision_flows
 from app.supervision.models import DECISION_ZH as SUPERVISION_DECISION_ZH
 from app.supervision.models import SupervisionItem
-from app.web import FormData, PageUser, _redirect
+from app.web import FormData, PageUser
 from app.audit.labels import ACTION_ZH as AUDIT_ACTION_ZH
-from app.web.render import render
+from app.web.render import flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -93,11 +92,12 @@ def _act(request: Request, session: Session, rt: Runtime, actor: Actor, notice_i
         ctx = _context(session, rt, actor, notice_id)
         ctx.update({"error": exc.to_detail(), "submitted": submitted})
         return render(request, "rectification/detail.html", ctx, status=422)
-    return _redirect(f"/rectification-notices/{notice_id}?flash={quote(flash)}")
+    return flash_redirect(request, f"/rectification-notices/{notice_id}", flash)
 
 
 @router.get("/rectification-notices", response_class=HTMLResponse)
-def notices(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser, status: str = "open") -> Response:
+def notices(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+            status: str = "open") -> Response:
     """List the notices my department issued or received (a supervisor: those escalated to my government)."""
     status = status if status in ("open", "closed", "all") else "open"
     rows = service.get_all_for_actor(session=session, actor=actor, status=None if status == "all" else status)
@@ -142,17 +142,19 @@ def create_notice(request: Request, session: SessionDep, rt: RuntimeDep, actor: 
         ctx = _new_context(session, actor, form)
         ctx["error"] = exc.to_detail()
         return render(request, "rectification/new.html", ctx, status=422)
-    return _redirect(f"/rectification-notices/{notice.id}?flash={quote(f'整改通知 {notice.number} 已发出')}")
+    return flash_redirect(request, f"/rectification-notices/{notice.id}", f'整改通知 {notice.number} 已发出')
 
 
 @router.get("/rectification-notices/{notice_id}", response_class=HTMLResponse)
-def notice_page(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser) -> Response:
+def notice_page(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep,
+                actor: PageUser) -> Response:
     """Show the case: the notice, reports and decisions, supervision, attachments, actions and history."""
     return render(request, "rectification/detail.html", _context(session, rt, actor, notice_id))
 
 
 @router.get("/rectification-notices/{notice_id}/print", response_class=HTMLResponse)
-def print_notice(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser) -> Response:
+def print_notice(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep,
+                 actor: PageUser) -> Response:
     """Show the notice as a printable document (A4)."""
     notice = service.get_visible(session=session, notice_id=notice_id, actor=actor)
     n = notice_public(session, notice, None, calendar=rt.calendar.get(session), now=clock.now(), full=False)
@@ -235,7 +237,7 @@ async def upload(request: Request, notice_id: int, session: SessionDep, rt: Runt
     """Upload files to the case (before reporting them); the path shares the attachments' size limit."""
     form = await request.form()
     if not csrf_matches(request.session.get("csrf"), str(form.get("csrf_token") or "")):
-        raise Forbidden("页面已过期或来源不明（CSRF 校验失败），请刷新后重试", code="csrf_failed")
+        raise CsrfFailed()
     files = [f for f in form.getlist("file") if not isinstance(f, str) and f.filename]
 
     def run() -> None:
@@ -264,5 +266,5 @@ def set_prefix(request: Request, department_code: str, session: SessionDep, acto
     """Set an authority's prefix from the form."""
     flows.set_prefix(session, actor, department_code, _parse(flows.PrefixBody, {"number_prefix":
                                                                                form.get("number_prefix", "")}))
-    return _redirect(f"/rectification/authorities?flash={quote('文号前缀已保存')}")
+    return flash_redirect(request, "/rectification/authorities", "文号前缀已保存")
 

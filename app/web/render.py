@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.audit.labels import ACTION_ZH
@@ -59,10 +59,22 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
+def flash_redirect(request: Request, url: str, message: str) -> RedirectResponse:
+    """Redirect (303) after an action; the banner message waits in the page session for the next page.
+
+    Never in the URL: a link must not make GovFlow's own banner say what its author wants, and a
+    reload must not repeat it.
+    """
+    request.session["flash"] = message
+    return RedirectResponse(url, status_code=303)
+
+
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
-    """Render a page with the common context (user, CSRF token, todo count)."""
+    """Render a page with the common context (user, CSRF token, todo count, the pending flash message)."""
     ctx = {"request": request, "csrf_token": csrf_token(request), "user": None, "todo_count": 0,
-           "unread_notifications": 0, "calendar_notice": None}
+           "unread_notifications": 0, "calendar_notice": None,
+           # Shown once: taking it out of the session is what keeps a reload from showing it again.
+           "flash": request.session.pop("flash", None)}
     ctx.update(getattr(request.state, "page_context", {}))
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status)
@@ -76,8 +88,6 @@ def render_error(request: Request, status: int, detail: dict[str, Any],
                  headers: dict[str, str] | None = None) -> Response:
     """Render a readable error page in Chinese with the stable code."""
     if status == 401 and request.method == "GET":
-        from fastapi.responses import RedirectResponse
-
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     if "session" not in request.scope:
         return HTMLResponse(f"<h1>{ERROR_TITLES.get(status, '错误')}</h1><p>{detail.get('message')}</p>",

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.core.clock import clock
 from app.deps import RuntimeDep, SessionDep
 from app.supervision import flows, service
-from app.web import FormData, PageUser, _redirect
-from app.web.render import render
+from app.web import FormData, PageUser
+from app.web.render import flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,17 +28,18 @@ def items(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser
 
 
 @router.post("/supervision/{item_id}/urge")
-def urge(item_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
+def urge(request: Request, item_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+         form: FormData) -> Response:
     """Urge the owning department."""
     flows.urge(session, actor, item_id, str(form.get("note", "")), rt.settings)
-    return _redirect(f"/supervision?flash={quote('已催办，相关部门已收到通知')}")
+    return flash_redirect(request, "/supervision", "已催办，相关部门已收到通知")
 
 
 @router.post("/supervision/{item_id}/close")
-def close(item_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
+def close(request: Request, item_id: int, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Close an item with a note."""
     flows.close(session, actor, item_id, str(form.get("note", "")))
-    return _redirect(f"/supervision?flash={quote('督办事项已办结')}")
+    return flash_redirect(request, "/supervision", "督办事项已办结")
 
 
 @router.get("/supervision/stats", response_class=HTMLResponse)
