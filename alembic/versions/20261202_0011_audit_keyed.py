@@ -26,6 +26,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("audit_event", sa.Column("hash_alg", sqlmodel.sql.sqltypes.AutoString(length=16),
                                            server_default="sha256", nullable=False))
+    if op.get_bind().dialect.name == "postgresql":
+        # Rows already written keep their label; from now on an insert must name its algorithm, so a
+        # worker still running the code before this revision (a rolling deploy) fails to append instead
+        # of adding unkeyed events the verifier would refuse for ever. (SQLite runs one embedded
+        # process and cannot drop a column default without rebuilding the table: it keeps it.)
+        op.execute("ALTER TABLE audit_event ALTER COLUMN hash_alg DROP DEFAULT")
     op.add_column("audit_head", sa.Column("chain_id", sqlmodel.sql.sqltypes.AutoString(length=32),
                                           server_default="", nullable=False))
     op.execute(sa.text("UPDATE audit_head SET chain_id = :chain_id").bindparams(chain_id=uuid.uuid4().hex))

@@ -31,7 +31,8 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
-    hash_alg: str = Field(default=KEYED, max_length=16, sa_column_kwargs={"server_default": UNKEYED})
+    # Migration 0011 labelled the events already written UNKEYED; the service writes every new one KEYED.
+    hash_alg: str = Field(default=KEYED, max_length=16)
 
 
 class AuditHead(SQLModel, table=True):

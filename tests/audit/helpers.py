@@ -9,15 +9,22 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, text, update
+from sqlalchemy import (JSON, Column, Connection, Integer, MetaData, String, Table, delete, select, text,
+                        update)
 
 from app.audit import service as audit
 from app.audit.models import AuditEvent, AuditHead
 from app.core.clock import clock
+from app.core.types import UTCDateTime
 from app.runtime import Runtime
 
 EVENT = AuditEvent.__table__  # type: ignore[attr-defined]
 HEAD = AuditHead.__table__  # type: ignore[attr-defined]
+# audit_event as the code before the keyed chain (revision 0010) wrote it: no hash_alg.
+OLD_EVENT = Table("audit_event", MetaData(), Column("seq", Integer), Column("at", UTCDateTime),
+                  Column("actor", String), Column("action", String), Column("entity_type", String),
+                  Column("entity_id", String), Column("instance_id", Integer), Column("detail", JSON),
+                  Column("prev_hash", String), Column("hash", String))
 
 
 def add_events(rt: Runtime, n: int) -> None:

@@ -194,7 +194,8 @@ def test_the_admin_api_reports_the_exported_head(rt: Runtime, as_user) -> None:
     assert after["ok"] is True and after["anchored"] is True and after["export"]["seq"] == after["head_seq"]
     cut_tail(rt)
     broken = admin.get("/api/admin/audit/verify").json()
-    assert broken["ok"] is False and broken["reason"] == "anchor_missing" and "链尾被删除" in broken["message"]
+    assert broken["ok"] is False and broken["reason"] == "anchor_missing"
+    assert "链尾被删除" in broken["message"]
 
 
 def _refused(rt: Runtime, statement: str) -> str:
@@ -252,22 +253,18 @@ def test_an_unkeyed_history_stays_as_written_and_cannot_be_extended_unkeyed(blan
     from datetime import datetime, timezone
 
     from alembic.config import Config
-    from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, insert, update
+    from sqlalchemy import insert, update
 
     from alembic import command
     from app.audit.service import GENESIS, _payload
     from app.core.config import ROOT
-    from app.core.types import UTCDateTime
     from app.runtime import build_runtime
+    from tests.audit.helpers import OLD_EVENT
     from tests.conftest import _settings
 
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("sqlalchemy.url", blank_url)
     command.upgrade(cfg, "0010")
-    old_event = Table("audit_event", MetaData(), Column("seq", Integer), Column("at", UTCDateTime),
-                      Column("actor", String), Column("action", String), Column("entity_type", String),
-                      Column("entity_id", String), Column("instance_id", Integer), Column("detail", JSON),
-                      Column("prev_hash", String), Column("hash", String))
     rt = build_runtime(_settings(blank_url).model_copy(
         update={"audit_head_export_path": tmp_path / "audit-head.jsonl"}))
     try:
@@ -278,7 +275,7 @@ def test_an_unkeyed_history_stays_as_written_and_cannot_be_extended_unkeyed(blan
                            action="demo.seeded", entity_type="system", entity_id=str(seq), instance_id=None,
                            detail={"n": seq})
                 digest = plain_sha256(_payload(prev, *row.values()))
-                conn.execute(insert(old_event).values(**row, prev_hash=prev, hash=digest))
+                conn.execute(insert(OLD_EVENT).values(**row, prev_hash=prev, hash=digest))
                 prev = digest
             conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=3, last_hash=prev))
         command.upgrade(cfg, "heads")
@@ -301,3 +298,38 @@ def test_an_unkeyed_history_stays_as_written_and_cannot_be_extended_unkeyed(blan
         assert (outcome.verification.first_bad_seq, outcome.verification.reason) == (4, "downgraded")
     finally:
         rt.db.dispose()
+
+
+def test_an_append_by_code_from_before_the_keyed_chain_is_refused_or_flagged(rt: Runtime) -> None:
+    """A worker still on the old code during a rolling upgrade: PostgreSQL refuses its unlabelled insert;
+    on SQLite (one embedded process) such a row would be labelled unkeyed, and the verifier names it."""
+    from sqlalchemy import insert
+
+    from app.audit.service import _payload
+    from tests.audit.helpers import OLD_EVENT
+
+    head_seq, head_hash, _ = _head(rt)
+    row = dict(seq=head_seq + 1, at=rows_of(rt)[-1].at, actor="system", action="demo.seeded",
+               entity_type="system", entity_id="x", instance_id=None, detail={})
+    digest = plain_sha256(_payload(head_hash, *row.values()))
+    with rt.db.engine.connect() as conn:
+        statement = insert(OLD_EVENT).values(**row, prev_hash=head_hash, hash=digest)
+        if rt.db.is_postgres:
+            with pytest.raises(DBAPIError, match="hash_alg"):
+                conn.execute(statement)
+            return
+        conn.execute(statement)
+        conn.execute(HEAD.update().where(HEAD.c.id == 1).values(seq=head_seq + 1, last_hash=digest))
+        conn.commit()
+    outcome = verify_now(rt)
+    assert (outcome.verification.first_bad_seq, outcome.verification.reason) == (head_seq + 1, "downgraded")
+
+
+def _head(rt: Runtime) -> tuple[int, str, str]:
+    with rt.db.session() as session:
+        return head(session)
+
+
+def rows_of(rt: Runtime) -> list:  # type: ignore[type-arg]
+    with rt.db.engine.connect() as conn:
+        return rows(conn)
