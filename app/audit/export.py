@@ -82,7 +82,8 @@ class LatestHead:
 
 
 def latest_head(path: Path, key: ChainKey, chain: str) -> LatestHead:
-    """Return the exported head of this chain with the highest seq (replicas may append out of order)."""
+    """Return this chain's exported head with the highest seq, the latest of equals (replicas may append
+    out of order)."""
     try:
         with path.open("rb") as f:
             size = f.seek(0, os.SEEK_END)
@@ -105,4 +106,4 @@ def latest_head(path: Path, key: ChainKey, chain: str) -> LatestHead:
     ignored = len(heads) - len(ours)
     if not ours:
         return LatestHead("none_for_chain", ignored=ignored)
-    return LatestHead("found", head=max(ours, key=lambda h: h.seq), ignored=ignored)
+    return LatestHead("found", head=max(ours, key=lambda h: (h.seq, h.at)), ignored=ignored)
