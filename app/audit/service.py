@@ -227,7 +227,7 @@ def verify(session: Session, *, anchor: ExportedHead | None = None, since: Expor
                           chain=chain)
 
     def fail(bad_seq: int, reason: str) -> Verification:
-        result.first_bad_seq, result.reason = bad_seq, reason
+        result.first_bad_seq, result.reason, result.keyed_from = bad_seq, reason, keyed_from
         return result
 
     if anchor is not None and anchor.chain != chain:
