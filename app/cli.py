@@ -24,7 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("migrate", help="执行数据库迁移")
     sub.add_parser("seed-demo", help="导入演示数据（区划、部门、用户、目录）")
-    sub.add_parser("verify-audit", help="校验审计链")
+    check = sub.add_parser("verify-audit", help="校验审计链（重算带密钥的哈希链，并对照最近导出的链头）",
+                           description="退出码：0 完整且与导出的链头一致；1 已损坏；2 可重算通过但没有可对照的导出链头")
+    check.add_argument("--head-file", help="导出链头的文件（默认 GOVFLOW_AUDIT_HEAD_EXPORT_PATH），"
+                                            "如从 webhook 接收方取回的副本")
     load = sub.add_parser("load-calendar", help="导入某年节假日安排（holiday-cn JSON 文件）")
     load.add_argument("file", help="holiday-cn 格式的 JSON 文件，如 2027.json")
     args = parser.parse_args(argv)
@@ -59,13 +62,15 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
         print(f"已导入 {result['year']} 年安排：{result['days']} 天；重算暂定期限 {len(result['recomputed_tasks'])} 项")
         return 0
-    from app.audit.service import verify
+    from pathlib import Path
 
+    from app.audit.flows import check as check_audit
+
+    path = Path(args.head_file) if args.head_file else rt.settings.audit_head_export_path
     with rt.db.session() as session:
-        result = verify(session)
-    print(f"审计链{'完整' if result.ok else '已损坏'}：{result.events} 条事件"
-          + ("" if result.ok else f"，第 {result.first_bad_seq} 条起异常（{result.reason}）"))
-    return 0 if result.ok else 1
+        outcome = check_audit(session, path=path)
+    print("\n".join(outcome.lines_zh()), file=sys.stdout if outcome.exit_code == 0 else sys.stderr)
+    return outcome.exit_code
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.audit.service import KEY_INFO, ChainKey
 from app.core.config import Settings
 from app.core.db import Database
 from app.engine.core import Engine
@@ -30,7 +31,8 @@ def build_runtime(settings: Settings) -> Runtime:
         from app.core.security import use_fast_hashing
 
         use_fast_hashing()
-    db = Database(settings.database_url)
+    # The audit key rides on every session, so events are chained under it whoever commits them.
+    db = Database(settings.database_url, session_info={KEY_INFO: ChainKey(settings.audit_hmac_key())})
     engine = Engine(script_timeout=settings.script_timeout_seconds)
     calendar = CalendarProvider(settings)
     return Runtime(settings=settings, db=db, engine=engine, calendar=calendar,

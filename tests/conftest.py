@@ -113,7 +113,9 @@ def frozen_clock() -> Iterator[object]:
 @pytest.fixture
 def rt(db_url: str, frozen_clock: object, tmp_path: Path) -> Iterator[Runtime]:
     """Build the runtime (database, engine, runner) on the test's database and attachment folder."""
-    runtime = build_runtime(_settings(db_url).model_copy(update={"attachments_dir": tmp_path / "attachments"}))
+    runtime = build_runtime(_settings(db_url).model_copy(update={
+        "attachments_dir": tmp_path / "attachments",
+        "audit_head_export_path": tmp_path / "audit-head.jsonl"}))
     yield runtime
     runtime.db.dispose()
 

@@ -8,6 +8,11 @@ from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime
 
+# How an event's hash was computed. Events written before the chain was keyed keep plain SHA-256
+# (history is never rewritten); every later one is HMAC-SHA256 under the key from settings.
+UNKEYED = "sha256"
+KEYED = "hmac-sha256"
+
 
 class AuditEvent(SQLModel, table=True):
     """One decision or state change; each row carries the hash of the previous one."""
@@ -26,6 +31,8 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+    # Migration 0011 labelled the events already written UNKEYED; the service writes every new one KEYED.
+    hash_alg: str = Field(default=KEYED, max_length=16)
 
 
 class AuditHead(SQLModel, table=True):
@@ -36,3 +43,6 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     last_hash: str = Field(max_length=64)
+    # Names this chain in the exported heads, so a file that also holds another database's heads
+    # (a rebuilt development database, a staging copy) is not read as this one's.
+    chain_id: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -12,9 +13,11 @@ from typing import Any
 from sqlalchemy import event, insert, select, text, update
 from sqlmodel import Session
 
-from app.audit.models import AuditEvent, AuditHead
+from app.audit.models import KEYED, UNKEYED, AuditEvent, AuditHead
 
 GENESIS = "0" * 64
+# The key of Session.info (and of the session factory's info) that holds the ChainKey.
+KEY_INFO = "audit_chain_key"
 _PENDING = "audit_pending"
 _EVENT = AuditEvent.__table__  # type: ignore[attr-defined]
 _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
@@ -25,18 +28,46 @@ _PLAIN = json.JSONEncoder(ensure_ascii=False, default=str)
 # statement per row; arrays of text are quoted element by element in Python).
 _PG_COLUMNS = {"seq": "integer", "at": "timestamptz", "actor": "varchar", "action": "varchar",
                "entity_type": "varchar", "entity_id": "varchar", "instance_id": "integer", "detail": "json",
-               "prev_hash": "varchar", "hash": "varchar"}
+               "prev_hash": "varchar", "hash": "varchar", "hash_alg": "varchar"}
 _PG_INSERT = text(f"INSERT INTO {_EVENT.name} ({', '.join(_PG_COLUMNS)}) SELECT {', '.join(_PG_COLUMNS)} "
                   f"FROM json_to_recordset(CAST(:rows AS json)) AS r("
                   + ", ".join(f"{c} {t}" for c, t in _PG_COLUMNS.items()) + ")")
 
 
-def _digest(prev_hash: str, seq: int, at: datetime, actor: str, action: str, entity_type: str,
-            entity_id: str, instance_id: int | None, detail: dict[str, Any]) -> str:
-    payload = _CANONICAL.encode(
+class ChainKey:
+    """The audit chain's HMAC-SHA256 key, from settings (never written to the database).
+
+    Whoever can write the database but does not hold the key cannot compute the hash of an event they
+    rewrote, nor of the events after it: the rewrite fails verification.
+    """
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def mac(self, payload: bytes) -> str:
+        """Return the hex HMAC-SHA256 of a payload (one C call: the append path is hot)."""
+        return hmac.digest(self._key, payload, "sha256").hex()
+
+    def __repr__(self) -> str:
+        return "ChainKey(<hidden>)"
+
+
+def _payload(prev_hash: str, seq: int, at: datetime, actor: str, action: str, entity_type: str,
+             entity_id: str, instance_id: int | None, detail: dict[str, Any]) -> bytes:
+    return _CANONICAL.encode(
         [prev_hash, seq, at.isoformat(timespec="microseconds"), actor, action, entity_type, entity_id,
-         instance_id, detail])
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+         instance_id, detail]).encode("utf-8")
+
+
+def chain_key(session: Session) -> ChainKey:
+    """Return the chain key the session's database was opened with (app.runtime puts it there)."""
+    key = session.info.get(KEY_INFO)
+    if not isinstance(key, ChainKey):
+        # Fail closed: an event written without the key would be forgeable.
+        raise RuntimeError("the audit chain key is missing from the session: open sessions through Database")
+    return key
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
@@ -95,6 +126,7 @@ def _as_json(detail: dict[str, Any]) -> dict[str, Any]:
 
 def append_many(session: Session, events: list[dict[str, Any]]) -> None:
     """Chain and insert events under one lock of the chain head (Core statements: this is hot)."""
+    key = chain_key(session)
     seq, prev = _lock_head(session)
     rows: list[dict[str, Any]] = []
     for ev in events:
@@ -102,11 +134,12 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> None:
         detail = _as_json(ev.get("detail") or {})
         at = ev["at"].astimezone(timezone.utc)
         entity_id = str(ev["entity_id"])
-        digest = _digest(prev, seq, at, ev["actor"], ev["action"], ev["entity_type"], entity_id,
-                         ev.get("instance_id"), detail)
-        rows.append(dict(seq=seq, at=at, actor=ev["actor"], action=ev["action"], entity_type=ev["entity_type"],
-                         entity_id=entity_id, instance_id=ev.get("instance_id"), detail=detail,
-                         prev_hash=prev, hash=digest))
+        digest = key.mac(_payload(prev, seq, at, ev["actor"], ev["action"], ev["entity_type"], entity_id,
+                                  ev.get("instance_id"), detail))
+        rows.append(dict(seq=seq, at=at, actor=ev["actor"], action=ev["action"],
+                         entity_type=ev["entity_type"], entity_id=entity_id,
+                         instance_id=ev.get("instance_id"), detail=detail, prev_hash=prev, hash=digest,
+                         hash_alg=KEYED))
         prev = digest
     conn = session.connection()
     if conn.dialect.name == "postgresql":
@@ -118,44 +151,123 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> None:
     conn.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, last_hash=prev))
 
 
+@dataclass(frozen=True)
+class ExportedHead:
+    """A chain head as the export-audit-head job wrote it (its HMAC already checked by the reader)."""
+
+    chain: str
+    seq: int
+    hash: str
+    keyed_from: int | None  # the first keyed event at the time of export (None: none yet)
+    at: str  # when it was exported (ISO 8601, UTC)
+
+
+# Why verification stopped, in the words an auditor reads (CLI, API, logs).
+REASON_ZH = {
+    "missing_event": "缺少该序号的事件",
+    "truncated": "链尾的事件被删除（链头 audit_head 指向的事件不存在）",
+    "broken_link": "该事件记录的前一哈希与前一事件不符（链被断开）",
+    "altered_event": "该事件的内容与其哈希不符（被改写，或审计密钥与写入时不同）",
+    "downgraded": "该事件未用密钥计算哈希，而在它之前已有带密钥的事件或已导出的链头（伪造者降级了算法）",
+    "unknown_algorithm": "该事件的哈希算法无法识别",
+    "head_mismatch": "链头 audit_head 记录的哈希与最后一个事件不符",
+    "anchor_mismatch": "该事件的哈希与导出的链头不符（导出之前的记录被改写）",
+    "anchor_missing": "导出的链头所指的事件已不在链中（链尾被删除，或链头被回退）",
+}
+
+
 @dataclass
 class Verification:
     ok: bool
     events: int
     first_bad_seq: int | None = None
     reason: str | None = None
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    keyed_from: int | None = None
+    chain: str = ""
+
+    @property
+    def reason_zh(self) -> str | None:
+        return REASON_ZH.get(self.reason or "")
 
 
-def verify(session: Session, batch: int = 5000) -> Verification:
-    """Recompute the chain from the first event; report the first broken link."""
-    prev = GENESIS
-    expected_seq = 0
-    count = 0
-    last_seq = 0
-    while True:
-        rows = session.execute(
-            select(AuditEvent).where(AuditEvent.seq > expected_seq).order_by(AuditEvent.seq).limit(batch)
-        ).scalars().all()
+_VERIFY_COLUMNS = (_EVENT.c.seq, _EVENT.c.at, _EVENT.c.actor, _EVENT.c.action, _EVENT.c.entity_type,
+                   _EVENT.c.entity_id, _EVENT.c.instance_id, _EVENT.c.detail, _EVENT.c.prev_hash,
+                   _EVENT.c.hash, _EVENT.c.hash_alg)
+
+
+def head(session: Session) -> tuple[int, str, str]:
+    """Return the chain head as recorded in the database: (seq, hash, chain id)."""
+    row = session.execute(
+        select(_HEAD.c.seq, _HEAD.c.last_hash, _HEAD.c.chain_id).where(_HEAD.c.id == 1)).first()
+    if row is None:
+        raise RuntimeError("audit_head row missing: run the migrations")
+    return int(row[0]), str(row[1]), str(row[2])
+
+
+def verify(session: Session, *, anchor: ExportedHead | None = None, since: ExportedHead | None = None,
+           key: ChainKey | None = None, batch: int = 5000) -> Verification:
+    """Recompute the chain up to its head and report the first bad event.
+
+    ``anchor``: the latest exported head; the chain must hold that event with that hash (a rewrite before
+    it, or a cut tail with the head moved back, fails). ``since``: an exported head already checked (the
+    export job's previous one): only the events after it are walked, from its hash.
+    Events are HMAC-SHA256 under the key, except a prefix written before the chain was keyed; an unkeyed
+    event after a keyed one, or after an exported head, is a downgrade and fails.
+    """
+    key = key or chain_key(session)
+    head_seq, head_hash, chain = head(session)
+    start = since or ExportedHead(chain, 0, GENESIS, None, "")
+    seq, prev, keyed_from = start.seq, start.hash, start.keyed_from
+    # From here on every event must be keyed: the exporter runs keyed code, so whatever was appended
+    # after an export, and whatever followed the first keyed event it saw, was written keyed.
+    must_key_from = min((h.keyed_from or h.seq + 1 for h in (anchor, since) if h is not None), default=None)
+    result = Verification(False, 0, head_seq=head_seq, head_hash=head_hash, keyed_from=keyed_from,
+                          chain=chain)
+
+    def fail(bad_seq: int, reason: str) -> Verification:
+        result.first_bad_seq, result.reason, result.keyed_from = bad_seq, reason, keyed_from
+        return result
+
+    if anchor is not None and anchor.chain != chain:
+        raise ValueError("the exported head belongs to another chain")
+    if since is not None and head_seq < since.seq:
+        return fail(head_seq + 1, "anchor_missing")
+    while seq < head_seq:
+        rows = session.execute(select(*_VERIFY_COLUMNS).where(_EVENT.c.seq > seq, _EVENT.c.seq <= head_seq)
+                               .order_by(_EVENT.c.seq).limit(batch)).all()
         if not rows:
-            break
+            return fail(seq + 1, "truncated")
         for row in rows:
-            expected_seq += 1
-            if row.seq != expected_seq:
-                return Verification(False, count, expected_seq, "missing_event")
+            seq += 1
+            if row.seq != seq:
+                return fail(seq, "missing_event")
             if row.prev_hash != prev:
-                return Verification(False, count, row.seq, "broken_link")
-            digest = _digest(row.prev_hash, row.seq, row.at, row.actor, row.action, row.entity_type,
-                             row.entity_id, row.instance_id, row.detail)
-            if digest != row.hash:
-                return Verification(False, count, row.seq, "altered_event")
+                return fail(seq, "broken_link")
+            payload = _payload(row.prev_hash, row.seq, row.at, row.actor, row.action, row.entity_type,
+                               row.entity_id, row.instance_id, row.detail)
+            if row.hash_alg == KEYED:
+                keyed_from = keyed_from or seq
+                digest = key.mac(payload)
+            elif row.hash_alg == UNKEYED:
+                if keyed_from is not None or (must_key_from is not None and seq >= must_key_from):
+                    return fail(seq, "downgraded")
+                digest = hashlib.sha256(payload).hexdigest()
+            else:
+                return fail(seq, "unknown_algorithm")
+            if not hmac.compare_digest(digest, row.hash):
+                return fail(seq, "altered_event")
+            if anchor is not None and seq == anchor.seq and row.hash != anchor.hash:
+                return fail(seq, "anchor_mismatch")
             prev = row.hash
-            count += 1
-            last_seq = row.seq
-        session.expunge_all()
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.seq != last_seq or head.last_hash != prev):
-        return Verification(False, count, last_seq + 1, "truncated")
-    return Verification(True, count)
+            result.events += 1
+    if prev != head_hash:
+        return fail(head_seq, "head_mismatch")
+    if anchor is not None and anchor.seq > head_seq:
+        return fail(head_seq + 1, "anchor_missing")
+    result.ok, result.keyed_from = True, keyed_from
+    return result
 
 
 def history(session: Session, *, entity_type: str | None = None, entity_id: str | int | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import math
 from collections import Counter
 from datetime import time
@@ -9,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,7 @@ def weak_secret_reason(value: str | None) -> str | None:
     """
     if not value:
         return "未设置"
-    if value == PLACEHOLDER_SECRET or "change-me" in value.lower() or "changeme" in value.lower():
+    if value == PLACEHOLDER_SECRET or any(w in value.lower() for w in ("placeholder", "change-me", "changeme")):
         return "仍是占位值"
     if len(value) < _MIN_SECRET_CHARS:
         return f"短于 {_MIN_SECRET_CHARS} 个字符"
@@ -56,6 +57,7 @@ def check_secret(setting: str, value: str | None) -> None:
             f"{_HOW_TO_MAKE_A_SECRET} 生成 / {setting} is too weak for production ({reason}); "
             f"set a random value of {_MIN_SECRET_CHARS}+ characters"
         )
+
 
 
 class Settings(BaseSettings):
@@ -104,6 +106,17 @@ class Settings(BaseSettings):
     rectification_number_pattern: str = "{prefix}〔{year}〕{seq}号"
     # The longest rectification deadline an authority may set, in working days (the regulation is silent).
     rectification_max_working_days: int = 120
+    # Art. 12 (records traceable): the audit chain is keyed with HMAC-SHA256 under this key, which lives
+    # here only, never in the database, so whoever can write the database cannot recompute a chain that
+    # verifies. Production refuses a missing or weak one; development and test derive one from the
+    # secret key. Changing it makes every event written before unverifiable.
+    audit_key: str | None = None
+    # The chain head (seq, hash, time, and an HMAC over them) is appended here as one JSON line every
+    # GOVFLOW_AUDIT_HEAD_EXPORT_MINUTES, and posted to the webhook when set: point either at storage the
+    # database's administrators cannot rewrite. `verify-audit` checks the chain against the latest head.
+    audit_head_export_path: Path = ROOT / "var" / "audit-head.jsonl"
+    audit_head_webhook_url: str | None = None
+    audit_head_export_minutes: int = Field(default=5, ge=1, le=24 * 60)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":
@@ -116,6 +129,21 @@ class Settings(BaseSettings):
             raise ValueError("GOVFLOW_ENABLE_TIME_TRAVEL 在生产环境必须关闭（演示时钟只用于演示）"
                              " / GOVFLOW_ENABLE_TIME_TRAVEL must be off in production")
         return self
+
+    @model_validator(mode="after")
+    def _refuse_weak_audit_key(self) -> "Settings":
+        if self.environment == "production":
+            check_secret("GOVFLOW_AUDIT_KEY", self.audit_key)
+            if self.audit_key == self.secret_key:
+                raise ValueError("GOVFLOW_AUDIT_KEY 不能与 GOVFLOW_SECRET_KEY 相同"
+                                 " / GOVFLOW_AUDIT_KEY must differ from GOVFLOW_SECRET_KEY")
+        return self
+
+    def audit_hmac_key(self) -> bytes:
+        """Return the audit chain HMAC key: the setting, or one derived from the secret (not production)."""
+        if self.audit_key:
+            return self.audit_key.encode("utf-8")
+        return hmac.digest(self.secret_key.encode("utf-8"), b"govflow audit chain key v1", "sha256")
 
     @property
     def is_sqlite(self) -> bool:

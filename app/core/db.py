@@ -141,10 +141,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 class Database:
     """An engine plus its session factory."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, session_info: dict[str, Any] | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self.session_factory = sessionmaker(bind=self.engine, class_=Session, expire_on_commit=False)
+        # session_info: what every session carries in Session.info (the audit chain key).
+        self.session_factory = sessionmaker(bind=self.engine, class_=Session, expire_on_commit=False,
+                                            info=session_info)
 
     @property
     def is_postgres(self) -> bool:

@@ -8,7 +8,9 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from app.audit.jobs import export_audit_head
 from app.auth.jobs import prune_logins
+from app.core.config import Settings
 from app.engine.jobs import fire_due_timers
 from app.notifications.jobs import deliver_notifications
 from app.runtime import Runtime
@@ -16,13 +18,14 @@ from app.supervision.jobs import escalate_overdue
 from app.tasks.jobs import remind_before_due
 from app.workdays.service import sync_clock
 
-# job id (kebab-case) -> (function of the runtime, interval in seconds)
-JOBS: dict[str, tuple[Callable[[Runtime], Any], int]] = {
+# job id (kebab-case) -> (function of the runtime, interval in seconds or a function of the settings)
+JOBS: dict[str, tuple[Callable[[Runtime], Any], int | Callable[[Settings], int]]] = {
     "fire-due-timers": (fire_due_timers, 2),
     "remind-before-due": (remind_before_due, 300),
     "escalate-overdue": (escalate_overdue, 60),
     "deliver-notifications": (deliver_notifications, 10),
     "prune-logins": (prune_logins, 3600),
+    "export-audit-head": (export_audit_head, lambda settings: settings.audit_head_export_minutes * 60),
 }
 
 
@@ -37,7 +40,8 @@ def build_scheduler(rt: Runtime, *, background: bool) -> BackgroundScheduler | B
     """Build a scheduler with every registered job on its interval."""
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai") if background \
         else BlockingScheduler(timezone="Asia/Shanghai")
-    for job_id, (_, seconds) in JOBS.items():
+    for job_id, (_, interval) in JOBS.items():
+        seconds = interval(rt.settings) if callable(interval) else interval
         scheduler.add_job(run_job, "interval", seconds=seconds, args=[rt, job_id], id=job_id, max_instances=1,
                           coalesce=True, misfire_grace_time=seconds * 4)
     return scheduler

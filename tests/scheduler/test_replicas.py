@@ -15,6 +15,7 @@ from app.engine.models import ProcessDefinition, ProcessInstance, Task
 from app.org.models import Department
 from app.runtime import Runtime
 from app.supervision.models import SupervisionItem
+from tests.conftest import SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,8 +54,9 @@ def _overdue_tasks(rt: Runtime, n: int) -> dict[int, str]:
 
 
 def _scheduler(db_url: str, fault: str | None = None) -> subprocess.Popen[bytes]:
+    # The test's own secret: the audit chain key derives from it, and one deployment has one key.
     env = {**os.environ, "GOVFLOW_DATABASE_URL": db_url, "GOVFLOW_ENVIRONMENT": "test",
-           "GOVFLOW_SECRET_KEY": "x" * 40}
+           "GOVFLOW_SECRET_KEY": SECRET}
     env.pop("GOVFLOW_FAULT", None)
     if fault:
         env["GOVFLOW_FAULT"] = fault
