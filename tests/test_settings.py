@@ -8,9 +8,11 @@ from pydantic import ValidationError
 from app.core.config import PLACEHOLDER_SECRET, Settings, check_secret, weak_secret_reason
 
 STRONG = "q7Rk2-Vd9xWmZp4LsT0bYc8NfHe3JuGa6Q1iKoB5rMw"
+AUDIT_KEY = "u8Kc2#RfN5pXq9LzW3mVb7TyH4sGd6Ja"
 
 
 def _production(**kw: object) -> Settings:
+    kw.setdefault("audit_key", AUDIT_KEY)
     return Settings(_env_file=None, environment="production", **kw)  # type: ignore[arg-type,call-arg]
 
 
