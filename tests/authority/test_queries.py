@@ -37,4 +37,6 @@ def test_the_number_of_queries_does_not_grow_with_the_cases(rt, as_user) -> None
     escalated_dispute(as_user)
     with _counted(rt.db.engine) as many:
         assert cases(authority, state="all")["total"] == 10
-    assert len(many) == len(few) <= 10, many
+    # At most 10 for the page, plus the demo clock's one read per request (time travel is on in tests;
+    # on SQLite that read is two statements, its BEGIN and its SELECT).
+    assert len(many) == len(few) <= 12, many
