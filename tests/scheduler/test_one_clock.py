@@ -38,17 +38,23 @@ def _env(db_url: str) -> dict[str, str]:
     return env
 
 
-def _free_ports(n: int) -> list[int]:
-    found = []
+def _bind_ports(n: int) -> list[socket.socket]:
+    """Bind n ports of this test's range here; each worker is handed its socket, so no other process
+    can take the port between choosing it and the worker starting (and answer in its place)."""
+    socks: list[socket.socket] = []
     for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        found.append(port)
-        if len(found) == n:
-            return found
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            continue
+        sock.set_inheritable(True)
+        socks.append(sock)
+        if len(socks) == n:
+            return socks
+    for sock in socks:
+        sock.close()
     raise RuntimeError("no free port in 18100-18149")
 
 
@@ -56,14 +62,17 @@ def _free_ports(n: int) -> list[int]:
 def _workers(db_url: str, n: int) -> Iterator[list[str]]:
     """Start n separate uvicorn processes on one database; yield their base URLs; always stop them."""
     procs: list[subprocess.Popen[bytes]] = []
+    socks = _bind_ports(n)
     try:
         urls = []
-        for port in _free_ports(n):
+        for sock in socks:
+            # The worker listens on the socket bound here (uvicorn --fd); until it does, connecting is refused.
             procs.append(subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
-                 "--port", str(port), "--log-level", "warning"],
-                cwd=ROOT, env=_env(db_url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
-            urls.append(f"http://127.0.0.1:{port}")
+                [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--fd", str(sock.fileno()),
+                 "--log-level", "warning"],
+                cwd=ROOT, env=_env(db_url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                pass_fds=(sock.fileno(),)))
+            urls.append(f"http://127.0.0.1:{sock.getsockname()[1]}")
         for proc, url in zip(procs, urls, strict=True):
             _wait_ready(proc, url)
         yield urls
@@ -76,6 +85,8 @@ def _workers(db_url: str, n: int) -> Iterator[list[str]]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        for sock in socks:
+            sock.close()
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], url: str) -> None:
@@ -109,8 +120,10 @@ def test_two_workers_and_a_scheduler_share_one_clock(rt: Runtime, db_url: str) -
         admin, clerk = _login(one, "demo_admin"), _login(two, "rst_clerk")
         r = httpx.post(f"{two}/api/share-requests", json=share_request_body(), headers=clerk)
         assert r.status_code == 201, r.text
+        assert r.json()["status"] == "under_review", r.text
         with rt.db.session() as session:  # its review is due within days: not overdue on the real clock
-            assert session.execute(select(Task.due_at)).scalar_one() > datetime.now(timezone.utc)
+            due = session.execute(select(Task.due_at)).scalars().all()
+        assert len(due) == 1 and due[0] > datetime.now(timezone.utc), (due, r.text)
 
         # A month ahead, through worker one only: the review task is then long overdue.
         target = datetime.now(timezone.utc) + timedelta(days=30)
