@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -22,9 +23,12 @@ DUE_RULE = re.compile(r"^\s*(\d{1,3})\s*WD\s*$", re.IGNORECASE)
 class CalendarProvider:
     """Hold one WorkdayCalendar per process; re-read loaded years when another replica changed them."""
 
-    def __init__(self, settings: Settings, check_every: float = 30.0) -> None:
+    def __init__(self, settings: Settings, check_every: float = 30.0,
+                 seconds: Callable[[], float] = _time.monotonic) -> None:
         self.settings = settings
         self.check_every = check_every
+        # Real monotonic seconds (never the business clock); tests hand in one they advance themselves.
+        self.seconds = seconds
         self._calendar = WorkdayCalendar(close_of_business=settings.close_of_business)
         self._stamp: tuple[tuple[int, str], ...] | None = None
         self._checked = 0.0
@@ -32,7 +36,7 @@ class CalendarProvider:
 
     def get(self, session: Session) -> WorkdayCalendar:
         """Return the calendar, refreshed from the database at most every `check_every` seconds."""
-        now = _time.monotonic()
+        now = self.seconds()
         if self._stamp is None or now - self._checked > self.check_every:
             self.refresh(session)
         return self._calendar
@@ -42,7 +46,7 @@ class CalendarProvider:
         rows = session.execute(select(CalendarYear.year, CalendarYear.loaded_at)).all()
         stamp = tuple(sorted((int(y), at.isoformat()) for y, at in rows))
         with self._lock:
-            self._checked = _time.monotonic()
+            self._checked = self.seconds()
             if stamp != self._stamp:
                 self._calendar = build_calendar(session, self.settings)
                 self._stamp = stamp
