@@ -217,7 +217,7 @@ def resume(session: Session, task_id: int, actor: Actor, calendar: WorkdayCalend
     old_due = task.due_at
     if task.due_working_days is not None:
         task.paused_working_days += shift
-        due = recompute_due(calendar, task.created_at, task.due_working_days, task.paused_working_days)
+        due = recompute_due(calendar, task.due_start, task.due_working_days, task.paused_working_days)
         task.due_at, task.due_provisional = due.due_at, due.provisional
     session.add(task)
     audit.append(session, at=now, actor=actor.username, action="task.resumed", entity_type="task",
