@@ -131,7 +131,7 @@ def paused_working_days(calendar: WorkdayCalendar, paused_at: datetime, resumed_
                                          resumed_at.astimezone(SHANGHAI) - day)
 
 
-def recompute_due(calendar: WorkdayCalendar, created_at: datetime, working_days: int,
+def recompute_due(calendar: WorkdayCalendar, start: datetime, working_days: int,
                   paused_days: int) -> Deadline:
-    """Recompute a due instant: receipt + limit + the working days its pauses added."""
-    return calendar.add_working_days(created_at, working_days + paused_days)
+    """Recompute a due instant: start (receipt, or the day its cause arose) + limit + days pauses added."""
+    return calendar.add_working_days(start, working_days + paused_days)
