@@ -53,6 +53,10 @@ def guarded(run: Callable[[], int]) -> int:
         return _fail(f"无法连接数据库 {url}：{reason}。请检查 GOVFLOW_DATABASE_URL 以及数据库是否已启动。", 3)
 
 
+class CommandError(Exception):
+    """A command cannot run as asked; its message says why, in Chinese."""
+
+
 def _read(path: str) -> bytes:
     try:
         return Path(path).read_bytes()
@@ -64,10 +68,6 @@ def _read(path: str) -> bytes:
         raise CommandError(f"没有读取文件“{path}”的权限") from None
     except OSError as exc:
         raise CommandError(f"无法读取文件“{path}”：{exc.strerror or exc}") from None
-
-
-class CommandError(Exception):
-    """A command cannot run as asked; its message says why, in Chinese."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +94,6 @@ def _run(argv: list[str] | None) -> int:
         print("数据库已迁移到最新版本")
         return 0
     from app.runtime import build_runtime
-
     from app.startup import check_migrated
 
     rt = build_runtime(get_settings())
