@@ -1,9 +1,15 @@
-"""Command line: `python -m app.cli migrate | seed-demo | verify-audit | serve-check`."""
+"""Command line: `python -m app.cli migrate | seed-demo | verify-audit | load-calendar FILE`.
+
+Exit codes: 0 done; 1 the audit chain is broken; 2 bad input, invalid settings or a database not
+migrated; 3 the database cannot be reached. Each failure is one Chinese line on stderr, no traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -18,8 +24,63 @@ def migrate(url: str | None = None) -> None:
     command.upgrade(cfg, "heads")
 
 
+def _fail(message: str, code: int = 2) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def guarded(run: Callable[[], int]) -> int:
+    """Run a command, turning what an operator can get wrong into one clear line and an exit code."""
+    from pydantic import ValidationError
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from app.core.errors import DomainError
+    from app.startup import NotMigrated
+
+    try:
+        return run()
+    except ValidationError as exc:  # settings read from GOVFLOW_* variables
+        problems = "；".join(f"{'.'.join(map(str, e['loc'])) or '设置'}：{e['msg']}" for e in exc.errors())
+        return _fail(f"配置无效（请检查 GOVFLOW_* 环境变量或 .env）：{problems}")
+    except NotMigrated as exc:
+        return _fail(str(exc))
+    except DomainError as exc:
+        return _fail(f"失败：{exc.message_zh}（{exc.code}）")
+    except (OperationalError, DBAPIError) as exc:
+        url = make_url(get_settings().database_url).render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        return _fail(f"无法连接数据库 {url}：{reason}。请检查 GOVFLOW_DATABASE_URL 以及数据库是否已启动。", 3)
+
+
+class CommandError(Exception):
+    """A command cannot run as asked; its message says why, in Chinese."""
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CommandError(f"找不到文件“{path}”") from None
+    except IsADirectoryError:
+        raise CommandError(f"“{path}”是目录，请给出 JSON 文件") from None
+    except PermissionError:
+        raise CommandError(f"没有读取文件“{path}”的权限") from None
+    except OSError as exc:
+        raise CommandError(f"无法读取文件“{path}”：{exc.strerror or exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command."""
+    def run() -> int:
+        try:
+            return _run(argv)
+        except CommandError as exc:
+            return _fail(f"失败：{exc}")
+    return guarded(run)
+
+
+def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.cli", description="GovFlow 管理命令")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("migrate", help="执行数据库迁移")
@@ -36,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         print("数据库已迁移到最新版本")
         return 0
     from app.runtime import build_runtime
+    from app.startup import check_migrated
 
     rt = build_runtime(get_settings())
+    check_migrated(rt)
     if args.cmd == "seed-demo":
         from app.org.seed import load_demo
         from app.startup import prepare
@@ -49,14 +112,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"演示数据已导入：部门 {counts['departments']}，用户 {counts['users']}，目录条目 {counts['catalog_entries']}")
         return 0
     if args.cmd == "load-calendar":
-        from pathlib import Path
-
         from app.core.errors import DomainError
         from app.workdays.flows import load_year
 
+        payload = _read(args.file)
         with rt.db.session() as session:
             try:
-                result = load_year(session, rt.calendar, "cli", Path(args.file).read_bytes())
+                result = load_year(session, rt.calendar, "cli", payload)
             except DomainError as exc:
                 print(f"导入失败：{exc.message_zh}（{exc.code}）", file=sys.stderr)
                 return 2

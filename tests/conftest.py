@@ -110,12 +110,27 @@ def frozen_clock() -> Iterator[object]:
     clock.reset()
 
 
+class ManualSeconds:
+    """A monotonic clock the test moves by hand (the per-process caches judge freshness on it)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
 def rt(db_url: str, frozen_clock: object, tmp_path: Path) -> Iterator[Runtime]:
     """Build the runtime (database, engine, runner) on the test's database and attachment folder."""
     runtime = build_runtime(_settings(db_url).model_copy(update={
         "attachments_dir": tmp_path / "attachments",
         "audit_head_export_path": tmp_path / "audit-head.jsonl"}))
+    # The person and calendar caches expire on seconds the test controls, never on how long it runs.
+    runtime.actors.seconds = runtime.calendar.seconds = ManualSeconds()
     yield runtime
     runtime.db.dispose()
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from app.core.cells import safe_cell
 from app.core.clock import clock
 from app.core.errors import NotFound
 from app.deps import AdminUser, CurrentUser, RuntimeDep, SessionDep
@@ -89,7 +90,8 @@ def stats_csv(session: SessionDep, actor: CurrentUser) -> Response:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(STATS_HEADER))
     buf.write(",".join(STATS_HEADER.values()) + "\r\n")
-    writer.writerows(rows)
+    # Department names and codes are typed by people: a leading = + - @ must not run in Excel (CSV injection).
+    writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
     return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=supervision-stats.csv"})
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,32 @@ def sniff(filename: str, head: bytes) -> str:
                        code="attachment_type_forbidden", extra={"filename": filename})
 
 
+# Characters Windows refuses in a file name: a download saved under the shown name must keep it.
+_WINDOWS_RESERVED = re.compile(r'[<>:"|?*]')
+
+
+def clean_filename(raw: str) -> str:
+    """Return the name a file is shown and downloaded under: what the uploader sees, nothing hidden.
+
+    The last part of any path (a client may send ``C:\\...\\a.pdf`` or ``../a.pdf``); no control or
+    format characters (bidi overrides and isolates U+202A–202E, U+2066–2069, U+200E/F, U+061C, zero-width
+    characters), which could make ``x\u202egnp.pdf`` read as another name; whitespace runs as one
+    space; no leading or trailing dots and spaces. The extension checked against the content is the
+    one of this name, so the name shown cannot claim another type.
+    """
+    name = unicodedata.normalize("NFC", raw)
+    name = re.split(r"[\\/]", name)[-1]
+    kept = []
+    for ch in name:
+        category = unicodedata.category(ch)
+        if ch.isspace() or category in ("Zs", "Zl", "Zp"):
+            kept.append(" ")
+        elif category[0] != "C":  # Cc control, Cf format (bidi, zero-width), Cs, Co, Cn
+            kept.append(ch)
+    name = _WINDOWS_RESERVED.sub("_", " ".join("".join(kept).split()))
+    return name.strip(" .")
+
+
 def check_access(session: Session, actor: Actor, owner_type: str, owner_id: int) -> None:
     """Refuse unless the owner's area says this person is a party or the authority."""
     rule = ACCESS.get(owner_type)
@@ -74,12 +102,12 @@ def store(session: Session, settings: Settings, actor: Actor, *, owner_type: str
           stream: Any, note: str | None = None) -> Attachment:
     """Check and write a file, then record it (flushes; the caller commits)."""
     check_access(session, actor, owner_type, owner_id)
-    filename = Path(filename or "").name.strip()
-    if not filename or len(filename) > 255:
-        raise InvalidInput("请提供文件名（不超过255个字符）", code="attachment_filename_invalid")
-    if "\x00" in filename or "\x00" in (note or ""):
+    if "\x00" in (filename or "") or "\x00" in (note or ""):
         # Refused before the file is written (the row's insert would refuse it too, leaving the file behind).
         raise InvalidInput("文件名和说明中不能包含空字符（U+0000）", code="nul_character")
+    filename = clean_filename(filename or "")
+    if not filename or len(filename) > 255:
+        raise InvalidInput("请提供文件名（不超过255个字符，不能只有控制字符或路径）", code="attachment_filename_invalid")
     root = Path(settings.attachments_dir)
     root.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()

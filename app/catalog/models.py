@@ -182,6 +182,9 @@ class CatalogUpdateTrigger(SQLModel, table=True):
     kind: str = Field(max_length=32)
     document_number: str = Field(max_length=128)
     document_date: date
+    # Art. 9 (之日起): the day the law was revised or the functions changed; the 10 working days count
+    # from it (that day not counted), not from the day the trigger was entered.
+    effective_on: date
     summary: str = Field(max_length=2000)
     recorded_by_id: int = Field(foreign_key="app_user.id")
     recorded_at: datetime = Field(sa_type=UTCDateTime)

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from app.catalog.flows import CatalogEntryCreate, check_art15
 from app.catalog.models import FORMATS, ITEM_TYPES, SHARE_METHOD_ZH, SHARE_TYPE_ZH, UPDATE_CYCLES, ShareType
+from app.core.cells import safe_cell, unquote_cell
 from app.core.errors import InvalidInput
 
 # (key, header); the entry's columns, then the item's.
@@ -145,10 +146,7 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()
-    # Undo the quote an export put before a leading = + - @ (see _safe_cell).
-    if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@"):
-        text = text[1:]
-    return text
+    return unquote_cell(text)  # a file this service exported quoted what looked like a formula
 
 
 def _split_list(value: str) -> list[str]:
@@ -343,7 +341,7 @@ def to_csv(rows: list[dict[str, Any]], columns: tuple[tuple[str, str], ...] = EX
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([h for _, h in columns])
     for r in rows:
-        writer.writerow([_safe_cell(r.get(k, "")) for k, _ in columns])
+        writer.writerow([safe_cell(r.get(k, "")) for k, _ in columns])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -361,7 +359,7 @@ def to_xlsx(rows: list[dict[str, Any]], columns: tuple[tuple[str, str], ...] = E
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
     for r in rows:
-        sheet.append([_xlsx_text(_safe_cell(r.get(k, ""))) for k, _ in columns])
+        sheet.append([_xlsx_text(safe_cell(r.get(k, ""))) for k, _ in columns])
     for i, (_, header) in enumerate(columns, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=i).column_letter].width = max(10, len(header) * 2 + 4)
     sheet.freeze_panes = "A2"
@@ -382,13 +380,6 @@ def _xlsx_text(value: Any) -> Any:
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
         return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value
-
-
-def _safe_cell(value: Any) -> Any:
-    # A cell starting with = + - @ is run as a formula by spreadsheet programs (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
     return value
 
 

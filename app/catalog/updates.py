@@ -1,14 +1,16 @@
 """Catalog update duty (Art. 9): a law revised or functions changed → an updated catalog within 10 working days.
 
 The data authority (or an administrator) records the trigger for the departments concerned; each
-gets a task “提交更新后的目录” (process `catalog_catalog_update`, due 10 working days from the
-recording, setting `catalog_update_working_days`). Submitting a catalog version fulfils it; an
-overdue one is escalated to the supervision queue like every task with a deadline.
+gets a task “提交更新后的目录” (process `catalog_catalog_update`, setting `catalog_update_working_days`).
+The 10 working days count from the day the law was revised or the functions changed (之日起), which
+the trigger records as `effective_on`, not from the day it is entered: a trigger entered late gives a
+task with fewer days left, or one already overdue, which the next `escalate-overdue` run (every
+minute) puts in the supervision queue. Submitting a catalog version fulfils it.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
@@ -40,10 +42,16 @@ CATALOG_KEEPERS = (DepartmentKind.department.value, DepartmentKind.public_enterp
                    DepartmentKind.data_authority.value)
 
 
+# How far back a revision may be entered: an older date is far more likely a typing slip (2016 for
+# 2026) than a duty found a year late, and would open a task overdue by months.
+EFFECTIVE_ON_MAX_AGE = timedelta(days=366)
+
+
 class UpdateTriggerCreate(BaseModel):
     kind: TriggerKind
     document_number: str = Field(min_length=2, max_length=128)
     document_date: date
+    effective_on: date = Field(description="法律法规修订或行政管理职能发生变化之日（第九条“之日起”），期限自次日起算")
     summary: str = Field(min_length=2, max_length=2000)
     department_codes: list[str] = Field(min_length=1, max_length=500)
 
@@ -64,6 +72,12 @@ def record_trigger(session: Session, runner: Runner, actor: Actor, data: UpdateT
     today = clock.now().astimezone(SHANGHAI).date()
     if data.document_date > today:
         raise InvalidInput("文件日期不能晚于今天", code="document_date_in_future")
+    if data.effective_on > today:
+        raise InvalidInput("发生日期（法规修订或职能变化之日）不能晚于今天：尚未发生的变化请在发生后登记",
+                           code="effective_on_in_future")
+    if data.effective_on < today - EFFECTIVE_ON_MAX_AGE:
+        raise InvalidInput(f"发生日期不能早于 {(today - EFFECTIVE_ON_MAX_AGE).isoformat()}（一年以内），请核对日期",
+                           code="effective_on_too_old")
     codes = list(dict.fromkeys(c.strip() for c in data.department_codes if c.strip()))
     departments = {d.code: d for d in session.execute(
         select(Department).where(Department.code.in_(codes))).scalars()}
@@ -80,14 +94,16 @@ def record_trigger(session: Session, runner: Runner, actor: Actor, data: UpdateT
             raise Forbidden(f"以下部门不在本主管部门辖区内：{'、'.join(outside)}", code="department_out_of_scope")
     now = clock.now()
     trigger = CatalogUpdateTrigger(kind=data.kind.value, document_number=data.document_number,
-                                   document_date=data.document_date, summary=data.summary,
+                                   document_date=data.document_date, effective_on=data.effective_on,
+                                   summary=data.summary,
                                    recorded_by_id=actor.id, recorded_at=now)
     session.add(trigger)
     session.flush()
     audit.append(session, at=now, actor=actor.username, action="catalog_update.triggered",
                  entity_type="catalog_update_trigger", entity_id=trigger.id,
                  detail={"kind": trigger.kind, "document_number": trigger.document_number,
-                         "document_date": trigger.document_date.isoformat(), "summary": trigger.summary,
+                         "document_date": trigger.document_date.isoformat(),
+                         "effective_on": trigger.effective_on.isoformat(), "summary": trigger.summary,
                          "departments": codes})
     duties = []
     kind_zh = TRIGGER_KIND_ZH[data.kind]
@@ -107,7 +123,8 @@ def record_trigger(session: Session, runner: Runner, actor: Actor, data: UpdateT
             subject=f"{dept.name}更新政务数据资源目录（{kind_zh}：{trigger.document_number}）",
             business_ref=f"{service.DUTY_PREFIX}{duty.id}",
             variables={"department": dept.code, "trigger_id": trigger.id, "kind": trigger.kind,
-                       "document_number": trigger.document_number},
+                       "document_number": trigger.document_number,
+                       "effective_on": trigger.effective_on.isoformat()},
         )
         duty.instance_id = instance.id
         assigned["instance_id"] = instance.id
@@ -115,6 +132,14 @@ def record_trigger(session: Session, runner: Runner, actor: Actor, data: UpdateT
         duties.append(duty)
     session.commit()
     return trigger, duties
+
+
+def duty_due_at(session: Session, duty: CatalogUpdateDuty) -> datetime | None:
+    """Return the deadline of a duty's open task (the same for every duty of one trigger)."""
+    if duty.instance_id is None:
+        return None
+    return session.execute(select(Task.due_at).where(Task.instance_id == duty.instance_id,
+                                                     Task.status == TaskStatus.open.value)).scalars().first()
 
 
 def _fulfilling_version(session: Session, duty: CatalogUpdateDuty, version_id: Any) -> CatalogVersion:

@@ -97,6 +97,7 @@ def trigger_public(trigger: CatalogUpdateTrigger) -> dict[str, Any]:
     """Return an update trigger as the API shows it."""
     return {"id": trigger.id, "kind": trigger.kind, "kind_label": TRIGGER_KIND_ZH[TriggerKind(trigger.kind)],
             "document_number": trigger.document_number, "document_date": trigger.document_date.isoformat(),
+            "effective_on": trigger.effective_on.isoformat(),
             "summary": trigger.summary, "recorded_at": _iso(trigger.recorded_at)}
 
 
@@ -116,6 +117,8 @@ def duty_public(session: Session, duty: CatalogUpdateDuty, trigger: CatalogUpdat
         "department_code": dept.code, "department_name": dept.name, "trigger": trigger_public(trigger),
         "instance_id": duty.instance_id, "task_id": task.id if task else None,
         "due_at": _iso(task.due_at) if task else None, "escalated": bool(task and task.escalated_at),
+        # Art. 9 counts from the trigger's effective_on: a trigger entered late may be overdue at once.
+        "overdue": bool(task and task.status == "open" and task.due_at and task.due_at < clock.now()),
         "version_id": duty.version_id, "created_at": _iso(duty.created_at),
         "fulfilled_at": _iso(duty.fulfilled_at), "fulfilled_by": duty.fulfilled_by,
     }

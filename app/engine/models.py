@@ -1,12 +1,13 @@
 """Process definitions, instances and the projection of their open human tasks."""
 
-from datetime import datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from app.core.clock import SHANGHAI
 from app.core.types import UTCDateTime
 
 
@@ -98,6 +99,9 @@ class Task(SQLModel, table=True):
     # Working days added by pauses (挂起): due = receipt + due_working_days + paused_working_days.
     paused_working_days: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # The day the deadline counts from when it is not the task's arrival, e.g. the day a law was
+    # revised (Art. 9, 之日起); that day itself is not counted (Civil Code art. 201).
+    due_from: date | None = None
     due_provisional: bool = Field(default=False, index=True)
     paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     pause_reason: str | None = Field(default=None, max_length=500)
@@ -108,3 +112,10 @@ class Task(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_by_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+
+    @property
+    def due_start(self) -> datetime:
+        """Return the instant the deadline counts from: the start of due_from, or the task's arrival."""
+        if self.due_from is None:
+            return self.created_at
+        return datetime.combine(self.due_from, time(0), SHANGHAI)

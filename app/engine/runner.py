@@ -10,7 +10,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from app.audit import service as audit
-from app.core.clock import clock
+from app.core.clock import SHANGHAI, clock
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.engine import forms
 from app.engine.bpmn import DeployedProcess, describe
@@ -348,7 +348,9 @@ class Runner:
             variables = ready_task.data
             department_id = self._task_department(session, instance, meta, variables)
             groups = meta.get("candidate_groups") or []
-            due = self.deadlines.for_task(session, meta, now) if self.deadlines else None
+            due_from = self._due_from(meta, variables)
+            start = datetime.combine(due_from, time(0), SHANGHAI) if due_from is not None else now
+            due = self.deadlines.for_task(session, meta, start) if self.deadlines else None
             row = Task(
                 instance_id=instance.id, process_key=instance.process_key, spiff_task_id=ready_task.id,
                 task_spec=ready_task.task_spec, name=ready_task.name or meta.get("name") or ready_task.task_spec,
@@ -356,6 +358,7 @@ class Runner:
                 status=TaskStatus.open.value,
                 due_rule=due[0].text if due else None, due_working_days=due[0].working_days if due else None,
                 due_at=due[1].due_at if due else None, due_provisional=due[1].provisional if due else False,
+                due_from=due_from if due else None,
                 form=forms.resolve_form(meta.get("form") or [], variables), created_at=now,
             )
             session.add(row)
@@ -365,7 +368,23 @@ class Runner:
                          detail={"task": row.name, "task_spec": row.task_spec, "role": row.role,
                                  "department_id": department_id,
                                  "due_at": row.due_at.isoformat() if row.due_at else None,
-                                 "due_rule": row.due_rule})
+                                 "due_rule": row.due_rule,
+                                 "due_from": row.due_from.isoformat() if row.due_from else None})
+
+    @staticmethod
+    def _due_from(meta: dict[str, Any], variables: dict[str, Any]) -> date | None:
+        # Extension property `due_from` names the variable holding the ISO day a deadline counts from
+        # when it is not the task's arrival (Art. 9: the day the law was revised, 之日起).
+        variable = (meta.get("properties") or {}).get("due_from")
+        if not variable:
+            return None
+        raw = variables.get(variable)
+        if isinstance(raw, str):
+            try:
+                return date.fromisoformat(raw)
+            except ValueError:
+                pass
+        raise InvalidInput(f"流程变量“{variable}”未给出期限起算日期（YYYY-MM-DD）", code="task_due_from_missing")
 
     def _task_department(self, session: Session, instance: ProcessInstance, meta: dict[str, Any],
                          variables: dict[str, Any]) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -107,24 +108,26 @@ class ActorCache:
     """Per-process cache of actors for a few seconds: every request needs one, few change.
 
     A role or department change reaches every replica within `ttl` seconds; a process that
-    makes the change forgets the user at once.
+    makes the change forgets the user at once. Freshness is judged on `seconds` (real monotonic time,
+    never the business clock, which demo mode moves); tests hand in a clock they advance themselves.
     """
 
-    def __init__(self, ttl: float = 10.0) -> None:
+    def __init__(self, ttl: float = 10.0, seconds: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
+        self.seconds = seconds
         self._items: dict[int, tuple[float, Actor]] = {}
         self._lock = threading.Lock()
 
     def cached(self, user_id: int) -> Actor | None:
         """Return the user's actor if the cache holds it fresh, else None (never reads the database)."""
         hit = self._items.get(user_id)
-        if hit is not None and hit[0] > time.monotonic():
+        if hit is not None and hit[0] > self.seconds():
             return hit[1]
         return None
 
     def get(self, session: Session, user_id: int) -> Actor | None:
         """Return the active user's actor, from the cache while it is fresh."""
-        now = time.monotonic()
+        now = self.seconds()
         hit = self._items.get(user_id)
         if hit is not None and hit[0] > now:
             return hit[1]

@@ -8,15 +8,23 @@ import sys
 from app.core.config import get_settings
 from app.runtime import build_runtime
 from app.scheduler.setup import JOBS, build_scheduler, run_job
+from app.startup import check_migrated
 
 
 def main(argv: list[str] | None = None) -> int:
     """Start the blocking scheduler on the configured database, or run one job and exit."""
+    from app.cli import guarded  # bad settings or an unreachable database: one clear line, no traceback
+
+    return guarded(lambda: _run(argv))
+
+
+def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.scheduler", description="GovFlow 定时任务")
     parser.add_argument("--once", choices=sorted(JOBS), help="立即运行一次指定任务后退出")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     rt = build_runtime(get_settings())
+    check_migrated(rt)  # as the web process: refuse an old schema rather than fail in every job
     if args.once:
         print(json.dumps({"job": args.once, "result": run_job(rt, args.once)}))
         return 0

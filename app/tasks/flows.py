@@ -30,8 +30,27 @@ def _load_for_work(session: Session, task_id: int, actor: Actor) -> Task:
     return task
 
 
+def _holder_conflict(session: Session, assignee_id: int | None) -> Conflict:
+    holder = session.get(User, assignee_id) if assignee_id is not None else None
+    who = holder.display_name if holder is not None else "他人"
+    return Conflict(f"该任务已被{who}签收", code="task_claimed_by_other",
+                    extra={"assignee": holder.username if holder is not None else None})
+
+
+def _current(session: Session, task: Task) -> Task:
+    # Re-read after a lost race: this transaction's earlier read may predate the winner's commit.
+    session.refresh(task)
+    if task.status != TaskStatus.open.value:
+        raise Conflict("该任务已办结", code="task_closed")
+    return task
+
+
 def claim(session: Session, task_id: int, actor: Actor) -> Task:
-    """Take a task of one's department and role so that no colleague works it meanwhile."""
+    """Take a task of one's department and role so that no colleague works it meanwhile.
+
+    Claiming a task one already holds is a success that records nothing: a double-click or a second
+    tab racing the first must not tell the holder that “someone else” has it.
+    """
     task = _load_for_work(session, task_id, actor)
     if task.assignee_id == actor.id:
         return task
@@ -41,7 +60,10 @@ def claim(session: Session, task_id: int, actor: Actor) -> Task:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise Conflict("该任务已被他人签收", code="task_claimed_by_other")
+        task = _current(session, task)
+        if task.assignee_id == actor.id:
+            return task  # the same person's other request won: nothing more to record
+        raise _holder_conflict(session, task.assignee_id)
     audit.append(session, at=clock.now(), actor=actor.username, action="task.claimed", entity_type="task",
                  entity_id=task_id, instance_id=task.instance_id, detail={"task": task.name})
     session.commit()
@@ -50,7 +72,7 @@ def claim(session: Session, task_id: int, actor: Actor) -> Task:
 
 
 def unclaim(session: Session, task_id: int, actor: Actor) -> Task:
-    """Give a claimed task back to the department's pool."""
+    """Give a claimed task back to the department's pool (giving back a task in the pool changes nothing)."""
     task = _load_for_work(session, task_id, actor)
     if task.assignee_id is None:
         return task
@@ -62,7 +84,10 @@ def unclaim(session: Session, task_id: int, actor: Actor) -> Task:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise Conflict("任务状态已变化，请刷新", code="task_changed")
+        task = _current(session, task)
+        if task.assignee_id is None:
+            return task  # the same person's other request gave it back already
+        raise Conflict("该任务由他人签收，只有签收人可以退回", code="task_claimed_by_other")
     audit.append(session, at=clock.now(), actor=actor.username, action="task.unclaimed", entity_type="task",
                  entity_id=task_id, instance_id=task.instance_id, detail={"task": task.name})
     session.commit()
@@ -192,7 +217,7 @@ def resume(session: Session, task_id: int, actor: Actor, calendar: WorkdayCalend
     old_due = task.due_at
     if task.due_working_days is not None:
         task.paused_working_days += shift
-        due = recompute_due(calendar, task.created_at, task.due_working_days, task.paused_working_days)
+        due = recompute_due(calendar, task.due_start, task.due_working_days, task.paused_working_days)
         task.due_at, task.due_provisional = due.due_at, due.provisional
     session.add(task)
     audit.append(session, at=now, actor=actor.username, action="task.resumed", entity_type="task",

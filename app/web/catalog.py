@@ -366,13 +366,21 @@ def record_trigger(request: Request, session: SessionDep, rt: RuntimeDep, actor:
         ctx = _updates_context(session, actor)
         ctx.update({"error": message, "values": values})
         return render(request, "catalog/updates.html", ctx, status=422)
-    return flash_redirect(request, "/catalog/updates", f"已登记，{len(duties)} 个部门收到“提交更新后的目录”任务（10 个工作日内）")
+    due = updates.duty_due_at(session, duties[0]) if duties else None
+    message = (f"已登记，{len(duties)} 个部门收到“提交更新后的目录”任务：自 {body.effective_on.isoformat()} "
+               f"（发生之日，不计入）起 {rt.settings.catalog_update_working_days} 个工作日")
+    if due is not None:
+        message += f"，期限至 {due.astimezone(SHANGHAI).date().isoformat()}"
+        if due < clock.now():
+            message += "。登记时已超期：任务即列为超期，下一次超期巡查（每分钟）将其列入督办"
+    return flash_redirect(request, "/catalog/updates", message)
 
 
 def _trigger_message(exc: ValidationError) -> str:
     from app.main import _zh_validation
 
-    labels = {"kind": "事由", "document_number": "文号", "document_date": "文件日期", "summary": "内容摘要",
+    labels = {"kind": "事由", "document_number": "文号", "document_date": "文件日期", "effective_on": "发生日期",
+              "summary": "内容摘要",
               "department_codes": "部门"}
     return "；".join(f"{labels.get(str(e['loc'][0]), e['loc'][0]) if e.get('loc') else ''}：{_zh_validation(dict(e))}"
                     for e in exc.errors())

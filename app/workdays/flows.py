@@ -78,7 +78,7 @@ def recompute_provisional(session: Session, calendar: WorkdayCalendar) -> list[i
     changed = []
     for task in rows:
         assert task.due_working_days is not None
-        due = recompute_due(calendar, task.created_at, task.due_working_days, task.paused_working_days)
+        due = recompute_due(calendar, task.due_start, task.due_working_days, task.paused_working_days)
         old = task.due_at
         task.due_at, task.due_provisional = due.due_at, due.provisional
         session.add(task)

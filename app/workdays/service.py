@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,9 +25,12 @@ DUE_RULE = re.compile(r"^\s*(\d{1,3})\s*WD\s*$", re.IGNORECASE)
 class CalendarProvider:
     """Hold one WorkdayCalendar per process; re-read loaded years when another replica changed them."""
 
-    def __init__(self, settings: Settings, check_every: float = 30.0) -> None:
+    def __init__(self, settings: Settings, check_every: float = 30.0,
+                 seconds: Callable[[], float] = _time.monotonic) -> None:
         self.settings = settings
         self.check_every = check_every
+        # Real monotonic seconds (never the business clock); tests hand in one they advance themselves.
+        self.seconds = seconds
         self._calendar = WorkdayCalendar(close_of_business=settings.close_of_business)
         self._stamp: tuple[tuple[int, str], ...] | None = None
         self._checked = 0.0
@@ -34,7 +38,7 @@ class CalendarProvider:
 
     def get(self, session: Session) -> WorkdayCalendar:
         """Return the calendar, refreshed from the database at most every `check_every` seconds."""
-        now = _time.monotonic()
+        now = self.seconds()
         if self._stamp is None or now - self._checked > self.check_every:
             self.refresh(session)
         return self._calendar
@@ -44,7 +48,7 @@ class CalendarProvider:
         rows = session.execute(select(CalendarYear.year, CalendarYear.loaded_at)).all()
         stamp = tuple(sorted((int(y), at.isoformat()) for y, at in rows))
         with self._lock:
-            self._checked = _time.monotonic()
+            self._checked = self.seconds()
             if stamp != self._stamp:
                 self._calendar = build_calendar(session, self.settings)
                 self._stamp = stamp
@@ -155,7 +159,7 @@ def paused_working_days(calendar: WorkdayCalendar, paused_at: datetime, resumed_
                                          resumed_at.astimezone(SHANGHAI) - day)
 
 
-def recompute_due(calendar: WorkdayCalendar, created_at: datetime, working_days: int,
+def recompute_due(calendar: WorkdayCalendar, start: datetime, working_days: int,
                   paused_days: int) -> Deadline:
-    """Recompute a due instant: receipt + limit + the working days its pauses added."""
-    return calendar.add_working_days(created_at, working_days + paused_days)
+    """Recompute a due instant: start (receipt, or the day its cause arose) + limit + days pauses added."""
+    return calendar.add_working_days(start, working_days + paused_days)

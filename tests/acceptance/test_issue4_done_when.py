@@ -208,6 +208,7 @@ def test_issue4_done_when(client: TestClient, as_user: Any) -> None:
     authority = users("data_reviewer")
     r = authority.post("/api/catalog/update-triggers", json={
         "kind": "law_revised", "document_number": "豫人常〔2026〕31号", "document_date": "2026-09-24",
+        "effective_on": "2026-09-29",
         "summary": "《河南省公共安全技术防范管理条例》修订，调整公安、市场监管部门数据采集职责",
         "department_codes": ["410000-gat", "410000-scjg"]})
     assert r.status_code == 201, r.text

@@ -1,5 +1,7 @@
 """Attachments: stored outside the rows, size and type limits, checksum, parties only."""
 
+from urllib.parse import quote
+
 import pytest
 
 from app.attachments.service import register_owner
@@ -71,3 +73,40 @@ def test_a_tampered_file_is_detected(client, as_user, rt) -> None:
 def test_just_over_the_limit_is_refused_by_the_service_not_the_proxy(client, as_user, rt) -> None:
     r = _upload(as_user("gat_clerk"), "edge.pdf", PDF + b"0" * (rt.settings.attachment_max_bytes - len(PDF) + 1))
     assert r.status_code == 413 and r.json()["detail"]["code"] == "attachment_too_large"
+
+
+@pytest.mark.parametrize("sent, shown", [
+    # U+202E (right-to-left override) would show "reportfdp.exe" reversed as "reportexe.pdf".
+    ("report\u202egnp.pdf", "reportgnp.pdf"),
+    ("\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069\u200e\u200f\u061c情况说明.pdf", "情况说明.pdf"),
+    ("情况说明.pdf\u200b", "情况说明.pdf"),  # a zero-width space hid the real end of the name
+    ("C:\\Users\\张三\\Desktop\\情况说明.pdf", "情况说明.pdf"),  # a full Windows path, as old browsers send
+    ("..\\..\\etc\\passwd.pdf", "passwd.pdf"),
+    ("整改\u3000\u3000报告\u00a0(第二版)\u2028.pdf", "整改 报告 (第二版) .pdf"),
+    ("  说明.pdf. ", "说明.pdf"),  # Windows drops trailing dots and spaces when it saves the file
+    ("a<b>:c|?*.pdf", "a_b__c___.pdf"),
+])
+def test_display_names_lose_direction_controls_and_paths(client, as_user, sent: str, shown: str) -> None:
+    r = _upload(as_user("gat_clerk"), sent, PDF)
+    assert r.status_code == 201, r.text
+    meta = r.json()
+    assert meta["filename"] == shown
+    listed = as_user("data_reviewer").get("/api/attachments", params={"owner_type": "test_case", "owner_id": 1})
+    assert [a["filename"] for a in listed.json()] == [shown]
+    got = as_user("data_reviewer").get(meta["url"])
+    assert got.headers["content-disposition"].endswith(quote(shown))
+
+
+@pytest.mark.parametrize("sent", ["invoice\u202efdp.exe", "photo.png\u202e", "\u202e\u200b.pdf", "\\\\"])
+def test_the_extension_checked_is_the_one_shown(client, as_user, sent: str) -> None:
+    # PDF bytes under a name that, once its controls are gone, does not end in .pdf: refused.
+    r = _upload(as_user("gat_clerk"), sent, PDF)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"]["code"] in ("attachment_type_forbidden", "attachment_filename_invalid")
+
+
+def test_controls_a_hand_written_request_may_send_become_spaces_or_go() -> None:
+    from app.attachments.service import clean_filename
+
+    # Browsers and HTTP clients percent-encode these in a multipart filename; a script need not.
+    assert clean_filename('整改\t报告\r\n"终稿"\x07.pdf') == "整改 报告 _终稿_.pdf"

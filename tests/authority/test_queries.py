@@ -30,11 +30,16 @@ def test_the_number_of_queries_does_not_grow_with_the_cases(rt, as_user) -> None
     with _counted(rt.db.engine) as few:
         assert cases(authority)["total"] == 2
 
+    # However long building the cases takes (a loaded CI machine), the caches expired meanwhile here:
+    # the measure below starts, like the first one, from caches warmed by one page view.
+    rt.actors.seconds.advance(rt.actors.ttl + 1)
+    rt.calendar.seconds.advance(rt.calendar.check_every + 1)
     for _ in range(3):
         province_notice(as_user)
         zz_notice(as_user)
     zz_dispute(as_user)
     escalated_dispute(as_user)
+    assert cases(authority, state="all")["total"] == 10  # warms the caches again
     with _counted(rt.db.engine) as many:
         assert cases(authority, state="all")["total"] == 10
     # At most 10 for the page, plus the demo clock's one read per request (time travel is on in tests;

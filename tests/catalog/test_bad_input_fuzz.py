@@ -111,7 +111,7 @@ def test_infinite_number_in_a_task_form(client, as_user, raw) -> None:
     # A form field of type long ran int() on JSON Infinity (1e400 parses to it too): OverflowError, a 500.
     r = as_user("data_reviewer").post("/api/catalog/update-triggers", json={
         "kind": "law_revised", "document_number": "豫政〔2026〕12号", "document_date": "2026-10-30",
-        "summary": "《河南省户籍管理条例》修订", "department_codes": ["410000-gat"]})
+        "effective_on": "2026-11-02", "summary": "《河南省户籍管理条例》修订", "department_codes": ["410000-gat"]})
     assert r.status_code == 201, r.text
     clerk = as_user("gat_clerk")
     [task] = clerk.get("/api/tasks").json()["items"]

@@ -102,6 +102,7 @@ def test_update_trigger_page_and_another_departments_version(client) -> None:
     assert "登记目录更新事由" in page.text and "河南省公安厅" in page.text
     r = authority.post("/catalog/updates", data={"csrf_token": _csrf(page.text), "kind": "functions_changed",
                                                  "document_number": "豫编〔2026〕3号", "document_date": "2026-10-30",
+                                                 "effective_on": "2026-11-02",
                                                  "summary": "职能调整", "department_codes[]": ["410000-gat"]})
     assert r.status_code == 303, r.text
     r = authority.post("/catalog/updates", data={"csrf_token": _csrf(page.text), "kind": "functions_changed",
