@@ -36,7 +36,8 @@ from app.engine.bpmn import (
     use_now,
 )
 from app.engine.errors import TaskNotReady
-from app.engine.sandbox import RestrictedScriptEngine, normalize_data
+from app.engine.restricted import normalize_data
+from app.engine.sandbox import RestrictedScriptEngine
 
 Specs = tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]
 

@@ -24,34 +24,22 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from app.engine import wire
 from app.engine.errors import ScriptError, ScriptTimeout
-from app.engine.restricted import (
-    MAX_DATA_CHARS,
-    MAX_DATA_DEPTH,
-    MAX_DATA_NODES,
-    MAX_INT_BITS,
-    MAX_SEQUENCE_LEN,
-    RESERVED_DATA_KEY,
-    assigned_names,
-    compile_expression,
-    compile_script,
-    normalize_data,
-)
-
-__all__ = [
-    "MAX_DATA_CHARS", "MAX_DATA_DEPTH", "MAX_DATA_NODES", "MAX_INT_BITS", "MAX_SEQUENCE_LEN",
-    "RESERVED_DATA_KEY", "RestrictedEnvironment", "RestrictedScriptEngine", "WorkerPool",
-    "assigned_names", "compile_expression", "compile_script", "normalize_data", "worker_pool",
-]
+from app.engine.restricted import compile_expression, compile_script
 
 _ROOT = Path(__file__).resolve().parents[2]  # the directory holding the `app` package
 # A worker must start (interpreter + RestrictedPython) within this, even on a loaded host.
 _START_SECONDS = 30.0
+# While waiting for an answer, check the worker's CPU time this often; end it once it used this
+# much CPU past its timeout without its own timer having stopped it (it is in one long C call).
+_WATCH_SECONDS = 0.1
+_CPU_GRACE_SECONDS = 0.5
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _wall_backstop(timeout: float) -> float:
     """Wall-clock seconds to wait for an answer before killing the worker.
 
-    The worker bounds itself on CPU time (timer, then RLIMIT_CPU at most timeout + 2 s of CPU);
+    The worker's CPU time is bounded (its timer; this process's watch of its CPU time; RLIMIT_CPU);
     this only catches a worker that is stuck without using CPU, so it is generous: a loaded host
     may give the worker a fraction of a CPU.
     """
@@ -87,13 +75,15 @@ class _Worker:
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
         self._buffer = b""
+        self._killed = False
         ready = self._read(time.monotonic() + _START_SECONDS)
         if not ready.get("ready"):
             self.kill()
             raise _WorkerGone(timed_out=False)
 
-    def call(self, request: bytes, wall_seconds: float) -> dict[str, Any]:
+    def call(self, request: bytes, timeout: float) -> dict[str, Any]:
         """Send one encoded request and return the reply; raise _WorkerGone (worker killed) on failure."""
+        cpu_limit = self.cpu_seconds() + timeout + _CPU_GRACE_SECONDS
         try:
             assert self.proc.stdin is not None
             self.proc.stdin.write(request)
@@ -101,9 +91,19 @@ class _Worker:
         except (BrokenPipeError, OSError):
             self.kill()
             raise _WorkerGone(timed_out=self._died_of_cpu()) from None
-        return self._read(time.monotonic() + wall_seconds)
+        return self._read(time.monotonic() + _wall_backstop(timeout), cpu_limit)
 
-    def _read(self, deadline: float) -> dict[str, Any]:
+    def cpu_seconds(self) -> float:
+        """Return the CPU time the worker has used so far (Linux /proc), 0 if it cannot be read."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            return 0.0
+        # Fields 14 and 15 of proc(5), utime and stime, counted from after the command name.
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+    def _read(self, deadline: float, cpu_limit: float | None = None) -> dict[str, Any]:
         fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
         need = 4
         size: int | None = None
@@ -126,9 +126,16 @@ class _Worker:
                     raise _WorkerGone(timed_out=False)
                 return reply
             left = deadline - time.monotonic()
-            if left <= 0 or not self._selector.select(left):
+            if left <= 0:
                 self.kill()
                 raise _WorkerGone(timed_out=True)
+            if not self._selector.select(min(left, _WATCH_SECONDS)):
+                # One long C-level call cannot be interrupted by the worker's timer: watch its CPU
+                # time from here and end it soon after the deadline (RLIMIT_CPU is coarser, in seconds).
+                if cpu_limit is not None and self.cpu_seconds() > cpu_limit:
+                    self.kill()
+                    raise _WorkerGone(timed_out=True)
+                continue
             chunk = os.read(fd, max(need - len(self._buffer), 65536))
             if not chunk:
                 self.kill()
@@ -144,6 +151,9 @@ class _Worker:
 
     def kill(self) -> None:
         """End the process (if it still runs) and release its pipes."""
+        if self._killed:
+            return
+        self._killed = True
         if self.proc.poll() is None:
             self.proc.kill()
         try:
@@ -189,7 +199,7 @@ class WorkerPool:
         keep = False
         try:
             try:
-                reply = worker.call(body, _wall_backstop(timeout))
+                reply = worker.call(body, timeout)
             except _WorkerGone as gone:
                 if gone.timed_out:
                     raise _timeout(timeout) from None
@@ -240,12 +250,30 @@ class WorkerPool:
             raise
 
     def _checkin(self, worker: _Worker, keep: bool) -> None:
-        if not keep:
-            worker.kill()
+        if keep:
+            with self._cond:
+                self._busy -= 1
+                if self._pid == os.getpid():
+                    self._idle.append(worker)
+                self._cond.notify()
+            return
+        worker.kill()
+        # Start the replacement now, in the background (its slot stays taken meanwhile): the next
+        # script after one that hit a limit need not wait for an interpreter to start.
+        threading.Thread(target=self._replace, name="script-worker-respawn", daemon=True).start()
+
+    def _replace(self) -> None:
+        try:
+            worker: _Worker | None = _Worker(self.memory_mb)
+        except Exception:  # noqa: BLE001 - the next checkout tries again and reports the failure
+            worker = None
         with self._cond:
             self._busy -= 1
-            if keep and self._pid == os.getpid():
-                self._idle.append(worker)
+            if worker is not None:
+                if self._pid == os.getpid():
+                    self._idle.append(worker)
+                else:
+                    worker.kill()
             self._cond.notify()
 
 
