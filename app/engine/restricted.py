@@ -334,6 +334,11 @@ def normalize_value(value: Any, error: Callable[[str], Exception]) -> Any:
     return _Walker(error, instants_as_text=False)(value, "表达式的值", 1)
 
 
+_SCALARS = frozenset({type(None), bool, int, float})
+_SEQUENCE_TYPES = (list, tuple, set, frozenset, range)
+Path = tuple[Any, ...]  # (parent path, key or index), rendered only for a message: most walks never fail
+
+
 class _Walker:
     """One bounded walk over a value: node, text and depth budgets shared across the whole walk."""
 
@@ -343,35 +348,63 @@ class _Walker:
         self.nodes = MAX_DATA_NODES
         self.chars = MAX_DATA_CHARS
 
-    def __call__(self, value: Any, path: str, depth: int) -> Any:
-        error = self.error
+    def __call__(self, value: Any, path: Path | str, depth: int) -> Any:
         self.nodes -= 1
         if self.nodes < 0:
-            raise error("数据过大（元素过多）")
+            raise self.error("数据过大（元素过多）")
+        kind = type(value)
+        if kind in _SCALARS:
+            return value
+        if kind is str:
+            self.chars -= len(value)
+            if self.chars < 0:
+                raise self.error("数据过大（文本过长）")
+            return value
+        if kind is dict:
+            return self._mapping(value, path, depth)
+        if kind is list:
+            return self._sequence(value, path, depth)
+        return self._other(value, path, depth)
+
+    def _mapping(self, value: dict[Any, Any], path: Path | str, depth: int) -> dict[str, Any]:
+        if depth >= MAX_DATA_DEPTH:
+            raise self.error(f"数据嵌套过深（超过 {MAX_DATA_DEPTH} 层）：{_render(path)}")
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str and not isinstance(key, str):
+                raise self.error(f"变量 {_render(path)} 的键 {_short(repr(key))} 不是字符串")
+            if key == RESERVED_DATA_KEY:
+                raise self.error(f"变量名 {RESERVED_DATA_KEY} 为系统保留，不能使用（{_render(path)}）")
+            out[key] = self(item, (path, key), depth + 1)
+        return out
+
+    def _sequence(self, value: Any, path: Path | str, depth: int) -> list[Any]:
+        if depth >= MAX_DATA_DEPTH:
+            raise self.error(f"数据嵌套过深（超过 {MAX_DATA_DEPTH} 层）：{_render(path)}")
+        return [self(item, (path, i), depth + 1) for i, item in enumerate(value)]
+
+    def _other(self, value: Any, path: Path | str, depth: int) -> Any:
         if value is None or isinstance(value, (bool, int, float)):
             return value
         if isinstance(value, str):
-            self.chars -= len(value)
-            if self.chars < 0:
-                raise error("数据过大（文本过长）")
-            return value
+            return self(str(value), path, depth)
         # timeDate expressions read these variables; SpiffWorkflow needs ISO text, not objects.
         if isinstance(value, (datetime, date)):
             return value.isoformat() if self.instants_as_text else value
-        if depth >= MAX_DATA_DEPTH and isinstance(value, (dict, list, tuple, set, frozenset, range)):
-            raise error(f"数据嵌套过深（超过 {MAX_DATA_DEPTH} 层）：{_short(path)}")
         if isinstance(value, dict):
-            out: dict[str, Any] = {}
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    raise error(f"变量 {_short(path)} 的键 {_short(repr(key))} 不是字符串")
-                if key == RESERVED_DATA_KEY:
-                    raise error(f"变量名 {RESERVED_DATA_KEY} 为系统保留，不能使用（{_short(path)}）")
-                out[key] = self(item, f"{path}.{key}", depth + 1)
-            return out
-        if isinstance(value, (list, tuple, set, frozenset, range)):
-            return [self(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
-        raise error(f"变量 {_short(path)} 的值类型 {type(value).__name__} 无法保存")
+            return self._mapping(value, path, depth)
+        if isinstance(value, _SEQUENCE_TYPES):
+            return self._sequence(value, path, depth)
+        raise self.error(f"变量 {_render(path)} 的值类型 {type(value).__name__} 无法保存")
+
+
+def _render(path: Path | str) -> str:
+    """Spell a path as `a.b[2].c` (iteratively: it may be MAX_DATA_DEPTH steps long)."""
+    steps: list[str] = []
+    while isinstance(path, tuple):
+        path, step = path
+        steps.append(f"[{step}]" if isinstance(step, int) else f".{step}")
+    return _short(path + "".join(reversed(steps)))
 
 
 def _short(text: str, limit: int = 120) -> str:

@@ -186,7 +186,7 @@ class WorkerPool:
         self.memory_mb = memory_mb
         self._cond = threading.Condition()
         self._idle: list[_Worker] = []
-        self._busy = 0
+        self._taken = 0  # slots in use: idle + checked out + starting; never above size
         self._pid = os.getpid()
 
     def run(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -235,44 +235,55 @@ class WorkerPool:
         with self._cond:
             if self._pid != os.getpid():
                 # A forked child must not share its parent's pipes: start afresh.
-                self._idle, self._busy, self._pid = [], 0, os.getpid()
-            while not self._idle and self._busy >= self.size:
+                self._idle, self._taken, self._pid = [], 0, os.getpid()
+            while not self._idle and self._taken >= self.size:
                 self._cond.wait()
-            self._busy += 1
-            if self._idle:
-                return self._idle.pop()
+            worker = self._idle.pop() if self._idle else None
+            if worker is None:
+                self._taken += 1  # this caller starts one itself
+            # Fill the other slots in the background, so that the next caller (or the next script
+            # after one that hit a limit) finds a worker ready.
+            while self._taken < self.size:
+                self._start_in_background()
+        if worker is not None:
+            return worker
         try:
             return _Worker(self.memory_mb)
         except BaseException:
             with self._cond:
-                self._busy -= 1
+                self._taken -= 1
                 self._cond.notify()
             raise
 
     def _checkin(self, worker: _Worker, keep: bool) -> None:
-        if keep:
-            with self._cond:
-                self._busy -= 1
-                if self._pid == os.getpid():
-                    self._idle.append(worker)
+        if not keep:
+            worker.kill()
+        with self._cond:
+            if keep and self._pid == os.getpid():
+                self._idle.append(worker)
                 self._cond.notify()
-            return
-        worker.kill()
-        # Start the replacement now, in the background (its slot stays taken meanwhile): the next
-        # script after one that hit a limit need not wait for an interpreter to start.
-        threading.Thread(target=self._replace, name="script-worker-respawn", daemon=True).start()
+                return
+            self._taken -= 1
+            if self._pid == os.getpid():
+                self._start_in_background()  # the replacement, started now rather than on next use
+            self._cond.notify()
 
-    def _replace(self) -> None:
+    def _start_in_background(self) -> None:
+        """Take a slot and start a worker for it on a thread (caller holds the lock)."""
+        self._taken += 1
+        threading.Thread(target=self._start, name="script-worker-start", daemon=True).start()
+
+    def _start(self) -> None:
         try:
             worker: _Worker | None = _Worker(self.memory_mb)
-        except Exception:  # noqa: BLE001 - the next checkout tries again and reports the failure
+        except Exception:  # noqa: BLE001 - the slot is freed; a caller starting one reports the failure
             worker = None
         with self._cond:
-            self._busy -= 1
-            if worker is not None:
-                if self._pid == os.getpid():
-                    self._idle.append(worker)
-                else:
+            if worker is not None and self._pid == os.getpid():
+                self._idle.append(worker)
+            else:
+                self._taken -= 1
+                if worker is not None:
                     worker.kill()
             self._cond.notify()
 

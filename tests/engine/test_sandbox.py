@@ -86,10 +86,10 @@ def test_endless_loop_in_a_worker_thread_stops_with_script_timeout(engine: Engin
 
     worker = threading.Thread(target=start)
     worker.start()
-    worker.join(timeout=10)
+    worker.join(timeout=15)
 
     assert not worker.is_alive()
-    assert outcome["elapsed"] < 3
+    assert outcome["elapsed"] < 10  # 0.5 s of CPU; a silent worker is killed after 7 s
     assert outcome["error"].code == "script_timeout"
     assert "spin" in outcome["error"].message_zh
 
@@ -106,7 +106,7 @@ def test_timeout_cannot_be_swallowed(script: str) -> None:
     with pytest.raises(ScriptTimeout):
         run(script, timeout=0.3)
 
-    assert time.monotonic() - began < 3
+    assert time.monotonic() - began < 10
 
 
 def test_previous_trace_function_is_restored() -> None:
@@ -143,7 +143,7 @@ def test_huge_single_operations_are_refused_before_they_run(script: str) -> None
         run(script)
 
     assert "过大" in caught.value.message_zh
-    assert time.monotonic() - began < 1
+    assert time.monotonic() - began < 5
 
 
 def test_gateway_condition_is_sandboxed(engine: Engine) -> None:
@@ -173,7 +173,7 @@ def test_gateway_condition_is_cpu_bounded(engine: Engine) -> None:
     with pytest.raises(ScriptTimeout):
         engine.start(process.content_hash, process.xml, {})
 
-    assert time.monotonic() - began < 3
+    assert time.monotonic() - began < 10
 
 
 def test_timer_expression_is_sandboxed(engine: Engine, frozen_clock: Any) -> None:
@@ -261,5 +261,5 @@ def test_generator_left_behind_cannot_run_code_after_the_script() -> None:
 
     assert "gen" in caught.value.message_zh
     assert data == {"a": 1, "b": 2}
-    assert env.pool.pids() == workers  # the same worker answered: it was not left spinning
-    assert time.monotonic() - began < 1
+    assert set(workers) <= set(env.pool.pids())  # no worker was left spinning or replaced
+    assert time.monotonic() - began < 5
