@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from app.engine import wire
-from app.engine.errors import ScriptError, ScriptTimeout
+from app.engine.errors import ScriptError, ScriptOutOfMemory, ScriptTimeout
 from app.engine.restricted import compile_expression, compile_script
 
 _ROOT = Path(__file__).resolve().parents[2]  # the directory holding the `app` package
@@ -214,7 +214,7 @@ class WorkerPool:
             if kind == "timeout":
                 raise _timeout(timeout)
             if kind == "memory":
-                raise ScriptError(f"脚本占用内存超过 {self.memory_mb} MB，已被终止")
+                raise ScriptOutOfMemory(f"脚本占用内存超过 {self.memory_mb} MB，已被终止")
             raise ScriptError("脚本执行进程应答无效")
         finally:
             self._checkin(worker, keep)

@@ -93,7 +93,7 @@ def test_single_huge_allocation_is_a_422_naming_the_element_and_the_service_carr
         before = _audit_count(rt)
         r = designer.post(f"/api/processes/{key}/instances", json={"variables": {}})
         assert r.status_code == 422, r.text
-        assert r.json()["detail"]["code"] == "script_error"
+        assert r.json()["detail"]["code"] == "script_memory"
         assert r.json()["detail"]["element_id"] == "calc"
         assert "内存" in r.json()["detail"]["message"]
         assert _audit_count(rt) == before

@@ -14,7 +14,8 @@ from xml.sax.saxutils import escape
 import pytest
 
 from app.engine.core import Engine
-from app.engine.errors import ScriptError, ScriptTimeout
+from app.engine.errors import ScriptError, ScriptOutOfMemory, ScriptTimeout
+from app.engine.sandbox import WorkerPool
 from tests.engine.support import definition, linear
 
 MEMORY_MB = 64
@@ -107,7 +108,10 @@ HOSTILE: dict[str, tuple[str, set[str]]] = {
 def _outcome(exc: ScriptError) -> str:
     if isinstance(exc, ScriptTimeout):
         return TIMED_OUT
-    for marker in (MEMORY, TOO_BIG, TOO_DEEP, RECURSION):
+    if isinstance(exc, ScriptOutOfMemory):
+        assert MEMORY in exc.message_zh and exc.code == "script_memory"
+        return MEMORY
+    for marker in (TOO_BIG, TOO_DEEP, RECURSION):
         if marker in exc.message_zh:
             return marker
     return ERROR
@@ -201,3 +205,20 @@ def test_a_script_within_the_limits_still_uses_memory_and_time_freely(limited: E
 
     assert limited.data(workflow)["total"] == 498501
     assert limited.data(workflow)["big"] == 1000000
+
+
+def test_workers_get_no_secrets_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVFLOW_SECRET_KEY", "not-for-scripts-0123456789abcdef0123456789")
+    monkeypatch.setenv("GOVFLOW_DATABASE_URL", "postgresql+psycopg://secret@db/govflow")
+    pool = WorkerPool(1, MEMORY_MB)  # a fresh pool: its worker starts now, under this environment
+    try:
+        reply = pool.run({"mode": "eval", "source": "1 + 1", "timeout": TIMEOUT, "context": {}}, TIMEOUT)
+        (pid,) = pool.pids()
+        with open(f"/proc/{pid}/environ", "rb") as environ:
+            names = {item.split(b"=", 1)[0] for item in environ.read().split(b"\0") if item}
+    finally:
+        pool.close()
+
+    assert reply["value"] == 2
+    assert not any(name.startswith(b"GOVFLOW") for name in names)
+    assert names <= {b"PATH", b"LANG", b"PYTHONPATH", b"PYTHONDONTWRITEBYTECODE", b"PYTHONHASHSEED"}
