@@ -225,9 +225,11 @@ class WorkerPool:
             return sorted(worker.proc.pid for worker in self._idle)
 
     def close(self) -> None:
-        """Stop the idle workers (busy ones stop when checked in)."""
+        """Stop the idle workers; the pool starts new ones if it is used again."""
         with self._cond:
             idle, self._idle = self._idle, []
+            self._taken -= len(idle)
+            self._cond.notify_all()
         for worker in idle:
             worker.close()
 

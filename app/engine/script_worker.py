@@ -13,8 +13,9 @@ thrown away when one of those limits is hit without harming the web or scheduler
   SIGPROF handler raises DeadlineExceeded between two bytecodes; it fires again every
   `_REPEAT_SECONDS` of CPU, and the policy re-checks the deadline first thing in every except and
   finally block, so sandboxed code cannot swallow it. One long C-level call cannot be interrupted
-  by a Python handler, so RLIMIT_CPU (soft, re-armed per request) is the backstop: SIGXCPU ends the
-  worker and the parent reports a timeout.
+  by a Python handler: the parent watches this process's CPU time and kills it 0.5 s of CPU past
+  the timeout, and RLIMIT_CPU (soft, re-armed per request, whole seconds) is the last backstop
+  (SIGXCPU ends the worker). Either way the parent reports a timeout and starts a new worker.
 """
 
 from __future__ import annotations
@@ -83,7 +84,10 @@ def _arm_cpu_backstop(timeout: float) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     used = usage.ru_utime + usage.ru_stime
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(used + timeout) + 1, hard))
+    soft = math.ceil(used + timeout) + 1
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
 def _serve(request: dict[str, Any]) -> dict[str, Any]:
