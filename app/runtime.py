@@ -33,7 +33,8 @@ def build_runtime(settings: Settings) -> Runtime:
         use_fast_hashing()
     # The audit key rides on every session, so events are chained under it whoever commits them.
     db = Database(settings.database_url, session_info={KEY_INFO: ChainKey(settings.audit_hmac_key())})
-    engine = Engine(script_timeout=settings.script_timeout_seconds)
+    engine = Engine(script_timeout=settings.script_timeout_seconds, script_memory_mb=settings.script_memory_mb,
+                    script_workers=settings.script_workers)
     calendar = CalendarProvider(settings)
     return Runtime(settings=settings, db=db, engine=engine, calendar=calendar,
                    runner=Runner(engine, DeadlinePolicy(settings, calendar)))

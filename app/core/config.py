@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     attachments_dir: Path = ROOT / "var" / "attachments"
     attachment_max_bytes: int = 10 * 1024 * 1024
     script_timeout_seconds: float = 1.0
+    # Scripts run in this many worker processes per web or scheduler process, each limited to this
+    # much memory beyond its own start-up size (RLIMIT_AS).
+    script_workers: int = Field(default=2, ge=1, le=64)
+    script_memory_mb: int = Field(default=256, ge=16)
     bpmn_dir: Path = ROOT / "bpmn"
     # Art. 16: the provider replies to a conditional share request within 5 working days.
     share_reply_working_days: int = 5

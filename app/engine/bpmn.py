@@ -40,7 +40,7 @@ from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 
 from app.core.clock import SHANGHAI, clock
 from app.engine.errors import BpmnRejected, ScriptError
-from app.engine.sandbox import RESERVED_DATA_KEY, assigned_names, compile_expression, compile_script
+from app.engine.restricted import RESERVED_DATA_KEY, assigned_names, compile_expression, compile_script
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"

@@ -36,7 +36,8 @@ from app.engine.bpmn import (
     use_now,
 )
 from app.engine.errors import TaskNotReady
-from app.engine.sandbox import RestrictedScriptEngine, normalize_data
+from app.engine.restricted import normalize_data
+from app.engine.sandbox import RestrictedScriptEngine
 
 Specs = tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]
 
@@ -111,8 +112,9 @@ def lean_config() -> dict[type, type]:
 class Engine:
     """Parse, run, save and restore BPMN instances with restricted scripts and lean state."""
 
-    def __init__(self, *, script_timeout: float = 1.0) -> None:
-        self._script_engine = RestrictedScriptEngine(timeout_seconds=script_timeout)
+    def __init__(self, *, script_timeout: float = 1.0, script_memory_mb: int = 256, script_workers: int = 2) -> None:
+        self._script_engine = RestrictedScriptEngine(
+            timeout_seconds=script_timeout, memory_mb=script_memory_mb, workers=script_workers)
         self._specs: dict[str, Specs] = {}
         self._specs_lock = threading.Lock()
         # The serializer flips a mode flag on its registry while it dumps: one per thread.

@@ -59,6 +59,14 @@ class ScriptTimeout(ScriptError):
     message_en = "A process script ran too long"
 
 
+class ScriptOutOfMemory(ScriptError):
+    """A script or expression asked for more memory than its worker's budget and was stopped."""
+
+    code = "script_memory"
+    message_zh = "流程脚本占用内存超限"
+    message_en = "A process script used too much memory"
+
+
 class TaskNotReady(Conflict):
     """The task does not exist, is not READY, or is not a user task."""
 

@@ -1,358 +1,311 @@
-"""Restricted script engine: BPMN scripts and expressions run under RestrictedPython with a CPU deadline."""
+"""Restricted script engine: BPMN scripts and expressions run in a pool of limited worker processes.
+
+The restricted-Python policy itself lives in app/engine/restricted.py; every evaluation runs in a
+script worker (app/engine/script_worker.py) under RLIMIT_AS and a CPU-time limit, so no single
+operation a script calls can exhaust this process's memory or hold its thread. A worker that hit a
+limit, died or did not answer is replaced; the caller gets ScriptError / ScriptTimeout (422) and the
+next evaluation runs on a fresh worker.
+"""
 
 from __future__ import annotations
 
-import ast
-import functools
-import math
-import operator
-import re
+import os
+import selectors
+import signal
+import subprocess
 import sys
-import textwrap
+import threading
 import time
-from collections.abc import Callable
-from datetime import date, datetime
-from types import CodeType, FrameType, ModuleType
+from pathlib import Path
 from typing import Any, NoReturn
 
-from RestrictedPython import PrintCollector, compile_restricted_eval, compile_restricted_exec, safe_builtins
-from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
-from RestrictedPython.Guards import (
-    full_write_guard,
-    guarded_iter_unpack_sequence,
-    guarded_unpack_sequence,
-    raise_,
-    safer_getattr,
-)
-from RestrictedPython.Limits import limited_range
-from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from app.engine.errors import ScriptError, ScriptTimeout
-
-# Tracing cannot interrupt a single C-level operation, so the operations that can blow up in one
-# step (big-integer power/multiply/shift, sequence repetition and concatenation, %-padding,
-# str padding methods) are checked before they run.
-MAX_INT_BITS = 10_000
-MAX_SEQUENCE_LEN = 1_000_000
-# What a script may leave behind in task data (it is serialized after every step).
-MAX_DATA_NODES = 100_000
-MAX_DATA_CHARS = 5_000_000
-RESERVED_DATA_KEY = "typename"  # SpiffWorkflow's serializer reads a dict with this key as an object
-
-_DEADLINE_CHECK = "_deadline_check_"
-_FILENAME = "<bpmn>"  # marks sandboxed frames for the tracer
-
-
-class _DeadlineExceeded(BaseException):
-    """Raised inside sandboxed code past its deadline; a BaseException so `except Exception` misses it."""
-
-
-# --------------------------------------------------------------------------------------------
-# Compilation
-
-
-class _Policy(RestrictingNodeTransformer):
-    """RestrictedPython policy plus our guards: size-checked operators and deadline re-checks."""
-
-    _GUARDED_BINOPS: dict[type[ast.operator], str] = {
-        ast.Pow: "_guarded_pow_",
-        ast.Mult: "_guarded_mul_",
-        ast.LShift: "_guarded_lshift_",
-        ast.Add: "_guarded_add_",
-        ast.Mod: "_guarded_mod_",
-    }
-
-    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
-        """Route the operators that can allocate without bound through checked helpers."""
-        node = super().visit_BinOp(node)
-        guard = self._GUARDED_BINOPS.get(type(node.op))
-        if guard is None:
-            return node
-        call = ast.Call(func=ast.Name(guard, ast.Load()), args=[node.left, node.right], keywords=[])
-        copy_locations(call, node)
-        return call
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
-        """Re-raise a passed deadline first thing in every handler."""
-        # A trace function that raises is switched off by CPython, so a handler that swallowed the
-        # timeout could otherwise loop forever untraced.
-        node = super().visit_ExceptHandler(node)
-        node.body.insert(0, self._deadline_check(node))
-        return node
-
-    def visit_Try(self, node: ast.Try) -> ast.AST:
-        """Re-raise a passed deadline first thing in every finally block."""
-        node = super().visit_Try(node)
-        if node.finalbody:
-            node.finalbody.insert(0, self._deadline_check(node.finalbody[0]))
-        return node
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
-        """Refuse classes: their magic methods (__exit__, __del__) could run user code past the deadline."""
-        self.error(node, "class definitions are not allowed")
-        return node
-
-    def visit_With(self, node: ast.With) -> ast.AST:
-        """Refuse `with`: a context manager can swallow the timeout."""
-        self.error(node, "with statements are not allowed")
-        return node
-
-    def visit_Import(self, node: ast.Import) -> ast.AST:
-        """Refuse imports at compile time, so the deploy lint reports them."""
-        self.error(node, "import statements are not allowed")
-        return node
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.AST:
-        """Refuse imports at compile time, so the deploy lint reports them."""
-        self.error(node, "import statements are not allowed")
-        return node
-
-    @staticmethod
-    def _deadline_check(anchor: ast.AST) -> ast.stmt:
-        call = ast.Expr(ast.Call(func=ast.Name(_DEADLINE_CHECK, ast.Load()), args=[], keywords=[]))
-        copy_locations(call, anchor)
-        return call
-
-
-@functools.lru_cache(maxsize=4096)
-def _compile(source: str, mode: str) -> CodeType:
-    compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
-    result = compiler(source, filename=_FILENAME, policy=_Policy)
-    if result.errors or result.code is None:
-        raise ScriptError("未通过安全编译：" + "；".join(result.errors))
-    return result.code
-
-
-def compile_expression(source: str) -> CodeType:
-    """Compile a BPMN expression (condition, timer, loop condition) under the restricted policy."""
-    return _compile(source.strip(), "eval")
-
-
-def compile_script(source: str) -> CodeType:
-    """Compile a BPMN script task body under the restricted policy."""
-    return _compile(textwrap.dedent(source).strip("\n"), "exec")
-
-
-def assigned_names(source: str) -> set[str]:
-    """Return every variable name a script assigns (used by the deploy lint)."""
-    tree = ast.parse(textwrap.dedent(source).strip("\n"))
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-
-
-# --------------------------------------------------------------------------------------------
-# Guards
-
-
-def _refuse(what: str) -> ScriptError:
-    return ScriptError(f"运算结果过大（{what}），已拒绝执行")
-
-
-_SEQUENCES = (str, bytes, list, tuple)
-# Exact-type fast paths: these guards run on every operator, and sandboxed code is traced per opcode.
-_SMALL_SCALARS = frozenset({float, bool, complex})
-
-
-def _guarded_pow(base: Any, exp: Any, mod: Any = None) -> Any:
-    if (mod is None and type(base) is int and type(exp) is int
-            and exp > 0 and abs(base) > 1 and exp * math.log2(abs(base)) > MAX_INT_BITS):
-        raise _refuse("乘方")
-    return pow(base, exp) if mod is None else pow(base, exp, mod)
-
-
-def _guarded_mul(a: Any, b: Any) -> Any:
-    ta, tb = type(a), type(b)
-    if ta in _SMALL_SCALARS or tb in _SMALL_SCALARS:
-        if not (isinstance(a, _SEQUENCES) or isinstance(b, _SEQUENCES)):
-            return a * b
-    if ta is int and tb is int:
-        if a.bit_length() + b.bit_length() > MAX_INT_BITS:
-            raise _refuse("乘法")
-        return a * b
-    if isinstance(a, _SEQUENCES) and isinstance(b, int) and len(a) * b > MAX_SEQUENCE_LEN:
-        raise _refuse("序列重复")
-    if isinstance(b, _SEQUENCES) and isinstance(a, int) and len(b) * a > MAX_SEQUENCE_LEN:
-        raise _refuse("序列重复")
-    return a * b
-
-
-def _guarded_lshift(a: Any, b: Any) -> Any:
-    if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b > MAX_INT_BITS:
-        raise _refuse("移位")
-    return a << b
-
-
-def _guarded_add(a: Any, b: Any) -> Any:
-    if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES) and len(a) + len(b) > MAX_SEQUENCE_LEN:
-        raise _refuse("序列拼接")
-    return a + b
-
-
-# A %-format width or precision of seven digits or `*` can build a huge string in one C call.
-_HUGE_PERCENT_FORMAT = re.compile(r"%[-#0 +]*(?:\*|\d{7,})|%[-#0 +]*\d*\.(?:\*|\d{7,})")
-
-
-def _guarded_mod(a: Any, b: Any) -> Any:
-    if isinstance(a, str) and _HUGE_PERCENT_FORMAT.search(a):
-        raise _refuse("格式化宽度")
-    if isinstance(a, bytes) and _HUGE_PERCENT_FORMAT.search(a.decode("latin-1")):
-        raise _refuse("格式化宽度")
-    return a % b
-
-
-def _result_length(text: str | bytes, name: str, args: tuple[Any, ...]) -> int:
-    """Return the length a str/bytes method call would produce, computed without producing it."""
-    if name == "expandtabs":
-        tabsize = args[0] if args else 8
-        return len(text) * max(tabsize, 1)
-    if name == "replace":
-        old, new = args[0], args[1]
-        count = args[2] if len(args) > 2 else -1
-        hits = text.count(old)
-        if count >= 0:
-            hits = min(hits, count)
-        return len(text) + hits * (len(new) - len(old))
-    if name == "join":
-        parts = args[0]
-        return sum(len(part) for part in parts) + len(text) * max(len(parts) - 1, 0)
-    return int(args[0]) if args else 0  # ljust, rjust, center, zfill: the width
-
-
-_SIZE_CHECKED_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs", "replace", "join"})
-
-
-def _guarded_getattr(obj: Any, name: str, default: Any = raise_) -> Any:
-    value = safer_getattr(obj, name, default)
-    if name in _SIZE_CHECKED_METHODS and isinstance(obj, (str, bytes)):
-        def size_checked(*args: Any) -> Any:
-            if name == "join":
-                args = (list(args[0]),) if args else args  # a generator must be read only once
-            if args and _result_length(obj, name, args) > MAX_SEQUENCE_LEN:
-                raise _refuse("字符串")
-            return value(*args)
-        return size_checked
-    return value
-
-
-def _guarded_sum(iterable: Any, start: Any = 0) -> Any:
-    # sum() with a list/str start concatenates quadratically inside one C call.
-    if not isinstance(start, (int, float, complex)):
-        raise ScriptError("sum() 只能用于数值")
-    return sum(iterable, start)
-
-
-_INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "+=": _guarded_add,
-    "-=": operator.sub,
-    "*=": _guarded_mul,
-    "/=": operator.truediv,
-    "//=": operator.floordiv,
-    "%=": _guarded_mod,
-    "**=": _guarded_pow,
-    "<<=": _guarded_lshift,
-    ">>=": operator.rshift,
-    "&=": operator.and_,
-    "|=": operator.or_,
-    "^=": operator.xor,
-}
-
-
-def _guarded_inplacevar(op: str, x: Any, y: Any) -> Any:
-    func = _INPLACE_OPS.get(op)
-    if func is None:
-        raise ScriptError(f"不支持的运算符 {op}")
-    return func(x, y)
-
-
-def _guarded_apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    return func(*args, **kwargs)
-
-
-def _builtins() -> dict[str, Any]:
-    allowed = dict(safe_builtins)
-    # Scripts must not be able to raise what stops a worker, nor define classes.
-    for name in ("__build_class__", "BaseException", "SystemExit", "KeyboardInterrupt", "GeneratorExit"):
-        allowed.pop(name, None)
-    allowed.update({
-        "len": len, "min": min, "max": max, "sum": _guarded_sum, "sorted": sorted, "any": any,
-        "all": all, "abs": abs, "round": round, "str": str, "int": int, "float": float, "bool": bool,
-        "list": list, "dict": dict, "set": set, "tuple": tuple, "range": limited_range,
-        "enumerate": enumerate, "zip": zip, "isinstance": isinstance, "pow": _guarded_pow,
-    })
-    return allowed
-
-
-_GLOBALS: dict[str, Any] = {
-    "__builtins__": _builtins(),
-    "__name__": "bpmn_script",
-    "_getattr_": _guarded_getattr,
-    "_getitem_": default_guarded_getitem,
-    "_getiter_": default_guarded_getiter,
-    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-    "_unpack_sequence_": guarded_unpack_sequence,
-    "_write_": full_write_guard,
-    "_inplacevar_": _guarded_inplacevar,
-    "_apply_": _guarded_apply,
-    "_print_": PrintCollector,
-    "_guarded_pow_": _guarded_pow,
-    "_guarded_mul_": _guarded_mul,
-    "_guarded_lshift_": _guarded_lshift,
-    "_guarded_add_": _guarded_add,
-    "_guarded_mod_": _guarded_mod,
-}
-_INJECTED = frozenset(_GLOBALS) | {_DEADLINE_CHECK}
-
-
-# --------------------------------------------------------------------------------------------
-# Data
-
-
-def normalize_data(data: dict[str, Any], error: Callable[[str], Exception]) -> dict[str, Any]:
-    """Return a JSON-safe copy of task data (datetimes as ISO text); raise `error(msg)` when impossible."""
-    budget = {"nodes": MAX_DATA_NODES, "chars": MAX_DATA_CHARS}
-
-    def walk(value: Any, path: str) -> Any:
-        budget["nodes"] -= 1
-        if budget["nodes"] < 0:
-            raise error("数据过大（元素过多）")
-        if value is None or isinstance(value, (bool, int, float)):
-            return value
-        if isinstance(value, str):
-            budget["chars"] -= len(value)
-            if budget["chars"] < 0:
-                raise error("数据过大（文本过长）")
-            return value
-        # timeDate expressions read these variables; SpiffWorkflow needs ISO text, not objects.
-        if isinstance(value, (datetime, date)):
-            return value.isoformat()
-        if isinstance(value, dict):
-            out: dict[str, Any] = {}
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    raise error(f"变量 {path} 的键 {key!r} 不是字符串")
-                if key == RESERVED_DATA_KEY:
-                    raise error(f"变量名 {RESERVED_DATA_KEY} 为系统保留，不能使用（{path}）")
-                out[key] = walk(item, f"{path}.{key}")
-            return out
-        if isinstance(value, (list, tuple, set, frozenset, range)):
-            return [walk(item, f"{path}[{i}]") for i, item in enumerate(value)]
-        raise error(f"变量 {path} 的值类型 {type(value).__name__} 无法保存")
-
-    if not isinstance(data, dict):
-        raise error("数据必须是键值对象")
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if not isinstance(key, str):
-            raise error(f"变量名 {key!r} 不是字符串")
-        if key == RESERVED_DATA_KEY:
-            raise error(f"变量名 {RESERVED_DATA_KEY} 为系统保留，不能使用")
-        out[key] = walk(value, key)
-    return out
-
-
-def _script_error(message: str) -> ScriptError:
-    return ScriptError(message)
+from app.engine import wire
+from app.engine.errors import ScriptError, ScriptOutOfMemory, ScriptTimeout
+from app.engine.restricted import compile_expression, compile_script
+
+_ROOT = Path(__file__).resolve().parents[2]  # the directory holding the `app` package
+# A worker must start (interpreter + RestrictedPython) within this, even on a loaded host.
+_START_SECONDS = 30.0
+# While waiting for an answer, check the worker's CPU time this often; end it once it used this
+# much CPU past its timeout without its own timer having stopped it (it is in one long C call).
+_WATCH_SECONDS = 0.1
+_CPU_GRACE_SECONDS = 0.5
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _wall_backstop(timeout: float) -> float:
+    """Wall-clock seconds to wait for an answer before killing the worker.
+
+    The worker's CPU time is bounded (its timer; this process's watch of its CPU time; RLIMIT_CPU);
+    this only catches a worker that is stuck without using CPU, so it is generous: a loaded host
+    may give the worker a fraction of a CPU.
+    """
+    return 5.0 + 4 * timeout
+
+
+def _worker_environment() -> dict[str, str]:
+    """The worker's whole environment: no GOVFLOW_* secrets, no database URL, no proxies."""
+    env = {"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONPATH": str(_ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    for name in ("PYTHONHASHSEED",):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+class _WorkerGone(Exception):
+    """The worker died, answered garbage or did not answer in time; it has been killed."""
+
+    def __init__(self, timed_out: bool) -> None:
+        super().__init__("script worker gone")
+        self.timed_out = timed_out
+
+
+class _Worker:
+    """One worker process and its two pipes."""
+
+    def __init__(self, memory_mb: int) -> None:
+        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+            [sys.executable, "-m", "app.engine.script_worker", str(memory_mb)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            close_fds=True, env=_worker_environment(), cwd=_ROOT,
+        )
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self.proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+        self._buffer = b""
+        self._killed = False
+        ready = self._read(time.monotonic() + _START_SECONDS)
+        if not ready.get("ready"):
+            self.kill()
+            raise _WorkerGone(timed_out=False)
+
+    def call(self, request: bytes, timeout: float) -> dict[str, Any]:
+        """Send one encoded request and return the reply; raise _WorkerGone (worker killed) on failure."""
+        cpu_limit = self.cpu_seconds() + timeout + _CPU_GRACE_SECONDS
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(request)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.kill()
+            raise _WorkerGone(timed_out=self._died_of_cpu()) from None
+        return self._read(time.monotonic() + _wall_backstop(timeout), cpu_limit)
+
+    def cpu_seconds(self) -> float:
+        """Return the CPU time the worker has used so far (Linux /proc), 0 if it cannot be read."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            return 0.0
+        # Fields 14 and 15 of proc(5), utime and stime, counted from after the command name.
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+    def _read(self, deadline: float, cpu_limit: float | None = None) -> dict[str, Any]:
+        fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
+        need = 4
+        size: int | None = None
+        while True:
+            if size is None and len(self._buffer) >= 4:
+                size = int.from_bytes(self._buffer[:4], "big")
+                if size > wire.MAX_MESSAGE_BYTES:
+                    self.kill()
+                    raise _WorkerGone(timed_out=False)
+                need = 4 + size
+            if size is not None and len(self._buffer) >= need:
+                body, self._buffer = self._buffer[4:need], self._buffer[need:]
+                try:
+                    reply = wire.decode(body)
+                except (ValueError, RecursionError):
+                    self.kill()
+                    raise _WorkerGone(timed_out=False) from None
+                if not isinstance(reply, dict):
+                    self.kill()
+                    raise _WorkerGone(timed_out=False)
+                return reply
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.kill()
+                raise _WorkerGone(timed_out=True)
+            if not self._selector.select(min(left, _WATCH_SECONDS)):
+                # One long C-level call cannot be interrupted by the worker's timer: watch its CPU
+                # time from here and end it soon after the deadline (RLIMIT_CPU is coarser, in seconds).
+                if cpu_limit is not None and self.cpu_seconds() > cpu_limit:
+                    self.kill()
+                    raise _WorkerGone(timed_out=True)
+                continue
+            chunk = os.read(fd, max(need - len(self._buffer), 65536))
+            if not chunk:
+                self.kill()
+                raise _WorkerGone(timed_out=self._died_of_cpu())
+            self._buffer += chunk
+
+    def _died_of_cpu(self) -> bool:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return False
+        return code == -signal.SIGXCPU
+
+    def kill(self) -> None:
+        """End the process (if it still runs) and release its pipes."""
+        if self._killed:
+            return
+        self._killed = True
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._selector.close()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                if pipe is not None:
+                    pipe.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Let the worker end by closing its input (it exits on EOF)."""
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.kill()
+
+
+class WorkerPool:
+    """A fixed number of script workers for this process, started lazily, one caller per worker."""
+
+    def __init__(self, size: int, memory_mb: int) -> None:
+        self.size = max(1, size)
+        self.memory_mb = memory_mb
+        self._cond = threading.Condition()
+        self._idle: list[_Worker] = []
+        self._taken = 0  # slots in use: idle + checked out + starting; never above size
+        self._pid = os.getpid()
+
+    def run(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Run one request on a worker; raise ScriptError / ScriptTimeout for what went wrong."""
+        try:
+            body = wire.frame(wire.encode(request))
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ScriptError(f"任务数据无法交给脚本：{exc}") from None
+        worker = self._checkout()
+        keep = False
+        try:
+            try:
+                reply = worker.call(body, timeout)
+            except _WorkerGone as gone:
+                if gone.timed_out:
+                    raise _timeout(timeout) from None
+                raise ScriptError("脚本执行进程异常退出，已重启") from None
+            if reply.get("ok"):
+                keep = True
+                return reply
+            kind = reply.get("kind")
+            if kind == "error":
+                keep = True
+                raise ScriptError(str(reply.get("message", "")))
+            if kind == "timeout":
+                raise _timeout(timeout)
+            if kind == "memory":
+                raise ScriptOutOfMemory(f"脚本占用内存超过 {self.memory_mb} MB，已被终止")
+            raise ScriptError("脚本执行进程应答无效")
+        finally:
+            self._checkin(worker, keep)
+
+    def pids(self) -> list[int]:
+        """Return the process ids of the idle workers (for tests and diagnostics)."""
+        with self._cond:
+            return sorted(worker.proc.pid for worker in self._idle)
+
+    def close(self) -> None:
+        """Stop the idle workers; the pool starts new ones if it is used again."""
+        with self._cond:
+            idle, self._idle = self._idle, []
+            self._taken -= len(idle)
+            self._cond.notify_all()
+        for worker in idle:
+            worker.close()
+
+    def _checkout(self) -> _Worker:
+        with self._cond:
+            if self._pid != os.getpid():
+                # A forked child must not share its parent's pipes: start afresh.
+                self._idle, self._taken, self._pid = [], 0, os.getpid()
+            while not self._idle and self._taken >= self.size:
+                self._cond.wait()
+            worker = self._idle.pop() if self._idle else None
+            if worker is None:
+                self._taken += 1  # this caller starts one itself
+            # Fill the other slots in the background, so that the next caller (or the next script
+            # after one that hit a limit) finds a worker ready.
+            while self._taken < self.size:
+                self._start_in_background()
+        if worker is not None:
+            return worker
+        try:
+            return _Worker(self.memory_mb)
+        except BaseException:
+            with self._cond:
+                self._taken -= 1
+                self._cond.notify()
+            raise
+
+    def _checkin(self, worker: _Worker, keep: bool) -> None:
+        if not keep:
+            worker.kill()
+        with self._cond:
+            if keep and self._pid == os.getpid():
+                self._idle.append(worker)
+                self._cond.notify()
+                return
+            self._taken -= 1
+            if self._pid == os.getpid():
+                self._start_in_background()  # the replacement, started now rather than on next use
+            self._cond.notify()
+
+    def _start_in_background(self) -> None:
+        """Take a slot and start a worker for it on a thread (caller holds the lock)."""
+        self._taken += 1
+        threading.Thread(target=self._start, name="script-worker-start", daemon=True).start()
+
+    def _start(self) -> None:
+        try:
+            worker: _Worker | None = _Worker(self.memory_mb)
+        except Exception:  # noqa: BLE001 - the slot is freed; a caller starting one reports the failure
+            worker = None
+        with self._cond:
+            if worker is not None and self._pid == os.getpid():
+                self._idle.append(worker)
+            else:
+                self._taken -= 1
+                if worker is not None:
+                    worker.kill()
+            self._cond.notify()
+
+
+def _timeout(seconds: float) -> ScriptTimeout:
+    return ScriptTimeout(f"脚本运行超过 {seconds:g} 秒 CPU 时间，已被终止")
+
+
+_pools: dict[tuple[int, int], WorkerPool] = {}
+_pools_lock = threading.Lock()
+
+
+def worker_pool(size: int, memory_mb: int) -> WorkerPool:
+    """Return this process's pool for (size, memory budget), creating it on first use."""
+    key = (size, memory_mb)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = _pools[key] = WorkerPool(size, memory_mb)
+        return pool
 
 
 # --------------------------------------------------------------------------------------------
@@ -360,95 +313,41 @@ def _script_error(message: str) -> ScriptError:
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
-    """Run restricted code against task data, bounded by a per-thread opcode-tracing deadline."""
+    """Run restricted code against task data in a script worker, bounded in memory and CPU time."""
 
-    def __init__(self, *, timeout_seconds: float = 1.0) -> None:
+    def __init__(self, *, timeout_seconds: float = 1.0, memory_mb: int = 256, workers: int = 2) -> None:
         super().__init__({})
         self.timeout_seconds = timeout_seconds
+        self.pool = worker_pool(workers, memory_mb)
 
     def evaluate(self, expression: str, context: dict[str, Any],
                  external_context: dict[str, Any] | None = None) -> Any:
         """Evaluate an expression against the task data."""
-        code = compile_expression(expression)
-        return self._run(code, self._globals(context, external_context), "eval")
+        compile_expression(expression)  # refused here, without a round trip (and cached)
+        reply = self._run("eval", expression, context, external_context)
+        return reply.get("value")
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: dict[str, Any] | None = None) -> bool:
         """Run a script; on success replace the task data with what the script left behind."""
-        code = compile_script(script)
-        namespace = self._globals(context, external_context)
-        self._run(code, namespace, "exec")
-        harvested = {}
-        for key, value in namespace.items():
-            if key in _INJECTED or (external_context and key in external_context):
-                if key in context:
-                    harvested[key] = context[key]
-                continue
-            # Functions and modules are not data (SpiffWorkflow drops them the same way).
-            if callable(value) or isinstance(value, ModuleType):
-                continue
-            harvested[key] = value
-        cleaned = normalize_data(harvested, _script_error)
+        compile_script(script)
+        reply = self._run("exec", script, context, external_context)
+        data = reply.get("data")
+        if not isinstance(data, dict):
+            raise ScriptError("脚本执行进程应答无效")
         context.clear()
-        context.update(cleaned)
+        context.update(data)
         return True
 
     def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
         """Refuse service calls: no service task is deployable."""
         raise ScriptError("不支持服务调用")
 
-    @staticmethod
-    def _globals(context: dict[str, Any], external_context: dict[str, Any] | None) -> dict[str, Any]:
-        namespace = dict(context)
-        namespace.update(external_context or {})
-        # Ours last, so task data cannot shadow a guard.
-        namespace.update(_GLOBALS)
-        return namespace
-
-    def _run(self, code: CodeType, namespace: dict[str, Any], mode: str) -> Any:
-        monotonic = time.monotonic  # bound locally: the tracer runs on every opcode
-        deadline = monotonic() + self.timeout_seconds
-        finished = False
-
-        def check() -> None:
-            # Also refuse once the run is over: a generator left behind runs its finally/except
-            # blocks when it is garbage-collected, outside the tracer.
-            if finished or monotonic() > deadline:
-                raise _DeadlineExceeded
-
-        def trace_opcode(frame: FrameType, event: str, arg: Any) -> Any:
-            if monotonic() > deadline:
-                raise _DeadlineExceeded
-            return trace_opcode
-
-        def trace_call(frame: FrameType, event: str, arg: Any) -> Any:
-            # Only sandboxed code is traced per opcode; our guards are short and bounded.
-            if frame.f_code.co_filename != _FILENAME:
-                return None
-            frame.f_trace_opcodes = True
-            return trace_opcode(frame, event, arg)
-
-        namespace[_DEADLINE_CHECK] = check
-        previous = sys.gettrace()
-        # settrace is per thread, so this also works inside a web server's worker threads,
-        # where SIGALRM cannot be used.
-        sys.settrace(trace_call)
-        try:
-            if mode == "eval":
-                return eval(code, namespace)  # noqa: S307 - restricted bytecode, guarded namespace
-            exec(code, namespace)  # noqa: S102 - restricted bytecode, guarded namespace
-            return None
-        except _DeadlineExceeded:
-            raise ScriptTimeout(f"脚本运行超过 {self.timeout_seconds:g} 秒，已被终止") from None
-        except ScriptError:
-            raise
-        except RecursionError as exc:
-            raise ScriptError("递归过深") from exc
-        except (Exception, SystemExit) as exc:
-            raise ScriptError(f"{type(exc).__name__}: {exc}") from exc
-        finally:
-            finished = True
-            sys.settrace(previous)
+    def _run(self, mode: str, source: str, context: dict[str, Any],
+             external_context: dict[str, Any] | None) -> dict[str, Any]:
+        request = {"mode": mode, "source": source, "timeout": self.timeout_seconds,
+                   "context": context, "external": external_context or {}}
+        return self.pool.run(request, self.timeout_seconds)
 
 
 def _element_id(task: Any) -> str | None:
@@ -470,8 +369,9 @@ class RestrictedScriptEngine(PythonScriptEngine):
 
     environment: RestrictedEnvironment
 
-    def __init__(self, *, timeout_seconds: float = 1.0) -> None:
-        super().__init__(environment=RestrictedEnvironment(timeout_seconds=timeout_seconds))
+    def __init__(self, *, timeout_seconds: float = 1.0, memory_mb: int = 256, workers: int = 2) -> None:
+        super().__init__(environment=RestrictedEnvironment(
+            timeout_seconds=timeout_seconds, memory_mb=memory_mb, workers=workers))
 
     def validate(self, expression: str) -> None:
         """Compile an expression under the restricted policy (raise ScriptError if refused)."""

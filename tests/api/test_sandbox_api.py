@@ -1,5 +1,6 @@
 """A designer's BPMN cannot reach the host: refused at deploy, or stopped when it runs."""
 
+from tests.api.helpers import review_task, submit
 from tests.api.test_bad_input import _audit_count
 
 TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -76,3 +77,64 @@ def test_variable_named_typename_is_refused(client, as_user) -> None:
     assert _deploy(designer, "try_vars", "y = 1").status_code == 201
     r = designer.post("/api/processes/try_vars/instances", json={"variables": {"typename": "x"}})
     assert r.status_code == 422
+
+
+def _nested_json(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_single_huge_allocation_is_a_422_naming_the_element_and_the_service_carries_on(client, as_user, rt) -> None:
+    designer = as_user("designer")
+    for key, script in (("try_ljust", "x = str.ljust('', 10 ** 9)"),
+                        ("try_width", "x = f\"{'':&gt;{10 ** 9}}\""),
+                        ("try_bytes", "x = (0).to_bytes(10 ** 9, 'big')"),
+                        ("try_extend", "x = [0]\nwhile True:\n    x.extend(x)")):
+        assert _deploy(designer, key, script).status_code == 201
+        before = _audit_count(rt)
+        r = designer.post(f"/api/processes/{key}/instances", json={"variables": {}})
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"]["code"] == "script_memory"
+        assert r.json()["detail"]["element_id"] == "calc"
+        assert "内存" in r.json()["detail"]["message"]
+        assert _audit_count(rt) == before
+    assert _deploy(designer, "try_after", "total = sum(values) * 2").status_code == 201
+    r = designer.post("/api/processes/try_after/instances", json={"variables": {"values": [1, 2, 3]}})
+    assert r.status_code == 201, r.text
+
+
+def test_script_building_a_10000_deep_list_is_a_422_not_a_500(client, as_user) -> None:
+    designer = as_user("designer")
+    script = "x = []\ni = 0\nwhile i &lt; 10000:\n    x = [x]\n    i += 1"
+    assert _deploy(designer, "try_deep", script).status_code == 201
+    r = designer.post("/api/processes/try_deep/instances", json={"variables": {}})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"]["code"] == "script_error"
+    assert "嵌套过深" in r.json()["detail"]["message"]
+
+
+def test_deeply_nested_variables_are_a_422_not_a_500(client, as_user) -> None:
+    designer = as_user("designer")
+    assert _deploy(designer, "try_vars_deep", "y = 1").status_code == 201
+    body = '{"variables": {"a": ' + _nested_json(150) + "}}"
+    r = designer.post("/api/processes/try_vars_deep/instances", content=body,
+                      headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text[:300]
+    assert "嵌套过深" in r.json()["detail"]["message"]
+    # Deeper than the JSON parser goes: refused as a bad body before anything runs.
+    body = '{"variables": {"a": ' + _nested_json(10_000) + "}}"
+    r = designer.post("/api/processes/try_vars_deep/instances", content=body,
+                      headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text[:300]
+
+
+def test_deeply_nested_form_data_is_a_4xx_and_the_task_stays_open(client, as_user) -> None:
+    created = submit(as_user("rst_clerk"))
+    reviewer = as_user("gat_reviewer")
+    task = review_task(reviewer, created["instance_id"])
+    for depth, status in ((150, 422), (10_000, 400)):
+        for field in ("terms", "extra_field"):
+            body = '{"data": {"decision": "approve", "terms": "x", "%s": %s}}' % (field, _nested_json(depth))
+            r = reviewer.post(f"/api/tasks/{task['id']}/complete", content=body,
+                              headers={"content-type": "application/json"})
+            assert r.status_code == status, (depth, field, r.text[:300])
+    assert reviewer.get(f"/api/tasks/{task['id']}").json()["status"] == "open"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 import threading
 import time
@@ -87,10 +86,10 @@ def test_endless_loop_in_a_worker_thread_stops_with_script_timeout(engine: Engin
 
     worker = threading.Thread(target=start)
     worker.start()
-    worker.join(timeout=10)
+    worker.join(timeout=15)
 
     assert not worker.is_alive()
-    assert outcome["elapsed"] < 3
+    assert outcome["elapsed"] < 10  # 0.5 s of CPU; a silent worker is killed after 7 s
     assert outcome["error"].code == "script_timeout"
     assert "spin" in outcome["error"].message_zh
 
@@ -107,7 +106,7 @@ def test_timeout_cannot_be_swallowed(script: str) -> None:
     with pytest.raises(ScriptTimeout):
         run(script, timeout=0.3)
 
-    assert time.monotonic() - began < 3
+    assert time.monotonic() - began < 10
 
 
 def test_previous_trace_function_is_restored() -> None:
@@ -144,7 +143,7 @@ def test_huge_single_operations_are_refused_before_they_run(script: str) -> None
         run(script)
 
     assert "过大" in caught.value.message_zh
-    assert time.monotonic() - began < 1
+    assert time.monotonic() - began < 5
 
 
 def test_gateway_condition_is_sandboxed(engine: Engine) -> None:
@@ -174,7 +173,7 @@ def test_gateway_condition_is_cpu_bounded(engine: Engine) -> None:
     with pytest.raises(ScriptTimeout):
         engine.start(process.content_hash, process.xml, {})
 
-    assert time.monotonic() - began < 3
+    assert time.monotonic() - began < 10
 
 
 def test_timer_expression_is_sandboxed(engine: Engine, frozen_clock: Any) -> None:
@@ -251,27 +250,16 @@ def test_generator_left_behind_cannot_run_code_after_the_script() -> None:
         "def pending():\n    try:\n        yield 1\n    finally:\n        while True:\n            pass\n"
         "gen = pending()\nfor value in gen:\n    break\n"
     )
-    outcome: dict[str, Any] = {}
+    env = RestrictedEnvironment(timeout_seconds=0.5)
 
-    def execute() -> None:
-        try:
-            run(script)
-        except ScriptError as exc:
-            outcome["message"] = exc.message_zh  # not exc itself: its traceback keeps the generator alive
-        reported: list[str] = []
-        previous_hook = sys.unraisablehook
-        sys.unraisablehook = lambda report: reported.append(report.exc_type.__name__)
-        try:
-            gc.collect()  # finalizes the generator: its finally block must not spin untraced
-        finally:
-            sys.unraisablehook = previous_hook
-        outcome["reported"] = reported
-        outcome["finished"] = True
+    with pytest.raises(ScriptError) as caught:
+        env.execute(script, {})
+    workers = env.pool.pids()
+    began = time.monotonic()
+    data = {"a": 1}
+    env.execute("b = a + 1", data)  # the worker finalized the generator: its finally was refused, not run
 
-    worker = threading.Thread(target=execute, daemon=True)
-    worker.start()
-    worker.join(timeout=5)
-
-    assert outcome.get("finished") is True
-    assert "gen" in outcome["message"]
-    assert outcome["reported"] == ["_DeadlineExceeded"]  # the finally block was refused, not run
+    assert "gen" in caught.value.message_zh
+    assert data == {"a": 1, "b": 2}
+    assert set(workers) <= set(env.pool.pids())  # no worker was left spinning or replaced
+    assert time.monotonic() - began < 5
