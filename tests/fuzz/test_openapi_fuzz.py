@@ -1,0 +1,173 @@
+"""A bounded schemathesis run over the whole OpenAPI, as every demo role and anonymously: no 5xx.
+
+Every operation of /openapi.json is driven in-process (ASGI, no network) as each demo user of the README
+and without a token, with cases schemathesis generates from the schema (valid and invalid ones). The run is
+deterministic (derandomized Hypothesis, no example database on disk, no deadline) and bounded: about
+GOVFLOW_FUZZ_CASES cases in all (default 2,000, rounded up to one case per operation, mode and role: about
+2,900; raise it, and set GOVFLOW_FUZZ_SEED for other inputs, in a longer local run). Any response >= 500, or an
+exception escaping the application, fails the test; the message lists every one with its reproduction.
+
+Alone: `.venv/bin/pytest -q tests/fuzz`; longer: `GOVFLOW_FUZZ_CASES=20000 GOVFLOW_FUZZ_SEED=1 .venv/bin/pytest -q -s tests/fuzz`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+pytest.importorskip("schemathesis")
+
+import schemathesis  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
+from hypothesis.errors import HypothesisException  # noqa: E402
+from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.core import NOT_SET  # noqa: E402
+from schemathesis.core.failures import FailureGroup  # noqa: E402
+from schemathesis.python.asgi import ASGIClient  # noqa: E402
+
+from tests.conftest import DEMO_PASSWORD  # noqa: E402
+
+# The README's demo accounts, then anonymous (None). The administrator comes last among the users: what it
+# changes (users, departments, calendars) should not take the ground from under the other roles' runs.
+ROLES: list[str | None] = [
+    "rst_clerk", "gat_clerk", "gat_reviewer", "gat_head", "scjg_clerk", "scjg_reviewer", "data_reviewer",
+    "designer", "gov_supervisor", "zz_clerk", "zz_reviewer", "zz_data_reviewer", "zz_supervisor", "zm_clerk",
+    "demo_admin", None,
+]
+# Cases in all (one generated input sent as one role); CI keeps the default, a local run may raise it.
+DEFAULT_CASES = 2000
+# Unset: the same cases on every run (CI). Set: other cases, for a longer local hunt.
+SEED = int(os.environ["GOVFLOW_FUZZ_SEED"]) if os.environ.get("GOVFLOW_FUZZ_SEED") else None
+ROLES_PER_CASE = 4
+MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
+
+
+# Operations that would make the rest of the run meaningless if hit early: moving the demo clock (tokens
+# judged on the service clock expire), an API logout (revokes the role's tokens), logging in (fuzzed wrong
+# passwords may trip a login throttle). They run after every other operation, in this order, each after a
+# fresh login of every role; logging in comes last because nobody needs to log in after it.
+SESSION_OPERATIONS = ("PUT /api/admin/clock", "POST /api/auth/logout", "POST /api/auth/token")
+
+
+def _session_rank(operation: Any) -> int:
+    """Where an operation runs: 0 for ordinary ones, then in SESSION_OPERATIONS order (unknown /api/auth/ last)."""
+    if operation.label in SESSION_OPERATIONS:
+        return 1 + SESSION_OPERATIONS.index(operation.label)
+    return len(SESSION_OPERATIONS) + 1 if operation.path.startswith("/api/auth/") else 0
+
+
+@dataclass
+class Run:
+    cases: int = 0  # a case: one generated input sent as one role
+    generated: int = 0
+    per_role: dict[str, int] = field(default_factory=dict)
+    accepted: dict[str, int] = field(default_factory=dict)  # 2xx answers: the role got past the doors
+    skipped: list[str] = field(default_factory=list)  # (operation, mode) with nothing to generate
+    failures: list[str] = field(default_factory=list)
+
+
+def _repro(role: str | None, case: schemathesis.Case) -> str:
+    query = "&".join(f"{k}={v!r}" for k, v in (case.query or {}).items())
+    body = "" if case.body is NOT_SET else json.dumps(case.body, ensure_ascii=False, default=repr)[:400]
+    headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+    return (f"[{role or 'anonymous'}] {case.method} {case.formatted_path}{'?' + query if query else ''}"
+            f"{' media_type=' + case.media_type if case.media_type and body else ''}"
+            f"{' headers=' + repr(headers) if headers else ''}{' body=' + body if body else ''}")
+
+
+def _generate(operation: Any, mode: schemathesis.GenerationMode, count: int) -> list[schemathesis.Case]:
+    """Up to `count` distinct cases of one operation, the same ones on every run (derandomized)."""
+    cases: list[schemathesis.Case] = []
+
+    @settings(max_examples=count, derandomize=SEED is None, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def collect(case: schemathesis.Case) -> None:
+        cases.append(case)
+
+    if SEED is not None:
+        collect = seed(SEED)(collect)
+    collect()
+    return cases
+
+
+def _send(run: Run, role: str | None, session: ASGIClient, case: schemathesis.Case) -> None:
+    run.cases += 1
+    run.per_role[role or "anonymous"] = run.per_role.get(role or "anonymous", 0) + 1
+    try:
+        response = case.call(session=session, base_url="http://testserver")
+    except Exception as exc:  # noqa: BLE001 - an exception escaping the app is exactly what we report
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        run.failures.append(f"{_repro(role, case)}\n    -> {type(exc).__name__}: {exc} "
+                            f"({where.filename}:{where.lineno})")
+        return
+    if response.status_code < 300:
+        run.accepted[role or "anonymous"] = run.accepted.get(role or "anonymous", 0) + 1
+    try:
+        case.validate_response(response, checks=[not_a_server_error])
+    except FailureGroup:
+        run.failures.append(f"{_repro(role, case)}\n    -> {response.status_code} {response.text[:300]}")
+
+
+def _drive(run: Run, sessions: dict[str | None, ASGIClient], operation: Any, per_role: int) -> None:
+    """Send `per_role` cases of each generation mode of one operation as every role.
+
+    Generating a case costs several times more than sending it in-process, so each generated case goes to
+    ROLES_PER_CASE roles in turn; an operation with fewer distinct inputs (no parameters) repeats them.
+    """
+    for mode in MODES:
+        # Reversed for invalid input, so that a role does not always meet the same neighbours' cases.
+        roles = list(sessions) if mode.is_positive else list(reversed(sessions))
+        sends = per_role * len(roles)
+        try:
+            cases = _generate(operation, mode, math.ceil(sends / ROLES_PER_CASE))
+        except HypothesisException as exc:  # e.g. no invalid variant of a parameterless operation exists
+            run.skipped.append(f"{operation.label} {mode.value}: {type(exc).__name__}")
+            continue
+        run.generated += len(cases)
+        for j in range(sends):
+            role = roles[j % len(roles)]
+            _send(run, role, sessions[role], cases[j * len(cases) // sends])
+
+
+def _login(app: Any, username: str | None) -> ASGIClient:
+    # Not entered as a context manager: the `client` fixture already ran the app's start-up once.
+    session = ASGIClient(app)
+    if username is not None:
+        r = session.post("/api/auth/token", data={"username": username, "password": DEMO_PASSWORD})
+        assert r.status_code == 200, r.text
+        session.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+    return session
+
+
+def test_no_server_error_for_any_role(app, client, record_property) -> None:  # type: ignore[no-untyped-def]
+    target = int(os.environ.get("GOVFLOW_FUZZ_CASES", DEFAULT_CASES))
+    schema = schemathesis.openapi.from_dict(client.get("/openapi.json").json())
+    operations = sorted((result.ok() for result in schema.get_all_operations()), key=_session_rank)
+    per_role = max(1, round(target / (len(operations) * len(ROLES) * len(MODES))))
+
+    run = Run()
+    started = time.perf_counter()
+    sessions = {role: _login(app, role) for role in ROLES}
+    for operation in operations:
+        if _session_rank(operation):
+            sessions = {role: _login(app, role) for role in ROLES}
+        _drive(run, sessions, operation, per_role)
+    elapsed = time.perf_counter() - started
+
+    database = "PostgreSQL" if app.state.runtime.db.is_postgres else "SQLite"
+    summary = (f"schemathesis on {database}: {run.cases} cases ({run.generated} generated inputs, "
+               f"{per_role} per operation, mode and role) over {len(operations)} operations x {len(ROLES)} roles "
+               f"in {elapsed:.1f} s; server errors: {len(run.failures)}; no invalid input exists for "
+               f"{len(run.skipped)} (operation, mode) pairs; per role (cases/2xx): "
+               + ", ".join(f"{role}={n}/{run.accepted.get(role, 0)}" for role, n in run.per_role.items()))
+    record_property("fuzz_summary", summary)
+    assert run.cases >= min(target, 2000), summary
+    assert not run.failures, f"{len(run.failures)} server errors\n" + "\n".join(run.failures)
