@@ -20,19 +20,17 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
+import schemathesis
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis.errors import HypothesisException
+from schemathesis.checks import not_a_server_error
+from schemathesis.core import NOT_SET
+from schemathesis.core.failures import FailureGroup
+from schemathesis.python.asgi import ASGIClient
 
-pytest.importorskip("schemathesis")
-
-import schemathesis  # noqa: E402
-from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
-from hypothesis.errors import HypothesisException  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.core import NOT_SET  # noqa: E402
-from schemathesis.core.failures import FailureGroup  # noqa: E402
-from schemathesis.python.asgi import ASGIClient  # noqa: E402
-
-from tests.conftest import DEMO_PASSWORD  # noqa: E402
+from tests.conftest import DEMO_PASSWORD
 
 # The README's demo accounts, then anonymous (None). The administrator comes last among the users: what it
 # changes (users, departments, calendars) should not take the ground from under the other roles' runs.
@@ -171,3 +169,25 @@ def test_no_server_error_for_any_role(app, client, record_property) -> None:  # 
     record_property("fuzz_summary", summary)
     assert run.cases >= min(target, 2000), summary
     assert not run.failures, f"{len(run.failures)} server errors\n" + "\n".join(run.failures)
+
+
+def test_the_run_reports_server_errors_with_their_reproduction() -> None:
+    """The harness itself: an exception escaping the app and a 5xx answer are both caught and described."""
+    broken = FastAPI()
+
+    @broken.get("/api/things/{thing_id}")
+    def crash(thing_id: int) -> dict[str, int]:
+        return {"ratio": 1 // (thing_id - thing_id)}
+
+    @broken.post("/api/things")
+    def unavailable(body: dict[str, str]) -> JSONResponse:
+        return JSONResponse({"detail": "down"}, status_code=503)
+
+    schema = schemathesis.openapi.from_dict(broken.openapi())
+    run = Run()
+    sessions = {None: ASGIClient(broken)}
+    for result in schema.get_all_operations():
+        _drive(run, sessions, result.ok(), per_role=1)
+    assert run.cases >= 3
+    assert any("GET /api/things/" in f and "ZeroDivisionError" in f for f in run.failures), run.failures
+    assert any("POST /api/things" in f and "503" in f and "body=" in f for f in run.failures), run.failures
