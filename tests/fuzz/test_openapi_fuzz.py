@@ -1,13 +1,15 @@
 """A bounded schemathesis run over the whole OpenAPI, as every demo role and anonymously: no 5xx.
 
 Every operation of /openapi.json is driven in-process (ASGI, no network) as each demo user of the README
-and without a token, with cases schemathesis generates from the schema (valid and invalid ones). The run is
-deterministic (derandomized Hypothesis, no example database on disk, no deadline) and bounded: about
-GOVFLOW_FUZZ_CASES cases in all (default 2,000, rounded up to one case per operation, mode and role: about
-2,900; raise it, and set GOVFLOW_FUZZ_SEED for other inputs, in a longer local run). Any response >= 500, or an
-exception escaping the application, fails the test; the message lists every one with its reproduction.
+and without a token, with cases schemathesis generates from the schema (valid and invalid ones); valid ones
+go again with their path parameters naming live objects. The run is deterministic (derandomized Hypothesis,
+no example database, no deadline) and bounded: GOVFLOW_FUZZ_CASES cases (default 2,000, rounded up to one
+per operation, mode and role: about 2,900, plus about 800 on live objects). GOVFLOW_FUZZ_SEED picks other
+inputs for a longer local hunt. Any response >= 500, or an exception escaping the application, fails the
+test; its message lists every one with its reproduction (role, method, path, query, body).
 
-Alone: `.venv/bin/pytest -q tests/fuzz`; longer: `GOVFLOW_FUZZ_CASES=20000 GOVFLOW_FUZZ_SEED=1 .venv/bin/pytest -q -s tests/fuzz`.
+Alone: `.venv/bin/pytest -q tests/fuzz`;
+longer: `GOVFLOW_FUZZ_CASES=20000 GOVFLOW_FUZZ_SEED=1 .venv/bin/pytest -q tests/fuzz`.
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ from schemathesis.python.asgi import ASGIClient
 from tests.api.helpers import submit
 from tests.authority.helpers import escalated_dispute, province_notice
 from tests.catalog.helpers import new_draft
+from tests.conftest import DEMO_PASSWORD
 from tests.open_data.helpers import submitted
 from tests.rectification.helpers import upload
-from tests.conftest import DEMO_PASSWORD
 
 # The README's demo accounts, then anonymous (None). The administrator comes last among the users: what it
 # changes (users, departments, calendars) should not take the ground from under the other roles' runs.
@@ -60,7 +62,7 @@ SESSION_OPERATIONS = ("PUT /api/admin/clock", "POST /api/auth/logout", "POST /ap
 
 
 def _session_rank(operation: Any) -> int:
-    """Where an operation runs: 0 for ordinary ones, then in SESSION_OPERATIONS order (unknown /api/auth/ last)."""
+    """Rank an operation: 0 if ordinary, then SESSION_OPERATIONS in order, other /api/auth/ ones last."""
     if operation.label in SESSION_OPERATIONS:
         return 1 + SESSION_OPERATIONS.index(operation.label)
     return len(SESSION_OPERATIONS) + 1 if operation.path.startswith("/api/auth/") else 0
@@ -209,7 +211,8 @@ def _login(app: Any, username: str | None) -> ASGIClient:
     return session
 
 
-def test_no_server_error_for_any_role(app, client, as_user, rt, record_property) -> None:  # type: ignore[no-untyped-def]
+def test_no_server_error_for_any_role(  # type: ignore[no-untyped-def]
+        app, client, as_user, rt, record_property) -> None:
     _live_objects(as_user)
     known = _known_values(rt)
     target = int(os.environ.get("GOVFLOW_FUZZ_CASES", DEFAULT_CASES))
@@ -226,11 +229,12 @@ def test_no_server_error_for_any_role(app, client, as_user, rt, record_property)
         _drive(run, sessions, operation, per_role, known)
     elapsed = time.perf_counter() - started
 
-    database = "PostgreSQL" if app.state.runtime.db.is_postgres else "SQLite"
+    database = "PostgreSQL" if rt.db.is_postgres else "SQLite"
     summary = (f"schemathesis on {database}: {run.cases} cases ({run.generated} generated inputs, "
-               f"{per_role} per operation, mode and role; {run.on_known_objects} on existing objects) over {len(operations)} operations x {len(ROLES)} roles "
-               f"in {elapsed:.1f} s; server errors: {len(run.failures)}; no invalid input exists for "
-               f"{len(run.skipped)} (operation, mode) pairs; per role (cases/2xx): "
+               f"{per_role} per operation, mode and role; {run.on_known_objects} on existing objects) "
+               f"over {len(operations)} operations x {len(ROLES)} roles in {elapsed:.1f} s; "
+               f"server errors: {len(run.failures)}; no invalid input exists for {len(run.skipped)} "
+               f"(operation, mode) pairs; per role (cases/2xx): "
                + ", ".join(f"{role}={n}/{run.accepted.get(role, 0)}" for role, n in run.per_role.items()))
     record_property("fuzz_summary", summary)
     assert run.cases >= min(target, 2000), summary
