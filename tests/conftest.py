@@ -176,3 +176,11 @@ def as_user(app, client) -> Iterator[Clients]:  # type: ignore[no-untyped-def]
     clients = Clients(app)
     yield clients
     clients.close()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """Print the fuzz run's numbers (cases, time) even under xdist, where a worker's stdout is not shown."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "fuzz_summary" and report.when == "call":
+                terminalreporter.write_line(str(value))
