@@ -14,7 +14,7 @@ from app.core.errors import InvalidInput
 from app.engine.forms import public_form
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department, User
-from app.org.scope import hidden, may_read_case
+from app.org.scope import hidden, may_read_case, works_cases
 from app.org.service import Actor
 from app.workdays.calendar import WorkdayCalendar
 
@@ -110,10 +110,13 @@ def instance_departments(*, session: Session, instance: ProcessInstance) -> set[
 
 def may_read_instance(*, session: Session, instance: ProcessInstance, actor: Actor) -> bool:
     """Tell whether a person may read an instance: a case by its departments' lines (app.org.scope);
-    a trial instance (no business object: a designer trying a process) by designers and its starter."""
-    if instance.business_ref is None and (actor.has_role("designer") or instance.started_by_id == actor.id):
-        return True
-    return may_read_case(session=session, actor=actor, parties=instance_departments(session=session, instance=instance))
+    a trial instance (no business object: a designer trying a process) by designers, its starter, the
+    staff its tasks went to and admins, never by an area's overseers (it is nobody's case)."""
+    departments = instance_departments(session=session, instance=instance)
+    if instance.business_ref is None:
+        return (actor.has_role("designer", "admin") or instance.started_by_id == actor.id
+                or (works_cases(actor) and actor.department_id in departments))
+    return may_read_case(session=session, actor=actor, parties=departments)
 
 
 def get_visible_instance(*, session: Session, instance_id: int, actor: Actor) -> ProcessInstance:

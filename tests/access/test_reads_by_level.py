@@ -74,11 +74,12 @@ def test_a_city_authority_and_supervisor_read_their_citys_cases(client, as_user)
 def test_a_designer_reads_trial_instances_but_not_cases(province_case, as_user) -> None:
     designer = as_user("designer")
     assert designer.get("/api/processes").status_code == 200
-    r = designer.post("/api/processes/sharing_share_request/instances", json={"variables": {}})
-    if r.status_code == 201:  # a trial instance: the designer's workbench
-        assert designer.get(f"/api/instances/{r.json()['id']}").status_code == 200
-        # A trial is no case: a department clerk elsewhere does not see it.
-        assert as_user("zz_clerk").get(f"/api/instances/{r.json()['id']}").status_code == 404
+    r = designer.post("/api/processes/catalog_catalog_review/instances",
+                      json={"variables": {"authority_department": "410000-data"}})
+    assert r.status_code == 201, r.text  # a trial instance: the designer's workbench
+    assert designer.get(f"/api/instances/{r.json()['id']}").status_code == 200
+    # A trial is no case: a department clerk elsewhere does not see it.
+    assert as_user("zz_clerk").get(f"/api/instances/{r.json()['id']}").status_code == 404
     created, _ = province_case
     assert designer.get(f"/api/instances/{created['instance_id']}").status_code == 404
 
