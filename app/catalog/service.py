@@ -20,7 +20,7 @@ from app.catalog.models import (
 )
 from app.core.errors import InvalidInput, NotFound
 from app.org.models import Department, DepartmentKind, Region
-from app.org.scope import hidden, may_read_case
+from app.org.scope import hidden, may_read_case, works_cases
 from app.org.service import Actor
 
 VERSION_PREFIX = "catalog_version:"
@@ -213,6 +213,8 @@ def list_versions(*, session: Session, actor: Actor, department_code: str | None
                   status: str | None = None, instance_id: int | None = None, limit: int = 100,
                   offset: int = 0) -> list[tuple[CatalogVersion, Department]]:
     """List the versions a person may read: their department's; for an authority, those of its region."""
+    if not works_cases(actor):
+        return []  # a designer lists no department's cases (app.org.scope)
     stmt = select(CatalogVersion, Department).join(Department, Department.id == CatalogVersion.department_id)
     if department_code:
         stmt = stmt.where(Department.code == department_code)
@@ -307,6 +309,8 @@ def list_duties(*, session: Session, actor: Actor, status: str | None = None, tr
                 limit: int = 200, offset: int = 0
                 ) -> list[tuple[CatalogUpdateDuty, CatalogUpdateTrigger, Department]]:
     """List the update duties a person may read: their department's; an authority's region; all for an admin."""
+    if not works_cases(actor):
+        return []  # a designer lists no department's cases (app.org.scope)
     stmt = (select(CatalogUpdateDuty, CatalogUpdateTrigger, Department)
             .join(CatalogUpdateTrigger, CatalogUpdateTrigger.id == CatalogUpdateDuty.trigger_id)
             .join(Department, Department.id == CatalogUpdateDuty.department_id))

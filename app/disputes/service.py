@@ -42,8 +42,10 @@ def get_visible(*, session: Session, dispute_id: int, actor: Actor) -> Dispute:
     return dispute
 
 
-def get_all_for_department(*, session: Session, department_id: int, limit: int = 200) -> list[Dispute]:
+def get_all_for_department(*, session: Session, department_id: int | None, limit: int = 200) -> list[Dispute]:
     """List the disputes a department opened, received or decides, newest first."""
+    if department_id is None:
+        return []  # no case role: no department's cases (app.org.scope)
     stmt = select(Dispute).where(or_(Dispute.requester_department_id == department_id,
                                      Dispute.provider_department_id == department_id,
                                      Dispute.authority_department_id == department_id))

@@ -11,7 +11,7 @@ from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.open_data.models import (EDITABLE, PUBLIC, RESTRICTED, OpenList, OpenListItem, OpenListReview,
                                   OpenListStatus)
 from app.org.models import Department, DepartmentKind, Region
-from app.org.scope import hidden, may_read_case
+from app.org.scope import hidden, may_read_case, works_cases
 from app.org.service import Actor, office_for
 from app.sharing.models import ShareGrant
 
@@ -139,6 +139,8 @@ def by_instance(*, session: Session, instance: ProcessInstance) -> OpenList | No
 def get_all_for_actor(*, session: Session, actor: Actor, year: int | None = None, status: str | None = None,
                       limit: int = 200) -> list[tuple[OpenList, Department]]:
     """List the lists a person works on: their department's, and those their authority reviews."""
+    if not works_cases(actor):
+        return []  # a designer lists no department's cases (app.org.scope)
     stmt = select(OpenList, Department).join(Department, Department.id == OpenList.department_id).where(
         (OpenList.department_id == actor.department_id)
         | (OpenList.reviewer_department_id == actor.department_id))

@@ -44,6 +44,11 @@ def works_cases(actor: Actor) -> bool:
     return actor.has_role(*CASE_ROLES)
 
 
+def case_department(actor: Actor) -> int | None:
+    """Return the department whose cases the person's lists show: their own, or None without a case role."""
+    return actor.department_id if works_cases(actor) else None
+
+
 def covers(*, session: Session, actor: Actor, department_ids: Iterable[int | None]) -> bool:
     """Tell whether an overseer's area (its region and the regions inside it) holds one of the departments."""
     if not is_overseer(actor):

@@ -19,7 +19,7 @@ from app.core.config import ROOT, Settings, get_settings
 from app.core.errors import Conflict, DomainError
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department
-from app.org.scope import hidden, may_read_case
+from app.org.scope import hidden, may_read_case, works_cases
 from app.org.service import Actor
 from app.rectification.models import (
     OPEN_STATUSES,
@@ -189,6 +189,8 @@ def get_visible(*, session: Session, notice_id: int, actor: Actor) -> Rectificat
 def get_all_for_actor(*, session: Session, actor: Actor, status: str | None = None,
                       limit: int = 200) -> list[RectificationNotice]:
     """List the notices a person's department issued or received (a supervisor: those escalated to it)."""
+    if not works_cases(actor):
+        return []  # a designer lists no department's cases (app.org.scope)
     mine = or_(RectificationNotice.department_id == actor.department_id,
                RectificationNotice.authority_department_id == actor.department_id)
     if actor.has_role("supervisor"):

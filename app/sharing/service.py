@@ -35,8 +35,10 @@ def get_grant(*, session: Session, share_request_id: int) -> ShareGrant | None:
     ).scalar_one_or_none()
 
 
-def get_all_for_department(*, session: Session, department_id: int, limit: int = 100) -> list[ShareRequest]:
+def get_all_for_department(*, session: Session, department_id: int | None, limit: int = 100) -> list[ShareRequest]:
     """List the requests a department filed or received, newest first."""
+    if department_id is None:
+        return []  # no case role: no department's cases (app.org.scope)
     stmt = select(ShareRequest).where(
         (ShareRequest.requester_department_id == department_id)
         | (ShareRequest.provider_department_id == department_id)

@@ -92,3 +92,21 @@ def _items(clerk, code):  # type: ignore[no-untyped-def]
 def _method(clerk, code):  # type: ignore[no-untyped-def]
     entry = clerk.get(f"/api/catalog/entries/{code}").json()
     return entry["share_methods"][0]
+
+
+def test_a_designers_lists_hold_no_case_of_its_department(client, as_user) -> None:
+    """The designer works in the province's data authority, which decides disputes and issues notices:
+    its lists stay empty all the same (a designer reads no case)."""
+    from tests.disputes.helpers import open_dispute, refused_request
+    from tests.rectification.helpers import issue
+
+    sr = refused_request(as_user)
+    open_dispute(as_user("rst_clerk"), sr["id"])
+    issue(as_user("data_reviewer"))
+    assert as_user("data_reviewer").get("/api/disputes").json()["items"] != []
+    designer = as_user("designer")
+    assert designer.get("/api/disputes").json()["items"] == []
+    assert designer.get("/api/rectification-notices").json()["items"] == []
+    assert designer.get("/api/share-requests").json() == []
+    assert designer.get("/api/open-lists").json() == []
+    assert designer.get("/api/catalog/versions").json() == []
