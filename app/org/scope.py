@@ -31,7 +31,8 @@ CASE_ROLES = (Role.clerk.value, Role.reviewer.value, Role.head.value, Role.autho
 
 def is_authority(actor: Actor) -> bool:
     """Tell whether the person reviews for a government-data authority (政务数据主管部门)."""
-    return actor.has_role(Role.authority_reviewer.value) and actor.department_kind == DepartmentKind.data_authority.value
+    return (actor.has_role(Role.authority_reviewer.value)
+            and actor.department_kind == DepartmentKind.data_authority.value)
 
 
 def is_overseer(actor: Actor) -> bool:

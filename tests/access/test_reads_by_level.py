@@ -37,7 +37,7 @@ def test_a_provincial_case_is_not_found_outside_its_lines(province_case, as_user
 
 @pytest.mark.parametrize("username", PROVINCE_CASE_READERS)
 def test_a_provincial_case_is_read_along_its_lines(province_case, as_user, username) -> None:
-    created, task = province_case
+    created, _ = province_case
     reader = as_user(username)
     assert reader.get(f"/api/share-requests/{created['id']}").status_code == 200
     assert reader.get(f"/api/instances/{created['instance_id']}").status_code == 200
