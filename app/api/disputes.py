@@ -10,6 +10,7 @@ from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.disputes import flows, service
 from app.disputes.models import Dispute
 from app.disputes.views import dispute_public, summaries
+from app.org.scope import case_department
 from app.org.service import Actor
 from app.runtime import Runtime
 
@@ -31,7 +32,7 @@ def open_dispute(body: flows.DisputeOpen, session: SessionDep, rt: RuntimeDep,
 @router.get("")
 def list_mine(session: SessionDep, actor: CurrentUser) -> dict[str, Any]:
     """List the disputes my department opened, received or decides."""
-    rows = service.get_all_for_department(session=session, department_id=actor.department_id)
+    rows = service.get_all_for_department(session=session, department_id=case_department(actor))
     return {"items": summaries(session, rows), "count": len(rows)}
 
 

@@ -6,11 +6,10 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from app.core.errors import Forbidden, NotFound
 from app.deps import CurrentUser, DesignerUser, RuntimeDep, SessionDep
 from app.engine.models import ProcessDefinition, ProcessInstance, Task, TaskStatus
 from app.audit.service import trail
-from app.tasks.service import load_public
+from app.tasks.service import get_visible_instance, load_public
 from app.workdays.calendar import WorkdayCalendar
 from app.core.clock import clock
 
@@ -58,14 +57,7 @@ def start_instance(process_key: str, session: SessionDep, rt: RuntimeDep, actor:
 @router.get("/instances/{instance_id}")
 def get_instance(instance_id: int, session: SessionDep, rt: RuntimeDep, actor: CurrentUser) -> dict[str, Any]:
     """Return an instance: process, version, status, open tasks and history."""
-    instance = session.get(ProcessInstance, instance_id)
-    if instance is None:
-        raise NotFound("流程实例不存在", code="instance_not_found")
-    task_departments = set(session.execute(
-        select(Task.department_id).where(Task.instance_id == instance_id)).scalars().all())
-    if not (actor.department_id == instance.department_id or actor.department_id in task_departments
-            or actor.has_role("admin", "designer", "authority_reviewer", "supervisor")):
-        raise Forbidden("您无权查看该流程实例", code="instance_forbidden")
+    instance = get_visible_instance(session=session, instance_id=instance_id, actor=actor)
     return instance_public(session, instance, rt.calendar.get(session))
 
 

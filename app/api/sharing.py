@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.deps import CurrentUser, RuntimeDep, SessionDep
+from app.org.scope import case_department
 from app.sharing import flows, service
 from app.sharing.views import DepartmentName, share_request_public
 
@@ -28,7 +29,7 @@ def submit(body: flows.ShareRequestCreate, session: SessionDep, rt: RuntimeDep,
 @router.get("")
 def list_mine(session: SessionDep, actor: CurrentUser) -> list[dict[str, Any]]:
     """List the requests my department filed or received."""
-    rows = service.get_all_for_department(session=session, department_id=actor.department_id)
+    rows = service.get_all_for_department(session=session, department_id=case_department(actor))
     return [share_request_public(session, r, with_history=False) for r in rows]
 
 

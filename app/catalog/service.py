@@ -18,9 +18,10 @@ from app.catalog.models import (
     DutyStatus,
     VersionStatus,
 )
-from app.core.errors import Forbidden, InvalidInput, NotFound
+from app.core.errors import InvalidInput, NotFound
 from app.org.models import Department, DepartmentKind, Region
-from app.org.service import Actor, region_covers
+from app.org.scope import hidden, may_read_case, works_cases
+from app.org.service import Actor
 
 VERSION_PREFIX = "catalog_version:"
 DUTY_PREFIX = "catalog_update_duty:"
@@ -159,22 +160,16 @@ def get_version(*, session: Session, version_id: int) -> CatalogVersion | None:
 
 
 def may_see_department(*, session: Session, actor: Actor, department: Department) -> bool:
-    """Tell whether a person may read a department's versions: its staff, an authority or supervisor above, an admin."""
-    if actor.department_id == department.id or actor.has_role("admin"):
-        return True
-    return actor.has_role("authority_reviewer", "supervisor") and region_covers(
-        session=session, ancestor_code=actor.region_code, code=department.region_code)
+    """Tell whether a person may read a department's versions: its staff, an overseer of its area, an admin."""
+    return may_read_case(session=session, actor=actor, parties=(department.id,))
 
 
 def require_visible_version(*, session: Session, version_id: int, actor: Actor) -> tuple[CatalogVersion, Department]:
-    """Return a version and its department if the person may read it; else 404 or 403."""
+    """Return a version and its department if the person may read it; else 404 alike for a missing or hidden one."""
     version = get_version(session=session, version_id=version_id)
-    if version is None:
-        raise NotFound("目录版本不存在", code="catalog_version_not_found")
-    dept = session.get(Department, version.department_id)
-    assert dept is not None
-    if not may_see_department(session=session, actor=actor, department=dept):
-        raise Forbidden("您无权查看其他部门的目录版本", code="catalog_version_forbidden")
+    dept = session.get(Department, version.department_id) if version is not None else None
+    if version is None or dept is None or not may_see_department(session=session, actor=actor, department=dept):
+        raise hidden("目录版本不存在", code="catalog_version_not_found")
     return version, dept
 
 
@@ -218,6 +213,8 @@ def list_versions(*, session: Session, actor: Actor, department_code: str | None
                   status: str | None = None, instance_id: int | None = None, limit: int = 100,
                   offset: int = 0) -> list[tuple[CatalogVersion, Department]]:
     """List the versions a person may read: their department's; for an authority, those of its region."""
+    if not works_cases(actor):
+        return []  # a designer lists no department's cases (app.org.scope)
     stmt = select(CatalogVersion, Department).join(Department, Department.id == CatalogVersion.department_id)
     if department_code:
         stmt = stmt.where(Department.code == department_code)
@@ -312,6 +309,8 @@ def list_duties(*, session: Session, actor: Actor, status: str | None = None, tr
                 limit: int = 200, offset: int = 0
                 ) -> list[tuple[CatalogUpdateDuty, CatalogUpdateTrigger, Department]]:
     """List the update duties a person may read: their department's; an authority's region; all for an admin."""
+    if not works_cases(actor):
+        return []  # a designer lists no department's cases (app.org.scope)
     stmt = (select(CatalogUpdateDuty, CatalogUpdateTrigger, Department)
             .join(CatalogUpdateTrigger, CatalogUpdateTrigger.id == CatalogUpdateDuty.trigger_id)
             .join(Department, Department.id == CatalogUpdateDuty.department_id))

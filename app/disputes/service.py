@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
-from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.errors import Conflict
 from app.disputes.models import Dispute, DisputeRecord
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department, DepartmentKind, Region
-from app.org.service import Actor, office_for, region_covers
+from app.org.scope import hidden, may_read_case
+from app.org.service import Actor, office_for
 
 BUSINESS_PREFIX = "dispute:"
 
@@ -29,23 +30,22 @@ def is_party(dispute: Dispute, actor: Actor) -> bool:
 
 
 def get_visible(*, session: Session, dispute_id: int, actor: Actor) -> Dispute:
-    """Return a dispute the person may read: the parties and the deciding authority; read-only, an
-    authority or a government's supervisors whose area covers the deciding authority's; an admin."""
+    """Return a dispute the person may read, or 404 alike for a missing or hidden one: the parties and the
+    deciding authority; read-only, an authority or a government's supervisors whose area covers the
+    deciding authority's; an admin."""
     dispute = get(session=session, dispute_id=dispute_id)
-    if dispute is None:
-        raise NotFound("争议不存在", code="dispute_not_found")
-    if is_party(dispute, actor) or actor.has_role("admin"):
-        return dispute
-    if actor.has_role("authority_reviewer", "supervisor"):
-        authority = session.get(Department, dispute.authority_department_id)
-        if authority is not None and region_covers(session=session, ancestor_code=actor.region_code,
-                                                   code=authority.region_code):
-            return dispute
-    raise Forbidden("您无权查看该争议", code="dispute_forbidden")
+    if dispute is None or not may_read_case(
+            session=session, actor=actor, parties=(dispute.requester_department_id, dispute.provider_department_id,
+                                                   dispute.authority_department_id),
+            overseen=(dispute.authority_department_id,)):
+        raise hidden("争议不存在", code="dispute_not_found")
+    return dispute
 
 
-def get_all_for_department(*, session: Session, department_id: int, limit: int = 200) -> list[Dispute]:
+def get_all_for_department(*, session: Session, department_id: int | None, limit: int = 200) -> list[Dispute]:
     """List the disputes a department opened, received or decides, newest first."""
+    if department_id is None:
+        return []  # no case role: no department's cases (app.org.scope)
     stmt = select(Dispute).where(or_(Dispute.requester_department_id == department_id,
                                      Dispute.provider_department_id == department_id,
                                      Dispute.authority_department_id == department_id))

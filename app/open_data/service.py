@@ -6,12 +6,13 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.catalog.models import CatalogEntry
-from app.core.errors import Forbidden, InvalidInput, NotFound
+from app.core.errors import InvalidInput, NotFound
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.open_data.models import (EDITABLE, PUBLIC, RESTRICTED, OpenList, OpenListItem, OpenListReview,
                                   OpenListStatus)
 from app.org.models import Department, DepartmentKind, Region
-from app.org.service import Actor, office_for, region_covers
+from app.org.scope import hidden, may_read_case, works_cases
+from app.org.service import Actor, office_for
 from app.sharing.models import ShareGrant
 
 BUSINESS_PREFIX = "open_list:"
@@ -32,25 +33,21 @@ def require(*, session: Session, open_list_id: int) -> OpenList:
 
 
 def may_read(*, session: Session, open_list: OpenList, actor: Actor) -> bool:
-    """Tell whether a person may read a list that is not public (yet)."""
-    if actor.department_id == open_list.department_id or actor.has_role("admin"):
-        return True
-    if actor.department_id == open_list.reviewer_department_id:
-        return True
-    # An authority or a supervision office sees, read-only, the departments of its region and below.
-    if actor.department_kind in (DepartmentKind.data_authority.value, DepartmentKind.government_office.value):
-        dept = session.get(Department, open_list.department_id)
-        return dept is not None and region_covers(session=session, ancestor_code=actor.region_code,
-                                                  code=dept.region_code)
-    return False
+    """Tell whether a person may read a list that is not public (yet): the department, its reviewing
+    authority, the overseers of the department's area (app.org.scope), an admin."""
+    return may_read_case(session=session, actor=actor,
+                         parties=(open_list.department_id, open_list.reviewer_department_id),
+                         overseen=(open_list.department_id,))
 
 
 def get_visible(*, session: Session, open_list_id: int, actor: Actor) -> OpenList:
-    """Return a list the person may read: any public version, or one of their department or review scope."""
-    open_list = require(session=session, open_list_id=open_list_id)
-    if open_list.status in PUBLIC or may_read(session=session, open_list=open_list, actor=actor):
-        return open_list
-    raise Forbidden("您无权查看该开放清单", code="open_list_forbidden")
+    """Return a list the person may read: any public version, or one of their department or review scope
+    (404 alike for a missing or hidden one)."""
+    open_list = get(session=session, open_list_id=open_list_id)
+    if open_list is None or not (open_list.status in PUBLIC
+                                 or may_read(session=session, open_list=open_list, actor=actor)):
+        raise hidden("开放清单不存在", code="open_list_not_found")
+    return open_list
 
 
 def get_public(*, session: Session, open_list_id: int) -> OpenList:
@@ -142,6 +139,8 @@ def by_instance(*, session: Session, instance: ProcessInstance) -> OpenList | No
 def get_all_for_actor(*, session: Session, actor: Actor, year: int | None = None, status: str | None = None,
                       limit: int = 200) -> list[tuple[OpenList, Department]]:
     """List the lists a person works on: their department's, and those their authority reviews."""
+    if not works_cases(actor):
+        return []  # a designer lists no department's cases (app.org.scope)
     stmt = select(OpenList, Department).join(Department, Department.id == OpenList.department_id).where(
         (OpenList.department_id == actor.department_id)
         | (OpenList.reviewer_department_id == actor.department_id))

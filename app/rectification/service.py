@@ -16,10 +16,11 @@ from app.attachments.models import Attachment
 from app.attachments.service import register_owner
 from app.core.clock import SHANGHAI
 from app.core.config import ROOT, Settings, get_settings
-from app.core.errors import Conflict, DomainError, Forbidden, NotFound
+from app.core.errors import Conflict, DomainError
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department
-from app.org.service import Actor, region_covers
+from app.org.scope import hidden, may_read_case, works_cases
+from app.org.service import Actor
 from app.rectification.models import (
     OPEN_STATUSES,
     RectificationAuthority,
@@ -175,25 +176,21 @@ def is_party(actor: Actor, notice: RectificationNotice) -> bool:
 
 
 def get_visible(*, session: Session, notice_id: int, actor: Actor) -> RectificationNotice:
-    """Return a notice the person may read: the two parties, the level's supervisors and authorities above, admins."""
+    """Return a notice the person may read, or 404 alike for a missing or hidden one: the two parties;
+    read-only, the authorities and supervisors whose area holds the notified department; admins."""
     notice = get(session=session, notice_id=notice_id)
-    if notice is None:
-        raise NotFound("整改通知不存在", code="rectification_notice_not_found")
-    if is_party(actor, notice) or actor.has_role("admin"):
-        return notice
-    if actor.has_role("supervisor", "authority_reviewer"):
-        # Read-only: the government of the level supervises; an authority above sees the levels below.
-        dept = session.get(Department, notice.department_id)
-        if dept is not None and region_covers(session=session, ancestor_code=actor.region_code,
-                                              code=dept.region_code) \
-                and (actor.has_role("supervisor") or actor.department_kind == "data_authority"):
-            return notice
-    raise Forbidden("您无权查看该整改通知", code="rectification_notice_forbidden")
+    if notice is None or not may_read_case(session=session, actor=actor,
+                                           parties=(notice.department_id, notice.authority_department_id),
+                                           overseen=(notice.department_id,)):
+        raise hidden("整改通知不存在", code="rectification_notice_not_found")
+    return notice
 
 
 def get_all_for_actor(*, session: Session, actor: Actor, status: str | None = None,
                       limit: int = 200) -> list[RectificationNotice]:
     """List the notices a person's department issued or received (a supervisor: those escalated to it)."""
+    if not works_cases(actor):
+        return []  # a designer lists no department's cases (app.org.scope)
     mine = or_(RectificationNotice.department_id == actor.department_id,
                RectificationNotice.authority_department_id == actor.department_id)
     if actor.has_role("supervisor"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.core.errors import Forbidden, NotFound
 from app.org.models import Department
+from app.org.scope import hidden, may_read_case
 from app.org.service import Actor
 from app.sharing.models import ShareGrant, ShareRequest
 
@@ -19,15 +19,13 @@ def get(*, session: Session, share_request_id: int) -> ShareRequest | None:
 
 
 def get_visible(*, session: Session, share_request_id: int, actor: Actor) -> ShareRequest:
-    """Return a share request the actor may read: either party's staff, an authority, a supervisor, an admin."""
+    """Return a share request the actor may read (either party, an overseer of its area, an admin) or 404."""
     request = get(session=session, share_request_id=share_request_id)
-    if request is None:
-        raise NotFound("共享申请不存在", code="share_request_not_found")
-    if actor.department_id in (request.requester_department_id, request.provider_department_id):
-        return request
-    if actor.has_role("admin", "authority_reviewer", "supervisor"):
-        return request
-    raise Forbidden("您无权查看该共享申请", code="share_request_forbidden")
+    if request is None or not may_read_case(
+            session=session, actor=actor,
+            parties=(request.requester_department_id, request.provider_department_id)):
+        raise hidden("共享申请不存在", code="share_request_not_found")
+    return request
 
 
 def get_grant(*, session: Session, share_request_id: int) -> ShareGrant | None:
@@ -37,8 +35,10 @@ def get_grant(*, session: Session, share_request_id: int) -> ShareGrant | None:
     ).scalar_one_or_none()
 
 
-def get_all_for_department(*, session: Session, department_id: int, limit: int = 100) -> list[ShareRequest]:
+def get_all_for_department(*, session: Session, department_id: int | None, limit: int = 100) -> list[ShareRequest]:
     """List the requests a department filed or received, newest first."""
+    if department_id is None:
+        return []  # no case role: no department's cases (app.org.scope)
     stmt = select(ShareRequest).where(
         (ShareRequest.requester_department_id == department_id)
         | (ShareRequest.provider_department_id == department_id)

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select, true
 from sqlmodel import Session
 
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import Forbidden
 from app.org.models import Department, DepartmentKind, Region
+from app.org.scope import hidden
 from app.org.service import Actor
 from app.supervision.models import CLOSE_REASON_ZH, STATE_ZH, ItemState, SupervisionItem
 from app.workdays.calendar import WorkdayCalendar
@@ -74,13 +75,12 @@ def list_items(session: Session, actor: Actor, *, calendar: WorkdayCalendar, now
 
 
 def get_visible(session: Session, actor: Actor, item_id: int) -> SupervisionItem:
-    """Return one item the person may act on."""
+    """Return one item the person may act on: their supervision office's (an admin: any), else 404 alike."""
     item = session.get(SupervisionItem, item_id)
-    if item is None:
-        raise NotFound("督办事项不存在", code="supervision_item_not_found")
-    if actor.has_role("admin") or (actor.has_role("supervisor") and item.office_department_id == actor.department_id):
-        return item
-    raise Forbidden("该督办事项不属于您所在的政府督查机构", code="supervision_item_forbidden")
+    if item is None or not (actor.has_role("admin") or (
+            actor.has_role("supervisor") and item.office_department_id == actor.department_id)):
+        raise hidden("督办事项不存在", code="supervision_item_not_found")
+    return item
 
 
 def item_public(item: SupervisionItem, dept: Department, office_name: str, calendar: WorkdayCalendar,

@@ -10,11 +10,12 @@ from sqlalchemy.orm import aliased, defer
 from sqlmodel import Session
 
 from app.core.clock import SHANGHAI, SUPPORTED_YEARS
-from app.core.errors import Forbidden, InvalidInput, NotFound
+from app.core.errors import InvalidInput
 from app.engine.forms import public_form
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department, User
-from app.org.service import Actor, region_covers
+from app.org.scope import hidden, may_read_case, works_cases
+from app.org.service import Actor
 from app.workdays.calendar import WorkdayCalendar
 
 View = Literal["todo", "done", "initiated"]
@@ -101,23 +102,38 @@ def count_todo(*, session: Session, actor: Actor) -> int:
     ).scalar_one())
 
 
+def instance_departments(*, session: Session, instance: ProcessInstance) -> set[int | None]:
+    """Return the departments an instance concerns: the one that started it and those its tasks went to."""
+    tasks = session.execute(select(Task.department_id).where(Task.instance_id == instance.id)).scalars().all()
+    return {instance.department_id, *tasks}
+
+
+def may_read_instance(*, session: Session, instance: ProcessInstance, actor: Actor) -> bool:
+    """Tell whether a person may read an instance: a case by its departments' lines (app.org.scope);
+    a trial instance (no business object: a designer trying a process) by designers, its starter, the
+    staff its tasks went to and admins, never by an area's overseers (it is nobody's case)."""
+    departments = instance_departments(session=session, instance=instance)
+    if instance.business_ref is None:
+        return (actor.has_role("designer", "admin") or instance.started_by_id == actor.id
+                or (works_cases(actor) and actor.department_id in departments))
+    return may_read_case(session=session, actor=actor, parties=departments)
+
+
+def get_visible_instance(*, session: Session, instance_id: int, actor: Actor) -> ProcessInstance:
+    """Return an instance the person may read, or 404 alike for a missing or hidden one."""
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None or not may_read_instance(session=session, instance=instance, actor=actor):
+        raise hidden("流程实例不存在", code="instance_not_found")
+    return instance
+
+
 def get_visible(*, session: Session, task_id: int, actor: Actor) -> tuple[Task, ProcessInstance]:
-    """Return a task the person may see: their department's, one of their own instances', or as admin."""
+    """Return a task the person may see (whoever may read its instance), or 404 alike for a missing or hidden one."""
     task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound("任务不存在", code="task_not_found")
-    instance = session.get(ProcessInstance, task.instance_id)
-    assert instance is not None
-    if (task.department_id == actor.department_id or instance.started_by_id == actor.id
-            or instance.department_id == actor.department_id or actor.has_role("admin")):
-        return task, instance
-    # An authority or a supervision office sees, read-only, the tasks of its level and below.
-    if actor.has_role("authority_reviewer", "supervisor") and task.department_id is not None:
-        dept = session.get(Department, task.department_id)
-        if dept is not None and region_covers(session=session, ancestor_code=actor.region_code,
-                                              code=dept.region_code):
-            return task, instance
-    raise Forbidden("您无权查看该任务", code="task_forbidden")
+    instance = session.get(ProcessInstance, task.instance_id) if task is not None else None
+    if task is None or instance is None or not may_read_instance(session=session, instance=instance, actor=actor):
+        raise hidden("任务不存在", code="task_not_found")
+    return task, instance
 
 
 def deadline_fields(task: Task, calendar: WorkdayCalendar, now: datetime) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from app.engine.forms import public_form
 from app.engine.models import ProcessDefinition
 from app.engine.runner import may_work
 from app.org.models import ROLE_ZH, Role
+from app.org.scope import case_department
 from app.org.service import Actor
 from app.sharing import flows as sharing_flows
 from app.sharing import service as sharing_service
@@ -246,7 +247,7 @@ def complete(request: Request, task_id: int, session: SessionDep, rt: RuntimeDep
 def share_requests(request: Request, session: SessionDep, actor: PageUser) -> Response:
     """List the requests my department filed or received."""
     rows = [share_request_public(session, r, with_history=False)
-            for r in sharing_service.get_all_for_department(session=session, department_id=actor.department_id)]
+            for r in sharing_service.get_all_for_department(session=session, department_id=case_department(actor))]
     return render(request, "sharing/list.html", {"rows": rows})
 
 

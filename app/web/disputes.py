@@ -21,6 +21,7 @@ from app.deps import RuntimeDep, SessionDep
 from app.disputes import flows, service
 from app.disputes.models import RESPONSE_ZH, STANCE_ZH, Dispute
 from app.disputes.views import dispute_public, summaries
+from app.org.scope import case_department
 from app.org.service import Actor
 from app.runtime import Runtime
 from app.sharing import service as sharing_service
@@ -78,10 +79,10 @@ def _error_detail(exc: ValidationError | DomainError) -> dict[str, Any]:
 def disputes_page(request: Request, session: SessionDep, actor: PageUser) -> Response:
     """List my department's disputes, and the refused requests it may still dispute."""
     rows = summaries(session, service.get_all_for_department(session=session,
-                                                             department_id=actor.department_id))
+                                                             department_id=case_department(actor)))
     disputable = []
     if actor.has_role("clerk"):
-        for r in sharing_service.get_all_for_department(session=session, department_id=actor.department_id):
+        for r in sharing_service.get_all_for_department(session=session, department_id=case_department(actor)):
             mine = r.requester_department_id == actor.department_id
             if mine and _may_open(session, r):
                 disputable.append(share_request_public(session, r, with_history=False))

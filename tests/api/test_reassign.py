@@ -51,7 +51,7 @@ def test_who_may_reassign_and_to_whom(client, as_user) -> None:
     r = as_user("gat_reviewer").post(url, json={"username": "gat_reviewer2"})
     assert r.status_code == 403 and r.json()["detail"]["code"] == "reassign_forbidden"
     r = as_user("scjg_reviewer").post(url, json={"username": "gat_reviewer2"})
-    assert r.status_code == 403
+    assert r.status_code == 404
     head = as_user("gat_head")
     for username, code in (("nobody", "reassign_target_unknown"), ("scjg_reviewer", "reassign_target_other_department"),
                            ("gat_clerk2", "reassign_target_lacks_role")):

@@ -34,7 +34,7 @@ def test_only_the_applicants_clerk_withdraws_and_only_while_under_review(client,
     url = f"/api/share-requests/{request['id']}/withdraw"
     r = reviewer.post(url, json={"reason": "提供部门不能撤销"})
     assert r.status_code == 403 and r.json()["detail"]["code"] == "share_request_withdraw_forbidden"
-    assert as_user("scjg_clerk").post(url, json={"reason": "无关部门"}).status_code == 403
+    assert as_user("scjg_clerk").post(url, json={"reason": "无关部门"}).status_code == 404
     assert clerk.post(url, json={"reason": ""}).status_code == 422
     assert clerk.get(f"/api/share-requests/{request['id']}").json()["status"] == "under_review"  # nothing changed
     task = review_task(reviewer, request["instance_id"])

@@ -42,9 +42,9 @@ def test_upload_list_download_with_checksum(client, as_user, rt) -> None:
 def test_outsiders_may_not_read_or_attach(client, as_user) -> None:
     meta = _upload(as_user("gat_clerk"), "a.pdf", PDF).json()
     outsider = as_user("scjg_clerk")
-    assert outsider.get(meta["url"]).status_code == 403
-    assert _upload(outsider, "b.pdf", PDF).status_code == 403
-    assert outsider.get("/api/attachments", params={"owner_type": "test_case", "owner_id": 1}).status_code == 403
+    assert outsider.get(meta["url"]).status_code == 404
+    assert _upload(outsider, "b.pdf", PDF).status_code == 404
+    assert outsider.get("/api/attachments", params={"owner_type": "test_case", "owner_id": 1}).status_code == 404
 
 
 def test_too_large_and_forbidden_types_are_refused(client, as_user, rt) -> None:

@@ -115,5 +115,5 @@ def test_update_trigger_page_and_another_departments_version(client) -> None:
     url = clerk.post("/catalog/versions", data={"csrf_token": _csrf(page.text)}).headers["location"].split("?")[0]
     other = _login(client.app, "scjg_clerk")
     r = other.get(url)
-    assert r.status_code == 403 and "catalog_version_forbidden" in r.text and "其他部门" in r.text
+    assert r.status_code == 404 and "catalog_version_not_found" in r.text and "目录版本不存在" in r.text
     assert re.search(r"/catalog/versions/\d+", url)

@@ -21,7 +21,7 @@ def test_a_dispute_is_read_by_its_parties_and_authority_only(client, as_user) ->
         assert as_user(username).get(url).status_code == 200, username
     # Another department, another city's authority and another city's clerk are not parties.
     for username in ("scjg_clerk", "zz_clerk", "zz_data_reviewer", "zz_supervisor"):
-        _refused(as_user(username).get(url), 403, "dispute_forbidden")
+        _refused(as_user(username).get(url), 404, "dispute_not_found")
     assert as_user("scjg_clerk").get("/api/disputes").json()["items"] == []
     assert [x["id"] for x in as_user("data_reviewer").get("/api/disputes").json()["items"]] == [d["id"]]
     _refused(as_user("rst_clerk").get("/api/disputes/9999"), 404, "dispute_not_found")
@@ -36,9 +36,11 @@ def test_attachments_belong_to_the_parties_and_the_authority(client, as_user) ->
     assert up.status_code == 201, up.text
     assert as_user("data_reviewer").get(f"/api/attachments/{up.json()['id']}").content == b"%PDF-1.4 x"
     outsider = as_user("scjg_clerk")
-    _refused(outsider.post("/api/attachments", data=form, files=pdf), 403, "attachment_forbidden")
-    _refused(as_user("scjg_clerk").get(f"/api/attachments/{up.json()['id']}"), 403, "attachment_forbidden")
-    _refused(as_user("zz_clerk").get("/api/attachments", params=form), 403, "attachment_forbidden")
+    _refused(outsider.post("/api/attachments", data=form, files=pdf), 404, "attachment_owner_not_found")
+    _refused(as_user("scjg_clerk").get(f"/api/attachments/{up.json()['id']}"), 404, "attachment_not_found")
+    _refused(as_user("zz_clerk").get("/api/attachments", params=form), 404, "attachment_owner_not_found")
+    # The authority's process designer is no party to the case (issue 9).
+    _refused(as_user("designer").get(f"/api/attachments/{up.json()['id']}"), 404, "attachment_not_found")
     listed = as_user("rst_clerk").get(f"/api/disputes/{d['id']}").json()["attachments"]
     assert [a["filename"] for a in listed] == ["说明.pdf"]
 
@@ -92,7 +94,7 @@ def test_steps_out_of_turn_or_by_the_wrong_side_are_refused(client, as_user) -> 
     _refused(authority.post(f"/api/disputes/{d['id']}/decision", json={"decision": "share", "reasons": "x"}),
              409, "dispute_step_not_open")
     _refused(as_user("scjg_reviewer").post(f"/api/disputes/{d['id']}/provider-position", json=NOT_SHARE),
-             403, "dispute_forbidden")
+             404, "dispute_not_found")
     _refused(authority.post(f"/api/disputes/{d['id']}/statements", json={"statement": "x"}), 403,
              "dispute_not_party")
     step(reviewer, d["id"], "provider-position", OFFER_PART)

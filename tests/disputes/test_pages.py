@@ -110,7 +110,7 @@ def test_pages_refuse_outsiders_and_early_prints(client, as_user) -> None:
                                                       "need": "须核验户籍状态"})
     outsider = _login(client.app, "scjg_clerk")
     r = outsider.get("/disputes/1")
-    assert r.status_code == 403 and "您无权查看该争议" in r.text and "dispute_forbidden" in r.text
+    assert r.status_code == 404 and "争议不存在" in r.text and "dispute_not_found" in r.text
     clerk = _login(client.app, "rst_clerk")
     r = clerk.get("/disputes/1/decision")
     assert r.status_code == 409 and "dispute_not_resolved" in r.text

@@ -199,7 +199,7 @@ def test_another_departments_clerk_cannot_touch_the_list(client, as_user) -> Non
         r = other.request(method, url, json=body)
         assert r.status_code == 403, (method, url, r.text)
         assert r.json()["detail"]["code"] in ("open_list_not_yours", "open_list_forbidden")
-    assert other.get(f"/api/open-lists/{list_id}").status_code == 403
+    assert other.get(f"/api/open-lists/{list_id}").status_code == 404
     # Colleagues without the clerk role may read but not edit.
     reviewer_same_dept = as_user("gat_reviewer")
     assert reviewer_same_dept.get(f"/api/open-lists/{list_id}").status_code == 200
@@ -211,7 +211,7 @@ def test_another_departments_clerk_cannot_touch_the_list(client, as_user) -> Non
     r = gat.post(f"/api/open-lists/{list_id}/review", json={"decision": "approve"})
     assert r.status_code == 403 and r.json()["detail"]["code"] == "task_not_yours"
     r = as_user("zz_data_reviewer").post(f"/api/open-lists/{list_id}/review", json={"decision": "approve"})
-    assert r.status_code == 403
+    assert r.status_code == 404
     assert gat.get(f"/api/open-lists/{list_id}").json()["status"] == "under_review"
 
 

@@ -27,8 +27,8 @@ def test_a_party_reading_a_notice_that_is_not_theirs_is_refused(as_user) -> None
     assert as_user("rst_clerk").get(url).status_code == 200  # the notified department
     for username in ("scjg_clerk", "gat_reviewer", "zz_clerk", "zz_data_reviewer", "zz_supervisor"):
         r = as_user(username).get(url)
-        assert r.status_code == 403, username
-        assert r.json()["detail"] == {"code": "rectification_notice_forbidden", "message": "您无权查看该整改通知"}
+        assert r.status_code == 404, username
+        assert r.json()["detail"] == {"code": "rectification_notice_not_found", "message": "整改通知不存在"}
     assert as_user("scjg_clerk").get("/api/rectification-notices").json()["items"] == []
     assert as_user("rst_clerk").get("/api/rectification-notices").json()["count"] == 1
     assert as_user("rst_clerk").get("/api/rectification-notices/99999").json()["detail"]["code"] == \
@@ -39,11 +39,11 @@ def test_attachments_belong_to_the_two_parties(as_user) -> None:
     notice = issue(as_user("data_reviewer"))
     clerk, other = as_user("rst_clerk"), as_user("scjg_clerk")
     file_id = upload(clerk, notice["id"])
-    assert other.get(f"/api/attachments/{file_id}").status_code == 403
+    assert other.get(f"/api/attachments/{file_id}").status_code == 404
     r = other.post("/api/attachments", data={"owner_type": "rectification_notice", "owner_id": str(notice["id"])},
                    files={"file": ("x.pdf", b"%PDF-1.4\n", "application/pdf")})
-    assert r.status_code == 403 and r.json()["detail"]["code"] == "attachment_forbidden"
-    assert as_user("gov_supervisor").get(f"/api/attachments/{file_id}").status_code == 403
+    assert r.status_code == 404 and r.json()["detail"]["code"] == "attachment_owner_not_found"
+    assert as_user("gov_supervisor").get(f"/api/attachments/{file_id}").status_code == 404
     # A report cannot carry another notice's file, nor one the authority uploaded.
     second = issue(as_user("data_reviewer"))
     foreign = upload(clerk, second["id"])
@@ -116,4 +116,4 @@ def test_each_step_belongs_to_its_party_and_its_turn(as_user) -> None:
     assert r.status_code == 409 and r.json()["detail"]["code"] == "not_awaiting_rectification"
     # Another city's authority reviewer cannot verify the province's notice.
     r = as_user("zz_data_reviewer").post(f"/api/rectification-notices/{nid}/verification", json={"decision": "accept"})
-    assert r.status_code == 403
+    assert r.status_code == 404  # the province's notice is out of its sight

@@ -92,12 +92,12 @@ def test_a_case_through_the_pages(client) -> None:
     assert "2026年11月2日" in printed.text
 
 
-def test_a_stranger_gets_a_readable_403_page(client, as_user) -> None:
+def test_a_stranger_gets_a_readable_404_page(client, as_user) -> None:
     notice = issue(as_user("data_reviewer"))
     stranger = _login(client.app, "scjg_clerk")
     for url in (f"/rectification-notices/{notice['id']}", f"/rectification-notices/{notice['id']}/print"):
         r = stranger.get(url)
-        assert r.status_code == 403 and "您无权查看该整改通知" in r.text and "rectification_notice_forbidden" in r.text
+        assert r.status_code == 404 and "整改通知不存在" in r.text and "rectification_notice_not_found" in r.text
     assert stranger.get("/rectification-notices/new").status_code == 403
 
 

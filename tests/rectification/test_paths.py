@@ -90,7 +90,7 @@ def test_deadline_passed_goes_to_the_government_then_rectified_and_verified(as_u
     r = supervisor.post(f"/api/supervision/items/{item['id']}/decide", json={"decision": "nonsense"})
     assert r.status_code == 422 and r.json()["detail"]["code"] == "supervision_decision_invalid"
     assert as_user("zz_supervisor").post(f"/api/supervision/items/{item['id']}/decide",
-                                         json={"decision": "order_to_correct"}).status_code == 403
+                                         json={"decision": "order_to_correct"}).status_code == 404
     r = supervisor.post(f"/api/supervision/items/{item['id']}/decide",
                         json={"decision": "order_to_correct", "note": "责令于2026年11月25日前改正"})
     assert r.status_code == 200, r.text
