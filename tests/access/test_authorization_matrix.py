@@ -130,6 +130,10 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/redoc"): PUBLIC,
     # Sign-in and who am I.
     ("POST", "/api/auth/token"): PUBLIC, ("GET", "/api/me"): EVERYONE,
+    # Ending one's own sessions: any logged-in person (allowed callers are not called, so no one's
+    # token is revoked mid-run; tests/api/test_login_sessions.py covers what they do).
+    ("POST", "/api/auth/logout"): EVERYONE, ("POST", "/api/auth/logout-everywhere"): EVERYONE,
+    ("POST", "/api/admin/users/{username}/logout-everywhere"): ADMIN,
     ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): EVERYONE,
     ("GET", "/"): EVERYONE,
     # Administration.
@@ -552,6 +556,8 @@ def _url(world: World, path: str, key: str) -> str:
             return "escalate-overdue"
         if name == "department_code":
             return "410000-data"
+        if name == "username":
+            return "rst_clerk"
         kind = PARAM_KIND[name]
         k = key if (kind, key) in world.ids else "P"
         return str(world.ids[(kind, k)])
