@@ -9,7 +9,7 @@ PORT ?= 8000
 # A subset: make test PYTEST_ARGS="-q tests/workdays"
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test install install-test migrate seed serve bench clean
+.PHONY: run test install install-test migrate seed serve bench clean assets assets-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,16 @@ test: install-test
 
 bench: install-test
 	$(BIN)/python bench/share_request.py
+
+# Front-end bundles (bpmn-js modeler and viewer) into static/vendor/, from the lockfile. The built files
+# are committed: `make run` and a deployer's server need no Node.js. Needs Node.js 18+ and npm.
+assets:
+	npm ci --ignore-scripts --no-audit --no-fund
+	node assets/build.mjs
+
+# CI: a rebuild from the lockfile must give exactly the committed bundles.
+assets-check: assets
+	git diff --exit-code --stat -- static/vendor
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm
