@@ -93,4 +93,4 @@ def downgrade() -> None:
     with op.batch_alter_table("process_definition") as batch_op:
         batch_op.drop_column("approved_by")
         batch_op.drop_index("ix_process_definition_key_hash")
-        batch_op.create_unique_constraint(None if sqlite else _PG_UNIQUE, ["process_key", "content_hash"])
+        batch_op.create_unique_constraint(_SQLITE_UNIQUE if sqlite else _PG_UNIQUE, ["process_key", "content_hash"])
