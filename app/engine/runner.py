@@ -157,7 +157,7 @@ class Runner:
         ).scalar() or 0) + 1
         now = clock.now()
         definition = ProcessDefinition(
-            process_key=described.process_key, name=described.name or described.process_key,
+            process_key=described.process_key, name=(described.name or described.process_key)[:200],
             version=version, content_hash=described.content_hash, bpmn_xml=xml, filename=filename,
             meta=_meta(described), deployed_by=actor_name(actor), deployed_at=now, approved_by=approved_by,
         )
