@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from app.api import (admin, attachments, auth, authority, calendar, catalog, disputes, notifications,
-                     open_data, processes, rectification, sharing, supervision, tasks, trials)
+from app.api import (admin, attachments, auth, authority, calendar, catalog, designer_scenarios, disputes,
+                     notifications, open_data, processes, rectification, sharing, supervision, tasks, trials)
 from app.core.config import Settings
 
 
@@ -11,7 +11,7 @@ def build_router(settings: Settings) -> APIRouter:
     """Assemble the API; the demo clock exists only with time travel enabled."""
     router = APIRouter()
     for module in (auth, admin, calendar, catalog, sharing, tasks, processes, supervision, notifications,
-                   attachments, open_data, rectification, disputes, authority, trials):
+                   attachments, open_data, rectification, disputes, authority, trials, designer_scenarios):
         router.include_router(module.router)
     if settings.enable_time_travel:
         router.include_router(admin.clock_router)
