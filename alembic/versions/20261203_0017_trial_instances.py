@@ -22,10 +22,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("process_instance") as batch_op:
-        batch_op.add_column(sa.Column("trial", sa.Boolean(), server_default=sa.false(), nullable=False))
-    with op.batch_alter_table("task") as batch_op:
-        batch_op.add_column(sa.Column("trial", sa.Boolean(), server_default=sa.false(), nullable=False))
+    # A plain ADD COLUMN (SQLite supports it with a default): a batch "move and copy" of process_instance
+    # would drop a table that task rows reference, which SQLite refuses once instances exist.
+    op.add_column("process_instance", sa.Column("trial", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column("task", sa.Column("trial", sa.Boolean(), server_default=sa.false(), nullable=False))
     instance = sa.table("process_instance", sa.column("id", sa.Integer()), sa.column("subject", sa.String()),
                         sa.column("business_ref", sa.String()), sa.column("trial", sa.Boolean()))
     task = sa.table("task", sa.column("instance_id", sa.Integer()), sa.column("trial", sa.Boolean()))
@@ -38,7 +38,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("task") as batch_op:
-        batch_op.drop_column("trial")
-    with op.batch_alter_table("process_instance") as batch_op:
-        batch_op.drop_column("trial")
+    if op.get_bind().dialect.name == "sqlite":
+        # Native DROP COLUMN (SQLite 3.35+): a batch copy would drop tables other rows reference.
+        op.execute("ALTER TABLE task DROP COLUMN trial")
+        op.execute("ALTER TABLE process_instance DROP COLUMN trial")
+    else:
+        op.drop_column("task", "trial")
+        op.drop_column("process_instance", "trial")
