@@ -3,6 +3,7 @@ statistics; the designer acts each task as one of its roles; real tasks stay out
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from app.notifications.models import Notification
 from app.org.models import User
 from app.supervision.models import SupervisionItem
 from tests.api.helpers import submit
+from tests.web.test_pages import _login
 
 SHARE_VARIABLES = {"share_type": "conditional", "provider_department": "410000-gat",
                    "requester_department": "410000-rst", "items": ["姓名", "身份证号"],
@@ -28,6 +30,11 @@ def start_trial(designer: Any, variables: dict[str, Any] | None = None, **extra:
     return r.json()
 
 
+def _todo_badge(html: str) -> str | None:
+    found = re.search(r'我的待办 <span class="badge">(\d+)</span>', html)
+    return found.group(1) if found else None
+
+
 def notifications_of(rt: Any, username: str) -> int:
     with rt.db.session() as session:
         user_id = session.execute(select(User.id).where(User.username == username)).scalar_one()
@@ -35,9 +42,12 @@ def notifications_of(rt: Any, username: str) -> int:
                                    .where(Notification.user_id == user_id)).scalar_one())
 
 
-def test_a_trial_task_reaches_no_inbox_even_when_department_and_role_match(as_user, rt) -> None:
+def test_a_trial_task_reaches_no_inbox_even_when_department_and_role_match(app, as_user, rt) -> None:
     reviewer = as_user("gat_reviewer")
+    pages = _login(app, "gat_reviewer")
+    submit(as_user("rst_clerk"))  # one real task, so the header shows a count
     before_count = reviewer.get("/api/tasks").json()["count"]
+    before_badge = _todo_badge(pages.get("/tasks").text)
     before_notes = notifications_of(rt, "gat_reviewer")
     trial = start_trial(as_user("designer"))
     assert trial["trial"] is True
@@ -50,8 +60,10 @@ def test_a_trial_task_reaches_no_inbox_even_when_department_and_role_match(as_us
     assert reviewer.get(f"/api/instances/{trial['id']}").status_code == 404
     assert reviewer.post(f"/api/tasks/{task['id']}/complete", json={"data": APPROVE}).status_code == 404
     # The page's 待办 count in the header does not count it either.
-    page = reviewer.get("/tasks")
-    assert page.status_code == 200 and f"/tasks/{task['id']}" not in page.text
+    page = pages.get("/tasks")
+    assert page.status_code == 200 and "我的待办" in page.text and f"/tasks/{task['id']}" not in page.text
+    assert pages.get(f"/tasks/{task['id']}").status_code == 404
+    assert _todo_badge(page.text) == before_badge == "1"
     assert notifications_of(rt, "gat_reviewer") == before_notes
 
 
@@ -165,3 +177,20 @@ def test_an_older_version_can_be_tried_and_a_trial_discarded(as_user, rt) -> Non
 def test_trial_routes_are_for_designers_and_admins(as_user) -> None:
     assert as_user("gat_reviewer").get("/api/trials").status_code == 403
     assert as_user("gov_supervisor").post("/api/trials/1/cancel").status_code == 403
+
+
+def test_a_trial_task_due_tomorrow_gets_no_reminder(as_user, rt) -> None:
+    from app.engine.models import Task
+
+    designer = as_user("designer")
+    trial = start_trial(designer)  # Monday 2 November 2026: due in 5 working days
+    real = submit(as_user("rst_clerk"))
+    clock.freeze(datetime(2026, 11, 6, 9, 0, tzinfo=SHANGHAI))  # Friday: due on the next working day
+    assert as_user("demo_admin").post("/api/admin/jobs/remind-before-due/run").json()["result"] == 1
+    with rt.db.session() as session:
+        reminded = dict(session.execute(select(Task.instance_id, Task.reminded_at)).all())
+        links = session.execute(select(Notification.link).join(User, User.id == Notification.user_id)
+                                .where(User.username == "gat_reviewer", Notification.kind == "reminder")
+                                ).scalars().all()
+    assert reminded[trial["id"]] is None and reminded[real["instance_id"]] is not None
+    assert links and all(link != f"/tasks/{trial['open_tasks'][0]['id']}" for link in links)
