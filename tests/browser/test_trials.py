@@ -5,7 +5,7 @@ import json
 
 from tests.browser.conftest import log_in
 from tests.conftest import DEMO_PASSWORD
-from tests.designer.test_trials import SHARE_VARIABLES
+from tests.designer.trial_helpers import SHARE_VARIABLES
 
 
 def test_a_designer_tries_the_share_request_process(page, expect, screenshot) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.designer.test_trials import SHARE_VARIABLES
+from tests.designer.trial_helpers import SHARE_VARIABLES
 from tests.web.test_pages import _csrf, _login
 
 

@@ -15,11 +15,9 @@ from app.notifications.models import Notification
 from app.org.models import User
 from app.supervision.models import SupervisionItem
 from tests.api.helpers import submit
+from tests.designer.trial_helpers import SHARE_VARIABLES
 from tests.web.test_pages import _login
 
-SHARE_VARIABLES = {"share_type": "conditional", "provider_department": "410000-gat",
-                   "requester_department": "410000-rst", "items": ["姓名", "身份证号"],
-                   "entry_code": "T-001", "entry_name": "试运行条目"}
 APPROVE = {"decision": "approve", "terms": "仅用于试运行"}
 
 
