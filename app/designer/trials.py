@@ -70,6 +70,7 @@ def trial_public(*, session: Session, runner: Runner, instance: ProcessInstance,
         "id": instance.id, "process_key": instance.process_key, "process_name": name, "version": info.version,
         "status": instance.status, "status_label": STATUS_ZH.get(instance.status, instance.status),
         "started_at": _iso(instance.started_at), "ended_at": _iso(instance.ended_at),
+        "next_timer_at": _iso(instance.next_timer_at),
         "started_by": starter, "subject": instance.subject,
         "open_tasks": open_tasks(session=session, runner=runner, instance_id=instance.id or 0),
     }

@@ -102,8 +102,12 @@ def _trial_context(session: SessionDep, rt: RuntimeDep, actor: Actor, instance_i
     public = trials.trial_public(session=session, runner=rt.runner, instance=instance)
     for task in public["open_tasks"]:
         task["form"] = public_form(task["form"])
-    return {"trial": public, "history": trail(session, instance.id, "process_instance", instance.id or 0),
-            "diagram_instance_id": instance.id}
+    history = trail(session, instance.id, "process_instance", instance.id or 0)
+    for line in history:
+        role = (line.get("detail") or {}).get("as_role")
+        if role:
+            line["as_role_label"] = trials.role_label(str(role))
+    return {"trial": public, "history": history, "diagram_instance_id": instance.id}
 
 
 @router.get("/designer/trials/{instance_id}", response_class=HTMLResponse)

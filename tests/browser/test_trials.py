@@ -27,3 +27,7 @@ def test_a_designer_tries_the_share_request_process(page, expect, screenshot) ->
     expect(page.locator("h1 .status")).to_have_text("已结束")
     expect(page.get_by_text("办理任务", exact=False).first).to_be_visible()
     screenshot("trial-completed")
+
+    page.get_by_role("link", name="返回试运行列表").click()
+    expect(page.get_by_role("cell", name="已结束")).to_be_visible()
+    screenshot("trial-list")
