@@ -79,6 +79,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(admin_pages.router)
     app.include_router(dispute_pages.router)
     app.include_router(authority_pages.router)
+    from app.web import designer_trials as designer_trial_pages
+    app.include_router(designer_trial_pages.router)
     static_dir = ROOT / "static"
     static_dir.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=static_dir), name="static")

@@ -55,10 +55,11 @@ def version_bpmn(process_key: str, version: int, session: SessionDep, actor: Des
 
 @router.post("/processes/{process_key}/instances", status_code=201)
 def start_instance(process_key: str, session: SessionDep, rt: RuntimeDep, actor: DesignerUser,
-                   variables: dict[str, Any] = Body(default_factory=dict, embed=True)) -> dict[str, Any]:
-    """Start any deployed process with variables (how a designer tries a process)."""
+                   variables: dict[str, Any] = Body(default_factory=dict, embed=True),
+                   version: int | None = Body(default=None, embed=True, ge=1, le=1_000_000)) -> dict[str, Any]:
+    """Start a trial run of a deployed process (its newest version unless one is named) with variables."""
     instance = rt.runner.start(session, process_key, variables=variables, actor=actor,
-                               subject=f"试运行：{process_key}")
+                               subject=f"试运行：{process_key}", trial=True, version=version)
     session.commit()
     return instance_public(session, instance, rt.calendar.get(session))
 
@@ -81,6 +82,7 @@ def instance_public(session: SessionDep, instance: ProcessInstance, calendar: Wo
     return {
         "id": instance.id, "process_key": instance.process_key, "version": definition.version,
         "status": instance.status, "subject": instance.subject, "business_ref": instance.business_ref,
+        "trial": instance.trial,
         "started_at": instance.started_at.isoformat(),
         "ended_at": instance.ended_at.isoformat() if instance.ended_at else None,
         "next_timer_at": instance.next_timer_at.isoformat() if instance.next_timer_at else None,

@@ -145,6 +145,11 @@ class Engine:
             self._specs[content_hash] = entry
             return entry
 
+    def forget(self, content_hash: str) -> None:
+        """Drop a parsed definition from the cache (a draft run once, e.g. by scenario tests, need not stay)."""
+        with self._specs_lock:
+            self._specs.pop(content_hash, None)
+
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self, content_hash: str, xml: bytes | Callable[[], bytes], variables: dict[str, Any]) -> BpmnWorkflow:

@@ -4,6 +4,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
@@ -75,6 +76,8 @@ class ProcessInstance(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A designer's trial run: never in a real inbox, notification, supervision queue or statistic.
+    trial: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class Task(SQLModel, table=True):
@@ -119,6 +122,8 @@ class Task(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_by_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    # Copied from the instance so that inbox and sweep queries need no join to exclude trial runs.
+    trial: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
     @property
     def due_start(self) -> datetime:

@@ -180,6 +180,16 @@ class Runner:
         return [self.deploy(session, path.read_bytes(), filename=path.name, actor=actor)[0]
                 for path in sorted(directory.glob("*.bpmn"))]
 
+    def version(self, session: Session, process_key: str, version: int) -> DefinitionInfo:
+        """Return one deployed version of a process or raise NotFound."""
+        definition_id = session.execute(
+            select(ProcessDefinition.id).where(ProcessDefinition.process_key == process_key,
+                                               ProcessDefinition.version == version)
+        ).scalar_one_or_none()
+        if definition_id is None:
+            raise NotFound(f"流程“{process_key}”没有第 {version} 版", code="process_version_not_found")
+        return self.definition(session, definition_id)
+
     def latest(self, session: Session, process_key: str) -> DefinitionInfo:
         """Return the newest version of a process or raise NotFound."""
         definition_id = session.execute(
@@ -194,9 +204,14 @@ class Runner:
 
     def start(self, session: Session, process_key: str, *, variables: dict[str, Any],
               actor: Actor | str, subject: str = "", business_ref: str | None = None,
-              department_id: int | None = None) -> ProcessInstance:
-        """Start the newest version of a process, step it, store it and project its tasks."""
-        definition = self.latest(session, process_key)
+              department_id: int | None = None, trial: bool = False, version: int | None = None
+              ) -> ProcessInstance:
+        """Start a process (its newest version unless one is named), step it, store it and project its tasks.
+
+        A trial run (`trial`) is a designer's: its tasks reach no inbox and no business hook runs for it.
+        """
+        definition = self.latest(session, process_key) if version is None else \
+            self.version(session, process_key, version)
         _check_variables(variables)
         workflow = self.engine.start(definition.content_hash, self._xml_loader(session, definition.id),
                                      variables)
@@ -207,7 +222,7 @@ class Runner:
             started_by_id=None if isinstance(actor, str) else actor.id,
             department_id=department_id if department_id is not None else
             (None if isinstance(actor, str) else actor.department_id),
-            started_at=now, updated_at=now,
+            started_at=now, updated_at=now, trial=trial,
         )
         # The row is inserted with its state, status and timer already set: one INSERT, no UPDATE.
         step = self._advance(instance, workflow, now)
@@ -215,7 +230,8 @@ class Runner:
         session.flush()
         audit.append(session, at=now, actor=actor_name(actor), action="instance.started",
                      entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
-                     detail={"process_key": process_key, "version": definition.version, "subject": subject})
+                     detail={"process_key": process_key, "version": definition.version, "subject": subject,
+                             **({"trial": True} if trial else {})})
         self._after_step(session, instance, definition, step, actor, now, new_instance=True)
         session.flush()
         return instance
@@ -244,20 +260,33 @@ class Runner:
         ).scalar_one()
         return task, instance
 
+    def candidate_roles(self, session: Session, task: Task) -> list[str]:
+        """Return the roles that may work a task (its camunda:candidateGroups), its projected role at least."""
+        instance_definition = session.execute(
+            select(ProcessInstance.definition_id).where(ProcessInstance.id == task.instance_id)).scalar_one()
+        meta = self.definition(session, instance_definition).meta.get("user_tasks", {}).get(task.task_spec, {})
+        roles = [str(r) for r in meta.get("candidate_groups") or []]
+        return roles or ([task.role] if task.role else [])
+
     def complete_task(self, session: Session, task_id: int, data: Any, actor: Actor, *,
-                      locked: tuple[Task, ProcessInstance] | None = None) -> Task:
+                      locked: tuple[Task, ProcessInstance] | None = None, trial_role: str | None = None) -> Task:
         """Check and complete one human task, step the instance, save it and re-project.
 
         `locked` is what lock_task returned for this task in the current transaction, if the caller
         already took the lock (to check visibility first); otherwise the lock is taken here.
+        `trial_role`: a designer acts a trial run's task as this role (checked by the caller: the task
+        is a trial's and the role one of its candidates); department and claim do not apply.
         """
         task, instance = locked if locked is not None else self.lock_task(session, task_id)
         if task.status != TaskStatus.open.value:
             raise Conflict("该任务已办结，不能重复提交", code="task_closed")
-        if task.department_id != actor.department_id or (task.role and task.role not in actor.roles):
-            raise Forbidden("您不是该任务的办理人", code="task_not_yours")
-        if task.assignee_id not in (None, actor.id):
-            raise Conflict("该任务已被他人签收", code="task_claimed_by_other")
+        if trial_role is None:
+            if task.department_id != actor.department_id or (task.role and task.role not in actor.roles):
+                raise Forbidden("您不是该任务的办理人", code="task_not_yours")
+            if task.assignee_id not in (None, actor.id):
+                raise Conflict("该任务已被他人签收", code="task_claimed_by_other")
+        elif not task.trial:
+            raise NotFound("任务不存在", code="task_not_found")
         clean = forms.validate(task.form, data)
         validator = hooks.validators.get((task.process_key, task.task_spec))
         if validator is not None:
@@ -271,11 +300,11 @@ class Runner:
         task.assignee_id = actor.id
         task.data = clean
         session.add(task)
-        for handler in hooks.task_closed:
-            handler(session=session, task=task, at=now)
+        _task_closed(session, task, now)
+        trial = {"trial": True, "as_role": trial_role} if trial_role is not None else {}
         audit.append(session, at=now, actor=actor.username, action="task.completed", entity_type="task",
                      entity_id=task.id, instance_id=instance.id,
-                     detail={"task": task.name, "task_spec": task.task_spec, "data": clean})
+                     detail={"task": task.name, "task_spec": task.task_spec, "data": clean, **trial})
         self._step(session, instance, definition, workflow, actor, now)
         return task
 
@@ -325,7 +354,7 @@ class Runner:
         Everything is read off the workflow before it is serialized (serializing prunes finished
         history), and the instance row gets all its changes at once: one INSERT or UPDATE.
         """
-        handler = hooks.step_handlers.get(instance.process_key)
+        handler = None if instance.trial else hooks.step_handlers.get(instance.process_key)
         step = Step(ready=self.engine.ready_user_tasks(workflow), completed=self.engine.is_completed(workflow),
                     variables=self.engine.data(workflow) if handler is not None else None)
         if step.completed:
@@ -351,7 +380,8 @@ class Runner:
             audit.append(session, at=now, actor=actor_name(actor), action="instance.completed",
                          entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
                          detail={"process_key": instance.process_key})
-        handler = hooks.step_handlers.get(instance.process_key)
+        # A trial run has no business object: the areas' hooks record nothing for it.
+        handler = None if instance.trial else hooks.step_handlers.get(instance.process_key)
         if handler is not None:
             variables = step.variables if step.variables is not None else {}
             handler(session=session, instance=instance, variables=variables, actor=actor)
@@ -370,8 +400,7 @@ class Runner:
                 row.status = TaskStatus.cancelled.value
                 row.completed_at = now
                 session.add(row)
-                for handler in hooks.task_closed:
-                    handler(session=session, task=row, at=now)
+                _task_closed(session, row, now)
                 audit.append(session, at=now, actor="system", action="task.cancelled", entity_type="task",
                              entity_id=row.id, instance_id=instance.id,
                              detail={"task": row.name, "task_spec": row.task_spec, "role": row.role,
@@ -397,6 +426,7 @@ class Runner:
                 due_at=due[1].due_at if due else None, due_provisional=due[1].provisional if due else False,
                 due_from=due_from if due else None,
                 form=forms.resolve_form(meta.get("form") or [], variables), created_at=now,
+                trial=instance.trial,
             )
             session.add(row)
             session.flush()
@@ -460,6 +490,14 @@ class Runner:
             session.flush()
         except StaleDataError:
             raise Conflict("该流程刚被他人处理，请刷新后重试", code="instance_changed") from None
+
+
+def _task_closed(session: Session, task: Task, at: datetime) -> None:
+    """Run the areas' task-closed handlers, except for a trial run's task (no business effect)."""
+    if task.trial:
+        return
+    for handler in hooks.task_closed:
+        handler(session=session, task=task, at=at)
 
 
 def _meta(described: DeployedProcess) -> dict[str, Any]:

@@ -9,7 +9,9 @@ tell an outsider which numbers exist.
   inside its area: its region covers the department's (a city's authority covers the city and its
   counties, never the province).
 - A government's supervision office (督查室) sees the cases of its government's area, alike.
-- A process designer works on definitions and trial instances; with no case role it sees no case.
+- A process designer works on definitions and trial runs (instances flagged `trial`, which reach no inbox,
+  notification, supervision queue or statistic); with no case role it sees no case. Only designers and
+  administrators see trial runs (app.tasks.service.may_read_instance).
 - An administrator sees everything.
 """
 

@@ -57,7 +57,8 @@ def escalate_overdue(rt: Runtime, batch: int | None = None) -> int:
                 select(Task.id, Task.instance_id, Task.process_key, Task.name, Task.department_id, Task.role,
                        Task.due_at, ProcessInstance.subject)
                 .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
-                .where(Task.status == TaskStatus.open.value, Task.escalated_at.is_(None),
+                # A trial run's overdue task is nobody's duty: it never reaches supervision.
+                .where(Task.status == TaskStatus.open.value, Task.escalated_at.is_(None), Task.trial.is_(False),
                        Task.paused_at.is_(None), Task.due_at < now, Task.department_id.is_not(None))
                 .order_by(Task.due_at, Task.id).limit(batch)
             )

@@ -31,7 +31,7 @@ def remind_before_due(rt: Runtime, batch: int = BATCH) -> int:
                 select(Task.id, Task.instance_id, Task.name, Task.department_id, Task.role, Task.assignee_id,
                        Task.due_at, ProcessInstance.subject)
                 .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
-                .where(Task.status == TaskStatus.open.value, Task.reminded_at.is_(None),
+                .where(Task.status == TaskStatus.open.value, Task.reminded_at.is_(None), Task.trial.is_(False),
                        Task.paused_at.is_(None), Task.due_at > now, Task.due_at <= now + HORIZON,
                        Task.id > last_id)
                 .order_by(Task.id).limit(batch)

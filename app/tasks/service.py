@@ -45,6 +45,8 @@ def inbox(*, session: Session, actor: Actor, view: View, calendar: WorkdayCalend
         .outerjoin(Department, Department.id == Task.department_id)
         .outerjoin(assignee, assignee.id == Task.assignee_id)
         .options(defer(ProcessInstance.state))  # the serialized workflow: not shown, often large
+        # A designer's trial runs are listed on the trial pages, never in anyone's inbox.
+        .where(Task.trial.is_(False))
     )
     if view == "todo":
         stmt = stmt.where(
@@ -96,7 +98,7 @@ def count_todo(*, session: Session, actor: Actor) -> int:
 
     return int(session.execute(
         select(func.count()).select_from(Task).where(
-            Task.status == TaskStatus.open.value, Task.department_id == actor.department_id,
+            Task.status == TaskStatus.open.value, Task.trial.is_(False), Task.department_id == actor.department_id,
             Task.role.in_(sorted(actor.roles)),
             or_(Task.assignee_id.is_(None), Task.assignee_id == actor.id))
     ).scalar_one())
@@ -110,11 +112,14 @@ def instance_departments(*, session: Session, instance: ProcessInstance) -> set[
 
 def may_read_instance(*, session: Session, instance: ProcessInstance, actor: Actor) -> bool:
     """Tell whether a person may read an instance: a case by its departments' lines (app.org.scope);
-    a trial instance (no business object: a designer trying a process) by designers, its starter, the
-    staff its tasks went to and admins, never by an area's overseers (it is nobody's case)."""
+    a trial run by designers, its starter and admins only (it is nobody's case and no staff's work);
+    an instance with no business object otherwise (started by code) by its starter, the staff its tasks
+    went to and admins."""
+    if instance.trial:
+        return actor.has_role("designer", "admin") or instance.started_by_id == actor.id
     departments = instance_departments(session=session, instance=instance)
     if instance.business_ref is None:
-        return (actor.has_role("designer", "admin") or instance.started_by_id == actor.id
+        return (actor.has_role("admin") or instance.started_by_id == actor.id
                 or (works_cases(actor) and actor.department_id in departments))
     return may_read_case(session=session, actor=actor, parties=departments)
 

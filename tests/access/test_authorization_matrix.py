@@ -63,8 +63,8 @@ READERS: dict[tuple[str, str], frozenset[str]] = {
     ("share_request", "C"): frozenset({*ZZ_PAIR, *CITY_OVERSEERS}),
     ("instance", "P"): frozenset({"rst_clerk", *GAT, *PROVINCE_OVERSEERS}),
     ("instance", "C"): frozenset({*ZZ_PAIR, *CITY_OVERSEERS}),
-    # A designer's trial (its review task sent to the designer's own department): no case of anyone else.
-    ("instance", "T"): DESIGNERS | {"data_reviewer"},
+    # A designer's trial run: designers and admins only, never the staff its tasks would go to.
+    ("instance", "T"): DESIGNERS,
     ("task", "P"): frozenset({"rst_clerk", *GAT, *PROVINCE_OVERSEERS}),
     ("task", "C"): frozenset({*ZZ_PAIR, *CITY_OVERSEERS}),
     # The same pairs in dispute, before the province's and the city's authority.
@@ -209,6 +209,13 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/api/designer/submissions"): DESIGNERS, ("GET", "/api/designer/submissions/{submission_id}"): DESIGNERS,
     ("POST", "/api/designer/submissions/{submission_id}/approve"): ADMIN,
     ("POST", "/api/designer/submissions/{submission_id}/return"): ADMIN,
+    # Trial runs and scenario tests: designers and admins (a real task or instance answers 404 there).
+    ("GET", "/api/trials"): DESIGNERS, ("POST", "/api/trials/tasks/{task_id}/complete"): DESIGNERS,
+    ("POST", "/api/trials/{instance_id}/cancel"): DESIGNERS, ("POST", "/api/designer/scenarios/run"): DESIGNERS,
+    ("GET", "/designer/trials"): DESIGNERS, ("POST", "/designer/trials"): DESIGNERS,
+    ("GET", "/designer/trials/{instance_id}"): DESIGNERS,
+    ("POST", "/designer/trials/{instance_id}/tasks/{task_id}/complete"): DESIGNERS,
+    ("POST", "/designer/trials/{instance_id}/cancel"): DESIGNERS,
     # Supervision (the government's 督查室).
     ("GET", "/api/supervision/items"): SUPERVISORS, ("GET", "/supervision"): SUPERVISORS,
     ("POST", "/api/supervision/items/{item_id}/urge"): R_ITEM,
@@ -322,6 +329,10 @@ JSON: dict[tuple[str, str], Any] = {
                                              "deadline_working_days": 10},
     ("PUT", "/api/rectification/authorities/{department_code}"): {"number_prefix": "越权"},
     ("POST", "/api/processes/{process_key}/instances"): {"variables": {}},
+    ("POST", "/api/trials/tasks/{task_id}/complete"): {"role": "reviewer",
+                                                       "data": {"decision": "approve", "terms": "越权办理测试"}},
+    ("POST", "/api/designer/scenarios/run"): {"xml": (ROOT / "bpmn" / "sharing_share_request.bpmn").read_text(
+        encoding="utf-8")},
     ("PUT", "/api/admin/clock"): {"now": "2027-01-04T09:00:00+08:00"},
     ("POST", "/api/designer/drafts"): {"title": "越权草稿"},
     ("PUT", "/api/designer/drafts/{draft_id}"): {"xml": DESIGNER_XML, "lock_version": 1},
