@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.bpmn.util.diff import WorkflowDiff, diff_workflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task
@@ -57,6 +58,26 @@ class ReadyTask:
     task_spec: str
     name: str
     data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MigrationProblem:
+    """Why an instance cannot move to a new definition version, at which element."""
+
+    element: str
+    message: str
+
+
+@dataclass
+class MigrationPlan:
+    """The diff of one restored instance against a new version, and whether it may move."""
+
+    content_hash: str
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+    top: WorkflowDiff
+    subprocesses: dict[UUID, WorkflowDiff | None]
+    problems: list[MigrationProblem]
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,6 +203,73 @@ class Engine:
         """Cancel every open task of the instance."""
         workflow.cancel()
 
+    # -- migration --------------------------------------------------------------------------
+
+    def plan_migration(self, workflow: BpmnWorkflow, content_hash: str,
+                       xml: bytes | Callable[[], bytes]) -> MigrationPlan:
+        """Diff a restored instance against another version and list what keeps it from moving.
+
+        The rule: an instance can move unless a task it is in (READY, WAITING, STARTED or ERROR) or
+        one it has finished lost its spec in the new version (removed, or matched only to an element
+        of another id), a task it is in had its spec changed beyond its sequence flows (name, form
+        script, timer, loop, type ...), or a running subprocess lost its definition. Changed
+        `inputs`/`outputs` alone are what adding or rerouting steps around the current one looks like:
+        the tasks ahead are predicted again on the new version.
+        """
+        spec, subprocess_specs = self.spec(content_hash, xml)
+        registry = self._serializer().registry
+        top, subprocesses = diff_workflow(registry, workflow, spec, subprocess_specs)
+        problems: list[MigrationProblem] = []
+        _diff_problems(workflow, top, registry, problems)
+        for sp_id, subprocess in workflow.subprocesses.items():
+            sp_diff = subprocesses[sp_id]
+            if sp_diff is None:
+                name = _subprocess_name(workflow, sp_id, subprocess)
+                problems.append(MigrationProblem(name, f"正在执行的子流程“{name}”在新版本中已删除"))
+            else:
+                _diff_problems(subprocess, sp_diff, registry, problems)
+        return MigrationPlan(content_hash, spec, subprocess_specs, top, subprocesses, problems)
+
+    def migrate(self, workflow: BpmnWorkflow, plan: MigrationPlan) -> None:
+        """Move a restored instance onto the planned version in place (only a plan without problems).
+
+        Unlike SpiffWorkflow's `migrate_workflow`, open tasks are not reset: a READY task keeps its
+        id and data, a WAITING timer keeps the instant it already computed (a reset would restart a
+        duration timer), and the tasks predicted after a STARTED subprocess are predicted again too
+        (`migrate_workflow` leaves them on the old path, so a step added after a subprocess the
+        instance is in would be skipped).
+        """
+        if plan.problems:
+            raise ValueError("an instance with migration problems cannot be migrated")
+        pairs: list[tuple[Any, WorkflowDiff, BpmnProcessSpec]] = [(workflow, plan.top, plan.spec)]
+        for sp_id, subprocess in workflow.subprocesses.items():
+            sp_diff = plan.subprocesses[sp_id]
+            assert sp_diff is not None
+            pairs.append((subprocess, sp_diff, plan.subprocess_specs[subprocess.spec.name]))
+        for wf, diff, new_spec in pairs:
+            wf.spec = new_spec
+            for task in wf.tasks.values():
+                aligned = diff.alignment.get(task)
+                if aligned is not None:
+                    task.task_spec = aligned
+        workflow.subprocess_specs = plan.subprocess_specs
+        for wf, _, _ in pairs:
+            for task in list(wf.get_tasks(state=_ACTIVE, skip_subprocesses=True)):
+                if task.id in wf.tasks:
+                    _predict_again(task)
+        setattr(workflow, _HASH_ATTR, plan.content_hash)
+
+    def current_steps(self, workflow: BpmnWorkflow) -> list[str]:
+        """Name the BPMN elements the instance is at (user tasks, waiting events), subprocesses too."""
+        names: list[str] = []
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            if getattr(task.task_spec, "bpmn_id", None) is None:
+                continue  # the engine's own joins and splits
+            name = task.task_spec.bpmn_name or task.task_spec.bpmn_id
+            if name not in names:
+                names.append(name)
+        return names
+
     # -- tasks ------------------------------------------------------------------------------
 
     def ready_user_tasks(self, workflow: BpmnWorkflow) -> list[ReadyTask]:
@@ -293,6 +381,86 @@ def _prune_iterations(wf: Any, loop_task: Task) -> None:
         wf._remove_task(child.id)
         # Keep the count (loopMaximum and the iteration index read len(merged)), drop the 36-char id.
         merged[position] = ""
+
+
+_ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+# Spec attributes a designer recognises, for the reason an instance cannot move.
+_ATTRIBUTE_NAMES = {
+    "typename": "元素类型", "bpmn_name": "名称", "event_definition": "事件定义", "script": "脚本",
+    "cond_task_specs": "条件", "condition": "循环条件", "default_task_spec": "默认路径",
+    "extensions": "扩展属性", "form": "表单", "spec": "子流程", "cancel_activity": "是否中断",
+    "data_input_associations": "输入数据", "data_output_associations": "输出数据",
+    "prescript": "前置脚本", "postscript": "后置脚本", "maximum": "循环上限", "test_before": "循环方式",
+}
+
+
+def _task_label(task: Task) -> str:
+    spec = task.task_spec
+    element = getattr(spec, "bpmn_id", None) or spec.name
+    name = getattr(spec, "bpmn_name", None)
+    return f"{name}（{element}）" if name and name != element else str(element)
+
+
+def _is_subprocess_task(task: Task) -> bool:
+    return task.id in task.workflow.top_workflow.subprocesses or isinstance(task.task_spec, StandardLoopTask)
+
+
+def _diff_problems(wf: Any, diff: WorkflowDiff, registry: Any, problems: list[MigrationProblem]) -> None:
+    """Append the reasons the tasks of one (sub)workflow keep the instance from moving."""
+    removed = {task.id for task in diff.removed}
+    changed = {task.id for task in diff.changed}
+    for task in wf.get_tasks(skip_subprocesses=True):
+        element = _element_id(task)
+        label = _task_label(task)
+        active = task.has_state(_ACTIVE)
+        finished = task.has_state(TaskState.FINISHED_MASK)
+        if not (active or finished):
+            continue  # predicted: it is predicted again on the new version
+        aligned = diff.alignment.get(task)
+        if task.id in removed or aligned is None or aligned.name != task.task_spec.name:
+            if active and _is_subprocess_task(task):
+                problems.append(MigrationProblem(element, f"正在执行的子流程 {label} 在新版本中已删除或改名"))
+            elif active:
+                problems.append(MigrationProblem(element, f"当前所在步骤 {label} 在新版本中已删除或改名"))
+            else:
+                problems.append(MigrationProblem(
+                    element, f"已办结的步骤 {label} 在新版本中已删除或改名，实例的办理记录无法对应到新版本"))
+            continue
+        if active and task.id in changed:
+            attributes = _changed_attributes(registry, diff, task)
+            if attributes:
+                what = "、".join(_ATTRIBUTE_NAMES.get(a, a) for a in attributes)
+                where = "正在执行的子流程" if _is_subprocess_task(task) else "当前所在步骤"
+                problems.append(MigrationProblem(element, f"{where} {label} 在新版本中已变更（{what}）"))
+
+
+def _changed_attributes(registry: Any, diff: WorkflowDiff, task: Task) -> list[str]:
+    # WorkflowDiff keeps the tasks, not what changed: compare the aligned specs as SpecDiff does.
+    s1, s2 = registry.convert(task.task_spec), registry.convert(diff.alignment[task])
+    if s1.get("typename") != s2.get("typename"):
+        return ["typename"]
+    return [key for key, value in s1.items() if s2.get(key) != value and key not in ("inputs", "outputs")]
+
+
+def _subprocess_name(workflow: BpmnWorkflow, sp_id: UUID, subprocess: Any) -> str:
+    try:
+        return _task_label(workflow.get_task_from_id(sp_id))
+    except TaskNotFoundException:
+        return str(subprocess.spec.name)
+
+
+def _predict_again(task: Task) -> None:
+    """Drop what was predicted after an open task and predict it again from the (new) spec."""
+    for child in list(task.children):
+        if child.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE):
+            task.workflow._remove_task(child.id)
+    present = {child.task_spec for child in task.children}
+    for output in task.task_spec.outputs:
+        if output not in present:
+            task._add_child(output, TaskState.FUTURE)
+    for child in task.children:
+        if child.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE):
+            child.task_spec._predict(child, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)
 
 
 def _connect_loops(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> None:

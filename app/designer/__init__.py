@@ -1,0 +1,1 @@
+"""Process designers: drafts, validation, four-eyes deployment, versions, trials and migration."""
