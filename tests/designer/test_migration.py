@@ -11,32 +11,9 @@ from app.core.errors import Conflict
 from app.designer import migration
 from app.engine.models import ProcessInstance, Task
 from app.tasks import flows as task_flows
+from tests.designer.conftest import V1, V2
 from tests.designer.helpers import (PROCESS, actor, bpmn, complete, deploy, events, open_tasks, row, start,
                                     version_of)
-
-V1 = bpmn(("prepare", "准备材料"), ("review", "审核"), ("archive", "归档"))
-# v2 adds a step after review and deletes archive.
-V2 = bpmn(("prepare", "准备材料"), ("review", "审核"), ("sign", "签发"))
-
-
-@pytest.fixture
-def reviewer(rt):  # type: ignore[no-untyped-def]
-    return actor(rt, "gat_reviewer")
-
-
-@pytest.fixture
-def three(rt, reviewer):  # type: ignore[no-untyped-def]
-    """Three v1 instances, waiting at prepare, review and archive; then v2 deployed."""
-    assert deploy(rt, V1) == 1
-    at_prepare = start(rt, reviewer)
-    at_review = start(rt, reviewer)
-    complete(rt, at_review, "prepare", reviewer)
-    at_archive = start(rt, reviewer)
-    complete(rt, at_archive, "prepare", reviewer)
-    complete(rt, at_archive, "review", reviewer)
-    assert deploy(rt, V2) == 2
-    return at_prepare, at_review, at_archive
-
 
 def _by_id(rows):  # type: ignore[no-untyped-def]
     return {r["instance_id"]: r for r in rows}
