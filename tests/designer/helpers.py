@@ -109,3 +109,22 @@ def events(rt: Runtime, instance_id: int, action: str) -> list[AuditEvent]:
                                .order_by(AuditEvent.seq)).scalars())
         s.expunge_all()
         return found
+
+
+V1 = bpmn(("prepare", "准备材料"), ("review", "审核"), ("archive", "归档"))
+# v2 adds a step after review and deletes archive.
+V2 = bpmn(("prepare", "准备材料"), ("review", "审核"), ("sign", "签发"))
+
+
+def three_instances(rt: Runtime) -> tuple[int, int, int]:
+    """Deploy v1, start three instances waiting at prepare, review and archive, then deploy v2."""
+    reviewer = actor(rt, "gat_reviewer")
+    assert deploy(rt, V1) == 1
+    at_prepare = start(rt, reviewer)
+    at_review = start(rt, reviewer)
+    complete(rt, at_review, "prepare", reviewer)
+    at_archive = start(rt, reviewer)
+    complete(rt, at_archive, "prepare", reviewer)
+    complete(rt, at_archive, "review", reviewer)
+    assert deploy(rt, V2) == 2
+    return at_prepare, at_review, at_archive

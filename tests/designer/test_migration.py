@@ -11,9 +11,8 @@ from app.core.errors import Conflict
 from app.designer import migration
 from app.engine.models import ProcessInstance, Task
 from app.tasks import flows as task_flows
-from tests.designer.conftest import V1, V2
-from tests.designer.helpers import (PROCESS, actor, bpmn, complete, deploy, events, open_tasks, row, start,
-                                    version_of)
+from tests.designer.helpers import (PROCESS, V1, V2, actor, bpmn, complete, deploy, events, open_tasks, row,
+                                    start, version_of)
 
 def _by_id(rows):  # type: ignore[no-untyped-def]
     return {r["instance_id"]: r for r in rows}
