@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -207,3 +208,45 @@ def test_api_migrates_a_selection_and_all(rt, three, as_user) -> None:
     assert [f["instance_id"] for f in r.json()["failed"]] == [at_archive]
     history = as_user("demo_admin").get(f"/api/instances/{at_review}").json()["history"]
     assert any(h["action"] == "instance.migrated" for h in history)
+
+
+def _consistent(rt, instance_id: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """Restore the instance on its version and check its open task rows are the engine's ready tasks."""
+    with rt.db.session() as s:
+        instance = s.get(ProcessInstance, instance_id)
+        _, workflow = rt.runner._restore(s, instance)
+        ready = {t.id: t.task_spec for t in rt.engine.ready_user_tasks(workflow)}
+    rows = {t.spiff_task_id: t.task_spec for t in open_tasks(rt, instance_id)}
+    assert rows == ready
+    return sorted(ready.values())
+
+
+def test_completion_and_migration_at_the_same_moment_leave_a_consistent_instance(rt, three, as_user) -> None:
+    _, at_review, _ = three
+    [task] = open_tasks(rt, at_review)
+    reviewer, designer = as_user("gat_reviewer"), as_user("designer")
+    barrier = threading.Barrier(2)
+    answers: dict[str, object] = {}
+
+    def complete_it() -> None:
+        barrier.wait()
+        answers["complete"] = reviewer.post(f"/api/tasks/{task.id}/complete", json={"data": {}}).status_code
+
+    def migrate_it() -> None:
+        barrier.wait()
+        answers["migrate"] = designer.post(URL, json={"to_version": 2, "instance_ids": [at_review]}).json()
+
+    threads = [threading.Thread(target=complete_it), threading.Thread(target=migrate_it)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers["complete"] in (200, 409)
+    moved = answers["migrate"]["migrated"] == [at_review]  # type: ignore[index]
+    steps = _consistent(rt, at_review)
+    if answers["complete"] == 200 and moved:  # completed on v1 first would be at archive: not movable
+        assert steps == ["sign"] and version_of(rt, at_review) == 2
+    elif answers["complete"] == 200:  # completed first; archive was deleted in v2, so it stayed
+        assert steps == ["archive"] and version_of(rt, at_review) == 1
+    else:
+        assert moved and steps == ["review"]
