@@ -224,10 +224,14 @@ class Engine:
         for sp_id, subprocess in workflow.subprocesses.items():
             sp_diff = subprocesses[sp_id]
             if sp_diff is None:
-                name = _subprocess_name(workflow, sp_id, subprocess)
-                problems.append(MigrationProblem(name, f"正在执行的子流程“{name}”在新版本中已删除"))
+                element, label = _subprocess_label(workflow, sp_id, subprocess)
+                problems.append(MigrationProblem(element, f"正在执行的子流程 {label} 的定义在新版本中已删除"))
             else:
                 _diff_problems(subprocess, sp_diff, registry, problems)
+        # The engine's own nodes (splits and joins around boundary events) are named only when nothing
+        # a designer drew explains the refusal.
+        if any(not p.element.startswith(_INTERNAL) for p in problems):
+            problems = [p for p in problems if not p.element.startswith(_INTERNAL)]
         return MigrationPlan(content_hash, spec, subprocess_specs, top, subprocesses, problems)
 
     def migrate(self, workflow: BpmnWorkflow, plan: MigrationPlan) -> None:
@@ -384,6 +388,8 @@ def _prune_iterations(wf: Any, loop_task: Task) -> None:
 
 
 _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+# Marks a problem found on one of the engine's own nodes rather than on an element a designer drew.
+_INTERNAL = "engine:"
 # Spec attributes a designer recognises, for the reason an instance cannot move.
 _ATTRIBUTE_NAMES = {
     "typename": "元素类型", "bpmn_name": "名称", "event_definition": "事件定义", "script": "脚本",
@@ -422,6 +428,9 @@ def _diff_problems(wf: Any, diff: WorkflowDiff, registry: Any, problems: list[Mi
                 problems.append(MigrationProblem(element, f"正在执行的子流程 {label} 在新版本中已删除或改名"))
             elif active:
                 problems.append(MigrationProblem(element, f"当前所在步骤 {label} 在新版本中已删除或改名"))
+            elif getattr(task.task_spec, "bpmn_id", None) is None:
+                problems.append(MigrationProblem(
+                    f"{_INTERNAL}{element}", f"实例的办理记录无法对应到新版本（引擎节点 {element} 在新版本中不存在）"))
             else:
                 problems.append(MigrationProblem(
                     element, f"已办结的步骤 {label} 在新版本中已删除或改名，实例的办理记录无法对应到新版本"))
@@ -442,11 +451,12 @@ def _changed_attributes(registry: Any, diff: WorkflowDiff, task: Task) -> list[s
     return [key for key, value in s1.items() if s2.get(key) != value and key not in ("inputs", "outputs")]
 
 
-def _subprocess_name(workflow: BpmnWorkflow, sp_id: UUID, subprocess: Any) -> str:
+def _subprocess_label(workflow: BpmnWorkflow, sp_id: UUID, subprocess: Any) -> tuple[str, str]:
     try:
-        return _task_label(workflow.get_task_from_id(sp_id))
+        task = workflow.get_task_from_id(sp_id)
     except TaskNotFoundException:
-        return str(subprocess.spec.name)
+        return str(subprocess.spec.name), str(subprocess.spec.name)
+    return _element_id(task), _task_label(task)
 
 
 def _predict_again(task: Task) -> None:

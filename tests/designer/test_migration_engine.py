@@ -84,7 +84,7 @@ def test_the_current_step_renamed_or_removed_blocks_with_a_reason(engine: Engine
     no_round = definition(no_round.xml[:start] + no_round.xml[end + len(b"</bpmn:subProcess>"):])
     messages = [p.message for p in engine.plan_migration(wf, no_round.content_hash, no_round.xml).problems]
     assert "正在执行的子流程 复核轮次（review_round） 在新版本中已删除或改名" in messages
-    assert "正在执行的子流程“复核轮次（review_round）”在新版本中已删除" in messages
+    assert "正在执行的子流程 复核轮次（review_round） 的定义在新版本中已删除" in messages
     with pytest.raises(ValueError):
         engine.migrate(wf, engine.plan_migration(wf, no_round.content_hash, no_round.xml))
 
@@ -122,3 +122,12 @@ def test_a_waiting_duration_timer_keeps_its_due_instant(engine: Engine) -> None:
         assert [t.task_spec for t in engine.ready_user_tasks(wf)] == ["escalate"]
     finally:
         clock.reset()
+
+
+def test_a_removed_boundary_timer_names_the_timer_not_the_engine_nodes(engine: Engine) -> None:
+    timer = fixture("timer")
+    wf = engine.start(timer.content_hash, timer.xml, {"reply_due": "2026-12-20T00:00:00+00:00"})
+    start, end = timer.xml.index(b'<bpmn:boundaryEvent'), timer.xml.index(b'<bpmn:endEvent id="end_escalated" />')
+    v2 = definition(timer.xml[:start] + timer.xml[end + len(b'<bpmn:endEvent id="end_escalated" />'):])
+    messages = [p.message for p in engine.plan_migration(wf, v2.content_hash, v2.xml).problems]
+    assert messages == ["当前所在步骤 答复超时（reply_overdue） 在新版本中已删除或改名"]
