@@ -435,12 +435,35 @@ def _diff_problems(wf: Any, diff: WorkflowDiff, registry: Any, problems: list[Mi
                 problems.append(MigrationProblem(
                     element, f"已办结的步骤 {label} 在新版本中已删除或改名，实例的办理记录无法对应到新版本"))
             continue
+        if active and not _reached_the_same_way(task, diff):
+            problems.append(MigrationProblem(
+                element, f"当前所在步骤 {label} 在新版本中的前序结构已变更（例如新增了边界事件），实例无法停留在该步骤"))
+            continue
         if active and task.id in changed:
             attributes = _changed_attributes(registry, diff, task)
             if attributes:
                 what = "、".join(_ATTRIBUTE_NAMES.get(a, a) for a in attributes)
                 where = "正在执行的子流程" if _is_subprocess_task(task) else "当前所在步骤"
                 problems.append(MigrationProblem(element, f"{where} {label} 在新版本中已变更（{what}）"))
+
+
+def _reached_the_same_way(task: Task, diff: WorkflowDiff) -> bool:
+    """Tell whether the new spec of an open task is still entered from the task's parent's new spec.
+
+    Not so, for example, when the new version attaches a boundary event to the step the instance is
+    at: the step is then entered through a split the instance never passed, and the join after it
+    fails when the step completes.
+    """
+    parent = task.parent
+    if parent is None or parent.workflow is not task.workflow:
+        return True
+    new, new_parent = diff.alignment.get(task), diff.alignment.get(parent)
+    if new is None or new_parent is None:
+        return True  # reported as removed
+    if not new.inputs and not parent.task_spec.outputs:
+        return True
+    return any(spec.name == new_parent.name for spec in new.inputs) or \
+        not any(spec.name == parent.task_spec.name for spec in task.task_spec.inputs)
 
 
 def _changed_attributes(registry: Any, diff: WorkflowDiff, task: Task) -> list[str]:

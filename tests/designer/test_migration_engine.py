@@ -131,3 +131,50 @@ def test_a_removed_boundary_timer_names_the_timer_not_the_engine_nodes(engine: E
     v2 = definition(timer.xml[:start] + timer.xml[end + len(b'<bpmn:endEvent id="end_escalated" />'):])
     messages = [p.message for p in engine.plan_migration(wf, v2.content_hash, v2.xml).problems]
     assert messages == ["当前所在步骤 答复超时（reply_overdue） 在新版本中已删除或改名"]
+
+
+def test_a_boundary_event_added_to_the_current_step_blocks(engine: Engine) -> None:
+    review = fixture("review")
+    wf = _in_review_round(engine, review)
+    v2 = _edit(review, (b'<bpmn:sequenceFlow id="rf_review"',
+                        b'<bpmn:boundaryEvent id="late" name="\xe8\xb6\x85\xe6\x97\xb6" attachedToRef="review">'
+                        b'<bpmn:timerEventDefinition><bpmn:timeDuration>"P2D"</bpmn:timeDuration>'
+                        b'</bpmn:timerEventDefinition></bpmn:boundaryEvent>'
+                        b'<bpmn:sequenceFlow id="rf_late" sourceRef="late" targetRef="round_end" />'
+                        b'<bpmn:sequenceFlow id="rf_review"'))
+    messages = [p.message for p in engine.plan_migration(wf, v2.content_hash, v2.xml).problems]
+    # Moved anyway, completing the review would fail in the join after the split it never passed.
+    assert messages == ["当前所在步骤 复核（review） 在新版本中的前序结构已变更（例如新增了边界事件），实例无法停留在该步骤"]
+
+
+def _states(engine: Engine, name: str):  # type: ignore[no-untyped-def]
+    """Yield (label, workflow) for the wait states of a fixture process."""
+    process = fixture(name)
+    if name == "review":
+        wf = engine.start(process.content_hash, process.xml, {})
+        yield "submit", wf
+        yield "review", _in_review_round(engine, process)
+    else:
+        variables = {"reply_due": "2026-12-20T00:00:00+00:00", "publish_at": "2026-12-25T00:00:00+00:00"}
+        wf = engine.start(process.content_hash, process.xml, variables)
+        yield "reply", wf
+        wf = engine.start(process.content_hash, process.xml, variables)
+        [reply] = engine.ready_user_tasks(wf)
+        engine.complete_user_task(wf, reply.id, {})
+        yield "wait_publish", wf
+
+
+@pytest.mark.parametrize("name", ["review", "timer"])
+def test_every_wait_state_moves_to_a_copy_that_differs_only_in_a_comment(engine: Engine, name: str) -> None:
+    process = fixture(name)
+    copy = definition(process.xml.replace(b"</bpmn:definitions>", b"<!-- v2 --></bpmn:definitions>"))
+    for label, wf in _states(engine, name):
+        wf = engine.restore(engine.dump(wf), process.content_hash, process.xml)
+        ready = [t.id for t in engine.ready_user_tasks(wf)]
+        due = engine.next_timer_at(wf)
+        plan = engine.plan_migration(wf, copy.content_hash, copy.xml)
+        assert plan.problems == [], label
+        engine.migrate(wf, plan)
+        wf = engine.restore(engine.dump(wf), copy.content_hash, copy.xml)
+        assert [t.id for t in engine.ready_user_tasks(wf)] == ready, label
+        assert engine.next_timer_at(wf) == due, label
