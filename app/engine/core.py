@@ -18,11 +18,13 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditio
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins import ExclusiveGatewayMixin
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.util.diff import WorkflowDiff, diff_workflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -397,6 +399,7 @@ _ATTRIBUTE_NAMES = {
     "extensions": "扩展属性", "form": "表单", "spec": "子流程", "cancel_activity": "是否中断",
     "data_input_associations": "输入数据", "data_output_associations": "输出数据",
     "prescript": "前置脚本", "postscript": "后置脚本", "maximum": "循环上限", "test_before": "循环方式",
+    "inputs": "汇聚的分支",
 }
 
 
@@ -422,6 +425,12 @@ def _diff_problems(wf: Any, diff: WorkflowDiff, registry: Any, problems: list[Mi
         finished = task.has_state(TaskState.FINISHED_MASK)
         if not (active or finished):
             continue  # predicted: it is predicted again on the new version
+        if finished and task.id in changed and _splits_differently(task, diff) and _has_open_descendant(task):
+            # The joins ahead count the branches this split started: a branch added or removed now
+            # would leave the instance waiting at the join for ever.
+            problems.append(MigrationProblem(
+                element, f"实例正处在网关 {label} 分出的分支中，而该网关的分支在新版本中已变更"))
+            continue
         aligned = diff.alignment.get(task)
         if task.id in removed or aligned is None or aligned.name != task.task_spec.name:
             if active and _is_subprocess_task(task):
@@ -445,6 +454,18 @@ def _diff_problems(wf: Any, diff: WorkflowDiff, registry: Any, problems: list[Mi
                 what = "、".join(_ATTRIBUTE_NAMES.get(a, a) for a in attributes)
                 where = "正在执行的子流程" if _is_subprocess_task(task) else "当前所在步骤"
                 problems.append(MigrationProblem(element, f"{where} {label} 在新版本中已变更（{what}）"))
+
+
+def _splits_differently(task: Task, diff: WorkflowDiff) -> bool:
+    """Tell whether a task starts several branches (not an exclusive choice) and the new version's differ."""
+    old, new = task.task_spec, diff.alignment[task]
+    if isinstance(old, ExclusiveGatewayMixin) or max(len(old.outputs), len(new.outputs)) < 2:
+        return False
+    return sorted(spec.name for spec in old.outputs) != sorted(spec.name for spec in new.outputs)
+
+
+def _has_open_descendant(task: Task) -> bool:
+    return any(descendant.has_state(_ACTIVE) for descendant in task if descendant is not task)
 
 
 def _reached_the_same_way(task: Task, diff: WorkflowDiff) -> bool:
@@ -471,7 +492,9 @@ def _changed_attributes(registry: Any, diff: WorkflowDiff, task: Task) -> list[s
     s1, s2 = registry.convert(task.task_spec), registry.convert(diff.alignment[task])
     if s1.get("typename") != s2.get("typename"):
         return ["typename"]
-    return [key for key, value in s1.items() if s2.get(key) != value and key not in ("inputs", "outputs")]
+    # Only a join counts its inputs: the branches it waits for.
+    structural = ("outputs",) if isinstance(task.task_spec, Join) else ("inputs", "outputs")
+    return [key for key, value in s1.items() if s2.get(key) != value and key not in structural]
 
 
 def _subprocess_label(workflow: BpmnWorkflow, sp_id: UUID, subprocess: Any) -> tuple[str, str]:
