@@ -492,9 +492,12 @@ def _changed_attributes(registry: Any, diff: WorkflowDiff, task: Task) -> list[s
     s1, s2 = registry.convert(task.task_spec), registry.convert(diff.alignment[task])
     if s1.get("typename") != s2.get("typename"):
         return ["typename"]
-    # Only a join counts its inputs: the branches it waits for.
-    structural = ("outputs",) if isinstance(task.task_spec, Join) else ("inputs", "outputs")
-    return [key for key, value in s1.items() if s2.get(key) != value and key not in structural]
+    # Only a join counts its inputs: the branches it waits for. Documentation does not change how a
+    # step runs; a lane matters only through the role read from it at deploy (compared by the runner).
+    ignored = {"outputs", "documentation", "lane", "lookahead"}
+    if not isinstance(task.task_spec, Join):
+        ignored.add("inputs")
+    return [key for key, value in s1.items() if s2.get(key) != value and key not in ignored]
 
 
 def _subprocess_label(workflow: BpmnWorkflow, sp_id: UUID, subprocess: Any) -> tuple[str, str]:

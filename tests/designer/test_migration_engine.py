@@ -207,3 +207,11 @@ def test_a_branch_added_to_a_parallel_split_the_instance_is_inside_blocks(engine
     engine.complete_user_task(wf, b.id, {})
     messages = [p.message for p in engine.plan_migration(wf, v2.content_hash, v2.xml).problems]
     assert "当前所在步骤 会签汇总（join） 在新版本中已变更（汇聚的分支）" in messages
+
+
+def test_documentation_of_the_current_step_may_change(engine: Engine) -> None:
+    review = fixture("review")
+    wf = _in_review_round(engine, review)
+    v2 = _edit(review, (b'camunda:dueDate="5WD">', b'camunda:dueDate="5WD">'
+                        b'<bpmn:documentation>\xe5\xa4\x8d\xe6\xa0\xb8\xe8\xaf\xb4\xe6\x98\x8e</bpmn:documentation>'))
+    assert engine.plan_migration(wf, v2.content_hash, v2.xml).problems == []
