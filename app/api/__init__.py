@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from app.api import (admin, attachments, auth, authority, calendar, catalog, designer, designer_scenarios,
                      disputes, notifications, open_data, processes, rectification, sharing, supervision, tasks,
                      trials)
+from app.api import migrations as designer_migrations
 from app.core.config import Settings
 
 
@@ -14,6 +15,7 @@ def build_router(settings: Settings) -> APIRouter:
     for module in (auth, admin, calendar, catalog, sharing, tasks, processes, supervision, notifications,
                    attachments, open_data, rectification, disputes, authority, designer, trials, designer_scenarios):
         router.include_router(module.router)
+    router.include_router(designer_migrations.router)
     if settings.enable_time_travel:
         router.include_router(admin.clock_router)
     return router

@@ -1,1 +1,1 @@
-"""The process designer's backend: drafts, validation, the code/BPMN contract, four-eyes deployment."""
+"""Process designers: drafts, validation, four-eyes deployment, versions, trials and migration."""

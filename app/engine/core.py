@@ -18,10 +18,13 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditio
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins import ExclusiveGatewayMixin
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.bpmn.util.diff import WorkflowDiff, diff_workflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -57,6 +60,26 @@ class ReadyTask:
     task_spec: str
     name: str
     data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MigrationProblem:
+    """Why an instance cannot move to a new definition version, at which element."""
+
+    element: str
+    message: str
+
+
+@dataclass
+class MigrationPlan:
+    """The diff of one restored instance against a new version, and whether it may move."""
+
+    content_hash: str
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+    top: WorkflowDiff
+    subprocesses: dict[UUID, WorkflowDiff | None]
+    problems: list[MigrationProblem]
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,6 +210,77 @@ class Engine:
         """Cancel every open task of the instance."""
         workflow.cancel()
 
+    # -- migration --------------------------------------------------------------------------
+
+    def plan_migration(self, workflow: BpmnWorkflow, content_hash: str,
+                       xml: bytes | Callable[[], bytes]) -> MigrationPlan:
+        """Diff a restored instance against another version and list what keeps it from moving.
+
+        The rule: an instance can move unless a task it is in (READY, WAITING, STARTED or ERROR) or
+        one it has finished lost its spec in the new version (removed, or matched only to an element
+        of another id), a task it is in had its spec changed beyond its sequence flows (name, form
+        script, timer, loop, type ...), or a running subprocess lost its definition. Changed
+        `inputs`/`outputs` alone are what adding or rerouting steps around the current one looks like:
+        the tasks ahead are predicted again on the new version.
+        """
+        spec, subprocess_specs = self.spec(content_hash, xml)
+        registry = self._serializer().registry
+        top, subprocesses = diff_workflow(registry, workflow, spec, subprocess_specs)
+        problems: list[MigrationProblem] = []
+        _diff_problems(workflow, top, registry, problems)
+        for sp_id, subprocess in workflow.subprocesses.items():
+            sp_diff = subprocesses[sp_id]
+            if sp_diff is None:
+                element, label = _subprocess_label(workflow, sp_id, subprocess)
+                problems.append(MigrationProblem(element, f"正在执行的子流程 {label} 的定义在新版本中已删除"))
+            else:
+                _diff_problems(subprocess, sp_diff, registry, problems)
+        # The engine's own nodes (splits and joins around boundary events) are named only when nothing
+        # a designer drew explains the refusal.
+        if any(not p.element.startswith(_INTERNAL) for p in problems):
+            problems = [p for p in problems if not p.element.startswith(_INTERNAL)]
+        return MigrationPlan(content_hash, spec, subprocess_specs, top, subprocesses, problems)
+
+    def migrate(self, workflow: BpmnWorkflow, plan: MigrationPlan) -> None:
+        """Move a restored instance onto the planned version in place (only a plan without problems).
+
+        Unlike SpiffWorkflow's `migrate_workflow`, open tasks are not reset: a READY task keeps its
+        id and data, a WAITING timer keeps the instant it already computed (a reset would restart a
+        duration timer), and the tasks predicted after a STARTED subprocess are predicted again too
+        (`migrate_workflow` leaves them on the old path, so a step added after a subprocess the
+        instance is in would be skipped).
+        """
+        if plan.problems:
+            raise ValueError("an instance with migration problems cannot be migrated")
+        pairs: list[tuple[Any, WorkflowDiff, BpmnProcessSpec]] = [(workflow, plan.top, plan.spec)]
+        for sp_id, subprocess in workflow.subprocesses.items():
+            sp_diff = plan.subprocesses[sp_id]
+            assert sp_diff is not None
+            pairs.append((subprocess, sp_diff, plan.subprocess_specs[subprocess.spec.name]))
+        for wf, diff, new_spec in pairs:
+            wf.spec = new_spec
+            for task in wf.tasks.values():
+                aligned = diff.alignment.get(task)
+                if aligned is not None:
+                    task.task_spec = aligned
+        workflow.subprocess_specs = plan.subprocess_specs
+        for wf, _, _ in pairs:
+            for task in list(wf.get_tasks(state=_ACTIVE, skip_subprocesses=True)):
+                if task.id in wf.tasks:
+                    _predict_again(task)
+        setattr(workflow, _HASH_ATTR, plan.content_hash)
+
+    def current_steps(self, workflow: BpmnWorkflow) -> list[str]:
+        """Name the BPMN elements the instance is at (user tasks, waiting events), subprocesses too."""
+        names: list[str] = []
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            if getattr(task.task_spec, "bpmn_id", None) is None:
+                continue  # the engine's own joins and splits
+            name = task.task_spec.bpmn_name or task.task_spec.bpmn_id
+            if name not in names:
+                names.append(name)
+        return names
+
     # -- tasks ------------------------------------------------------------------------------
 
     def ready_user_tasks(self, workflow: BpmnWorkflow) -> list[ReadyTask]:
@@ -298,6 +392,139 @@ def _prune_iterations(wf: Any, loop_task: Task) -> None:
         wf._remove_task(child.id)
         # Keep the count (loopMaximum and the iteration index read len(merged)), drop the 36-char id.
         merged[position] = ""
+
+
+_ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+# Marks a problem found on one of the engine's own nodes rather than on an element a designer drew.
+_INTERNAL = "engine:"
+# Spec attributes a designer recognises, for the reason an instance cannot move.
+_ATTRIBUTE_NAMES = {
+    "typename": "元素类型", "bpmn_name": "名称", "event_definition": "事件定义", "script": "脚本",
+    "cond_task_specs": "条件", "condition": "循环条件", "default_task_spec": "默认路径",
+    "extensions": "扩展属性", "form": "表单", "spec": "子流程", "cancel_activity": "是否中断",
+    "data_input_associations": "输入数据", "data_output_associations": "输出数据",
+    "prescript": "前置脚本", "postscript": "后置脚本", "maximum": "循环上限", "test_before": "循环方式",
+    "inputs": "汇聚的分支",
+}
+
+
+def _task_label(task: Task) -> str:
+    spec = task.task_spec
+    element = getattr(spec, "bpmn_id", None) or spec.name
+    name = getattr(spec, "bpmn_name", None)
+    return f"{name}（{element}）" if name and name != element else str(element)
+
+
+def _is_subprocess_task(task: Task) -> bool:
+    return task.id in task.workflow.top_workflow.subprocesses or isinstance(task.task_spec, StandardLoopTask)
+
+
+def _diff_problems(wf: Any, diff: WorkflowDiff, registry: Any, problems: list[MigrationProblem]) -> None:
+    """Append the reasons the tasks of one (sub)workflow keep the instance from moving."""
+    removed = {task.id for task in diff.removed}
+    changed = {task.id for task in diff.changed}
+    for task in wf.get_tasks(skip_subprocesses=True):
+        element = _element_id(task)
+        label = _task_label(task)
+        active = task.has_state(_ACTIVE)
+        finished = task.has_state(TaskState.FINISHED_MASK)
+        if not (active or finished):
+            continue  # predicted: it is predicted again on the new version
+        if finished and task.id in changed and _splits_differently(task, diff) and _has_open_descendant(task):
+            # The joins ahead count the branches this split started: a branch added or removed now
+            # would leave the instance waiting at the join for ever.
+            problems.append(MigrationProblem(
+                element, f"实例正处在网关 {label} 分出的分支中，而该网关的分支在新版本中已变更"))
+            continue
+        aligned = diff.alignment.get(task)
+        if task.id in removed or aligned is None or aligned.name != task.task_spec.name:
+            if active and _is_subprocess_task(task):
+                problems.append(MigrationProblem(element, f"正在执行的子流程 {label} 在新版本中已删除或改名"))
+            elif active:
+                problems.append(MigrationProblem(element, f"当前所在步骤 {label} 在新版本中已删除或改名"))
+            elif getattr(task.task_spec, "bpmn_id", None) is None:
+                problems.append(MigrationProblem(
+                    f"{_INTERNAL}{element}", f"实例的办理记录无法对应到新版本（引擎节点 {element} 在新版本中不存在）"))
+            else:
+                problems.append(MigrationProblem(
+                    element, f"已办结的步骤 {label} 在新版本中已删除或改名，实例的办理记录无法对应到新版本"))
+            continue
+        if active and not _reached_the_same_way(task, diff):
+            problems.append(MigrationProblem(
+                element, f"当前所在步骤 {label} 在新版本中的前序结构已变更（例如新增了边界事件），实例无法停留在该步骤"))
+            continue
+        if active and task.id in changed:
+            attributes = _changed_attributes(registry, diff, task)
+            if attributes:
+                what = "、".join(_ATTRIBUTE_NAMES.get(a, a) for a in attributes)
+                where = "正在执行的子流程" if _is_subprocess_task(task) else "当前所在步骤"
+                problems.append(MigrationProblem(element, f"{where} {label} 在新版本中已变更（{what}）"))
+
+
+def _splits_differently(task: Task, diff: WorkflowDiff) -> bool:
+    """Tell whether a task starts several branches (not an exclusive choice) and the new version's differ."""
+    old, new = task.task_spec, diff.alignment[task]
+    if isinstance(old, ExclusiveGatewayMixin) or max(len(old.outputs), len(new.outputs)) < 2:
+        return False
+    return sorted(spec.name for spec in old.outputs) != sorted(spec.name for spec in new.outputs)
+
+
+def _has_open_descendant(task: Task) -> bool:
+    return any(descendant.has_state(_ACTIVE) for descendant in task if descendant is not task)
+
+
+def _reached_the_same_way(task: Task, diff: WorkflowDiff) -> bool:
+    """Tell whether the new spec of an open task is still entered from the task's parent's new spec.
+
+    Not so, for example, when the new version attaches a boundary event to the step the instance is
+    at: the step is then entered through a split the instance never passed, and the join after it
+    fails when the step completes.
+    """
+    parent = task.parent
+    if parent is None or parent.workflow is not task.workflow:
+        return True
+    new, new_parent = diff.alignment.get(task), diff.alignment.get(parent)
+    if new is None or new_parent is None:
+        return True  # reported as removed
+    if not new.inputs and not parent.task_spec.outputs:
+        return True
+    return any(spec.name == new_parent.name for spec in new.inputs) or \
+        not any(spec.name == parent.task_spec.name for spec in task.task_spec.inputs)
+
+
+def _changed_attributes(registry: Any, diff: WorkflowDiff, task: Task) -> list[str]:
+    # WorkflowDiff keeps the tasks, not what changed: compare the aligned specs as SpecDiff does.
+    s1, s2 = registry.convert(task.task_spec), registry.convert(diff.alignment[task])
+    if s1.get("typename") != s2.get("typename"):
+        return ["typename"]
+    # Only a join counts its inputs: the branches it waits for. Documentation does not change how a
+    # step runs; a lane matters only through the role read from it at deploy (compared by the runner).
+    ignored = {"outputs", "documentation", "lane", "lookahead"}
+    if not isinstance(task.task_spec, Join):
+        ignored.add("inputs")
+    return [key for key, value in s1.items() if s2.get(key) != value and key not in ignored]
+
+
+def _subprocess_label(workflow: BpmnWorkflow, sp_id: UUID, subprocess: Any) -> tuple[str, str]:
+    try:
+        task = workflow.get_task_from_id(sp_id)
+    except TaskNotFoundException:
+        return str(subprocess.spec.name), str(subprocess.spec.name)
+    return _element_id(task), _task_label(task)
+
+
+def _predict_again(task: Task) -> None:
+    """Drop what was predicted after an open task and predict it again from the (new) spec."""
+    for child in list(task.children):
+        if child.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE):
+            task.workflow._remove_task(child.id)
+    present = {child.task_spec for child in task.children}
+    for output in task.task_spec.outputs:
+        if output not in present:
+            task._add_child(output, TaskState.FUTURE)
+    for child in task.children:
+        if child.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE):
+            child.task_spec._predict(child, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)
 
 
 def _connect_loops(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> None:

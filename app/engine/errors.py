@@ -75,3 +75,11 @@ class TaskNotReady(Conflict):
     code = "task_not_ready"
     message_zh = "该任务当前不可办理"
     message_en = "The task is not ready"
+
+
+class MigrationRefused(Conflict):
+    """A running instance cannot move to the requested definition version (nothing was changed)."""
+
+    code = "migration_refused"
+    message_zh = "该实例不能迁移到新版本"
+    message_en = "The instance cannot move to the new version"

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.exceptions import WorkflowException
 from sqlmodel import Session
 
 from app.audit import service as audit
@@ -24,8 +25,8 @@ from app.core.clock import SHANGHAI, clock
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.engine import forms
 from app.engine.bpmn import DeployedProcess, describe
-from app.engine.core import Engine, ReadyTask
-from app.engine.errors import BpmnRejected
+from app.engine.core import Engine, MigrationPlan, ReadyTask
+from app.engine.errors import BpmnRejected, MigrationRefused
 from app.engine.hooks import hooks
 from app.engine.models import InstanceStatus, ProcessDefinition, ProcessInstance, Task, TaskStatus
 from app.org.models import Department
@@ -341,6 +342,82 @@ class Runner:
         self._save(session, instance, workflow, now)
         return instance
 
+    # ---- migration ---------------------------------------------------------------------------
+
+    def migration_check(self, session: Session, instance: ProcessInstance, to: DefinitionInfo
+                        ) -> tuple[list[str], list[str]]:
+        """Return (the steps an instance is at, why it cannot move to `to` in Chinese: empty if it can)."""
+        workflow, _, problems = self._plan_migration(session, instance, to)
+        return self.engine.current_steps(workflow), problems
+
+    def migrate(self, session: Session, instance_id: int, to: DefinitionInfo, *, actor: Actor | str
+                ) -> DefinitionInfo:
+        """Move a running instance of an older version onto `to` under its lock; return the old version.
+
+        Open task rows whose engine task survives keep their row (id, claim, deadline); rows whose
+        task is gone are cancelled and new ready tasks get rows, as after any step. Hooks of the
+        process do not run: nothing was decided, only the definition under the instance changed.
+        """
+        instance = self.lock_instance(session, instance_id)
+        if instance.process_key != to.process_key:
+            raise NotFound("流程实例不存在", code="instance_not_found")
+        if instance.status != InstanceStatus.running.value:
+            raise MigrationRefused("流程已结束，无需迁移", code="instance_not_running")
+        current = self.definition(session, instance.definition_id)
+        if current.version >= to.version:
+            raise MigrationRefused(f"实例已在版本 {current.version} 上，不能迁移到版本 {to.version}",
+                                   code="instance_not_older")
+        workflow, plan, problems = self._plan_migration(session, instance, to)
+        if problems:
+            raise MigrationRefused("；".join(problems), code="instance_not_movable")
+        loader = self._xml_loader(session, to.id)
+        try:
+            self.engine.migrate(workflow, plan)
+            state = self.engine.dump(workflow)
+            # Prove the new state restores on the new version before anything is written.
+            moved = self.engine.restore(state, to.content_hash, loader)
+        except (WorkflowException, KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise MigrationRefused(f"实例无法对应到新版本：{type(exc).__name__}: {exc}",
+                                   code="migration_failed") from exc
+        now = clock.now()
+        instance.definition_id = to.id
+        instance.state = state
+        instance.next_timer_at = self.engine.next_timer_at(moved)
+        instance.updated_at = now
+        self._flush_instance(session, instance)
+        audit.append(session, at=now, actor=actor_name(actor), action="instance.migrated",
+                     entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
+                     detail={"process_key": instance.process_key, "from_version": current.version,
+                             "to_version": to.version, "content_hash": to.content_hash})
+        self._project(session, instance, to, self.engine.ready_user_tasks(moved), now)
+        self._flush_instance(session, instance)
+        return current
+
+    def _plan_migration(self, session: Session, instance: ProcessInstance, to: DefinitionInfo
+                        ) -> tuple[Any, MigrationPlan, list[str]]:
+        try:
+            current, workflow = self._restore(session, instance)
+            plan = self.engine.plan_migration(workflow, to.content_hash, self._xml_loader(session, to.id))
+        except (WorkflowException, KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise MigrationRefused(f"无法读取实例或比较新版本：{type(exc).__name__}: {exc}",
+                                   code="migration_failed") from exc
+        problems = [problem.message for problem in plan.problems]
+        named = {problem.element for problem in plan.problems}
+        # What the open task rows were projected from (role, deadline, form, department) is read
+        # at deploy, not part of the spec: a change there would leave the kept row out of step.
+        old_metas = current.meta.get("user_tasks", {})
+        new_metas = to.meta.get("user_tasks", {})
+        for ready in self.engine.ready_user_tasks(workflow):
+            if ready.task_spec in named:
+                continue
+            old, new = old_metas.get(ready.task_spec, {}), new_metas.get(ready.task_spec, {})
+            changed = [label for key, label in _PROJECTED_META if old.get(key) != new.get(key)]
+            if changed:
+                named.add(ready.task_spec)
+                problems.append(f"当前所在步骤 {ready.name}（{ready.task_spec}）的"
+                                f"{'、'.join(changed)}在新版本中已变更")
+        return workflow, plan, problems
+
     def variables(self, session: Session, instance: ProcessInstance) -> dict[str, Any]:
         """Return an instance's process variables (deserializes: not for lists)."""
         _, workflow = self._restore(session, instance)
@@ -498,6 +575,10 @@ def _task_closed(session: Session, task: Task, at: datetime) -> None:
         return
     for handler in hooks.task_closed:
         handler(session=session, task=task, at=at)
+
+
+_PROJECTED_META = (("candidate_groups", "办理角色"), ("due_date", "办理期限"), ("form", "表单"),
+                   ("properties", "扩展属性"))
 
 
 def _meta(described: DeployedProcess) -> dict[str, Any]:

@@ -276,6 +276,11 @@ EXPECT: dict[tuple[str, str], Rule] = {
                  "decision", "compliance")},
     # The authority console: data authorities' reviewers (their area) and administrators.
     ("GET", "/api/authority/cases"): AUTHORITIES, ("GET", "/authority"): AUTHORITIES,
+    # Migration of running instances to a newer version (issue 10): designers and administrators.
+    ("GET", "/api/designer/processes/{process_key}/migrations"): DESIGNERS,
+    ("POST", "/api/designer/processes/{process_key}/migrations"): DESIGNERS,
+    ("GET", "/designer/processes/{process_key}/migrate"): DESIGNERS,
+    ("POST", "/designer/processes/{process_key}/migrate"): DESIGNERS,
 }
 
 # Query strings a GET needs to reach its check (placeholders filled from the fixture set).
@@ -317,6 +322,7 @@ JSON: dict[tuple[str, str], Any] = {
     ("POST", "/api/rectification-notices/{notice_id}/report"): {"report": "越权报告测试，不应被接受。",
                                                                   "attachment_ids": []},
     ("POST", "/api/supervision/items/{item_id}/decide"): {"decision": "order_to_correct"},
+    ("POST", "/api/designer/processes/{process_key}/migrations"): {"to_version": 1, "all": True},
     ("POST", "/api/supervision/items/{item_id}/urge"): {"note": "越权督促测试"},
     ("POST", "/api/supervision/items/{item_id}/close"): {"note": "越权办结测试"},
     ("POST", "/api/disputes/{dispute_id}/decision"): {"decision": "share", "reasons": "越权决定测试"},
@@ -342,6 +348,7 @@ JSON: dict[tuple[str, str], Any] = {
 FORM: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/share-requests/{share_request_id}/withdraw"): {"reason": "越权撤销测试"},
     ("POST", "/open-lists/{open_list_id}/review"): {"decision": "approve"},
+    ("POST", "/designer/processes/{process_key}/migrate"): {"to_version": "1", "action": "all"},
     ("POST", "/rectification-notices/{notice_id}/verification"): {"decision": "accept"},
     ("POST", "/disputes/{dispute_id}/decision"): {"decision": "share", "reasons": "越权决定测试"},
 }
