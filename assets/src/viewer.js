@@ -1,7 +1,127 @@
-// Placeholder entry: the read-only diagram viewer (bpmn-js NavigatedViewer) is built here.
+// GovFlow's read-only instance diagram (流程图): bpmn-js NavigatedViewer with the path taken, the steps
+// waiting (holder and deadline), overdue steps in red, and each step's history lines in a side panel.
+//
+//   GovFlowViewer.showInstance({container, data, onSelect}) -> Promise<{viewer, select}>
+//   data = GET /api/instances/{instance_id}/diagram
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
-import 'bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css';
+import './viewer.css';
 
-window.GovFlowViewer = { NavigatedViewer };
+const STATE_ZH = { completed: '已完成', active: '办理中', overdue: '已超期' };
+const WHEN = new Intl.DateTimeFormat('zh-CN', {
+  timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+  hour12: false,
+});
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = text;
+  return node;
+}
+
+function when(iso) {
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? iso : WHEN.format(at).replace(/\//g, '-');
+}
+
+function legend(onFit) {
+  const bar = el('div', 'gf-diagram-bar');
+  for (const [cls, label] of [['gf-completed', '已完成'], ['gf-active', '办理中'], ['gf-overdue', '已超期'],
+    ['gf-flow', '已走过的连线']]) {
+    const key = el('span', 'gf-key');
+    key.append(el('span', `gf-swatch ${cls}`), label);
+    bar.append(key);
+  }
+  bar.append(el('span', 'gf-key', '点击环节查看办理记录；滚轮缩放，拖动平移'));
+  const fit = el('button', null, '适应窗口');
+  fit.type = 'button';
+  fit.addEventListener('click', onFit);
+  bar.append(fit);
+  return bar;
+}
+
+function renderPanel(panel, id, name, info) {
+  panel.replaceChildren();
+  if (!id) {
+    panel.append(el('p', 'gf-hint', '点击流程图中的环节，查看该环节的办理记录。'));
+    return;
+  }
+  panel.append(el('h3', null, name || id));
+  const state = info ? info.state : 'none';
+  panel.append(el('span', `gf-state ${state}`, STATE_ZH[state] || '尚未到达'));
+  if (info && info.holder) panel.append(el('div', null, `办理人：${info.holder}`));
+  if (info && info.due_text) panel.append(el('div', state === 'overdue' ? 'gf-overdue-text' : null, `期限：${info.due_text}`));
+  const lines = (info && info.history) || [];
+  if (!lines.length) {
+    panel.append(el('p', 'gf-hint', info ? '该环节没有办理记录。' : '流程尚未经过该环节。'));
+    return;
+  }
+  const list = el('ol', 'gf-history');
+  for (const line of lines) {
+    const item = el('li');
+    item.append(el('div', null, line.text), el('div', 'gf-when', `${line.actor} · ${when(line.at)}`));
+    list.append(item);
+  }
+  panel.append(list);
+}
+
+async function showInstance({ container, data, onSelect }) {
+  container.replaceChildren();
+  container.classList.add('gf-diagram');
+  const canvasBox = el('div', 'gf-diagram-canvas');
+  const panel = el('aside', 'gf-diagram-panel');
+  panel.setAttribute('aria-live', 'polite');
+  const body = el('div', 'gf-diagram-body');
+  body.append(canvasBox, panel);
+
+  const viewer = new NavigatedViewer({ container: canvasBox });
+  const fit = () => viewer.get('canvas').zoom('fit-viewport', 'auto');
+  container.append(legend(fit), body);
+  renderPanel(panel, null);
+
+  await viewer.importXML(data.xml);
+  const canvas = viewer.get('canvas');
+  const registry = viewer.get('elementRegistry');
+  const overlays = viewer.get('overlays');
+  const elements = data.elements || {};
+
+  for (const [id, info] of Object.entries(elements)) {
+    if (!registry.get(id)) continue;
+    canvas.addMarker(id, `gf-${info.state}`);
+    if (info.state !== 'completed' && (info.holder || info.due_text)) {
+      const badge = el('div', `gf-badge gf-${info.state}`,
+        [info.holder, info.due_text].filter(Boolean).join(' · '));
+      overlays.add(id, 'gf-holder', { position: { bottom: -6, left: -10 }, html: badge, scale: false });
+    }
+  }
+  // Markers colour shapes only; a taken flow gets its own class on its graphics element.
+  for (const id of data.flows || []) {
+    const gfx = registry.getGraphics(id);
+    if (gfx) gfx.classList.add('gf-taken');
+  }
+
+  let selected = null;
+  function select(id) {
+    if (selected && registry.get(selected)) canvas.removeMarker(selected, 'gf-selected');
+    const element = id ? registry.get(id) : null;
+    selected = element ? id : null;
+    if (element) canvas.addMarker(id, 'gf-selected');
+    const name = element && element.businessObject ? element.businessObject.name : null;
+    renderPanel(panel, selected, name, selected ? elements[selected] : null);
+    if (selected && onSelect) onSelect(selected);
+  }
+  viewer.get('eventBus').on('element.click', (event) => {
+    let element = event.element;
+    if (element.labelTarget) element = element.labelTarget;
+    if (element.waypoints || element === canvas.getRootElement()) return;
+    select(element.id);
+  });
+
+  fit();
+  container.dataset.rendered = 'true';
+  return { viewer, select };
+}
+
+window.GovFlowViewer = { showInstance };
