@@ -93,7 +93,7 @@ async function showInstance({ container, data, onSelect }) {
     if (info.state !== 'completed' && (info.holder || info.due_text)) {
       const badge = el('div', `gf-badge gf-${info.state}`,
         [info.holder, info.due_text].filter(Boolean).join(' · '));
-      overlays.add(id, 'gf-holder', { position: { bottom: -6, left: -10 }, html: badge, scale: false });
+      overlays.add(id, 'gf-holder', { position: { top: -3, left: -4 }, html: badge, scale: false });
     }
   }
   // Markers colour shapes only; a taken flow gets its own class on its graphics element.
@@ -124,4 +124,45 @@ async function showInstance({ container, data, onSelect }) {
   return { viewer, select };
 }
 
-window.GovFlowViewer = { showInstance };
+// The page partial (templates/_diagram.html) marks its box with data-diagram-url; no inline script, so a
+// Content-Security-Policy without 'unsafe-inline' keeps working.
+const FAILURE_ZH = {
+  401: '登录已过期，请重新登录后查看流程图。',
+  403: '您无权查看该流程图。',
+  404: '流程图不存在，或您无权查看。',
+};
+
+async function load(host) {
+  if (host.dataset.loading) return;
+  host.dataset.loading = 'true';
+  const status = host.querySelector('.gf-status') || host.appendChild(el('p', 'gf-status'));
+  status.textContent = '流程图加载中…';
+  let data;
+  try {
+    const response = await fetch(host.dataset.diagramUrl, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    if (!response.ok) {
+      status.textContent = FAILURE_ZH[response.status] || `流程图加载失败（${response.status}），请稍后刷新页面重试。`;
+      host.dataset.failed = 'true';
+      return;
+    }
+    data = await response.json();
+  } catch (err) {
+    status.textContent = '流程图加载失败：无法连接服务器，请检查网络后刷新页面。';
+    host.dataset.failed = 'true';
+    return;
+  }
+  try {
+    await showInstance({ container: host, data });
+  } catch (err) {
+    host.replaceChildren(el('p', 'gf-status', '流程图无法显示：流程定义文件无法解析。办理情况见本页的流转记录。'));
+    host.dataset.failed = 'true';
+  }
+}
+
+function autoload() {
+  document.querySelectorAll('[data-diagram-url]').forEach((host) => { load(host); });
+}
+
+window.GovFlowViewer = { showInstance, load };
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', autoload);
+else autoload();
