@@ -59,6 +59,8 @@ def instance_diagram(*, session: Session, runner: Runner, instance: ProcessInsta
     # Waiting steps that are no person's task: a running subprocess, a timer or message catch event.
     active.update(e for e in tree.active if g.nodes[e].kind != "userTask")
     _infer(g, completed, active)
+    # A step waiting again (a new round) was also completed before: its flows out were taken then.
+    ever_completed = set(completed)
     completed -= active
 
     elements: dict[str, dict[str, Any]] = {}
@@ -72,7 +74,7 @@ def instance_diagram(*, session: Session, runner: Runner, instance: ProcessInsta
     steps = set(tree.steps)
     reached = completed | active
     flows = sorted(fid for fid, (source, target) in g.flows.items()
-                   if (source, target) in steps or (source in completed and target in reached))
+                   if (source, target) in steps or (source in ever_completed and target in reached))
     return {"instance_id": instance.id, "process_key": instance.process_key, "version": info.version,
             "status": instance.status, "xml": xml.decode("utf-8"), "elements": elements, "flows": flows}
 
@@ -202,7 +204,9 @@ def _field_text(field: dict[str, Any], value: Any) -> str | None:
         if any(isinstance(v, (dict, list)) for v in values):
             return None  # structured data (per-entry decisions): the case page shows it in full
         shown = "、".join(options.get(str(v), str(v)) for v in values)
-    return f"{field.get('label') or field.get('id')}：{_clip(shown)}"
+    # A label's hint in brackets (（同意时必填）) is for the person filling the form, not for the record.
+    label = str(field.get("label") or field.get("id")).split("（", 1)[0]
+    return f"{label}：{_clip(shown)}"
 
 
 def _clip(text: str) -> str:

@@ -197,6 +197,7 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/api/processes"): EVERYONE, ("POST", "/api/processes"): DESIGNERS,
     ("POST", "/api/processes/{process_key}/instances"): DESIGNERS,
     ("GET", "/api/instances/{instance_id}"): R_INST,
+    ("GET", "/api/instances/{instance_id}/diagram"): R_INST,
     # Supervision (the government's 督查室).
     ("GET", "/api/supervision/items"): SUPERVISORS, ("GET", "/supervision"): SUPERVISORS,
     ("POST", "/api/supervision/items/{item_id}/urge"): R_ITEM,
