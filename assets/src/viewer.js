@@ -67,6 +67,24 @@ function renderPanel(panel, id, name, info) {
   panel.append(list);
 }
 
+// A wide process fitted into the box is too small to read: show the waiting step at a legible scale
+// instead (适应窗口 still shows the whole process).
+const MIN_READABLE_SCALE = 0.7;
+
+function focusWaiting(canvas, registry, elements) {
+  const box = canvas.viewbox();
+  if (box.scale >= MIN_READABLE_SCALE) return;
+  const waiting = Object.entries(elements)
+    .filter(([id, info]) => info.state !== 'completed' && registry.get(id) && !(registry.get(id).width > 150))
+    .map(([id]) => registry.get(id));
+  const target = waiting[0];
+  if (!target) return;
+  const scale = 0.9;
+  const width = box.outer.width / scale;
+  const height = box.outer.height / scale;
+  canvas.viewbox({ x: target.x + target.width / 2 - width / 2, y: target.y + target.height / 2 - height / 2, width, height });
+}
+
 async function showInstance({ container, data, onSelect }) {
   container.replaceChildren();
   container.classList.add('gf-diagram');
@@ -88,8 +106,12 @@ async function showInstance({ container, data, onSelect }) {
   const elements = data.elements || {};
 
   for (const [id, info] of Object.entries(elements)) {
-    if (!registry.get(id)) continue;
+    const element = registry.get(id);
+    if (!element) continue;
     canvas.addMarker(id, `gf-${info.state}`);
+    // An expanded subprocess is a frame around steps: outlined, never filled over them.
+    if (element.businessObject && element.businessObject.$instanceOf('bpmn:SubProcess') && element.isExpanded !== false
+        && element.width > 150) canvas.addMarker(id, 'gf-scope');
     if (info.state !== 'completed' && (info.holder || info.due_text)) {
       const badge = el('div', `gf-badge gf-${info.state}`,
         [info.holder, info.due_text].filter(Boolean).join(' · '));
@@ -120,6 +142,7 @@ async function showInstance({ container, data, onSelect }) {
   });
 
   fit();
+  focusWaiting(canvas, registry, elements);
   container.dataset.rendered = 'true';
   return { viewer, select };
 }

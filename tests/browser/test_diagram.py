@@ -3,6 +3,8 @@ request's own page: the active step highlighted with who holds it, the path take
 
 import re
 
+import pytest
+
 from tests.api.helpers import review_task, submit
 from tests.browser.conftest import log_in
 from tests.conftest import DEMO_PASSWORD
@@ -66,3 +68,46 @@ def test_a_diagram_the_person_may_not_see_says_so(page, expect, as_user) -> None
     page.goto(f"/share-requests/{created['id']}")
     expect(page.get_by_text("共享申请不存在")).to_be_visible()
     expect(page.locator("#diagram")).to_have_count(0)
+
+
+def _catalog_version(as_user):  # type: ignore[no-untyped-def]
+    from tests.catalog.helpers import add, new_draft
+    from tests.catalog.helpers import submit as submit_version
+
+    clerk = as_user("gat_clerk")
+    vid = new_draft(clerk)["id"]
+    add(clerk, vid)
+    submit_version(clerk, vid)
+    return f"/catalog/versions/{vid}", "gat_clerk", "review"
+
+
+def _open_list(as_user):  # type: ignore[no-untyped-def]
+    from tests.open_data.helpers import submitted
+
+    return f"/open-lists/{submitted(as_user('gat_clerk'))['id']}", "gat_clerk", "review"
+
+
+def _dispute(as_user):  # type: ignore[no-untyped-def]
+    from tests.disputes.helpers import open_dispute, refused_request
+
+    d = open_dispute(as_user("rst_clerk"), refused_request(as_user)["id"])
+    return f"/disputes/{d['id']}", "rst_clerk", "provider_position"
+
+
+def _notice(as_user):  # type: ignore[no-untyped-def]
+    from tests.rectification.helpers import issue
+
+    return f"/rectification-notices/{issue(as_user('data_reviewer'))['id']}", "rst_clerk", "rectify"
+
+
+@pytest.mark.parametrize("make", [_catalog_version, _open_list, _dispute, _notice],
+                         ids=["catalog-version", "open-list", "dispute", "rectification-notice"])
+def test_every_case_page_shows_its_diagram(page, expect, screenshot, as_user, make) -> None:  # type: ignore[no-untyped-def]
+    url, username, waiting = make(as_user)
+    log_in(page, username, DEMO_PASSWORD)
+    page.goto(url)
+    host = page.locator("#diagram .gf-diagram-host[data-rendered]")
+    expect(host.locator(f'.djs-element[data-element-id="{waiting}"]')).to_have_class(ACTIVE)
+    expect(host.locator(".gf-badge").first).to_be_visible()
+    page.locator("#diagram").scroll_into_view_if_needed()
+    screenshot("diagram")
