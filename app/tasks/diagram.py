@@ -72,7 +72,9 @@ def instance_diagram(*, session: Session, runner: Runner, instance: ProcessInsta
     _history(session, g, instance, rows, elements)
 
     steps = set(tree.steps)
-    reached = completed | active
+    # A step whose task was withdrawn (撤销, a boundary timer) was reached all the same: the flow into it was taken.
+    withdrawn = {t.task_spec for t, *_ in rows if t.status == TaskStatus.cancelled.value}
+    reached = completed | active | withdrawn
     flows = sorted(fid for fid, (source, target) in g.flows.items()
                    if (source, target) in steps or (source in ever_completed and target in reached))
     return {"instance_id": instance.id, "process_key": instance.process_key, "version": info.version,

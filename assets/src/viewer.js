@@ -55,7 +55,7 @@ function renderPanel(panel, id, name, info) {
   if (info && info.due_text) panel.append(el('div', state === 'overdue' ? 'gf-overdue-text' : null, `期限：${info.due_text}`));
   const lines = (info && info.history) || [];
   if (!lines.length) {
-    panel.append(el('p', 'gf-hint', info ? '该环节没有办理记录。' : '流程尚未经过该环节。'));
+    panel.append(el('p', 'gf-hint', info ? '该环节没有办理记录。' : '该环节没有已完成或正在办理的记录。'));
     return;
   }
   const list = el('ol', 'gf-history');
@@ -96,7 +96,10 @@ async function showInstance({ container, data, onSelect }) {
 
   const viewer = new NavigatedViewer({ container: canvasBox });
   const fit = () => viewer.get('canvas').zoom('fit-viewport', 'auto');
-  container.append(legend(fit), body);
+  const bar = legend(fit);
+  const ended = { completed: '流程已办结', cancelled: '流程已撤销' }[data.status];
+  if (ended) bar.prepend(el('strong', 'gf-ended', ended));
+  container.append(bar, body);
   renderPanel(panel, null);
 
   await viewer.importXML(data.xml);

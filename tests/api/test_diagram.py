@@ -136,3 +136,15 @@ def test_a_missing_instance_and_no_login_answer_like_the_rest(client, as_user) -
     assert "不存在" in r.json()["detail"]["message"]
     assert client.get("/api/instances/1/diagram").status_code == 401
     assert as_user("demo_admin").get("/api/instances/abc/diagram").status_code == 422
+
+
+def test_a_withdrawn_request_shows_the_path_up_to_the_withdrawn_review(client, as_user) -> None:
+    clerk = as_user("rst_clerk")
+    created = submit(clerk, CONDITIONAL)
+    r = clerk.post(f"/api/share-requests/{created['id']}/withdraw", json={"reason": "业务需求已变化"})
+    assert r.status_code == 200, r.text
+    d = _diagram(clerk, created["instance_id"])
+    assert d["status"] == "cancelled"
+    # Nothing is waiting any more, and the review was never done.
+    assert _states(d) == {"submitted": "completed", "by_share_type": "completed"}
+    assert d["flows"] == ["flow_conditional", "flow_to_type"]
