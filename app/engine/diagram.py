@@ -1,8 +1,8 @@
 """What an instance's diagram needs from the engine: the BPMN graph and the steps its tree still shows.
 
-The tree is pruned before every save (finished loop iterations and finished subprocesses go), so
-what is read here is the recent part of the path only; app.tasks.diagram completes it from the task
-rows and the graph.
+The tree is pruned before every save (finished loop iterations and finished subprocesses go); what
+pruning removed is kept as a bounded trail (app.engine.core.TRAIL_ATTR). Instances saved before the
+trail existed lack their older rounds: app.tasks.diagram completes them from the task rows and the graph.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.util.task import TaskState
+
+from app.engine.core import TRAIL_ATTR
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _CONTAINERS = frozenset({"process", "subProcess", "transaction", "adHocSubProcess"})
@@ -119,6 +121,10 @@ def tree_progress(workflow: Any, known: dict[str, Node]) -> TreeProgress:
     still maps to its sequence flow.
     """
     result = TreeProgress()
+    # What earlier saves pruned (finished rounds and subprocesses), as the engine recorded it then.
+    trail = getattr(workflow, TRAIL_ATTR, None) or {}
+    result.completed.update(e for e in trail.get("reached", ()) if e in known)
+    result.steps.update((a, b) for a, b in trail.get("steps", ()) if a in known and b in known)
     for task in workflow.get_tasks():
         element = _element(task, known)
         if element is None:

@@ -148,3 +148,25 @@ def test_a_withdrawn_request_shows_the_path_up_to_the_withdrawn_review(client, a
     # Nothing is waiting any more, and the review was never done.
     assert _states(d) == {"submitted": "completed", "by_share_type": "completed"}
     assert d["flows"] == ["flow_conditional", "flow_to_type"]
+
+
+def test_a_published_catalog_version_shows_both_rounds_and_how_each_ended(client, as_user) -> None:
+    clerk, authority = as_user("gat_clerk"), as_user("data_reviewer")
+    vid = new_draft(clerk)["id"]
+    add(clerk, vid)
+    instance_id = submit_version(clerk, vid)["instance_id"]
+    review(authority, vid, {"410000-gat-0100": {"decision": "return", "comment": "摘要过简"}})
+    clerk.put(f"/api/catalog/versions/{vid}/entries/410000-gat-0100",
+              json=entry_body(summary="全省出入境证件办理信息，含护照、往来港澳通行证。"))
+    submit_version(clerk, vid)
+    review(authority, vid, {"410000-gat-0100": "approve"})
+    d = _diagram(clerk, instance_id)
+    assert d["status"] == "completed"
+    # Round 1 ended in 重新提交, round 2 in 全部通过: both ends and both branches of the gateway show.
+    assert _states(d) == {e: "completed" for e in (
+        "submitted", "review_round", "round_start", "review", "by_outcome", "revise", "round_resubmitted",
+        "round_approved", "publish", "published")}
+    assert d["flows"] == sorted(["flow_to_round", "flow_to_review", "flow_to_outcome", "flow_returned",
+                                 "flow_resubmitted", "flow_all_approved", "flow_to_publish", "flow_to_end"])
+    assert [h["action"] for h in d["elements"]["review"]["history"]] == [
+        "task.created", "task.completed", "task.created", "task.completed"]
