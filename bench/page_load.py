@@ -24,6 +24,7 @@ import gzip
 import json
 import statistics
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,14 +69,23 @@ def _token(http: httpx.Client, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-def instance_case(http: httpx.Client) -> Case:
-    """A fresh share request under review: the reviewer's task page with its diagram."""
+def instance_case(http: httpx.Client, n: int) -> tuple[Case, dict[str, float]]:
+    """A fresh share request under review: the reviewer's task page with its diagram; also the diagram
+    API alone (n calls, ms per call as the client sees it)."""
     r = http.post("/api/share-requests", json=BODY, headers=_token(http, "rst_clerk"))
     r.raise_for_status()
     instance_id = r.json()["instance_id"]
-    todo = http.get("/api/tasks", params={"limit": 500}, headers=_token(http, "gat_reviewer")).json()["items"]
+    reviewer = _token(http, "gat_reviewer")
+    todo = http.get("/api/tasks", params={"limit": 500}, headers=reviewer).json()["items"]
     task = next(t for t in todo if t["instance_id"] == instance_id)
-    return Case("instance", "gat_reviewer", f"/tasks/{task['id']}", "#diagram .gf-diagram-host[data-rendered]")
+    times = []
+    for _ in range(n + 3):
+        t0 = time.perf_counter()
+        http.get(f"/api/instances/{instance_id}/diagram", headers=reviewer).raise_for_status()
+        times.append((time.perf_counter() - t0) * 1000)
+    times = sorted(times[3:])  # the first calls warm the caches (spec, graph, calendar)
+    api = {"median_ms": round(statistics.median(times), 2), "p90_ms": round(times[max(0, int(len(times) * 0.9) - 1)], 2)}
+    return Case("instance", "gat_reviewer", f"/tasks/{task['id']}", "#diagram .gf-diagram-host[data-rendered]"), api
 
 
 def modeler_case(http: httpx.Client) -> Case:
@@ -177,7 +187,10 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     try:
         with httpx.Client(base_url=url, timeout=30) as http:
-            cases = [instance_case(http), modeler_case(http)]
+            instance, api = instance_case(http, args.n)
+            cases = [instance, modeler_case(http)]
+        print(f"GET /api/instances/<id>/diagram: median {api['median_ms']} ms, p90 {api['p90_ms']} ms over {args.n} calls")
+        results.append({"case": "diagram_api", **api})
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM)
             try:
