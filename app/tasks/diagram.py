@@ -69,6 +69,7 @@ def instance_diagram(*, session: Session, runner: Runner, instance: ProcessInsta
     for element in active:
         elements[element] = _element(g, element, "active")
     _hold(elements, open_rows, calendar, now)
+    _done(elements, rows, calendar, now)
     _history(session, g, instance, rows, elements)
 
     steps = set(tree.steps)
@@ -145,6 +146,17 @@ def _hold(elements: dict[str, dict[str, Any]], open_rows: list[tuple[Task, str |
         else:
             day = task.due_at.astimezone(SHANGHAI)
             entry["due_text"] = f"{day.month}月{day.day}日到期"
+
+
+def _done(elements: dict[str, dict[str, Any]], rows: list[Any], calendar: WorkdayCalendar, now: datetime) -> None:
+    """Put who completed a finished step (its latest task) and whether on time on it."""
+    for task, _, _, completer in rows:
+        entry = elements.get(task.task_spec)
+        if entry is None or entry["state"] != "completed" or task.status != TaskStatus.completed.value:
+            continue
+        entry["holder"] = completer
+        entry["due_at"] = task.due_at.isoformat() if task.due_at else None
+        entry["due_text"] = deadline_fields(task, calendar, now)["deadline_label"] if task.due_at else None
 
 
 def _holder(task: Task, dept_name: str | None, holder_name: str | None) -> str:

@@ -51,7 +51,7 @@ function renderPanel(panel, id, name, info) {
   panel.append(el('h3', null, name || id));
   const state = info ? info.state : 'none';
   panel.append(el('span', `gf-state ${state}`, STATE_ZH[state] || '尚未到达'));
-  if (info && info.holder) panel.append(el('div', null, `办理人：${info.holder}`));
+  if (info && info.holder) panel.append(el('div', null, `${state === 'completed' ? '办结人' : '办理人'}：${info.holder}`));
   if (info && info.due_text) panel.append(el('div', state === 'overdue' ? 'gf-overdue-text' : null, `期限：${info.due_text}`));
   const lines = (info && info.history) || [];
   if (!lines.length) {

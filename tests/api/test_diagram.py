@@ -62,7 +62,8 @@ def test_claimed_then_decided_review_shows_who_and_the_path_to_the_end(client, a
                           "record_reply": "completed", "replied": "completed"}
     assert d["flows"] == ["flow_conditional", "flow_replied_end", "flow_reviewed", "flow_to_type"]
     done = d["elements"]["review"]
-    assert done["holder"] is None and done["due_text"] is None
+    # Who did it, and whether in time.
+    assert done["holder"] == "张伟（省公安厅审核人）" and done["due_text"] == "按期办结"
     last = done["history"][-1]
     assert last["action"] == "task.completed" and last["actor"] == "张伟（省公安厅审核人）"
     assert last["text"] == "办理任务：审核结论：同意；同意共享的数据项：姓名、公民身份号码；使用要求：仅用于资格认证"
