@@ -42,8 +42,9 @@ from app.engine.sandbox import RestrictedScriptEngine
 Specs = tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]
 
 _HASH_ATTR = "_govflow_content_hash"
-# What pruning removed from the tree, kept for the instance's diagram: the BPMN elements completed and the
-# (source, target) steps between them. Bounded by the process's elements and flows, however many rounds.
+# What pruning removed from the tree, kept for the instance's diagram: the BPMN elements completed, those
+# reached and then withdrawn (cancelled: a boundary timer, a withdrawal), and the (source, target) steps
+# into them. Bounded by the process's elements and flows, however many rounds.
 TRAIL_ATTR = "_govflow_trail"
 _TIMER_EVENT_TYPES = frozenset({
     ClockTimeDateEventDefinition.__name__,
@@ -77,7 +78,8 @@ class LeanWorkflowConverter(BpmnWorkflowConverter):
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         trail = getattr(workflow, TRAIL_ATTR, None)
         if trail:
-            dct["trail"] = {"reached": sorted(trail["reached"]), "steps": sorted(map(list, trail["steps"]))}
+            dct["trail"] = {"reached": sorted(trail["reached"]), "withdrawn": sorted(trail["withdrawn"]),
+                            "steps": sorted(map(list, trail["steps"]))}
         return dct
 
     def from_dict(self, dct: dict[str, Any], *, spec: BpmnProcessSpec | None = None,
@@ -94,6 +96,7 @@ class LeanWorkflowConverter(BpmnWorkflowConverter):
         trail = dct.get("trail")
         if trail:
             setattr(workflow, TRAIL_ATTR, {"reached": set(trail["reached"]),
+                                           "withdrawn": set(trail.get("withdrawn", ())),
                                            "steps": {(a, b) for a, b in trail["steps"]}})
         return workflow
 
@@ -292,23 +295,28 @@ class Engine:
 
 
 def _keep_trail(workflow: BpmnWorkflow, subprocess: Any) -> None:
-    """Record the completed elements of a subprocess about to be pruned, and the steps between them."""
+    """Record the elements of a subprocess about to be pruned that completed, or were reached and then
+    withdrawn (cancelled after the step before them completed), and the steps into them."""
     trail = getattr(workflow, TRAIL_ATTR, None)
     if trail is None:
-        trail = {"reached": set(), "steps": set()}
+        trail = {"reached": set(), "withdrawn": set(), "steps": set()}
         setattr(workflow, TRAIL_ATTR, trail)
     for task in subprocess.tasks.values():
         element = getattr(task.task_spec, "bpmn_id", None)
-        if element is None or not task.has_state(TaskState.COMPLETED):
+        if element is None or not task.has_state(TaskState.COMPLETED | TaskState.CANCELLED):
             continue
-        trail["reached"].add(element)
         parent = task.parent
         while parent is not None and getattr(parent.task_spec, "bpmn_id", None) is None:
             parent = parent.parent
-        if parent is not None and parent.has_state(TaskState.COMPLETED):
-            source = parent.task_spec.bpmn_id
-            if source != element:
-                trail["steps"].add((source, element))
+        came = parent is not None and parent.has_state(TaskState.COMPLETED)
+        if task.has_state(TaskState.COMPLETED):
+            trail["reached"].add(element)
+        elif came:
+            trail["withdrawn"].add(element)
+        else:
+            continue  # a prediction cancelled before the token got there
+        if came and parent.task_spec.bpmn_id != element:
+            trail["steps"].add((parent.task_spec.bpmn_id, element))
 
 
 def _prune_iterations(wf: Any, loop_task: Task) -> None:

@@ -26,7 +26,8 @@ PASS_THROUGH = frozenset({
 })
 GATEWAYS = frozenset({"exclusiveGateway", "parallelGateway", "inclusiveGateway", "complexGateway",
                       "eventBasedGateway"})
-_NOT_NODES = frozenset({"sequenceFlow", "laneSet", "lane", "documentation", "extensionElements", "textAnnotation",
+_NOT_NODES = frozenset({"sequenceFlow", "laneSet", "lane", "documentation", "extensionElements",
+                        "textAnnotation",
                         "association", "dataObject", "dataObjectReference", "dataStoreReference",
                         "ioSpecification", "property", "dataInputAssociation", "dataOutputAssociation",
                         "multiInstanceLoopCharacteristics", "standardLoopCharacteristics", "incoming",
@@ -56,10 +57,12 @@ class Graph:
 
 @dataclass
 class TreeProgress:
-    """What the restored tree shows: completed and waiting nodes, and the (source, target) steps taken."""
+    """What the restored tree (and the trail of what was pruned) shows: completed and waiting nodes, nodes
+    reached and then withdrawn (cancelled), and the (source, target) steps taken."""
 
     completed: set[str] = field(default_factory=set)
     active: set[str] = field(default_factory=set)
+    withdrawn: set[str] = field(default_factory=set)
     steps: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -107,7 +110,8 @@ def _walk(container: Any, scope: str, result: Graph) -> None:
             continue
         if kind in _NOT_NODES:
             continue
-        result.nodes[el_id] = Node(el_id, kind, (el.get("name") or "").strip(), scope, el.get("attachedToRef"))
+        name = (el.get("name") or "").strip()
+        result.nodes[el_id] = Node(el_id, kind, name, scope, el.get("attachedToRef"))
         result.children[scope].append(el_id)
         if kind in _CONTAINERS:
             _walk(el, el_id, result)
@@ -124,27 +128,31 @@ def tree_progress(workflow: Any, known: dict[str, Node]) -> TreeProgress:
     # What earlier saves pruned (finished rounds and subprocesses), as the engine recorded it then.
     trail = getattr(workflow, TRAIL_ATTR, None) or {}
     result.completed.update(e for e in trail.get("reached", ()) if e in known)
+    result.withdrawn.update(e for e in trail.get("withdrawn", ()) if e in known)
     result.steps.update((a, b) for a, b in trail.get("steps", ()) if a in known and b in known)
     for task in workflow.get_tasks():
         element = _element(task, known)
         if element is None:
             continue
-        if task.has_state(TaskState.COMPLETED):
-            result.completed.add(element)
-        elif task.has_state(TaskState.READY | TaskState.STARTED | TaskState.WAITING):
-            kind = known[element].kind
-            # A boundary event waits beside its activity for as long as it runs: not a step reached.
-            if kind != "boundaryEvent":
-                result.active.add(element)
-        else:
-            continue
         parent = task.parent
         while parent is not None and _element(parent, known) is None:
             parent = parent.parent
-        if parent is not None:
-            source = _element(parent, known)
-            if source is not None and parent.has_state(TaskState.COMPLETED) and source != element:
-                result.steps.add((source, element))
+        came = parent is not None and parent.has_state(TaskState.COMPLETED)
+        if task.has_state(TaskState.COMPLETED):
+            result.completed.add(element)
+        elif task.has_state(TaskState.READY | TaskState.STARTED | TaskState.WAITING):
+            # A boundary event waits beside its activity for as long as it runs: not a step reached.
+            if known[element].kind == "boundaryEvent":
+                continue
+            result.active.add(element)
+        elif task.has_state(TaskState.CANCELLED) and came:
+            # Reached, then withdrawn: an activity a boundary timer interrupted, a task of a withdrawn case.
+            result.withdrawn.add(element)
+        else:
+            continue  # predicted only (future, likely, maybe), or cancelled before the token got there
+        source = _element(parent, known) if came else None
+        if source is not None and source != element:
+            result.steps.add((source, element))
     return result
 
 

@@ -58,7 +58,12 @@ def instance_diagram(*, session: Session, runner: Runner, instance: ProcessInsta
     active = {t.task_spec for t, *_ in open_rows}
     # Waiting steps that are no person's task: a running subprocess, a timer or message catch event.
     active.update(e for e in tree.active if g.nodes[e].kind != "userTask")
-    _infer(g, completed, active)
+    # Reached, then withdrawn (a task withdrawn, an activity its boundary timer interrupted): never
+    # completed, so nothing is inferred beyond it, though the flow into it was taken.
+    withdrawn = set(tree.withdrawn)
+    withdrawn.update(t.task_spec for t, *_ in rows if t.status == TaskStatus.cancelled.value)
+    withdrawn -= completed | active
+    _infer(g, completed, active, withdrawn)
     # A step waiting again (a new round) was also completed before: its flows out were taken then.
     ever_completed = set(completed)
     completed -= active
@@ -73,8 +78,6 @@ def instance_diagram(*, session: Session, runner: Runner, instance: ProcessInsta
     _history(session, g, instance, rows, elements)
 
     steps = set(tree.steps)
-    # A step whose task was withdrawn (撤销, a boundary timer) was reached all the same: the flow into it was taken.
-    withdrawn = {t.task_spec for t, *_ in rows if t.status == TaskStatus.cancelled.value}
     reached = completed | active | withdrawn
     flows = sorted(fid for fid, (source, target) in g.flows.items()
                    if (source, target) in steps or (source in ever_completed and target in reached))
@@ -82,12 +85,13 @@ def instance_diagram(*, session: Session, runner: Runner, instance: ProcessInsta
             "status": instance.status, "xml": xml.decode("utf-8"), "elements": elements, "flows": flows}
 
 
-def _infer(g: Graph, completed: set[str], active: set[str]) -> None:
-    """Add the steps the pruned tree forgot between known ones, until nothing changes."""
+def _infer(g: Graph, completed: set[str], active: set[str], withdrawn: set[str]) -> None:
+    """Add the steps the pruned tree forgot between known ones, until nothing changes (instances saved
+    before the engine kept a trail of what it pruned)."""
     changed = True
     while changed:
         changed = False
-        reached = completed | active
+        reached = completed | active | withdrawn
         for element in list(reached):
             node = g.nodes.get(element)
             if node is None:
@@ -128,9 +132,10 @@ def _hold(elements: dict[str, dict[str, Any]], open_rows: list[tuple[Task, str |
     for element, held in by_element.items():
         entry = elements[element]
         entry["holder"] = "、".join(_holder(task, dept, name) for task, dept, name in held)
-        dated = sorted((t for t, _, _ in held if t.due_at is not None), key=lambda t: t.due_at)  # type: ignore[arg-type,return-value]
+        dated = [t for t, _, _ in held if t.due_at is not None]
         if not dated:
             continue
+        dated.sort(key=lambda t: t.due_at or now)
         deadlines = [(t, deadline_fields(t, calendar, now)) for t in dated]
         late = [(t, f) for t, f in deadlines if f["overdue"]]
         task, fields = late[0] if late else deadlines[0]
@@ -148,7 +153,8 @@ def _hold(elements: dict[str, dict[str, Any]], open_rows: list[tuple[Task, str |
             entry["due_text"] = f"{day.month}月{day.day}日到期"
 
 
-def _done(elements: dict[str, dict[str, Any]], rows: list[Any], calendar: WorkdayCalendar, now: datetime) -> None:
+def _done(elements: dict[str, dict[str, Any]], rows: list[Any], calendar: WorkdayCalendar,
+          now: datetime) -> None:
     """Put who completed a finished step (its latest task) and whether on time on it."""
     for task, _, _, completer in rows:
         entry = elements.get(task.task_spec)
@@ -171,9 +177,10 @@ def _history(session: Session, g: Graph, instance: ProcessInstance, rows: list[A
              elements: dict[str, dict[str, Any]]) -> None:
     """Give each step its lines of the instance's audit trail, oldest first."""
     tasks = {str(t.id): t for t, *_ in rows}
-    events = session.execute(select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.entity_type,
-                                    AuditEvent.entity_id, AuditEvent.detail)
-                             .where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.seq)).all()
+    events = session.execute(
+        select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.entity_type, AuditEvent.entity_id,
+               AuditEvent.detail)
+        .where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.seq)).all()
     names = actor_names(session, {e.actor for e in events})
     top_starts = [n for n in g.children.get(instance.process_key, []) if g.nodes[n].kind == "startEvent"]
     for at, actor, action, entity_type, entity_id, detail in events:

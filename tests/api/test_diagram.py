@@ -35,7 +35,8 @@ def test_a_share_request_under_review_shows_the_reviewers_step_waiting(client, a
     # Nobody has claimed it yet: the role of the providing department holds it.
     assert review_step["holder"] == "待签收（审核人）河南省公安厅"
     # Art. 16: 5 working days from Monday 2 November 2026 -> Monday 9 November, end of day (Beijing).
-    assert datetime.fromisoformat(review_step["due_at"]).astimezone(SHANGHAI).date().isoformat() == "2026-11-09"
+    due = datetime.fromisoformat(review_step["due_at"]).astimezone(SHANGHAI)
+    assert due.date().isoformat() == "2026-11-09"
     assert review_step["due_text"] == "11月9日到期"
     # The conditional branch was taken; the unconditional and not-shared branches were not.
     assert d["flows"] == ["flow_conditional", "flow_to_type"]
@@ -110,7 +111,8 @@ def test_a_returned_catalog_version_shows_review_done_and_revision_waiting(clien
     assert states["review"] == "active" and d["elements"]["review"]["holder"].startswith("待签收")
     assert states["revise"] == "completed" and states["round_resubmitted"] == "completed"
     assert states["by_outcome"] == "completed" and states["review_round"] == "active"
-    assert {"flow_to_round", "flow_to_review", "flow_to_outcome", "flow_returned", "flow_resubmitted"} <= set(d["flows"])
+    assert {"flow_to_round", "flow_to_review", "flow_to_outcome", "flow_returned",
+            "flow_resubmitted"} <= set(d["flows"])
     assert "flow_all_approved" not in d["flows"] and "flow_to_publish" not in d["flows"]
     assert [h["action"] for h in d["elements"]["review"]["history"]] == [
         "task.created", "task.completed", "task.created"]
@@ -171,3 +173,21 @@ def test_a_published_catalog_version_shows_both_rounds_and_how_each_ended(client
                                  "flow_resubmitted", "flow_all_approved", "flow_to_publish", "flow_to_end"])
     assert [h["action"] for h in d["elements"]["review"]["history"]] == [
         "task.created", "task.completed", "task.created", "task.completed"]
+
+
+def test_a_dispute_escalated_by_its_deadline_shows_the_timer_path(client, as_user) -> None:
+    from tests.disputes.helpers import NOT_SHARE, open_dispute, refused_request, step
+
+    d = open_dispute(as_user("rst_clerk"), refused_request(as_user)["id"])
+    step(as_user("gat_reviewer"), d["id"], "provider-position", NOT_SHARE)
+    clock.freeze(datetime(2026, 11, 17, 9, 0, tzinfo=SHANGHAI))  # the negotiation's 10 working days are over
+    assert as_user("demo_admin").post("/api/admin/jobs/fire-due-timers/run").json()["result"] == 1
+    diagram = _diagram(as_user("rst_clerk"), d["instance_id"])
+    states = _states(diagram)
+    # The boundary timer ended the negotiation; the authority's coordination now waits.
+    assert states["negotiation_expired"] == "completed" and states["mark_expired"] == "completed"
+    assert states["provider_position"] == "completed" and "requester_position" not in states
+    assert states["coordinate"] == "active" and states["coordination"] == "active"
+    assert {"flow_expired", "flow_expired_to_coordination"} <= set(diagram["flows"])
+    assert "flow_negotiated" not in diagram["flows"]
+    assert diagram["elements"]["coordinate"]["holder"].endswith("河南省行政审批和政务信息管理局")
