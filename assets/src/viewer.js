@@ -95,7 +95,14 @@ async function showInstance({ container, data, onSelect }) {
   body.append(canvasBox, panel);
 
   const viewer = new NavigatedViewer({ container: canvasBox });
-  const fit = () => viewer.get('canvas').zoom('fit-viewport', 'auto');
+  // Fit with a margin: the fitted box excludes stroke widths and the holder badges above steps.
+  const fit = () => {
+    const canvas = viewer.get('canvas');
+    canvas.zoom('fit-viewport', 'auto');
+    const box = canvas.viewbox();
+    const pad = 24 / box.scale;
+    canvas.viewbox({ x: box.x - pad, y: box.y - 1.5 * pad, width: box.width + 2 * pad, height: box.height + 2.5 * pad });
+  };
   const bar = legend(fit);
   const ended = { completed: '流程已办结', cancelled: '流程已撤销' }[data.status];
   if (ended) bar.prepend(el('strong', 'gf-ended', ended));
@@ -144,8 +151,23 @@ async function showInstance({ container, data, onSelect }) {
     select(element.id);
   });
 
-  fit();
-  focusWaiting(canvas, registry, elements);
+  const place = () => { fit(); focusWaiting(canvas, registry, elements); };
+  place();
+  // The page may still change width (a scrollbar appears, the window is resized): place the diagram
+  // again until the person zooms or pans it themselves.
+  let placedByUs = true;
+  for (const type of ['wheel', 'mousedown', 'touchstart']) {
+    canvasBox.addEventListener(type, () => { placedByUs = false; }, { passive: true });
+  }
+  if (window.ResizeObserver) {
+    let width = canvasBox.clientWidth;
+    new ResizeObserver(() => {
+      if (canvasBox.clientWidth === width) return;
+      width = canvasBox.clientWidth;
+      canvas.resized();
+      if (placedByUs) place();
+    }).observe(canvasBox);
+  }
   container.dataset.rendered = 'true';
   return { viewer, select };
 }
