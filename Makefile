@@ -9,7 +9,7 @@ PORT ?= 8000
 # A subset: make test PYTEST_ARGS="-q tests/workdays"
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test install install-test migrate seed serve bench clean assets assets-check
+.PHONY: run test install install-test migrate seed serve bench bench-pages clean assets assets-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ test: install-test
 
 bench: install-test
 	$(BIN)/python bench/share_request.py
+
+# Pages with a diagram (task page, modeler) in headless Chromium until drawn; bundle sizes.
+bench-pages: install-test
+	$(BIN)/python bench/page_load.py
 
 # Front-end bundles (bpmn-js modeler and viewer) into static/vendor/, from the lockfile. The built files
 # are committed: `make run` and a deployer's server need no Node.js. Needs Node.js 18+ and npm.

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.api import (admin, attachments, auth, authority, calendar, catalog, designer, designer_scenarios,
+from app.api import (admin, attachments, auth, authority, calendar, catalog, designer, designer_scenarios, diagram,
                      disputes, notifications, open_data, processes, rectification, sharing, supervision, tasks,
                      trials)
 from app.api import migrations as designer_migrations
@@ -13,7 +13,8 @@ def build_router(settings: Settings) -> APIRouter:
     """Assemble the API; the demo clock exists only with time travel enabled."""
     router = APIRouter()
     for module in (auth, admin, calendar, catalog, sharing, tasks, processes, supervision, notifications,
-                   attachments, open_data, rectification, disputes, authority, designer, trials, designer_scenarios):
+                   attachments, open_data, rectification, disputes, authority, designer, trials, designer_scenarios,
+                   diagram):
         router.include_router(module.router)
     router.include_router(designer_migrations.router)
     if settings.enable_time_travel:

@@ -45,6 +45,10 @@ from app.engine.sandbox import RestrictedScriptEngine
 Specs = tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]
 
 _HASH_ATTR = "_govflow_content_hash"
+# What pruning removed from the tree, kept for the instance's diagram: the BPMN elements completed, those
+# reached and then withdrawn (cancelled: a boundary timer, a withdrawal), and the (source, target) steps
+# into them. Bounded by the process's elements and flows, however many rounds.
+TRAIL_ATTR = "_govflow_trail"
 _TIMER_EVENT_TYPES = frozenset({
     ClockTimeDateEventDefinition.__name__,
     ClockDurationTimerEventDefinition.__name__,
@@ -95,6 +99,10 @@ class LeanWorkflowConverter(BpmnWorkflowConverter):
         dct["spec_ref"] = {"process": workflow.spec.name, "content_hash": getattr(workflow, _HASH_ATTR, None)}
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        trail = getattr(workflow, TRAIL_ATTR, None)
+        if trail:
+            dct["trail"] = {"reached": sorted(trail["reached"]), "withdrawn": sorted(trail["withdrawn"]),
+                            "steps": sorted(map(list, trail["steps"]))}
         return dct
 
     def from_dict(self, dct: dict[str, Any], *, spec: BpmnProcessSpec | None = None,
@@ -108,6 +116,11 @@ class LeanWorkflowConverter(BpmnWorkflowConverter):
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        trail = dct.get("trail")
+        if trail:
+            setattr(workflow, TRAIL_ATTR, {"reached": set(trail["reached"]),
+                                           "withdrawn": set(trail.get("withdrawn", ())),
+                                           "steps": {(a, b) for a, b in trail["steps"]}})
         return workflow
 
 
@@ -373,10 +386,36 @@ class Engine:
                 finished = parent is None or (
                     subprocess.completed and parent.has_state(TaskState.FINISHED_MASK))
                 if finished:
+                    _keep_trail(workflow, subprocess)
                     del workflow.subprocesses[parent_id]
                     for task_id in subprocess.tasks:
                         tasks.pop(task_id, None)
                     removed = True
+
+
+def _keep_trail(workflow: BpmnWorkflow, subprocess: Any) -> None:
+    """Record the elements of a subprocess about to be pruned that completed, or were reached and then
+    withdrawn (cancelled after the step before them completed), and the steps into them."""
+    trail = getattr(workflow, TRAIL_ATTR, None)
+    if trail is None:
+        trail = {"reached": set(), "withdrawn": set(), "steps": set()}
+        setattr(workflow, TRAIL_ATTR, trail)
+    for task in subprocess.tasks.values():
+        element = getattr(task.task_spec, "bpmn_id", None)
+        if element is None or not task.has_state(TaskState.COMPLETED | TaskState.CANCELLED):
+            continue
+        parent = task.parent
+        while parent is not None and getattr(parent.task_spec, "bpmn_id", None) is None:
+            parent = parent.parent
+        came = parent is not None and parent.has_state(TaskState.COMPLETED)
+        if task.has_state(TaskState.COMPLETED):
+            trail["reached"].add(element)
+        elif came:
+            trail["withdrawn"].add(element)
+        else:
+            continue  # a prediction cancelled before the token got there
+        if came and parent.task_spec.bpmn_id != element:
+            trail["steps"].add((parent.task_spec.bpmn_id, element))
 
 
 def _prune_iterations(wf: Any, loop_task: Task) -> None:

@@ -216,6 +216,7 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/designer/trials/{instance_id}"): DESIGNERS,
     ("POST", "/designer/trials/{instance_id}/tasks/{task_id}/complete"): DESIGNERS,
     ("POST", "/designer/trials/{instance_id}/cancel"): DESIGNERS,
+    ("GET", "/api/instances/{instance_id}/diagram"): R_INST,
     # Supervision (the government's 督查室).
     ("GET", "/api/supervision/items"): SUPERVISORS, ("GET", "/supervision"): SUPERVISORS,
     ("POST", "/api/supervision/items/{item_id}/urge"): R_ITEM,
