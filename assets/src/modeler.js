@@ -43,6 +43,33 @@ const GovFlowPropertiesModule = {
   govflowPropertiesProvider: ['type', GovFlowPropertiesProvider],
 };
 
+// "Change element" must not offer what the deploy lint refuses (app/engine/bpmn.py _REFUSED_ELEMENTS).
+const REFUSED_REPLACEMENTS = /^replace-with-(service-task|send-task|receive-task|rule-task|call-activity)$|^toggle-(parallel|sequential)-mi$/;
+
+function withoutRefused(entries) {
+  return Object.fromEntries(Object.entries(entries).filter(([id]) => !REFUSED_REPLACEMENTS.test(id)));
+}
+
+class RefusedReplacementsFilter {
+  constructor(popupMenu) {
+    popupMenu.registerProvider('bpmn-replace', 100, this);
+  }
+
+  getPopupMenuEntries() {
+    return withoutRefused;
+  }
+
+  getPopupMenuHeaderEntries() {
+    return withoutRefused;
+  }
+}
+RefusedReplacementsFilter.$inject = ['popupMenu'];
+
+const GovFlowReplaceModule = {
+  __init__: ['govflowRefusedReplacements'],
+  govflowRefusedReplacements: ['type', RefusedReplacementsFilter],
+};
+
 function resolve(target) {
   return typeof target === 'string' ? document.querySelector(target) : target;
 }
@@ -96,6 +123,7 @@ function create({ container, propertiesPanel, vocabulary } = {}) {
       ...(panelEl ? [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
         CamundaPlatformPropertiesProviderModule, GovFlowPropertiesModule] : []),
       CamundaBehaviorsModule,
+      GovFlowReplaceModule,
       translateModule,
     ],
     moddleExtensions: { camunda: camundaModdle },

@@ -521,6 +521,9 @@ export default class GovFlowPropertiesProvider {
         if (HIDDEN_GROUPS.has(group.id)) return false;
         // Our condition entry replaces Camunda's on flows out of gateways; conditional events keep theirs.
         if (group.id === 'CamundaPlatform__Condition' && isConditionalFlow(element)) return false;
+        // The engine reads extension properties of user tasks only (limit, department, due_from).
+        if (group.id === 'CamundaPlatform__ExtensionProperties' && !is(element, 'bpmn:UserTask')
+            && !getBusinessObject(element).get('extensionElements')) return false;
         return true;
       });
       // Group headers translate their button titles only when handed `translate`.
