@@ -30,7 +30,7 @@ import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platfo
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
 import translateModule, { untranslated } from './modeler/translate';
 import GovFlowPropertiesProvider from './modeler/GovFlowPropertiesProvider.jsx';
-import { Markers } from './modeler/markers';
+import { Markers, drawnElement } from './modeler/markers';
 import { drawDiff } from './modeler/diff';
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
@@ -169,12 +169,12 @@ function create({ container, propertiesPanel, vocabulary } = {}) {
     },
 
     selectElement(id) {
-      const element = modeler.get('elementRegistry').get(id);
+      const element = drawnElement(modeler.get('elementRegistry'), id);
       if (!element) return false;
       const canvas = modeler.get('canvas');
       const root = canvas.findRoot(element);
       if (root && root !== canvas.getRootElement()) canvas.setRootElement(root);
-      if (element.waypoints || element.x !== undefined) canvas.scrollToElement(element);
+      canvas.scrollToElement(element);
       modeler.get('selection').select(element);
       return true;
     },
