@@ -34,7 +34,8 @@ import { Markers, drawnElement } from './modeler/markers';
 import { drawDiff } from './modeler/diff';
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
-import 'bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css';
+import 'bpmn-js/dist/assets/bpmn-font/css/bpmn-codes.css';
+import './modeler/bpmn-font.css';
 import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
 import './modeler/modeler.css';
 
