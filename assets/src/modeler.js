@@ -145,7 +145,8 @@ function create({ container, propertiesPanel, vocabulary } = {}) {
       } catch (err) {
         throw importError(err);
       }
-      modeler.get('canvas').zoom('fit-viewport', 'auto');
+      // A hidden container (0×0) has no viewport to fit: leave the zoom at 1 then.
+      if (canvasEl.clientWidth && canvasEl.clientHeight) modeler.get('canvas').zoom('fit-viewport', 'auto');
       markers.reapply();
       return { warnings: (result && result.warnings || []).map((w) => w.message || String(w)) };
     },

@@ -177,6 +177,13 @@ def test_a_user_task_is_set_up_in_the_govflow_group(page, live_server, expect, s
     field.get_by_label("取值").fill("approve")
     field.get_by_label("取值").press("Tab")
     expect(fields.locator(".bio-properties-panel-list-item").first).to_contain_text("审核结论")
+    # A second field may not reuse the name; removing it leaves the first one alone.
+    fields.locator(".bio-properties-panel-group-header").get_by_title("新增一项").click()
+    second = fields.locator(".bio-properties-panel-list-item").nth(1)
+    second.get_by_label("字段名").fill("decision")
+    expect(second.get_by_text("与本表单的其他字段重名")).to_be_visible()
+    second.get_by_title("删除此项").click()
+    expect(fields.locator(".bio-properties-panel-list-item")).to_have_count(1)
     screenshot("govflow-group")
 
     # English left in our groups would show here (the dictionary records every miss).

@@ -44,7 +44,7 @@ async function viewerFor(canvasEl, xml) {
     viewer.destroy();
     throw new Error(`无法显示流程图：${err.message || err}`);
   }
-  viewer.get('canvas').zoom('fit-viewport', 'auto');
+  if (canvasEl.clientWidth && canvasEl.clientHeight) viewer.get('canvas').zoom('fit-viewport', 'auto');
   return viewer;
 }
 
