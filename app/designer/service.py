@@ -201,10 +201,14 @@ def workspace(session: Session, actor: Actor) -> list[dict[str, Any]]:
                ProcessDefinition.deployed_at, ProcessDefinition.approved_by)
         .order_by(ProcessDefinition.process_key, ProcessDefinition.version)
     ).all()
-    counts: dict[int, dict[str, int]] = defaultdict(lambda: {"running": 0, "finished": 0})
-    for definition_id, status, n in session.execute(
-            select(ProcessInstance.definition_id, ProcessInstance.status, func.count())
-            .group_by(ProcessInstance.definition_id, ProcessInstance.status)).all():
+    # Real cases only: trial runs never count in statistics (they are counted apart, for the designer).
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: {"running": 0, "finished": 0, "trials": 0})
+    for definition_id, status, trial, n in session.execute(
+            select(ProcessInstance.definition_id, ProcessInstance.status, ProcessInstance.trial, func.count())
+            .group_by(ProcessInstance.definition_id, ProcessInstance.status, ProcessInstance.trial)).all():
+        if trial:
+            counts[definition_id]["trials"] += n
+            continue
         key = "running" if status == InstanceStatus.running.value else "finished"
         counts[definition_id][key] += n
     processes: dict[str | None, dict[str, Any]] = {}

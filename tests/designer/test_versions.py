@@ -7,15 +7,19 @@ import hashlib
 from tests.designer.helpers import deploy, one_task, shipped, versions
 
 
-def test_workspace_counts_instances_per_version(client, as_user) -> None:
+def test_workspace_counts_instances_per_version(client, as_user, rt) -> None:
     designer, admin = as_user("designer"), as_user("demo_admin")
     assert deploy(designer, admin, one_task()) == 1
     r = designer.post("/api/processes/designer_trial/instances", json={"variables": {}})
     assert r.status_code == 201 and r.json()["version"] == 1 and r.json()["status"] == "running"
+    with rt.db.session() as session:  # a real case, started by the code as an area's flow would
+        rt.runner.start(session, "designer_trial", variables={}, actor="system", business_ref="T-1")
+        session.commit()
     assert deploy(designer, admin, one_task(task_name="第二版")) == 2
     v1, v2 = versions(designer, "designer_trial")
-    assert (v1["version"], v1["running"], v1["finished"]) == (1, 1, 0)
-    assert (v2["version"], v2["running"], v2["finished"]) == (2, 0, 0)
+    # Trial runs are counted apart: they are never statistics of real work.
+    assert (v1["version"], v1["running"], v1["finished"], v1["trials"]) == (1, 1, 0, 1)
+    assert (v2["version"], v2["running"], v2["finished"], v2["trials"]) == (2, 0, 0, 0)
     # A process whose one task completes at once counts as finished.
     done = one_task(key="designer_done").replace('<bpmn:userTask id="handle" name="办理" '
                                                   'camunda:candidateGroups="clerk" camunda:dueDate="5WD"></bpmn:userTask>',
@@ -23,7 +27,7 @@ def test_workspace_counts_instances_per_version(client, as_user) -> None:
     deploy(designer, admin, done)
     assert designer.post("/api/processes/designer_done/instances", json={"variables": {}}).json()["status"] == "completed"
     [only] = versions(designer, "designer_done")
-    assert (only["running"], only["finished"]) == (0, 1)
+    assert (only["running"], only["finished"], only["trials"]) == (0, 0, 1)
     workspace = designer.get("/api/designer/processes").json()
     share = next(p for p in workspace if p["key"] == "sharing_share_request")
     assert share["name"] and share["versions"][0]["deployed_by"] == "system" and share["drafts"] == []
