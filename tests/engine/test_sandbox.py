@@ -162,7 +162,8 @@ def test_gateway_condition_is_sandboxed(engine: Engine) -> None:
 
 
 def test_gateway_condition_is_cpu_bounded(engine: Engine) -> None:
-    burn = "len([1 for a in range(999) for b in range(999) for c in range(999)]) &gt; 0"
+    # A generator, not a list: CPU without memory, so the time limit (not the memory limit) must stop it.
+    burn = "any(a * b * c &lt; 0 for a in range(999) for b in range(999) for c in range(999))"
     process = definition(linear(
         '<bpmn:exclusiveGateway id="route" default="flow_1" />',
         extra=f'<bpmn:sequenceFlow id="burn" sourceRef="route" targetRef="end">'
