@@ -1,0 +1,248 @@
+"""Pages of the process designers (流程设计): the workspace, the modeler page of a draft, the review of a
+submission (four eyes), a deployed version's diagram. The work itself is app.designer's; these pages
+only show it and post to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from app.core.errors import CsrfFailed, DomainError, Forbidden, InvalidInput, NotFound
+from app.core.security import csrf_matches
+from app.deps import RuntimeDep, SessionDep
+from app.designer import flows, service
+from app.engine.models import ProcessDefinition
+from app.org.service import Actor
+from app.web import FormData, PageUser
+from app.web.render import flash_redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+DRAFT_STATUS_ZH = {"editing": "编辑中", "submitted": "待审批", "returned": "已退回", "approved": "已批准"}
+SUBMISSION_STATUS_ZH = {"pending": "待审批", "approved": "已批准并部署", "returned": "已退回"}
+TYPE_ZH = {"bpmn:UserTask": "用户任务", "bpmn:ServiceTask": "服务任务", "bpmn:ScriptTask": "脚本任务",
+           "bpmn:Task": "任务", "bpmn:ExclusiveGateway": "排他网关", "bpmn:ParallelGateway": "并行网关",
+           "bpmn:InclusiveGateway": "包容网关", "bpmn:EventBasedGateway": "事件网关",
+           "bpmn:StartEvent": "开始事件", "bpmn:EndEvent": "结束事件",
+           "bpmn:IntermediateCatchEvent": "中间捕获事件", "bpmn:IntermediateThrowEvent": "中间抛出事件",
+           "bpmn:BoundaryEvent": "边界事件", "bpmn:SequenceFlow": "连线", "bpmn:SubProcess": "子流程",
+           "bpmn:CallActivity": "调用活动", "bpmn:Process": "流程"}
+EDITABLE = ("editing", "returned")
+UPLOAD_MAX_BYTES = 1024 * 1024  # as the draft API's own limit: a BPMN file is tens of kilobytes
+
+
+def _designer(actor: Actor) -> None:
+    if not actor.has_role("designer", "admin"):
+        raise Forbidden("只有流程设计员和系统管理员可以访问流程设计", code="role_required")
+
+
+def _names(processes: list[dict[str, Any]]) -> dict[str, str]:
+    return {p["key"]: p["name"] for p in processes}
+
+
+def _workspace(request: Request, session: SessionDep, actor: Actor, error: dict[str, Any] | None = None,
+               status: int = 200) -> Response:
+    processes = service.workspace(session, actor)
+    drafts = sorted((d for p in processes for d in p.get("drafts", [])),
+                    key=lambda d: str(d.get("updated_at") or ""), reverse=True)
+    pending = sorted((s for p in processes for s in p.get("pending", [])),
+                     key=lambda s: str(s.get("submitted_at") or ""))
+    # Drafts of a process not deployed yet may come without a process of their own.
+    return render(request, "designer/workspace.html", {
+        "processes": [p for p in processes if p.get("versions")], "drafts": drafts, "pending": pending,
+        "names": _names(processes), "is_admin": actor.has_role("admin"), "DRAFT_STATUS_ZH": DRAFT_STATUS_ZH,
+        "error": error}, status=status)
+
+
+@router.get("/designer", response_class=HTMLResponse)
+def workspace(request: Request, session: SessionDep, actor: PageUser) -> Response:
+    """Show every process with its versions, the drafts in progress and the versions awaiting approval."""
+    _designer(actor)
+    return _workspace(request, session, actor)
+
+
+@router.post("/designer/drafts")
+async def create_draft(request: Request, session: SessionDep, actor: PageUser) -> Response:
+    """Create a draft from a deployed version, as a new process, or from an uploaded .bpmn file."""
+    form = await request.form()
+    if not csrf_matches(request.session.get("csrf"), str(form.get("csrf_token") or "")):
+        raise CsrfFailed()
+    _designer(actor)
+    mode = str(form.get("mode") or "")
+    title = str(form.get("title") or "").strip()[:200] or None
+    process_key = str(form.get("process_key") or "").strip() or None
+    xml: str | None = None
+    from_version: int | None = None
+    try:
+        if mode == "upload":
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str) or not upload.filename:
+                raise InvalidInput("请选择要上传的 .bpmn 文件", code="bpmn_file_missing")
+            content = await upload.read(UPLOAD_MAX_BYTES + 1)
+            await upload.close()
+            if len(content) > UPLOAD_MAX_BYTES:
+                raise InvalidInput("BPMN 文件过大（不能超过 1 MB）", code="bpmn_too_large")
+            try:
+                xml = content.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise InvalidInput("文件不是 UTF-8 编码的 BPMN 文件", code="bpmn_not_utf8") from None
+            title = title or upload.filename.rsplit("/", 1)[-1].removesuffix(".bpmn")[:200]
+        elif mode == "version":
+            raw = str(form.get("from_version") or "")
+            if not raw.isdigit() or not process_key:
+                raise InvalidInput("请选择要基于的流程版本", code="version_required")
+            from_version = int(raw)
+        elif mode == "new":
+            if not title:
+                raise InvalidInput("请填写流程名称", code="title_required")
+        else:
+            raise InvalidInput("请选择新建草稿的方式", code="draft_mode_invalid")
+        draft = await run_in_threadpool(
+            lambda: _commit(session, flows.create_draft(session, actor, title=title, process_key=process_key,
+                                                        from_version=from_version, xml=xml)))
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code in (403, 404):
+            raise
+        return _workspace(request, session, actor, error=exc.to_detail(), status=exc.status_code)
+    return flash_redirect(request, f"/designer/drafts/{draft['id']}", "草稿已创建，可以开始编辑")
+
+
+def _commit(session: SessionDep, value: Any) -> Any:
+    session.commit()
+    return value
+
+
+@router.get("/designer/drafts/{draft_id}", response_class=HTMLResponse)
+def draft_page(request: Request, draft_id: int, session: SessionDep, actor: PageUser) -> Response:
+    """The modeler: canvas, GovFlow properties, problems, scenario runs, save and submit."""
+    _designer(actor)
+    draft = service.get_draft(session, actor, draft_id)
+    readonly = draft["status"] not in EDITABLE
+    data = {key: draft.get(key) for key in ("id", "title", "process_key", "base_version", "status", "xml",
+                                            "problems", "system_bound", "lock_version")}
+    data["vocabulary"] = service.vocabulary(session)
+    return render(request, "designer/draft.html", {
+        "draft": draft, "draft_data": data, "readonly": readonly, "submission_id": draft.get("submission_id"),
+        "DRAFT_STATUS_ZH": DRAFT_STATUS_ZH})
+
+
+@router.post("/designer/drafts/{draft_id}/delete")
+def delete_draft(request: Request, draft_id: int, session: SessionDep, actor: PageUser,
+                 form: FormData) -> Response:
+    """Delete a draft still being edited."""
+    _designer(actor)
+    try:
+        flows.delete_draft(session, actor, draft_id)
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code in (403, 404):
+            raise
+        return _workspace(request, session, actor, error=exc.to_detail(), status=exc.status_code)
+    return flash_redirect(request, "/designer", "草稿已删除")
+
+
+@router.post("/designer/processes/{process_key}/versions/{version}/redeploy")
+def redeploy(request: Request, process_key: str, version: int, session: SessionDep, actor: PageUser,
+             form: FormData) -> Response:
+    """Roll back: submit an earlier version's XML for approval as a new version (four eyes too)."""
+    _designer(actor)
+    try:
+        submission = flows.redeploy(session, actor, process_key, version)
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code in (403, 404):
+            raise
+        return _workspace(request, session, actor, error=exc.to_detail(), status=exc.status_code)
+    return flash_redirect(request, f"/designer/submissions/{submission['id']}",
+                          f"已提交将第{version}版重新部署为新版本的申请，须由另一位系统管理员批准")
+
+
+@router.get("/designer/processes/{process_key}/versions/{version}", response_class=HTMLResponse)
+def version_page(request: Request, process_key: str, version: int, session: SessionDep,
+                 actor: PageUser) -> Response:
+    """A deployed version's diagram, with what changed since the version before it."""
+    _designer(actor)
+    definition = session.execute(select(ProcessDefinition).where(
+        ProcessDefinition.process_key == process_key, ProcessDefinition.version == version)).scalar_one_or_none()
+    if definition is None:
+        raise NotFound("流程版本不存在", code="process_version_not_found")
+    return render(request, "designer/version.html", {
+        "process_key": process_key, "version": version, "name": definition.name,
+        "deployed_by": definition.deployed_by, "deployed_at": definition.deployed_at})
+
+
+@router.get("/designer/submissions", response_class=HTMLResponse)
+def submissions(request: Request, session: SessionDep, actor: PageUser, status: str = "pending") -> Response:
+    """List the submissions, the pending ones first."""
+    _designer(actor)
+    if status not in ("pending", "approved", "returned", "all"):
+        status = "pending"
+    rows = service.list_submissions(session, actor, status=None if status == "all" else status)
+    return render(request, "designer/submissions.html", {
+        "rows": rows, "status": status, "names": _names(service.workspace(session, actor)),
+        "is_admin": actor.has_role("admin"), "SUBMISSION_STATUS_ZH": SUBMISSION_STATUS_ZH})
+
+
+def _submission_page(request: Request, session: SessionDep, actor: Actor, submission_id: int,
+                     error: dict[str, Any] | None = None, status: int = 200) -> Response:
+    submission = service.get_submission(session, actor, submission_id)
+    names = {p["key"]: p["name"] for p in service.workspace(session, actor)}
+    may_review = (submission["status"] == "pending" and actor.has_role("admin")
+                  and submission["submitted_by"] != actor.username)
+    return render(request, "designer/submission.html", {
+        "s": submission, "names": names, "may_review": may_review, "error": error,
+        "diff_data": {"xml": submission["xml"], "base_xml": submission.get("base_xml"), "diff": submission["diff"]},
+        "SUBMISSION_STATUS_ZH": SUBMISSION_STATUS_ZH, "TYPE_ZH": TYPE_ZH}, status=status)
+
+
+@router.get("/designer/submissions/{submission_id}", response_class=HTMLResponse)
+def submission_page(request: Request, submission_id: int, session: SessionDep, actor: PageUser) -> Response:
+    """Review a submission: the diff drawn and listed; an administrator other than the submitter decides."""
+    _designer(actor)
+    return _submission_page(request, session, actor, submission_id)
+
+
+@router.post("/designer/submissions/{submission_id}/approve")
+def approve(request: Request, submission_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+            form: FormData) -> Response:
+    """批准并部署: deploy the submission as the process's next version."""
+    _designer(actor)
+    try:
+        result = flows.approve(session, rt, actor, submission_id, comment=str(form.get("comment") or "").strip())
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code in (403, 404):
+            raise
+        return _submission_page(request, session, actor, submission_id, error=exc.to_detail(),
+                                status=exc.status_code)
+    version = result.get("deployed_version")
+    return flash_redirect(request, f"/designer/submissions/{submission_id}",
+                          f"已批准并部署为第{version}版" if version else "已批准并部署")
+
+
+@router.post("/designer/submissions/{submission_id}/return")
+def return_submission(request: Request, submission_id: int, session: SessionDep, actor: PageUser,
+                      form: FormData) -> Response:
+    """退回 with a comment: the draft goes back to its designer."""
+    _designer(actor)
+    try:
+        flows.return_submission(session, actor, submission_id, comment=str(form.get("comment") or "").strip())
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code in (403, 404):
+            raise
+        return _submission_page(request, session, actor, submission_id, error=exc.to_detail(),
+                                status=exc.status_code)
+    return flash_redirect(request, f"/designer/submissions/{submission_id}", "已退回，设计员将看到您的意见")
+
+
+__all__ = ["router"]
