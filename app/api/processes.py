@@ -2,11 +2,13 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from app.deps import CurrentUser, DesignerUser, RuntimeDep, SessionDep
+from app.designer import flows as designer_flows
+from app.designer import service as designer_service
 from app.engine.models import ProcessDefinition, ProcessInstance, Task, TaskStatus
 from app.audit.service import trail
 from app.tasks.service import get_visible_instance, load_public
@@ -36,12 +38,19 @@ class DeployBody(BaseModel):
     xml: str = Field(min_length=1)
 
 
-@router.post("/processes", status_code=201)
+@router.post("/processes", status_code=202)
 def deploy(body: DeployBody, session: SessionDep, rt: RuntimeDep, actor: DesignerUser) -> dict[str, Any]:
-    """Lint and deploy a BPMN file as a new version (the same content keeps its version)."""
-    definition, created = rt.runner.deploy(session, body.xml.encode("utf-8"), filename=body.filename, actor=actor)
+    """Lint a BPMN file and submit it for approval: an administrator other than the submitter deploys it."""
+    sub = designer_flows.submit_xml(session, rt, actor, body.xml, filename=body.filename)
     session.commit()
-    return {**definition_public(definition), "created": created}
+    return designer_service.get_submission(session, sub.id or 0, actor)
+
+
+@router.get("/processes/{process_key}/versions/{version}/bpmn")
+def version_bpmn(process_key: str, version: int, session: SessionDep, actor: DesignerUser) -> Response:
+    """Return the BPMN XML of one deployed version (designers and administrators)."""
+    xml = designer_service.version_xml(session, process_key, version, actor)
+    return Response(xml, media_type="application/xml")
 
 
 @router.post("/processes/{process_key}/instances", status_code=201)

@@ -300,7 +300,7 @@ def _bpmn_validator() -> BpmnValidator:
 # --------------------------------------------------------------------------------------------
 # Lint
 
-Problems = list[tuple[str | None, str]]
+Problems = list[tuple[str | None, str, str]]  # (element id, Chinese message, code)
 
 _REFUSED_ELEMENTS: dict[str, str] = {
     _b("serviceTask"): "服务任务（serviceTask）不受支持",
@@ -354,12 +354,12 @@ def _parse_xml(xml: bytes) -> Any:
     try:
         root = etree.fromstring(xml, parser)
     except etree.XMLSyntaxError as exc:
-        raise BpmnRejected([(None, f"不是有效的 XML：{exc}")]) from exc
+        raise BpmnRejected([(None, f"不是有效的 XML：{exc}", "xml_invalid")]) from exc
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise BpmnRejected([(None, "不允许 DOCTYPE 或实体声明")])
+        raise BpmnRejected([(None, "不允许 DOCTYPE 或实体声明", "hostile_xml")])
     if root.tag != _b("definitions"):
-        raise BpmnRejected([(None, "根元素必须是 bpmn:definitions（BPMN 2.0 命名空间）")])
+        raise BpmnRejected([(None, "根元素必须是 bpmn:definitions（BPMN 2.0 命名空间）", "xml_invalid")])
     return root
 
 
@@ -367,7 +367,7 @@ def _lint(root: Any) -> Problems:
     problems: Problems = []
     for el in root.iter():
         if isinstance(el, etree._Entity):
-            problems.append((_owner_id(el.getparent()), "不允许实体引用"))
+            problems.append((_owner_id(el.getparent()), "不允许实体引用", "hostile_xml"))
             continue
         if not isinstance(el.tag, str):  # comments, processing instructions
             continue
@@ -383,32 +383,37 @@ def _lint_element(el: Any, owner: str | None, problems: Problems) -> None:
     where = f"元素 {owner}" if owner else "文件"
     refused = _REFUSED_ELEMENTS.get(tag)
     if refused is not None:
-        problems.append((owner, f"{where}：{refused}"))
+        problems.append((owner, f"{where}：{refused}", "unsupported"))
     for attr in _DELEGATE_ATTRIBUTES:
         if el.get(_c(attr)) is not None:
-            problems.append((owner, f"{where}：使用了 camunda:{attr}（Java 委托/表达式），本系统不执行"))
+            problems.append((owner, f"{where}：使用了 camunda:{attr}（Java 委托/表达式），本系统不执行", "unsupported"))
     for attr in _ASYNC_ATTRIBUTES:
         value = el.get(_c(attr))
         if value is not None and value.strip().lower() != "false":
-            problems.append((owner, f"{where}：设置了 camunda:{attr}，不支持异步续延"))
+            problems.append((owner, f"{where}：设置了 camunda:{attr}，不支持异步续延", "unsupported"))
     if el.get(_c("resource")) is not None:
-        problems.append((owner, f"{where}：不支持外部脚本资源（camunda:resource）"))
+        problems.append((owner, f"{where}：不支持外部脚本资源（camunda:resource）", "unsupported"))
     if any(_JUEL.search(value) for value in el.attrib.values()) or (el.text and _JUEL.search(el.text)):
         problems.append((owner, f"{where}：含有 ${{...}} 或 #{{...}} 表达式（JUEL），本系统不执行；"
-                                "请改用 Python 表达式"))
+                                "请改用 Python 表达式", "expression"))
 
     if tag == _c("formField") and el.get("id") == RESERVED_DATA_KEY:
-        problems.append((owner, f"{where}：表单字段 id 不能使用系统保留名 {RESERVED_DATA_KEY}"))
+        problems.append((owner, f"{where}：表单字段 id 不能使用系统保留名 {RESERVED_DATA_KEY}", "form"))
     elif tag in (_b("dataObject"), _b("dataObjectReference"), _b("dataInput"), _b("dataOutput")) \
             and RESERVED_DATA_KEY in (el.get("id"), el.get("name")):
-        problems.append((owner, f"{where}：数据名不能使用系统保留名 {RESERVED_DATA_KEY}"))
+        problems.append((owner, f"{where}：数据名不能使用系统保留名 {RESERVED_DATA_KEY}", "reserved"))
     elif tag == _b("scriptTask"):
         _lint_script_task(el, owner, problems)
+    elif tag == _b("userTask") and not _split(el.get(_c("candidateGroups"))):
+        # The runner gives a task the role of its first candidate group; without one the task lands in
+        # no inbox at all, though anyone in its department could complete it through the API.
+        problems.append((owner, f"用户任务 {owner}：未设置候选角色（camunda:candidateGroups），"
+                                "该任务不会出现在任何人的待办中；请选择办理该任务的角色", "no_candidates"))
     elif tag == _b("conditionExpression"):
         language = el.get("language")
         if language is not None and language.strip().lower() not in ("python", "python3"):
-            problems.append((owner, f"{where}：条件表达式语言为 {language}，只支持 python"))
-        _lint_expression(el.text, owner, "条件表达式", problems)
+            problems.append((owner, f"{where}：条件表达式语言为 {language}，只支持 python", "expression"))
+        _lint_expression(el.text, owner, "条件表达式", problems, "expression")
     elif tag in (_b("timeDate"), _b("timeDuration"), _b("timeCycle")):
         _lint_timer(el, owner, problems)
     elif tag in (_b("loopCondition"), _b("condition"), _b("completionCondition")):
@@ -418,41 +423,42 @@ def _lint_element(el: Any, owner: str | None, problems: Problems) -> None:
 def _lint_script_task(el: Any, owner: str | None, problems: Problems) -> None:
     script_format = el.get("scriptFormat")
     if script_format is not None and script_format.strip().lower() not in ("python", "python3"):
-        problems.append((owner, f"脚本任务 {owner}：scriptFormat 为 {script_format}，只支持 python"))
+        problems.append((owner, f"脚本任务 {owner}：scriptFormat 为 {script_format}，只支持 python", "script"))
     script = el.find(_b("script"))
     if script is None or not (script.text or "").strip():
         if el.get(_c("resource")) is None:
-            problems.append((owner, f"脚本任务 {owner}：没有脚本内容"))
+            problems.append((owner, f"脚本任务 {owner}：没有脚本内容", "script"))
         return
     try:
         compile_script(script.text)
     except ScriptError as exc:
-        problems.append((owner, f"脚本任务 {owner}：脚本{exc.detail_zh}"))
+        problems.append((owner, f"脚本任务 {owner}：脚本{exc.detail_zh}", "script"))
         return
     if RESERVED_DATA_KEY in assigned_names(script.text):
-        problems.append((owner, f"脚本任务 {owner}：变量名 {RESERVED_DATA_KEY} 为系统保留，不能赋值"))
+        problems.append((owner, f"脚本任务 {owner}：变量名 {RESERVED_DATA_KEY} 为系统保留，不能赋值", "script"))
 
 
-def _lint_expression(text: str | None, owner: str | None, kind: str, problems: Problems) -> None:
+def _lint_expression(text: str | None, owner: str | None, kind: str, problems: Problems,
+                     code: str = "expression") -> None:
     if text is None or not text.strip():
         return
     try:
         compile_expression(text)
     except ScriptError as exc:
-        problems.append((owner, f"元素 {owner}：{kind}{exc.detail_zh}"))
+        problems.append((owner, f"元素 {owner}：{kind}{exc.detail_zh}", code))
 
 
 def _lint_timer(el: Any, owner: str | None, problems: Problems) -> None:
     text = (el.text or "").strip()
     if not text:
-        problems.append((owner, f"定时器 {owner}：没有时间表达式"))
+        problems.append((owner, f"定时器 {owner}：没有时间表达式", "timer"))
         return
     if _ISO_LITERAL.match(text):
         # Expressions are Python: an unquoted P5D is a variable name, 2025-01-01 a syntax error.
         problems.append((owner, f"定时器 {owner}：表达式 {text} 按 Python 求值，"
-                                f"ISO 8601 字面量请加引号写成 \"'{text}'\"，或引用一个变量"))
+                                f"ISO 8601 字面量请加引号写成 \"'{text}'\"，或引用一个变量", "timer"))
         return
-    _lint_expression(text, owner, "定时器表达式", problems)
+    _lint_expression(text, owner, "定时器表达式", problems, "timer")
 
 
 def _lint_cycles(container: Any, problems: Problems) -> None:
@@ -480,7 +486,7 @@ def _lint_cycles(container: Any, problems: Problems) -> None:
         kind = "流程" if container.tag == _b("process") else "子流程"
         problems.append((ids[0], f"{kind} {container.get('id')} 中的顺序流构成循环（{path}）："
                                  "不支持顺序流回环，"
-                                 "多轮办理请改用带 standardLoopCharacteristics 的循环子流程"))
+                                 "多轮办理请改用带 standardLoopCharacteristics 的循环子流程", "loop"))
 
 
 def _strongly_connected(nodes: list[str], edges: dict[str, list[str]]) -> list[list[str]]:
@@ -619,7 +625,7 @@ def compile_definition(xml: bytes) -> tuple[DeployedProcess, BpmnProcessSpec, di
     processes = [p for p in root.iterfind(_b("process")) if p.get("isExecutable", "true") == "true"]
     if len(processes) != 1:
         problems.insert(0, (None, "文件中必须恰好有一个可执行流程（isExecutable=\"true\"），"
-                                  f"实际为 {len(processes)} 个"))
+                                  f"实际为 {len(processes)} 个", "parse"))
     if problems:
         raise BpmnRejected(problems)
     process = processes[0]
@@ -636,10 +642,10 @@ def compile_definition(xml: bytes) -> tuple[DeployedProcess, BpmnProcessSpec, di
         line = getattr(exc, "line_number", "")
         detail = "；".join(str(part) for part in [*exc.args[:1], *exc.notes])
         at_line = f"（第 {line} 行）" if line else ""
-        raise BpmnRejected([(element, f"{where}：流程解析失败{at_line}：{detail}")]) from exc
+        raise BpmnRejected([(element, f"{where}：流程解析失败{at_line}：{detail}", "parse")]) from exc
     except (NotImplementedError, KeyError, AttributeError, TypeError, ValueError) as exc:
         # SpiffWorkflow's parser raises these raw on some malformed input.
-        raise BpmnRejected([(None, f"流程解析失败：{type(exc).__name__}: {exc}")]) from exc
+        raise BpmnRejected([(None, f"流程解析失败：{type(exc).__name__}: {exc}", "parse")]) from exc
 
     lanes = _lanes(process)
     metas = (_user_task(el, lanes) for el in process.iter(_b("userTask")))
@@ -657,3 +663,21 @@ def compile_definition(xml: bytes) -> tuple[DeployedProcess, BpmnProcessSpec, di
 def describe(xml: bytes) -> DeployedProcess:
     """Lint and describe a BPMN file; raise BpmnRejected listing every problem."""
     return compile_definition(xml)[0]
+
+
+def parse_xml(xml: bytes) -> Any:
+    """Parse BPMN XML with the hardened parser (no DTD, entities or network); raise BpmnRejected."""
+    return _parse_xml(xml)
+
+
+def executable_process(root: Any) -> Any | None:
+    """Return the file's only executable process element, or None when there is not exactly one."""
+    processes = [p for p in root.iterfind(_b("process")) if p.get("isExecutable", "true") == "true"]
+    return processes[0] if len(processes) == 1 else None
+
+
+def user_task_metas(process: Any) -> dict[str, UserTaskMeta]:
+    """Read the user tasks of a process element as the runner stores them (no lint, no parse)."""
+    lanes = _lanes(process)
+    return {meta.task_spec: meta for meta in (_user_task(el, lanes) for el in process.iter(_b("userTask")))
+            if meta.task_spec}

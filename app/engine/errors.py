@@ -14,16 +14,18 @@ class BpmnRejected(InvalidInput):
     message_zh = "流程定义未通过检查"
     message_en = "The process definition was rejected"
 
-    def __init__(self, problems: list[tuple[str | None, str]] | str, *,
-                 element_id: str | None = None) -> None:
+    def __init__(self, problems: list[tuple[str | None, str]] | list[tuple[str | None, str, str]] | str, *,
+                 element_id: str | None = None, code: str = "parse") -> None:
         if isinstance(problems, str):
             problems = [(element_id, problems)]
-        self.problems = problems
-        lines = [f"- {message}" for _, message in problems]
+        # Each problem: (element id or None, Chinese message, stable code of its kind).
+        self.problems: list[tuple[str | None, str, str]] = [
+            (p[0], p[1], p[2] if len(p) > 2 else code) for p in problems]  # type: ignore[misc]
+        lines = [f"- {message}" for _, message, _ in self.problems]
         super().__init__(
             "流程定义未通过检查：\n" + "\n".join(lines),
-            extra={"problems": [{"element_id": element_id, "message": message}
-                                for element_id, message in problems]},
+            extra={"problems": [{"element_id": element_id, "message": message, "code": kind}
+                                for element_id, message, kind in self.problems]},
         )
 
 

@@ -24,12 +24,16 @@ class TaskStatus(StrEnum):
 
 
 class ProcessDefinition(SQLModel, table=True):
-    """A deployed BPMN file, stored once per content hash; instances stay on their version."""
+    """A deployed BPMN file; instances stay on their version.
+
+    The same bytes may be deployed again as a new version (rolling back is deploying an earlier
+    version's file anew), so (process_key, content_hash) is indexed, not unique.
+    """
 
     __tablename__ = "process_definition"
     __table_args__ = (
         UniqueConstraint("process_key", "version"),
-        UniqueConstraint("process_key", "content_hash"),
+        Index("ix_process_definition_key_hash", "process_key", "content_hash"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -42,6 +46,9 @@ class ProcessDefinition(SQLModel, table=True):
     meta: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     deployed_by: str | None = Field(default=None, max_length=64)
     deployed_at: datetime = Field(sa_type=UTCDateTime)
+    # The administrator who approved the designer's submission (four-eyes); None for files the
+    # service deployed from its bpmn/ directory.
+    approved_by: str | None = Field(default=None, max_length=64)
 
 
 _LOCK_VERSION = Column("lock_version", Integer, nullable=False)

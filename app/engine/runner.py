@@ -105,21 +105,51 @@ class Runner:
 
     # ---- definitions -------------------------------------------------------------------------
 
-    def deploy(self, session: Session, xml: bytes, *, filename: str | None, actor: Actor | str
-               ) -> tuple[ProcessDefinition, bool]:
-        """Store a BPMN file as a new version unless the same content is already deployed."""
+    def check(self, xml: bytes) -> DeployedProcess:
+        """Lint a BPMN file as every deploy path does (deadlines too); raise BpmnRejected listing each problem."""
         described = describe(xml)
         if self.deadlines is not None:
             problems = [(spec, msg) for spec, meta in described.user_tasks.items()
                         if (msg := check_due(dataclasses.asdict(meta), self.deadlines.settings))]
             if problems:
-                raise BpmnRejected([(spec, f"用户任务“{spec}”：{msg}") for spec, msg in problems])
+                raise BpmnRejected([(spec, f"用户任务“{spec}”：{msg}", "deadline") for spec, msg in problems])
+        return described
+
+    def deploy(self, session: Session, xml: bytes, *, filename: str | None, actor: Actor | str
+               ) -> tuple[ProcessDefinition, bool]:
+        """Store a BPMN file as a new version unless the same content is already deployed (start-up)."""
+        described = self.check(xml)
         existing = session.execute(
             select(ProcessDefinition).where(ProcessDefinition.process_key == described.process_key,
                                             ProcessDefinition.content_hash == described.content_hash)
+            .order_by(ProcessDefinition.version.desc()).limit(1)
         ).scalar_one_or_none()
         if existing is not None:
             return existing, False
+        return self._insert(session, described, xml, filename=filename, actor=actor), True
+
+    def deploy_new_version(self, session: Session, xml: bytes, *, filename: str | None, actor: Actor | str,
+                           approved_by: str | None = None, detail: dict[str, Any] | None = None
+                           ) -> ProcessDefinition:
+        """Store a BPMN file as the process's next version, even if an older version had the same bytes.
+
+        That is how a rollback deploys an earlier version again; only a file equal to the newest version
+        is refused (it would change nothing).
+        """
+        described = self.check(xml)
+        latest_hash = session.execute(
+            select(ProcessDefinition.content_hash).where(ProcessDefinition.process_key == described.process_key)
+            .order_by(ProcessDefinition.version.desc()).limit(1)
+        ).scalar_one_or_none()
+        if latest_hash == described.content_hash:
+            raise Conflict(f"流程“{described.process_key}”的最新版本与此文件完全相同，无需再次部署",
+                           code="same_as_latest")
+        return self._insert(session, described, xml, filename=filename, actor=actor, approved_by=approved_by,
+                            detail=detail)
+
+    def _insert(self, session: Session, described: DeployedProcess, xml: bytes, *, filename: str | None,
+                actor: Actor | str, approved_by: str | None = None, detail: dict[str, Any] | None = None
+                ) -> ProcessDefinition:
         version = (session.execute(
             select(func.max(ProcessDefinition.version)).where(
                 ProcessDefinition.process_key == described.process_key)
@@ -128,14 +158,15 @@ class Runner:
         definition = ProcessDefinition(
             process_key=described.process_key, name=described.name or described.process_key,
             version=version, content_hash=described.content_hash, bpmn_xml=xml, filename=filename,
-            meta=_meta(described), deployed_by=actor_name(actor), deployed_at=now,
+            meta=_meta(described), deployed_by=actor_name(actor), deployed_at=now, approved_by=approved_by,
         )
         session.add(definition)
         session.flush()
-        audit.append(session, at=now, actor=actor_name(actor), action="process.deployed",
+        audit.append(session, at=now, actor=approved_by or actor_name(actor), action="process.deployed",
                      entity_type="process_definition", entity_id=f"{definition.process_key}:{version}",
-                     detail={"content_hash": definition.content_hash, "filename": filename})
-        return definition, True
+                     detail={"content_hash": definition.content_hash, "filename": filename,
+                             "deployed_by": actor_name(actor), "approved_by": approved_by, **(detail or {})})
+        return definition
 
     def deploy_directory(self, session: Session, directory: Path, *, actor: Actor | str = "system"
                          ) -> list[ProcessDefinition]:

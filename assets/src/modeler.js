@@ -1,4 +1,25 @@
-// Placeholder entry: the modeler (bpmn-js + properties panel + Camunda moddle) is built here.
+/**
+ * GovFlow's BPMN modeler bundle (static/vendor/govflow-modeler.{js,css}; built by `make assets`).
+ *
+ *   const editor = GovFlowModeler.create({container, propertiesPanel, vocabulary});
+ *     container, propertiesPanel: DOM elements (or CSS selectors) for the canvas and the panel;
+ *     vocabulary: GET /api/designer/vocabulary ({roles, limits, form_types, ...}).
+ *   await editor.open(xml);           import; rejects with an Error whose message is Chinese
+ *   const xml = await editor.save();  the XML, formatted
+ *   editor.showProblems(problems);    [{element_id, message}]: red marker + badge listing the messages;
+ *                                     replaces the previous ones; problems without a drawn element are skipped
+ *   editor.markSystemBound(list);     [{element_id, reason}]: badge 系统绑定, reason on hover
+ *   const off = editor.onChange(cb);  cb() after every command-stack change (edit, undo, redo); off() unsubscribes
+ *   editor.selectElement(id);         show (entering its sub-process if needed), scroll to and select it
+ *   editor.modeler                    the bpmn-js Modeler (tests, advanced use); editor.destroy()
+ *
+ *   const view = await GovFlowModeler.drawDiff({container, xml, baseXml, diff});
+ *     read-only: added green, changed orange (hover: property old → new), removed drawn red in a
+ *     second viewer of baseXml beside it; view.destroy().
+ *
+ * The panel: Camunda 7 properties, minus the groups for features our engine refuses, plus our own
+ * 办理设置 (deadline, candidate roles, condition, script) and 表单字段 groups: see modeler/.
+ */
 import BpmnModeler from 'bpmn-js/lib/Modeler';
 import {
   BpmnPropertiesPanelModule,
@@ -7,14 +28,105 @@ import {
 } from 'bpmn-js-properties-panel';
 import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platform';
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
+import translateModule from './modeler/translate';
+import GovFlowPropertiesProvider from './modeler/GovFlowPropertiesProvider.jsx';
+import { Markers } from './modeler/markers';
+import { drawDiff } from './modeler/diff';
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
 import 'bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css';
 import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
+import './modeler/modeler.css';
 
-window.GovFlowModeler = {
-  BpmnModeler,
-  modules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, CamundaPlatformPropertiesProviderModule,
-    CamundaBehaviorsModule],
-  moddleExtensions: { camunda: camundaModdle },
+const GovFlowPropertiesModule = {
+  __init__: ['govflowPropertiesProvider'],
+  govflowPropertiesProvider: ['type', GovFlowPropertiesProvider],
 };
+
+function resolve(target) {
+  return typeof target === 'string' ? document.querySelector(target) : target;
+}
+
+function importError(err) {
+  const detail = (err && err.message) || String(err);
+  if (/unparsable content|non-whitespace outside of root|unexpected end of file|missing start tag|unclosed tag/i.test(detail)) {
+    return new Error(`无法打开：文件不是有效的 XML（${detail}）`);
+  }
+  if (/no diagram to display|no process or collaboration/i.test(detail)) {
+    return new Error('无法打开：文件中没有可显示的流程图（缺少 BPMNDiagram）');
+  }
+  return new Error(`无法打开：不是可识别的 BPMN 2.0 文件（${detail}）`);
+}
+
+function create({ container, propertiesPanel, vocabulary } = {}) {
+  const canvasEl = resolve(container);
+  const panelEl = resolve(propertiesPanel);
+  if (!canvasEl) throw new Error('GovFlowModeler.create：缺少画布容器');
+  const modeler = new BpmnModeler({
+    container: canvasEl,
+    propertiesPanel: panelEl ? { parent: panelEl } : undefined,
+    additionalModules: [
+      ...(panelEl ? [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
+        CamundaPlatformPropertiesProviderModule, GovFlowPropertiesModule] : []),
+      CamundaBehaviorsModule,
+      translateModule,
+    ],
+    moddleExtensions: { camunda: camundaModdle },
+    govflow: { vocabulary: vocabulary || {} },
+  });
+  const markers = new Markers(modeler);
+  const eventBus = modeler.get('eventBus');
+
+  return {
+    modeler,
+
+    async open(xml) {
+      if (typeof xml !== 'string' || !xml.trim()) throw new Error('无法打开：内容为空');
+      let result;
+      try {
+        result = await modeler.importXML(xml);
+      } catch (err) {
+        throw importError(err);
+      }
+      modeler.get('canvas').zoom('fit-viewport', 'auto');
+      markers.reapply();
+      return { warnings: (result && result.warnings || []).map((w) => w.message || String(w)) };
+    },
+
+    async save() {
+      const { xml } = await modeler.saveXML({ format: true });
+      return xml;
+    },
+
+    showProblems(problems) {
+      markers.showProblems(problems);
+    },
+
+    markSystemBound(list) {
+      markers.markSystemBound(list);
+    },
+
+    onChange(cb) {
+      const listener = () => cb();
+      eventBus.on('commandStack.changed', listener);
+      return () => eventBus.off('commandStack.changed', listener);
+    },
+
+    selectElement(id) {
+      const element = modeler.get('elementRegistry').get(id);
+      if (!element) return false;
+      const canvas = modeler.get('canvas');
+      const root = canvas.findRoot(element);
+      if (root && root !== canvas.getRootElement()) canvas.setRootElement(root);
+      if (element.waypoints || element.x !== undefined) canvas.scrollToElement(element);
+      modeler.get('selection').select(element);
+      return true;
+    },
+
+    destroy() {
+      modeler.destroy();
+    },
+  };
+}
+
+window.GovFlowModeler = { create, drawDiff };

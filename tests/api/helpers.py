@@ -37,3 +37,15 @@ def review_task(reviewer: TestClient, instance_id: int) -> dict[str, Any]:
     mine = [t for t in todo if t["instance_id"] == instance_id]
     assert len(mine) == 1, todo
     return mine[0]
+
+
+def deploy_approved(designer: TestClient, admin: TestClient, xml: str, filename: str = "trial.bpmn"
+                    ) -> dict[str, Any]:
+    """Deploy a BPMN file the four-eyes way: the designer submits it, the administrator approves it."""
+    r = designer.post("/api/processes", json={"filename": filename, "xml": xml})
+    assert r.status_code == 202, r.text
+    submission = r.json()
+    assert submission["status"] == "pending"
+    r = admin.post(f"/api/designer/submissions/{submission['id']}/approve", json={})
+    assert r.status_code == 200, r.text
+    return r.json()

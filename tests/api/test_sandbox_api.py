@@ -1,6 +1,6 @@
 """A designer's BPMN cannot reach the host: refused at deploy, or stopped when it runs."""
 
-from tests.api.helpers import review_task, submit
+from tests.api.helpers import deploy_approved, review_task, submit
 from tests.api.test_bad_input import _audit_count
 
 TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -20,8 +20,15 @@ TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _deploy(designer, key: str, script: str):  # type: ignore[no-untyped-def]
+    """Submit a file for approval (refused at once when the lint refuses it)."""
     return designer.post("/api/processes", json={"filename": f"{key}.bpmn",
                                                  "xml": TEMPLATE.format(key=key, script=script)})
+
+
+def _deployed(as_user, key: str, script: str) -> dict:  # type: ignore[no-untyped-def]
+    """Submit as the designer and approve as the administrator: the file is a deployed version."""
+    return deploy_approved(as_user("designer"), as_user("demo_admin"), TEMPLATE.format(key=key, script=script),
+                           f"{key}.bpmn")
 
 
 def test_import_and_dunder_escapes_are_refused_at_deploy(client, as_user, rt) -> None:
@@ -40,8 +47,7 @@ def test_import_and_dunder_escapes_are_refused_at_deploy(client, as_user, rt) ->
 
 def test_runtime_escape_through_getattr_is_stopped(client, as_user, rt) -> None:
     designer = as_user("designer")
-    r = _deploy(designer, "try_getattr", "x = getattr((), '__cla' + 'ss__')")
-    assert r.status_code == 201, r.text
+    _deployed(as_user, "try_getattr", "x = getattr((), '__cla' + 'ss__')")
     before = _audit_count(rt)
     r = designer.post("/api/processes/try_getattr/instances", json={"variables": {}})
     assert r.status_code == 422, r.text
@@ -51,7 +57,7 @@ def test_runtime_escape_through_getattr_is_stopped(client, as_user, rt) -> None:
 
 def test_runaway_script_is_stopped(client, as_user) -> None:
     designer = as_user("designer")
-    assert _deploy(designer, "try_loop", "while True:\n    pass").status_code == 201
+    _deployed(as_user, "try_loop", "while True:\n    pass")
     r = designer.post("/api/processes/try_loop/instances", json={"variables": {}})
     assert r.status_code == 422
     assert r.json()["detail"]["code"] == "script_timeout"
@@ -59,12 +65,13 @@ def test_runaway_script_is_stopped(client, as_user) -> None:
 
 def test_designer_trial_runs_in_the_sandbox(client, as_user) -> None:
     designer = as_user("designer")
-    assert _deploy(designer, "try_ok", "total = sum(values) * 2").status_code == 201
+    assert _deployed(as_user, "try_ok", "total = sum(values) * 2")["deployed_version"] == 1
     r = designer.post("/api/processes/try_ok/instances", json={"variables": {"values": [1, 2, 3]}})
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "completed"
+    # The same file again would change nothing: refused, no second submission.
     again = _deploy(designer, "try_ok", "total = sum(values) * 2")
-    assert again.status_code == 201 and again.json()["created"] is False and again.json()["version"] == 1
+    assert again.status_code == 409 and again.json()["detail"]["code"] == "same_as_latest"
 
 
 def test_only_designers_start_arbitrary_processes(client, as_user) -> None:
@@ -74,7 +81,7 @@ def test_only_designers_start_arbitrary_processes(client, as_user) -> None:
 
 def test_variable_named_typename_is_refused(client, as_user) -> None:
     designer = as_user("designer")
-    assert _deploy(designer, "try_vars", "y = 1").status_code == 201
+    _deployed(as_user, "try_vars", "y = 1")
     r = designer.post("/api/processes/try_vars/instances", json={"variables": {"typename": "x"}})
     assert r.status_code == 422
 
@@ -89,7 +96,7 @@ def test_single_huge_allocation_is_a_422_naming_the_element_and_the_service_carr
                         ("try_width", "x = f\"{'':&gt;{10 ** 9}}\""),
                         ("try_bytes", "x = (0).to_bytes(10 ** 9, 'big')"),
                         ("try_extend", "x = [0]\nwhile True:\n    x.extend(x)")):
-        assert _deploy(designer, key, script).status_code == 201
+        _deployed(as_user, key, script)
         before = _audit_count(rt)
         r = designer.post(f"/api/processes/{key}/instances", json={"variables": {}})
         assert r.status_code == 422, r.text
@@ -97,7 +104,7 @@ def test_single_huge_allocation_is_a_422_naming_the_element_and_the_service_carr
         assert r.json()["detail"]["element_id"] == "calc"
         assert "内存" in r.json()["detail"]["message"]
         assert _audit_count(rt) == before
-    assert _deploy(designer, "try_after", "total = sum(values) * 2").status_code == 201
+    _deployed(as_user, "try_after", "total = sum(values) * 2")
     r = designer.post("/api/processes/try_after/instances", json={"variables": {"values": [1, 2, 3]}})
     assert r.status_code == 201, r.text
 
@@ -105,7 +112,7 @@ def test_single_huge_allocation_is_a_422_naming_the_element_and_the_service_carr
 def test_script_building_a_10000_deep_list_is_a_422_not_a_500(client, as_user) -> None:
     designer = as_user("designer")
     script = "x = []\ni = 0\nwhile i &lt; 10000:\n    x = [x]\n    i += 1"
-    assert _deploy(designer, "try_deep", script).status_code == 201
+    _deployed(as_user, "try_deep", script)
     r = designer.post("/api/processes/try_deep/instances", json={"variables": {}})
     assert r.status_code == 422, r.text
     assert r.json()["detail"]["code"] == "script_error"
@@ -114,7 +121,7 @@ def test_script_building_a_10000_deep_list_is_a_422_not_a_500(client, as_user) -
 
 def test_deeply_nested_variables_are_a_422_not_a_500(client, as_user) -> None:
     designer = as_user("designer")
-    assert _deploy(designer, "try_vars_deep", "y = 1").status_code == 201
+    _deployed(as_user, "try_vars_deep", "y = 1")
     body = '{"variables": {"a": ' + _nested_json(150) + "}}"
     r = designer.post("/api/processes/try_vars_deep/instances", content=body,
                       headers={"content-type": "application/json"})

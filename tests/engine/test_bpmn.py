@@ -199,7 +199,7 @@ def test_lint_lists_every_problem_not_just_the_first() -> None:
 
 
 def test_async_flag_set_to_false_is_accepted() -> None:
-    describe(linear('<bpmn:userTask id="sync_task" camunda:asyncBefore="false" />'))
+    describe(linear('<bpmn:userTask id="sync_task" camunda:candidateGroups="clerk" camunda:asyncBefore="false" />'))
 
 
 def test_doctype_and_entities_are_refused() -> None:

@@ -157,7 +157,7 @@ def test_typename_variable_is_refused_at_start(engine: Engine) -> None:
 
 def test_restored_workflow_runs_scripts_in_the_sandbox(engine: Engine) -> None:
     process = definition(linear(
-        '<bpmn:userTask id="ask" />',
+        '<bpmn:userTask id="ask" camunda:candidateGroups="clerk" />',
         '<bpmn:scriptTask id="after_restore"><bpmn:script>x = open("/etc/passwd").read()</bpmn:script>'
         "</bpmn:scriptTask>",
     ))

@@ -178,7 +178,7 @@ def test_gateway_condition_is_cpu_bounded(engine: Engine) -> None:
 
 def test_timer_expression_is_sandboxed(engine: Engine, frozen_clock: Any) -> None:
     process = definition(linear(
-        '<bpmn:userTask id="reply" />',
+        '<bpmn:userTask id="reply" camunda:candidateGroups="clerk" />',
         extra='<bpmn:boundaryEvent id="deadline" attachedToRef="reply"><bpmn:timerEventDefinition>'
               "<bpmn:timeDate>open('/etc/passwd').read()</bpmn:timeDate>"
               "</bpmn:timerEventDefinition></bpmn:boundaryEvent>"

@@ -1,0 +1,1 @@
+"""The process designer's backend: drafts, validation, the code/BPMN contract, four-eyes deployment."""
