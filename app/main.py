@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from app.web import admin as admin_pages
     from app.web import authority as authority_pages
     from app.web import catalog as catalog_pages
+    from app.web import designer as designer_pages
     from app.web import disputes as dispute_pages
     from app.web import notifications as notification_pages
     from app.web import open_data as open_data_pages
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(admin_pages.router)
     app.include_router(dispute_pages.router)
     app.include_router(authority_pages.router)
+    app.include_router(designer_pages.router)
     static_dir = ROOT / "static"
     static_dir.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=static_dir), name="static")

@@ -15,6 +15,7 @@ from app.core.errors import CsrfFailed, DomainError, Forbidden, InvalidInput, No
 from app.core.security import csrf_matches
 from app.deps import RuntimeDep, SessionDep
 from app.designer import flows, service
+from app.designer.models import DRAFT_STATUS_ZH, SUBMISSION_STATUS_ZH, ProcessSubmission
 from app.engine.models import ProcessDefinition
 from app.org.service import Actor
 from app.web import FormData, PageUser
@@ -22,8 +23,6 @@ from app.web.render import flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-DRAFT_STATUS_ZH = {"editing": "编辑中", "submitted": "待审批", "returned": "已退回", "approved": "已批准"}
-SUBMISSION_STATUS_ZH = {"pending": "待审批", "approved": "已批准并部署", "returned": "已退回"}
 TYPE_ZH = {"bpmn:UserTask": "用户任务", "bpmn:ServiceTask": "服务任务", "bpmn:ScriptTask": "脚本任务",
            "bpmn:Task": "任务", "bpmn:ExclusiveGateway": "排他网关", "bpmn:ParallelGateway": "并行网关",
            "bpmn:InclusiveGateway": "包容网关", "bpmn:EventBasedGateway": "事件网关",
@@ -66,7 +65,7 @@ def workspace(request: Request, session: SessionDep, actor: PageUser) -> Respons
 
 
 @router.post("/designer/drafts")
-async def create_draft(request: Request, session: SessionDep, actor: PageUser) -> Response:
+async def create_draft(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser) -> Response:
     """Create a draft from a deployed version, as a new process, or from an uploaded .bpmn file."""
     form = await request.form()
     if not csrf_matches(request.session.get("csrf"), str(form.get("csrf_token") or "")):
@@ -101,33 +100,38 @@ async def create_draft(request: Request, session: SessionDep, actor: PageUser) -
                 raise InvalidInput("请填写流程名称", code="title_required")
         else:
             raise InvalidInput("请选择新建草稿的方式", code="draft_mode_invalid")
-        draft = await run_in_threadpool(
-            lambda: _commit(session, flows.create_draft(session, actor, title=title, process_key=process_key,
-                                                        from_version=from_version, xml=xml)))
+        def create() -> int:  # database work: in the thread pool, not on the event loop
+            draft = flows.create_draft(session, rt, actor, title=title, process_key=process_key,
+                                       from_version=from_version, xml=xml)
+            session.commit()
+            return draft.id or 0
+        draft_id = await run_in_threadpool(create)
     except DomainError as exc:
         session.rollback()
         if exc.status_code in (403, 404):
             raise
         return _workspace(request, session, actor, error=exc.to_detail(), status=exc.status_code)
-    return flash_redirect(request, f"/designer/drafts/{draft['id']}", "草稿已创建，可以开始编辑")
-
-
-def _commit(session: SessionDep, value: Any) -> Any:
-    session.commit()
-    return value
+    return flash_redirect(request, f"/designer/drafts/{draft_id}", "草稿已创建，可以开始编辑")
 
 
 @router.get("/designer/drafts/{draft_id}", response_class=HTMLResponse)
-def draft_page(request: Request, draft_id: int, session: SessionDep, actor: PageUser) -> Response:
+def draft_page(request: Request, draft_id: int, session: SessionDep, rt: RuntimeDep,
+               actor: PageUser) -> Response:
     """The modeler: canvas, GovFlow properties, problems, scenario runs, save and submit."""
     _designer(actor)
-    draft = service.get_draft(session, actor, draft_id)
-    readonly = draft["status"] not in EDITABLE
+    draft = service.get_draft(session, draft_id, actor)
+    # Every designer may read any draft; its owner (or an administrator) changes it while not under review.
+    mine = draft["owner"] == actor.username or actor.has_role("admin")
+    readonly = draft["status"] not in EDITABLE or not mine
     data = {key: draft.get(key) for key in ("id", "title", "process_key", "base_version", "status", "xml",
                                             "problems", "system_bound", "lock_version")}
-    data["vocabulary"] = service.vocabulary(session)
+    data["vocabulary"] = service.vocabulary(rt.settings)
+    submission_id = None
+    if draft["status"] == "submitted":
+        submission_id = session.execute(select(ProcessSubmission.id).where(
+            ProcessSubmission.draft_id == draft_id, ProcessSubmission.status == "pending")).scalars().first()
     return render(request, "designer/draft.html", {
-        "draft": draft, "draft_data": data, "readonly": readonly, "submission_id": draft.get("submission_id"),
+        "draft": draft, "draft_data": data, "readonly": readonly, "mine": mine, "submission_id": submission_id,
         "DRAFT_STATUS_ZH": DRAFT_STATUS_ZH})
 
 
@@ -148,19 +152,19 @@ def delete_draft(request: Request, draft_id: int, session: SessionDep, actor: Pa
 
 
 @router.post("/designer/processes/{process_key}/versions/{version}/redeploy")
-def redeploy(request: Request, process_key: str, version: int, session: SessionDep, actor: PageUser,
-             form: FormData) -> Response:
+def redeploy(request: Request, process_key: str, version: int, session: SessionDep, rt: RuntimeDep,
+             actor: PageUser, form: FormData) -> Response:
     """Roll back: submit an earlier version's XML for approval as a new version (four eyes too)."""
     _designer(actor)
     try:
-        submission = flows.redeploy(session, actor, process_key, version)
+        submission = flows.redeploy(session, rt, actor, process_key, version)
         session.commit()
     except DomainError as exc:
         session.rollback()
         if exc.status_code in (403, 404):
             raise
         return _workspace(request, session, actor, error=exc.to_detail(), status=exc.status_code)
-    return flash_redirect(request, f"/designer/submissions/{submission['id']}",
+    return flash_redirect(request, f"/designer/submissions/{submission.id}",
                           f"已提交将第{version}版重新部署为新版本的申请，须由另一位系统管理员批准")
 
 
@@ -192,7 +196,7 @@ def submissions(request: Request, session: SessionDep, actor: PageUser, status: 
 
 def _submission_page(request: Request, session: SessionDep, actor: Actor, submission_id: int,
                      error: dict[str, Any] | None = None, status: int = 200) -> Response:
-    submission = service.get_submission(session, actor, submission_id)
+    submission = service.get_submission(session, submission_id, actor)
     names = {p["key"]: p["name"] for p in service.workspace(session, actor)}
     may_review = (submission["status"] == "pending" and actor.has_role("admin")
                   and submission["submitted_by"] != actor.username)
@@ -215,7 +219,7 @@ def approve(request: Request, submission_id: int, session: SessionDep, rt: Runti
     """批准并部署: deploy the submission as the process's next version."""
     _designer(actor)
     try:
-        result = flows.approve(session, rt, actor, submission_id, comment=str(form.get("comment") or "").strip())
+        flows.approve(session, rt, actor, submission_id, str(form.get("comment") or ""))
         session.commit()
     except DomainError as exc:
         session.rollback()
@@ -223,18 +227,18 @@ def approve(request: Request, submission_id: int, session: SessionDep, rt: Runti
             raise
         return _submission_page(request, session, actor, submission_id, error=exc.to_detail(),
                                 status=exc.status_code)
-    version = result.get("deployed_version")
+    version = service.get_submission(session, submission_id, actor)["deployed_version"]
     return flash_redirect(request, f"/designer/submissions/{submission_id}",
                           f"已批准并部署为第{version}版" if version else "已批准并部署")
 
 
 @router.post("/designer/submissions/{submission_id}/return")
-def return_submission(request: Request, submission_id: int, session: SessionDep, actor: PageUser,
-                      form: FormData) -> Response:
+def return_submission(request: Request, submission_id: int, session: SessionDep, rt: RuntimeDep,
+                      actor: PageUser, form: FormData) -> Response:
     """退回 with a comment: the draft goes back to its designer."""
     _designer(actor)
     try:
-        flows.return_submission(session, actor, submission_id, comment=str(form.get("comment") or "").strip())
+        flows.return_submission(session, rt, actor, submission_id, str(form.get("comment") or ""))
         session.commit()
     except DomainError as exc:
         session.rollback()

@@ -257,6 +257,14 @@ EXPECT: dict[tuple[str, str], Rule] = {
                  "decision", "compliance")},
     # The authority console: data authorities' reviewers (their area) and administrators.
     ("GET", "/api/authority/cases"): AUTHORITIES, ("GET", "/authority"): AUTHORITIES,
+    # Process design pages (流程设计): designers and administrators; deciding a submission is an administrator's.
+    ("GET", "/designer"): DESIGNERS, ("POST", "/designer/drafts"): DESIGNERS,
+    ("GET", "/designer/drafts/{draft_id}"): DESIGNERS, ("POST", "/designer/drafts/{draft_id}/delete"): DESIGNERS,
+    ("GET", "/designer/processes/{process_key}/versions/{version}"): DESIGNERS,
+    ("POST", "/designer/processes/{process_key}/versions/{version}/redeploy"): DESIGNERS,
+    ("GET", "/designer/submissions"): DESIGNERS, ("GET", "/designer/submissions/{submission_id}"): DESIGNERS,
+    ("POST", "/designer/submissions/{submission_id}/approve"): ADMIN,
+    ("POST", "/designer/submissions/{submission_id}/return"): ADMIN,
 }
 
 # Query strings a GET needs to reach its check (placeholders filled from the fixture set).
@@ -303,6 +311,8 @@ JSON: dict[tuple[str, str], Any] = {
     ("PUT", "/api/admin/clock"): {"now": "2027-01-04T09:00:00+08:00"},
 }
 FORM: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", "/designer/drafts"): {"mode": "new", "title": "越权新建流程"},
+    ("POST", "/designer/submissions/{submission_id}/return"): {"comment": "越权退回测试"},
     ("POST", "/share-requests/{share_request_id}/withdraw"): {"reason": "越权撤销测试"},
     ("POST", "/open-lists/{open_list_id}/review"): {"decision": "approve"},
     ("POST", "/rectification-notices/{notice_id}/verification"): {"decision": "accept"},
@@ -407,6 +417,14 @@ def _build(world: World) -> None:
     trial = a["designer"].post("/api/processes/catalog_catalog_review/instances",
                                json={"variables": {"authority_department": "410000-data"}})
     ids[("instance", "T")] = _ok(trial, 201)["id"]
+    # A designer's draft, and another one submitted for approval.
+    designer = a["designer"]
+    ids[("draft", "P")] = _ok(designer.post("/api/designer/drafts",
+                                            json={"process_key": "sharing_share_request"}), 201)["id"]
+    changed = _ok(designer.post("/api/designer/drafts", json={"process_key": "sharing_share_request"}), 201)
+    _ok(designer.put(f"/api/designer/drafts/{changed['id']}", json={
+        "xml": changed["xml"].replace('name="记录答复"', 'name="记录答复结果"'), "lock_version": changed["lock_version"]}))
+    ids[("submission", "P")] = _ok(designer.post(f"/api/designer/drafts/{changed['id']}/submit", json={}), 201)["id"]
 
 
 def _items(clerk: TestClient, code: str) -> list[str]:
@@ -558,6 +576,10 @@ def _url(world: World, path: str, key: str) -> str:
             return "410000-data"
         if name == "username":
             return "rst_clerk"
+        if name in ("draft_id", "submission_id"):
+            return str(world.ids[(name.removesuffix("_id"), "P")])
+        if name == "version":
+            return "1"
         kind = PARAM_KIND[name]
         k = key if (kind, key) in world.ids else "P"
         return str(world.ids[(kind, k)])

@@ -85,6 +85,9 @@ KNOWN_VALUES_SQL = {
     "notice_id": "SELECT id FROM rectification_notice ORDER BY id",
     "dispute_id": "SELECT id FROM dispute ORDER BY id",
     "department_code": "SELECT code FROM department ORDER BY id",
+    "draft_id": "SELECT id FROM process_draft ORDER BY id",
+    "submission_id": "SELECT id FROM process_submission ORDER BY id",
+    "version": "SELECT DISTINCT version FROM process_definition ORDER BY version",
 }
 
 
