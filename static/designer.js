@@ -407,8 +407,19 @@
     await drawDiff(canvas, xml, baseXml, diff);
   }
 
+  /* A hidden file input inside a styled label shows the chosen file's name beside it. */
+  function wireFileNames() {
+    document.querySelectorAll('input[type="file"][data-file-name]').forEach(function (input) {
+      input.addEventListener('change', function () {
+        var target = document.getElementById(input.getAttribute('data-file-name'));
+        if (target) target.textContent = input.files.length ? input.files[0].name : '未选择文件';
+      });
+    });
+  }
+
   function start() {
     wireConfirmations();
+    wireFileNames();
     var root = document.getElementById('designer');
     if (root) { modelerPage(root); return; }
     var canvas = document.getElementById('diff-canvas');
