@@ -119,7 +119,7 @@ def test_design_validate_submit_approve_and_try(page, expect, screenshot) -> Non
     if page.request.get("/designer/trials").status != 200:
         pytest.skip("试运行页面（/designer/trials, i10-trial）不在本次构建中：跳过试运行一步")
     page.goto("/designer/trials")
-    page.get_by_label("流程", exact=True).select_option(KEY)
+    page.get_by_label("流程", exact=False).first.select_option(KEY)
     page.get_by_label("流程变量").fill(json.dumps(
         {"share_type": "conditional", "provider_department": "410000-gat", "requester_department": "410000-rst",
          "items": ["姓名", "公民身份号码"], "entry_code": "T-001", "entry_name": "试运行条目"}, ensure_ascii=False))
