@@ -169,8 +169,8 @@
         var xml = await editor.save();
         var result = await api('PUT', '/api/designer/drafts/' + draft.id, { xml: xml, lock_version: draft.lock_version });
         if (!result.ok) {
-          var message = result.status === 409 && errorCode(result) !== 'draft_locked'
-            ? '草稿已在别处修改，请刷新' : errorMessage(result);
+          // A stale lock_version: someone (another tab) saved since this page loaded.
+          var message = errorCode(result) === 'draft_changed' ? '草稿已在别处修改，请刷新' : errorMessage(result);
           setState('failed', '保存失败：' + message);
           return false;
         }

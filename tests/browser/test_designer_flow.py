@@ -58,6 +58,14 @@ def test_design_validate_submit_approve_and_try(page, expect, screenshot) -> Non
     expect(page.locator('#canvas .djs-element[data-element-id="review"] .govflow-bound-badge, '
                         '#canvas .govflow-bound-badge[data-element-id="review"]').first).to_be_visible()
 
+    # The shipped scenarios pass on the unchanged process (when the scenario runner is in this build).
+    if page.request.get("/api/designer/scenarios/run").status != 404:
+        page.get_by_role("button", name="运行场景测试").click()
+        results = page.locator("#scenario-results li")
+        expect(results.first).to_be_visible()
+        expect(page.locator('#scenario-results li[data-passed="0"]')).to_have_count(0)
+        expect(page.locator("#scenarios-summary")).to_contain_text("通过")
+
     # Add a user task and give it a deadline through the GovFlow group of the panel, by real clicks.
     task_id = page.evaluate(ADD_TASK)
     expect(page.locator("#save-state")).to_have_text("有未保存的修改")
@@ -98,6 +106,12 @@ def test_design_validate_submit_approve_and_try(page, expect, screenshot) -> Non
     submission_url = page.url
     expect(page.get_by_text("须由另一位系统管理员审批后才会部署")).to_be_visible()
     expect(page.get_by_role("button", name="批准并部署")).to_have_count(0)
+    # Under review the draft is read-only: drawn without the editing tools, a banner says why.
+    page.get_by_role("link", name="打开草稿").click()
+    expect(page.locator("#readonly-banner")).to_contain_text("已提交审批")
+    expect(page.locator('#designer[data-ready="1"]')).to_be_visible()
+    expect(page.get_by_role("button", name="保存", exact=True)).to_have_count(0)
+    expect(page.locator("#canvas .djs-palette")).to_have_count(0)
     _log_out(page)
 
     # The administrator sees the new task in the added colour and the changes listed, and approves.
@@ -114,6 +128,9 @@ def test_design_validate_submit_approve_and_try(page, expect, screenshot) -> Non
     expect(page.locator(".flash")).to_have_text("已批准并部署为第2版")
     page.goto("/designer")
     expect(page.locator(f"#process-{KEY} tr", has_text="现行")).to_contain_text("第2版")
+    # The new version's page draws what changed since version 1.
+    page.locator(f"#process-{KEY} tr", has_text="现行").get_by_role("link", name="查看").click()
+    expect(page.locator(f'#diff-canvas .djs-element[data-element-id="{task_id}"].govflow-diff-added')).to_have_count(1)
 
     # A trial of the new version: the review done as 审核人, the path reaches the new task.
     if page.request.get("/designer/trials").status != 200:
