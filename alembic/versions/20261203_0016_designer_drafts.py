@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
-from alembic import op
 
 import app.core.types
+from alembic import op
 
 revision: str = "0016"
 down_revision: str | None = "0015"
@@ -93,4 +93,4 @@ def downgrade() -> None:
     with op.batch_alter_table("process_definition") as batch_op:
         batch_op.drop_column("approved_by")
         batch_op.drop_index("ix_process_definition_key_hash")
-        batch_op.create_unique_constraint(None if sqlite else _PG_UNIQUE, ["process_key", "content_hash"])
+        batch_op.create_unique_constraint(_SQLITE_UNIQUE if sqlite else _PG_UNIQUE, ["process_key", "content_hash"])

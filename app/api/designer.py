@@ -1,5 +1,6 @@
 """The process designer's API: workspace, drafts, validation, four-eyes submissions, versions, diff."""
 
+import re
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -92,9 +93,9 @@ def save_draft(draft_id: int, body: DraftSave, session: SessionDep, rt: RuntimeD
 
 
 @router.delete("/drafts/{draft_id}", status_code=204)
-def delete_draft(draft_id: int, session: SessionDep, actor: DesignerUser) -> Response:
+def delete_draft(draft_id: int, session: SessionDep, rt: RuntimeDep, actor: DesignerUser) -> Response:
     """Delete a draft that is not under review."""
-    flows.delete_draft(session, actor, draft_id)
+    flows.delete_draft(session, rt, actor, draft_id)
     session.commit()
     return Response(status_code=204)
 
@@ -103,7 +104,8 @@ def delete_draft(draft_id: int, session: SessionDep, actor: DesignerUser) -> Res
 def download_draft(draft_id: int, session: SessionDep, actor: DesignerUser) -> Response:
     """Download a draft as a .bpmn file."""
     draft = service.load_draft(session, draft_id, actor)
-    name = f"{draft.process_key or 'draft'}-draft{draft.id}.bpmn"
+    # The process id comes from the file: only safe characters reach the header.
+    name = re.sub(r"[^\w.\-]", "_", f"{draft.process_key or 'draft'}-draft{draft.id}.bpmn", flags=re.ASCII)
     return Response(draft.bpmn_xml.encode("utf-8"), media_type="application/xml",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

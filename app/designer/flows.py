@@ -78,7 +78,10 @@ def _process_of(xml: bytes) -> tuple[str | None, str | None]:
     process = executable_process(parse_xml(xml))
     if process is None:
         return None, None
-    return process.get("id") or None, process.get("name") or None
+    key = process.get("id") or None
+    if key is not None and len(key) > 128:
+        raise InvalidInput("流程 id 不能超过 128 个字符", code="process_key_too_long")
+    return key, process.get("name") or None
 
 
 def _latest(session: Session, process_key: str | None) -> tuple[int | None, str | None]:
@@ -151,9 +154,11 @@ def create_draft(session: Session, rt: Runtime, actor: Actor, *, title: str | No
         problems, _ = validation.check(text.encode("utf-8"), rt.settings)
         base_version = None
         action, detail = "draft.created", {}
-    final_title = (title or "").strip() or (f"{name or key} 修改稿" if base_version else (name or key or "新流程"))
+    final_title = (title or "").strip()
     if len(final_title) > 200:
         raise InvalidInput("草稿标题不能超过 200 个字符", code="title_too_long")
+    # A title taken from the file is cut to fit rather than refused.
+    final_title = final_title or (f"{name or key} 修改稿" if base_version else (name or key or "新流程"))[:200]
     draft = ProcessDraft(title=final_title, process_key=key, base_version=base_version, bpmn_xml=text,
                          owner_id=actor.id, status=DraftStatus.editing.value, problems=problems,
                          created_at=now, updated_at=now)
@@ -193,7 +198,7 @@ def save_draft(session: Session, rt: Runtime, actor: Actor, draft_id: int, xml: 
     return draft
 
 
-def delete_draft(session: Session, actor: Actor, draft_id: int) -> None:
+def delete_draft(session: Session, rt: Runtime, actor: Actor, draft_id: int) -> None:
     """Delete a draft that is not under review; its past submissions stay (without the link)."""
     draft = service.load_draft(session, draft_id, actor)
     _require_editor(draft, actor)

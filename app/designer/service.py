@@ -48,7 +48,8 @@ def _users(session: Session, ids: set[int | None]) -> dict[int, User]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return {u.id: u for u in session.execute(select(User).where(User.id.in_(wanted))).scalars()}  # type: ignore[union-attr,misc]
+    rows = session.execute(select(User).where(User.id.in_(wanted))).scalars()  # type: ignore[union-attr]
+    return {u.id: u for u in rows if u.id is not None}
 
 
 def _iso(value: Any) -> str | None:
@@ -227,7 +228,7 @@ def workspace(session: Session, actor: Actor) -> list[dict[str, Any]]:
 def version_xml(session: Session, process_key: str, version: int, actor: Actor) -> bytes:
     """Return the BPMN bytes of one deployed version or raise NotFound."""
     require_designer(actor)
-    found, xml = _version_xml(session, process_key, version)
+    _, xml = _version_xml(session, process_key, version)
     if xml is None:
         raise NotFound(f"流程“{process_key}”没有第 {version} 版", code="version_not_found")
     return xml

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
@@ -156,12 +157,17 @@ class Runner:
         ).scalar() or 0) + 1
         now = clock.now()
         definition = ProcessDefinition(
-            process_key=described.process_key, name=described.name or described.process_key,
+            process_key=described.process_key, name=(described.name or described.process_key)[:200],
             version=version, content_hash=described.content_hash, bpmn_xml=xml, filename=filename,
             meta=_meta(described), deployed_by=actor_name(actor), deployed_at=now, approved_by=approved_by,
         )
         session.add(definition)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:
+            # Another deploy of the same process took this version number in a concurrent transaction.
+            raise Conflict(f"流程“{described.process_key}”刚刚部署了新版本，请刷新后重试",
+                           code="version_conflict") from None
         audit.append(session, at=now, actor=approved_by or actor_name(actor), action="process.deployed",
                      entity_type="process_definition", entity_id=f"{definition.process_key}:{version}",
                      detail={"content_hash": definition.content_hash, "filename": filename,

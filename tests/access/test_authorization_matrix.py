@@ -197,6 +197,18 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/api/processes"): EVERYONE, ("POST", "/api/processes"): DESIGNERS,
     ("POST", "/api/processes/{process_key}/instances"): DESIGNERS,
     ("GET", "/api/instances/{instance_id}"): R_INST,
+    ("GET", "/api/processes/{process_key}/versions/{version}/bpmn"): DESIGNERS,
+    # The process designer (issue 10): designers and administrators; only administrators approve.
+    ("GET", "/api/designer/vocabulary"): DESIGNERS, ("GET", "/api/designer/processes"): DESIGNERS,
+    ("GET", "/api/designer/processes/{process_key}/diff"): DESIGNERS,
+    ("POST", "/api/designer/processes/{process_key}/versions/{version}/redeploy"): DESIGNERS,
+    ("POST", "/api/designer/drafts"): DESIGNERS, ("GET", "/api/designer/drafts/{draft_id}"): DESIGNERS,
+    ("PUT", "/api/designer/drafts/{draft_id}"): DESIGNERS, ("DELETE", "/api/designer/drafts/{draft_id}"): DESIGNERS,
+    ("GET", "/api/designer/drafts/{draft_id}/download"): DESIGNERS,
+    ("POST", "/api/designer/drafts/{draft_id}/submit"): DESIGNERS, ("POST", "/api/designer/validate"): DESIGNERS,
+    ("GET", "/api/designer/submissions"): DESIGNERS, ("GET", "/api/designer/submissions/{submission_id}"): DESIGNERS,
+    ("POST", "/api/designer/submissions/{submission_id}/approve"): ADMIN,
+    ("POST", "/api/designer/submissions/{submission_id}/return"): ADMIN,
     # Supervision (the government's 督查室).
     ("GET", "/api/supervision/items"): SUPERVISORS, ("GET", "/supervision"): SUPERVISORS,
     ("POST", "/api/supervision/items/{item_id}/urge"): R_ITEM,
@@ -273,6 +285,7 @@ QUERY: dict[str, dict[str, str]] = {
     "/catalog/compare": {"from_version_id": "{version}", "to_version_id": "{version}"},
     "/api/attachments": {"owner_type": "dispute", "owner_id": "{dispute}"},
     "/api/calendar/deadline": {"start": "2026-11-02", "working_days": "5"},
+    "/api/designer/processes/{process_key}/diff": {"from_version": "1", "to_version": "1"},
     "/share-requests/new": {"entry_code": "410000-gat-0001"},
     "/disputes/new": {"share_request_id": "{share_request}"},
     "/open-lists/{open_list_id}/items/edit": {"entry_code": "{list_entry}"},
@@ -281,6 +294,15 @@ QUERY: dict[str, dict[str, str]] = {
 # Where a route's object is named by a query or a form field rather than the path.
 QUERY_KIND = {"/api/catalog/versions/compare": "version", "/catalog/compare": "version",
               "/api/attachments": "attachment", "/disputes/new": "share_request"}
+
+# A valid one-task process for the designer's routes.
+DESIGNER_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="http://govflow.example/bpmn">'
+    '<bpmn:process id="matrix_trial" isExecutable="true"><bpmn:startEvent id="s" />'
+    '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t" />'
+    '<bpmn:userTask id="t" camunda:candidateGroups="clerk" /><bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e" />'
+    '<bpmn:endEvent id="e" /></bpmn:process></bpmn:definitions>')
 
 # Plausible bodies, so a refusal is the permission check and not a missing field.
 JSON: dict[tuple[str, str], Any] = {
@@ -309,6 +331,10 @@ JSON: dict[tuple[str, str], Any] = {
     ("PUT", "/api/rectification/authorities/{department_code}"): {"number_prefix": "越权"},
     ("POST", "/api/processes/{process_key}/instances"): {"variables": {}},
     ("PUT", "/api/admin/clock"): {"now": "2027-01-04T09:00:00+08:00"},
+    ("POST", "/api/designer/drafts"): {"title": "越权草稿"},
+    ("PUT", "/api/designer/drafts/{draft_id}"): {"xml": DESIGNER_XML, "lock_version": 1},
+    ("POST", "/api/designer/validate"): {"xml": DESIGNER_XML},
+    ("POST", "/api/designer/submissions/{submission_id}/return"): {"comment": "越权退回测试"},
 }
 FORM: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/designer/drafts"): {"mode": "new", "title": "越权新建流程"},
@@ -418,13 +444,9 @@ def _build(world: World) -> None:
                                json={"variables": {"authority_department": "410000-data"}})
     ids[("instance", "T")] = _ok(trial, 201)["id"]
     # A designer's draft, and another one submitted for approval.
-    designer = a["designer"]
-    ids[("draft", "P")] = _ok(designer.post("/api/designer/drafts",
-                                            json={"process_key": "sharing_share_request"}), 201)["id"]
-    changed = _ok(designer.post("/api/designer/drafts", json={"process_key": "sharing_share_request"}), 201)
-    _ok(designer.put(f"/api/designer/drafts/{changed['id']}", json={
-        "xml": changed["xml"].replace('name="记录答复"', 'name="记录答复结果"'), "lock_version": changed["lock_version"]}))
-    ids[("submission", "P")] = _ok(designer.post(f"/api/designer/drafts/{changed['id']}/submit", json={}), 201)["id"]
+    ids[("draft", "P")] = _ok(a["designer"].post("/api/designer/drafts", json={"xml": DESIGNER_XML}), 201)["id"]
+    pending = _ok(a["designer"].post("/api/designer/drafts", json={"xml": DESIGNER_XML}), 201)["id"]
+    ids[("submission", "P")] = _ok(a["designer"].post(f"/api/designer/drafts/{pending}/submit", json={}), 201)["id"]
 
 
 def _items(clerk: TestClient, code: str) -> list[str]:
@@ -576,10 +598,10 @@ def _url(world: World, path: str, key: str) -> str:
             return "410000-data"
         if name == "username":
             return "rst_clerk"
-        if name in ("draft_id", "submission_id"):
-            return str(world.ids[(name.removesuffix("_id"), "P")])
         if name == "version":
             return "1"
+        if name in ("draft_id", "submission_id"):
+            return str(world.ids[(name.removesuffix("_id"), "P")])
         kind = PARAM_KIND[name]
         k = key if (kind, key) in world.ids else "P"
         return str(world.ids[(kind, k)])

@@ -132,3 +132,8 @@ def test_unknown_draft_is_404(client, as_user) -> None:
     assert designer.get("/api/designer/drafts/999999").status_code == 404
     r = designer.put("/api/designer/drafts/999999", json={"xml": one_task(), "lock_version": 0})
     assert r.status_code == 404 and r.json()["detail"]["code"] == "draft_not_found"
+
+
+def test_a_process_id_longer_than_the_column_is_refused(client, as_user) -> None:
+    r = as_user("designer").post("/api/designer/drafts", json={"xml": one_task(key="p" * 200)})
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "process_key_too_long"

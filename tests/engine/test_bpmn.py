@@ -238,3 +238,19 @@ def test_exactly_one_executable_process_is_required(count: int) -> None:
            f'<bpmn:process id="other" isExecutable="false" /></bpmn:definitions>').encode()
 
     assert "恰好有一个可执行流程" in rejected(xml).message_zh
+
+
+def test_a_user_task_without_candidate_groups_is_refused_as_nobody_would_see_it() -> None:
+    error = rejected(linear('<bpmn:userTask id="orphan" name="无人可见" />'))
+
+    assert [(p["element_id"], p["code"]) for p in error.extra["problems"]] == [("orphan", "no_candidates")]
+    assert "待办" in error.extra["problems"][0]["message"]
+
+
+def test_each_problem_carries_the_code_of_its_kind() -> None:
+    xml = linear('<bpmn:serviceTask id="one" />', '<bpmn:scriptTask id="two"><bpmn:script>import os</bpmn:script>'
+                 '</bpmn:scriptTask>')
+
+    codes = {(p["element_id"], p["code"]) for p in rejected(xml).extra["problems"]}
+
+    assert {("one", "unsupported"), ("two", "script")} <= codes

@@ -36,6 +36,7 @@ from tests.api.helpers import submit
 from tests.authority.helpers import escalated_dispute, province_notice
 from tests.catalog.helpers import new_draft
 from tests.conftest import DEMO_PASSWORD
+from tests.designer import helpers as designer_helpers
 from tests.open_data.helpers import submitted
 from tests.rectification.helpers import upload
 
@@ -202,6 +203,10 @@ def _live_objects(as_user: Any) -> None:
     upload(as_user("data_reviewer"), notice["id"])
     submitted(as_user("gat_clerk"))  # an open list under review
     new_draft(as_user("scjg_clerk"))  # a draft catalog version
+    # A process designer's draft, and another one awaiting approval (of a trial process only).
+    designer_helpers.new_draft(as_user("designer"), designer_helpers.one_task(key="fuzz_trial"))
+    pending = designer_helpers.new_draft(as_user("designer"), designer_helpers.one_task(key="fuzz_trial"))
+    designer_helpers.submit_draft(as_user("designer"), pending["id"])
 
 
 def _login(app: Any, username: str | None) -> ASGIClient:
