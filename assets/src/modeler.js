@@ -28,7 +28,7 @@ import {
 } from 'bpmn-js-properties-panel';
 import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platform';
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
-import translateModule from './modeler/translate';
+import translateModule, { untranslated } from './modeler/translate';
 import GovFlowPropertiesProvider from './modeler/GovFlowPropertiesProvider.jsx';
 import { Markers } from './modeler/markers';
 import { drawDiff } from './modeler/diff';
@@ -41,6 +41,33 @@ import './modeler/modeler.css';
 const GovFlowPropertiesModule = {
   __init__: ['govflowPropertiesProvider'],
   govflowPropertiesProvider: ['type', GovFlowPropertiesProvider],
+};
+
+// "Change element" must not offer what the deploy lint refuses (app/engine/bpmn.py _REFUSED_ELEMENTS).
+const REFUSED_REPLACEMENTS = /^replace-with-(service-task|send-task|receive-task|rule-task|call-activity)$|^toggle-(parallel|sequential)-mi$/;
+
+function withoutRefused(entries) {
+  return Object.fromEntries(Object.entries(entries).filter(([id]) => !REFUSED_REPLACEMENTS.test(id)));
+}
+
+class RefusedReplacementsFilter {
+  constructor(popupMenu) {
+    popupMenu.registerProvider('bpmn-replace', 100, this);
+  }
+
+  getPopupMenuEntries() {
+    return withoutRefused;
+  }
+
+  getPopupMenuHeaderEntries() {
+    return withoutRefused;
+  }
+}
+RefusedReplacementsFilter.$inject = ['popupMenu'];
+
+const GovFlowReplaceModule = {
+  __init__: ['govflowRefusedReplacements'],
+  govflowRefusedReplacements: ['type', RefusedReplacementsFilter],
 };
 
 function resolve(target) {
@@ -58,6 +85,33 @@ function importError(err) {
   return new Error(`无法打开：不是可识别的 BPMN 2.0 文件（${detail}）`);
 }
 
+// Strings @bpmn-io/properties-panel hard-codes in English (no translate hook reaches them).
+const FIXED_TITLES = { 'Open pop-up editor': '在弹出窗口中编辑', 'Save and close': '保存并关闭' };
+
+function localizeTitles(root) {
+  for (const node of root.querySelectorAll('[title]')) {
+    const zh = FIXED_TITLES[node.getAttribute('title')];
+    if (zh) node.setAttribute('title', zh);
+  }
+}
+
+function localizePopups(eventBus, panelEl) {
+  // The text popup's title is "bpmn:ScriptTask / <label>": name the element instead.
+  eventBus.on('propertiesPanelPopup.open', 2000, (event) => {
+    const { config } = event;
+    if (!config || !config.element) return;
+    const bo = config.element.businessObject;
+    config.title = `${(bo && bo.name) || config.element.id} · ${config.label || ''}`;
+  });
+  // After the popup renderer (priority 1000) has mounted it.
+  eventBus.on('propertiesPanelPopup.open', 500, () => {
+    setTimeout(() => document.querySelectorAll('.bio-properties-panel-popup').forEach(localizeTitles), 0);
+  });
+  const observer = new MutationObserver(() => localizeTitles(panelEl));
+  observer.observe(panelEl, { childList: true, subtree: true });
+  eventBus.on('diagram.destroy', () => observer.disconnect());
+}
+
 function create({ container, propertiesPanel, vocabulary } = {}) {
   const canvasEl = resolve(container);
   const panelEl = resolve(propertiesPanel);
@@ -69,6 +123,7 @@ function create({ container, propertiesPanel, vocabulary } = {}) {
       ...(panelEl ? [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
         CamundaPlatformPropertiesProviderModule, GovFlowPropertiesModule] : []),
       CamundaBehaviorsModule,
+      GovFlowReplaceModule,
       translateModule,
     ],
     moddleExtensions: { camunda: camundaModdle },
@@ -76,6 +131,7 @@ function create({ container, propertiesPanel, vocabulary } = {}) {
   });
   const markers = new Markers(modeler);
   const eventBus = modeler.get('eventBus');
+  if (panelEl) localizePopups(eventBus, panelEl);
 
   return {
     modeler,
@@ -129,4 +185,5 @@ function create({ container, propertiesPanel, vocabulary } = {}) {
   };
 }
 
-window.GovFlowModeler = { create, drawDiff };
+// `untranslated`: English templates met at run time with no Chinese (for tests; normally empty).
+window.GovFlowModeler = { create, drawDiff, untranslated };

@@ -272,6 +272,7 @@ function ConditionEntry({ element }) {
   const commandStack = useService('commandStack');
   const bpmnFactory = useService('bpmnFactory');
   const debounce = useService('debounceInput');
+  const translate = useService('translate');
   const getValue = () => bo.get('conditionExpression')?.get('body') || '';
   const setValue = (value) => {
     const text = value || '';
@@ -288,7 +289,7 @@ function ConditionEntry({ element }) {
   return (
     <TextAreaEntry element={element} id="govflow-condition" label="条件（Python 表达式）" monospace rows={3}
       description={`例如 share_type == "unconditional"。${SANDBOX_HINT}`}
-      getValue={getValue} setValue={setValue} debounce={debounce} />
+      getValue={getValue} setValue={setValue} debounce={debounce} translate={translate} />
   );
 }
 
@@ -304,6 +305,7 @@ function ScriptEntry({ element }) {
   const bo = getBusinessObject(element);
   const commandStack = useService('commandStack');
   const debounce = useService('debounceInput');
+  const translate = useService('translate');
   const getValue = () => bo.get('script') || '';
   const setValue = (value) => {
     const properties = { script: value || undefined };
@@ -313,7 +315,7 @@ function ScriptEntry({ element }) {
   return (
     <TextAreaEntry element={element} id="govflow-script" label="脚本（Python）" monospace rows={6} autoResize
       description={`脚本给变量赋值即写回流程数据，例如 outcome = "granted"。${SANDBOX_HINT}`}
-      getValue={getValue} setValue={setValue} debounce={debounce} />
+      getValue={getValue} setValue={setValue} debounce={debounce} translate={translate} />
   );
 }
 
@@ -514,13 +516,18 @@ export default class GovFlowPropertiesProvider {
       const entries = settingsEntries(element);
       if (entries.length) ours.push({ id: 'GovFlow__Settings', label: '办理设置', entries, shouldOpen: true });
       if (is(element, 'bpmn:UserTask')) ours.push(formFieldsGroup(element, this._injector));
+      const translate = this._injector.get('translate');
       const kept = groups.filter((group) => {
         if (HIDDEN_GROUPS.has(group.id)) return false;
         // Our condition entry replaces Camunda's on flows out of gateways; conditional events keep theirs.
         if (group.id === 'CamundaPlatform__Condition' && isConditionalFlow(element)) return false;
+        // The engine reads extension properties of user tasks only (limit, department, due_from).
+        if (group.id === 'CamundaPlatform__ExtensionProperties' && !is(element, 'bpmn:UserTask')
+            && !getBusinessObject(element).get('extensionElements')) return false;
         return true;
       });
-      return [...ours, ...kept];
+      // Group headers translate their button titles only when handed `translate`.
+      return [...ours, ...kept].map((group) => (group.translate ? group : { ...group, translate }));
     };
   }
 }
