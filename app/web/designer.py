@@ -136,12 +136,12 @@ def draft_page(request: Request, draft_id: int, session: SessionDep, rt: Runtime
 
 
 @router.post("/designer/drafts/{draft_id}/delete")
-def delete_draft(request: Request, draft_id: int, session: SessionDep, actor: PageUser,
+def delete_draft(request: Request, draft_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
                  form: FormData) -> Response:
     """Delete a draft still being edited."""
     _designer(actor)
     try:
-        flows.delete_draft(session, actor, draft_id)
+        flows.delete_draft(session, rt, actor, draft_id)
         session.commit()
     except DomainError as exc:
         session.rollback()
