@@ -55,6 +55,9 @@ def test_design_validate_submit_approve_and_try(page, expect, screenshot) -> Non
     expect(page.locator(".flash")).to_have_text("草稿已创建，可以开始编辑")
     expect(page.locator("#problems")).to_have_text("未发现问题")
     expect(page.locator("#save-state")).to_have_text("已保存")
+    page.reload()  # the draft is the server's: it opens again, the banner is not shown twice
+    expect(page.locator('#designer[data-ready="1"]')).to_be_visible()
+    expect(page.locator(".flash")).to_have_count(0)
     expect(page.locator('#canvas .djs-element[data-element-id="review"] .govflow-bound-badge, '
                         '#canvas .govflow-bound-badge[data-element-id="review"]').first).to_be_visible()
 
