@@ -79,6 +79,8 @@ def test_design_validate_submit_approve_and_try(page, expect, screenshot) -> Non
     days.click()
     days.fill("3")
     days.press("Tab")
+    # Checked as it is drawn, before any save: the marker comes from the debounced validation.
+    expect(_marker(page, task_id)).to_have_count(1)
     page.get_by_role("button", name="保存", exact=True).click()
     expect(page.locator("#save-state")).to_have_text("已保存")
 
@@ -91,6 +93,12 @@ def test_design_validate_submit_approve_and_try(page, expect, screenshot) -> Non
     screenshot("modeler-marker")
     saved = _saved_xml(page)
     assert 'camunda:dueDate="3WD"' in saved[task_id], saved[task_id]
+
+    # It cannot be submitted so: the dialog lists the problem.
+    page.get_by_role("button", name="提交审批").click()
+    page.get_by_role("button", name="提交", exact=True).click()
+    expect(page.locator("#submit-error")).to_contain_text("未设置候选角色")
+    page.get_by_role("button", name="取消").click()
 
     # Fix it: 候选角色 审核人, by a click on its checkbox in the panel (the problem list selects the task).
     problem.get_by_role("button").click()
