@@ -95,6 +95,7 @@
     var validateTimer = null;
     var validateSeq = 0;
     var editor = null;
+    var imported = false;
     var names = {};
 
     function setState(kind, text) {
@@ -127,7 +128,7 @@
       }
       draft.problems.forEach(function (p) {
         var li = el('li', { 'data-element-id': p.element_id || '', 'data-code': p.code || '' });
-        if (p.element_id) {
+        if (p.element_id && imported) {
           var btn = el('button', { type: 'button', title: '在图中定位' }, p.message);
           btn.appendChild(el('span', { 'class': 'where' }, elementName(p.element_id)));
           btn.addEventListener('click', function () { editor.selectElement(p.element_id); });
@@ -161,6 +162,10 @@
 
     async function save() {
       if (readonly || saving) return false;
+      if (!imported) {
+        setState('failed', '保存失败：流程图未能打开，请先用“上传替换”换成能打开的文件');
+        return false;
+      }
       saving = true;
       if (validateTimer) { clearTimeout(validateTimer); validateTimer = null; }
       validateSeq++;
@@ -189,6 +194,11 @@
     }
 
     async function download() {
+      if (!imported) {
+        // Nothing drawn to export: the file as saved on the server.
+        window.location.href = '/api/designer/drafts/' + draft.id + '/download';
+        return;
+      }
       var xml;
       try { xml = await editor.save(); } catch (err) { setState('failed', '下载失败：' + err.message); return; }
       var blob = new Blob([xml], { type: 'application/xml' });
@@ -205,9 +215,11 @@
       } catch (err) {
         setState('failed', '无法打开文件：' + (err && err.message ? err.message : file.name));
         // Put the draft back: a failed import may leave the canvas empty.
-        try { await editor.open(draft.xml); } catch (ignored) { /* keep the message above */ }
+        try { await editor.open(draft.xml); } catch (ignored) { imported = false; }
         return;
       }
+      imported = true;
+      root.setAttribute('data-ready', '1');
       draft.xml = text;
       markDirty();
       setState('dirty', '已载入 ' + file.name + '，有未保存的修改');
@@ -302,6 +314,7 @@
       return;
     }
     var canvas = document.getElementById('canvas');
+    document.getElementById('btn-download').addEventListener('click', download);
     try {
       if (readonly) {
         // Read-only: the diff viewer with nothing changed draws the diagram without editing tools.
@@ -310,24 +323,21 @@
       } else {
         editor = window.GovFlowModeler.create({ container: canvas,
           propertiesPanel: document.getElementById('properties'), vocabulary: draft.vocabulary });
+        window.govflowEditor = editor; // for the bench and the browser tests
         await editor.open(draft.xml);
         editor.onChange(markDirty);
         editor.markSystemBound(draft.system_bound || []);
-        showProblems(draft.problems);
       }
+      imported = !readonly;
+      root.setAttribute('data-ready', '1');
     } catch (err) {
+      // The toolbar stays usable: download the saved file, or replace it with one that opens.
       setState('failed', '无法打开流程图：' + (err && err.message ? err.message : ''));
-      return;
     }
-    window.govflowEditor = editor; // for the bench and the browser tests
-    root.setAttribute('data-ready', '1');
-    if (readonly) {
-      showProblems(draft.problems);
-      return;
-    }
+    showProblems(draft.problems);
+    if (readonly || !editor) return;
 
     document.getElementById('btn-save').addEventListener('click', save);
-    document.getElementById('btn-download').addEventListener('click', download);
     document.getElementById('btn-scenarios').addEventListener('click', runScenarios);
     document.getElementById('btn-submit').addEventListener('click', openSubmitDialog);
     document.getElementById('submit-cancel').addEventListener('click', function () {

@@ -171,3 +171,50 @@ def _saved_xml(page: Any) -> dict[str, str]:
     draft_id = page.locator("#designer").get_attribute("data-draft-id")
     xml = page.evaluate("async (url) => (await (await fetch(url)).json()).xml", f"/api/designer/drafts/{draft_id}")
     return {m.group(2): m.group(0) for m in re.finditer(r'<bpmn:(\w+) id="([^"]+)"[^>]*>', xml)}
+
+
+def test_replace_download_and_a_stale_save(page, expect, screenshot, as_user, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from app.core.config import ROOT
+
+    draft = as_user("designer").post("/api/designer/drafts", json={"process_key": KEY, "from_version": 1}).json()
+    log_in(page, "designer", DEMO_PASSWORD)
+    page.goto(f"/designer/drafts/{draft['id']}")
+    expect(page.locator('#designer[data-ready="1"]')).to_be_visible()
+
+    # A file that is not BPMN: refused in Chinese, the draft stays on the canvas.
+    bad = tmp_path / "坏文件.bpmn"
+    bad.write_text("<html>not a process</html>", encoding="utf-8")
+    page.locator("#upload-replace").set_input_files(str(bad))
+    expect(page.locator("#save-state")).to_contain_text("无法打开文件")
+    expect(page.locator('#canvas .djs-element[data-element-id="review"]')).to_have_count(1)
+
+    # A desktop modeler's file replaces the diagram; saving keeps it.
+    renamed = tmp_path / "share.bpmn"
+    renamed.write_text((ROOT / "bpmn" / f"{KEY}.bpmn").read_text(encoding="utf-8")
+                       .replace('name="审核共享申请"', 'name="审核共享申请（新）"'), encoding="utf-8")
+    page.locator("#upload-replace").set_input_files(str(renamed))
+    expect(page.locator("#save-state")).to_contain_text("有未保存的修改")
+    expect(page.locator('#canvas .djs-element[data-element-id="review"]')).to_contain_text("审核共享申请（新）")
+    page.get_by_role("button", name="保存", exact=True).click()
+    expect(page.locator("#save-state")).to_have_text("已保存")
+    assert "审核共享申请（新）" in as_user("designer").get(f"/api/designer/drafts/{draft['id']}").json()["xml"]
+
+    # 下载 .bpmn gives what is on the canvas.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="下载 .bpmn").click()
+    assert download.value.suggested_filename == f"{KEY}.bpmn"
+    assert "审核共享申请（新）" in download.value.path().read_text(encoding="utf-8")
+
+    # Saved meanwhile elsewhere (another tab): this page's save is refused, nothing overwritten.
+    current = as_user("designer").get(f"/api/designer/drafts/{draft['id']}").json()
+    assert as_user("designer").put(f"/api/designer/drafts/{draft['id']}", json={
+        "xml": current["xml"].replace("审核共享申请（新）", "别处的修改"), "lock_version": current["lock_version"]
+    }).status_code == 200
+    page.evaluate("""() => {
+      const m = window.govflowEditor.modeler;
+      m.get('modeling').updateLabel(m.get('elementRegistry').get('record_reply'), '记录答复（本页）');
+    }""")
+    page.get_by_role("button", name="保存", exact=True).click()
+    expect(page.locator("#save-state")).to_have_text("保存失败：草稿已在别处修改，请刷新")
+    assert "别处的修改" in as_user("designer").get(f"/api/designer/drafts/{draft['id']}").json()["xml"]
+    screenshot("stale-save")
