@@ -4,6 +4,7 @@ only show it and post to it."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,21 +16,16 @@ from app.core.errors import CsrfFailed, DomainError, Forbidden, InvalidInput, No
 from app.core.security import csrf_matches
 from app.deps import RuntimeDep, SessionDep
 from app.designer import flows, service
+from app.designer.diff import LABELS, TYPE_ZH, elements
 from app.designer.models import DRAFT_STATUS_ZH, SUBMISSION_STATUS_ZH, ProcessSubmission
 from app.engine.models import ProcessDefinition
+from app.org.models import ROLE_ZH, Role
 from app.org.service import Actor
 from app.web import FormData, PageUser
 from app.web.render import flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-TYPE_ZH = {"bpmn:UserTask": "用户任务", "bpmn:ServiceTask": "服务任务", "bpmn:ScriptTask": "脚本任务",
-           "bpmn:Task": "任务", "bpmn:ExclusiveGateway": "排他网关", "bpmn:ParallelGateway": "并行网关",
-           "bpmn:InclusiveGateway": "包容网关", "bpmn:EventBasedGateway": "事件网关",
-           "bpmn:StartEvent": "开始事件", "bpmn:EndEvent": "结束事件",
-           "bpmn:IntermediateCatchEvent": "中间捕获事件", "bpmn:IntermediateThrowEvent": "中间抛出事件",
-           "bpmn:BoundaryEvent": "边界事件", "bpmn:SequenceFlow": "连线", "bpmn:SubProcess": "子流程",
-           "bpmn:CallActivity": "调用活动", "bpmn:Process": "流程"}
 EDITABLE = ("editing", "returned")
 UPLOAD_MAX_BYTES = 1024 * 1024  # as the draft API's own limit: a BPMN file is tens of kilobytes
 
@@ -131,7 +127,8 @@ def draft_page(request: Request, draft_id: int, session: SessionDep, rt: Runtime
         submission_id = session.execute(select(ProcessSubmission.id).where(
             ProcessSubmission.draft_id == draft_id, ProcessSubmission.status == "pending")).scalars().first()
     return render(request, "designer/draft.html", {
-        "draft": draft, "draft_data": data, "readonly": readonly, "mine": mine, "submission_id": submission_id,
+        "draft": draft, "draft_data": data, "readonly": readonly, "mine": mine,
+        "submission_id": submission_id,
         "DRAFT_STATUS_ZH": DRAFT_STATUS_ZH})
 
 
@@ -174,7 +171,8 @@ def version_page(request: Request, process_key: str, version: int, session: Sess
     """A deployed version's diagram, with what changed since the version before it."""
     _designer(actor)
     definition = session.execute(select(ProcessDefinition).where(
-        ProcessDefinition.process_key == process_key, ProcessDefinition.version == version)).scalar_one_or_none()
+        ProcessDefinition.process_key == process_key, ProcessDefinition.version == version)
+    ).scalar_one_or_none()
     if definition is None:
         raise NotFound("流程版本不存在", code="process_version_not_found")
     return render(request, "designer/version.html", {
@@ -194,6 +192,52 @@ def submissions(request: Request, session: SessionDep, actor: PageUser, status: 
         "is_admin": actor.has_role("admin"), "SUBMISSION_STATUS_ZH": SUBMISSION_STATUS_ZH})
 
 
+def _readable(name: str, value: Any) -> Any:
+    """A property value as a reviewer reads it: role names, working days (the raw value beside)."""
+    if value is None:
+        return None
+    text = str(value)
+    if name == "candidateGroups":
+        names = [ROLE_ZH[Role(r)] if r in Role.__members__ else r for r in text.split(",") if r.strip()]
+        return f"{'、'.join(names)}（{text}）"
+    days = re.fullmatch(r"(\d+)WD", text)
+    if name == "dueDate" and days:
+        return f"{int(days.group(1))} 个工作日（{text}）"
+    return text
+
+
+def _change_rows(submission: dict[str, Any]) -> list[dict[str, Any]]:
+    """The diff as table rows: what an added or removed element carries, each changed property."""
+    new = elements(submission["xml"].encode("utf-8"))
+    old = elements(submission["base_xml"].encode("utf-8")) if submission.get("base_xml") else {}
+
+    def title(entry: dict[str, Any], side: dict[str, Any]) -> str:
+        if entry.get("name"):
+            return str(entry["name"])
+        props = side.get(entry["id"], ("", {}))[1]
+        if entry["type"] == "sequenceFlow" and props.get("sourceRef"):
+            # A flow without a name is known by the steps it joins.
+            ends = [side.get(props.get(end) or "", ("", {}))[1].get("name") or props.get(end)
+                    for end in ("sourceRef", "targetRef")]
+            return f"{ends[0]} → {ends[1]}"
+        return str(entry["id"])
+
+    def carried(props: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        skip = ("name", "type", "sourceRef", "targetRef")
+        return [{"name": name, "label": label, key: _readable(name, props[name])} for name, label in LABELS
+                if name not in skip and props.get(name) is not None]
+
+    diff = submission["diff"]
+    rows = [{"change": "added", "title": title(e, new), "type": e["type"],
+             "properties": carried(new.get(e["id"], ("", {}))[1], "new")} for e in diff["added"]]
+    rows += [{"change": "removed", "title": title(e, old), "type": e["type"],
+              "properties": carried(old.get(e["id"], ("", {}))[1], "old")} for e in diff["removed"]]
+    rows += [{"change": "changed", "title": title(e, new), "type": e["type"],
+              "properties": [{**p, "old": _readable(p["name"], p["old"]), "new": _readable(p["name"], p["new"])}
+                             for p in e.get("properties") or []]} for e in diff["changed"]]
+    return rows
+
+
 def _submission_page(request: Request, session: SessionDep, actor: Actor, submission_id: int,
                      error: dict[str, Any] | None = None, status: int = 200) -> Response:
     submission = service.get_submission(session, submission_id, actor)
@@ -202,7 +246,9 @@ def _submission_page(request: Request, session: SessionDep, actor: Actor, submis
                   and submission["submitted_by"] != actor.username)
     return render(request, "designer/submission.html", {
         "s": submission, "names": names, "may_review": may_review, "error": error,
-        "diff_data": {"xml": submission["xml"], "base_xml": submission.get("base_xml"), "diff": submission["diff"]},
+        "rows": _change_rows(submission),
+        "diff_data": {"xml": submission["xml"], "base_xml": submission.get("base_xml"),
+                      "diff": submission["diff"]},
         "SUBMISSION_STATUS_ZH": SUBMISSION_STATUS_ZH, "TYPE_ZH": TYPE_ZH}, status=status)
 
 

@@ -130,10 +130,16 @@ def test_design_validate_submit_approve_and_try(page, expect, screenshot) -> Non
     page.goto(submission_url)
     expect(page.locator(f'#diff-canvas .djs-element[data-element-id="{task_id}"].govflow-diff-added')).to_have_count(1)
     expect(page.locator("#diff-canvas[data-ready='1']")).to_have_count(1)
-    added = page.locator("table.diff-table tr.diff-added", has_text="答复复核")
-    expect(added).to_have_count(1)
+    added = page.locator("table.diff-table tr.diff-added")
+    expect(added.filter(has_text="答复复核 用户任务")).to_have_count(1)  # the task, with what it carries:
+    expect(added.filter(has_text="办理期限")).to_contain_text("3 个工作日（3WD）")
+    expect(added.filter(has_text="候选角色")).to_contain_text("审核人（reviewer）")
+    expect(added.filter(has_text="记录答复 → 答复复核")).to_have_count(1)  # the flows by the steps they join
+    expect(page.locator("table.diff-table tr.diff-removed")).to_contain_text("记录答复 → 已答复")
     expect(page.get_by_text("答复后增加复核环节，期限 3 个工作日")).to_be_visible()
     screenshot("review")
+    page.locator("#decision").scroll_into_view_if_needed()
+    screenshot("review-changes")
     page.get_by_label("审批意见（可选）").fill("同意")
     page.get_by_role("button", name="批准并部署").click()
     expect(page.locator(".flash")).to_have_text("已批准并部署为第2版")
