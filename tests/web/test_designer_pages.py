@@ -209,3 +209,29 @@ def test_review_and_version_pages_refuse_others(app) -> None:  # type: ignore[no
     assert page.status_code == 200 and "第1版" in page.text and 'id="version-data"' in page.text
     listing = designer.get("/designer/submissions?status=bogus")
     assert listing.status_code == 200 and "待审批" in listing.text
+
+
+def test_a_returned_draft_shows_the_comment_and_opens_for_editing(app, as_user) -> None:  # type: ignore[no-untyped-def]
+    designer = _login(app, "designer")
+    draft_id, page = _new_draft(designer, _csrf(designer.get("/designer").text))
+    data = _draft_data(page)
+    api = as_user("designer")
+    api.put(f"/api/designer/drafts/{draft_id}", json={
+        "xml": data["xml"].replace('name="记录答复"', 'name="记录答复结果"'), "lock_version": data["lock_version"]})
+    submission_id = api.post(f"/api/designer/drafts/{draft_id}/submit", json={}).json()["id"]
+    admin = _login(app, "demo_admin")
+    review = admin.get(f"/designer/submissions/{submission_id}").text
+    r = admin.post(f"/designer/submissions/{submission_id}/return",
+                   data={"csrf_token": _csrf(review), "comment": "请说明改名的依据"})
+    assert r.status_code == 303
+    assert "已退回，设计员将看到您的意见" in admin.get(r.headers["location"]).text
+
+    workspace = designer.get("/designer").text
+    row = workspace[workspace.index(f'href="/designer/drafts/{draft_id}"'):]
+    row = row[:row.index("</tr>")]
+    assert "已退回" in row and "退回意见：请说明改名的依据" in row
+    page = designer.get(f"/designer/drafts/{draft_id}").text
+    assert "审批人退回了这份草稿：请说明改名的依据" in page and 'data-readonly="0"' in page
+    listing = designer.get("/designer/submissions?status=returned").text
+    assert f"/designer/submissions/{submission_id}" in listing and "已退回" in listing
+    assert f"/designer/submissions/{submission_id}" not in designer.get("/designer/submissions").text
