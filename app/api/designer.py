@@ -35,8 +35,8 @@ class CommentBody(BaseModel):
     comment: str | None = Field(default=None, max_length=2000)
 
 
-def _submission(session: SessionDep, submission_id: int, actor: Any) -> dict[str, Any]:
-    return service.get_submission(session, submission_id, actor)
+def _submission(session: SessionDep, rt: RuntimeDep, submission_id: int, actor: Any) -> dict[str, Any]:
+    return service.get_submission(session, submission_id, actor, rt.settings)
 
 
 @router.get("/vocabulary")
@@ -65,7 +65,7 @@ def redeploy(process_key: str, version: int, session: SessionDep, rt: RuntimeDep
     """Submit an earlier version's file again for approval (rollback = a new version with the old file)."""
     sub = flows.redeploy(session, rt, actor, process_key, version)
     session.commit()
-    return _submission(session, sub.id or 0, actor)
+    return _submission(session, rt, sub.id or 0, actor)
 
 
 @router.post("/drafts", status_code=201)
@@ -116,7 +116,7 @@ def submit_draft(draft_id: int, session: SessionDep, rt: RuntimeDep, actor: Desi
     """Submit a draft without problems for an administrator's approval."""
     sub = flows.submit(session, rt, actor, draft_id, body.comment if body else None)
     session.commit()
-    return _submission(session, sub.id or 0, actor)
+    return _submission(session, rt, sub.id or 0, actor)
 
 
 @router.post("/validate")
@@ -134,9 +134,10 @@ def list_submissions(session: SessionDep, actor: DesignerUser,
 
 
 @router.get("/submissions/{submission_id}")
-def get_submission(submission_id: int, session: SessionDep, actor: DesignerUser) -> dict[str, Any]:
+def get_submission(submission_id: int, session: SessionDep, rt: RuntimeDep,
+                   actor: DesignerUser) -> dict[str, Any]:
     """Return a submission with its XML, the current version's XML and the diff between them."""
-    return _submission(session, submission_id, actor)
+    return _submission(session, rt, submission_id, actor)
 
 
 @router.post("/submissions/{submission_id}/approve")
@@ -145,7 +146,7 @@ def approve(submission_id: int, session: SessionDep, rt: RuntimeDep, actor: Admi
     """Approve (an administrator other than the submitter): the file is deployed as a new version."""
     flows.approve(session, rt, actor, submission_id, body.comment if body else None)
     session.commit()
-    return _submission(session, submission_id, actor)
+    return _submission(session, rt, submission_id, actor)
 
 
 @router.post("/submissions/{submission_id}/return")
@@ -154,4 +155,4 @@ def return_submission(submission_id: int, body: CommentBody, session: SessionDep
     """Return with a comment (an administrator other than the submitter); the draft is editable again."""
     flows.return_submission(session, rt, actor, submission_id, body.comment)
     session.commit()
-    return _submission(session, submission_id, actor)
+    return _submission(session, rt, submission_id, actor)

@@ -43,7 +43,7 @@ def deploy(body: DeployBody, session: SessionDep, rt: RuntimeDep, actor: Designe
     """Lint a BPMN file and submit it for approval: an administrator other than the submitter deploys it."""
     sub = designer_flows.submit_xml(session, rt, actor, body.xml, filename=body.filename)
     session.commit()
-    return designer_service.get_submission(session, sub.id or 0, actor)
+    return designer_service.get_submission(session, sub.id or 0, actor, rt.settings)
 
 
 @router.get("/processes/{process_key}/versions/{version}/bpmn")

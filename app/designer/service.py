@@ -22,7 +22,7 @@ from app.designer.models import (
     ProcessSubmission,
     SubmissionStatus,
 )
-from app.designer.validation import CANDIDATE_ROLES, FORM_TYPES, bound_by_process, system_bound
+from app.designer.validation import CANDIDATE_ROLES, FORM_TYPES, bound_by_process, check, system_bound
 from app.engine.models import InstanceStatus, ProcessDefinition, ProcessInstance
 from app.org.models import ROLE_ZH, User
 from app.org.service import Actor
@@ -169,8 +169,13 @@ def submission_base(session: Session, sub: ProcessSubmission) -> tuple[int | Non
     return version, xml, deployed_version
 
 
-def get_submission(session: Session, submission_id: int, actor: Actor) -> dict[str, Any]:
-    """Return a submission with its XML, the base XML and the element diff between them."""
+def get_submission(session: Session, submission_id: int, actor: Actor, settings: Settings | None = None
+                   ) -> dict[str, Any]:
+    """Return a submission with its XML, the base XML and the element diff between them.
+
+    With the settings, a pending submission also carries the problems approval would refuse it for now
+    (the contract or the roles may have changed since it was submitted).
+    """
     sub = load_submission(session, submission_id, actor)
     base_version, base_xml, deployed_version = submission_base(session, sub)
     users = _users(session, {sub.submitted_by_id, sub.reviewed_by_id})
@@ -179,7 +184,9 @@ def get_submission(session: Session, submission_id: int, actor: Actor) -> dict[s
             "xml": xml.decode("utf-8", errors="replace"),
             "base_xml": base_xml.decode("utf-8", errors="replace") if base_xml is not None else None,
             "base_version": base_version, "submitted_base_version": sub.base_version,
-            "diff": diff_xml(base_xml, xml), "system_bound": system_bound(xml)}
+            "diff": diff_xml(base_xml, xml), "system_bound": system_bound(xml),
+            "problems": check(xml, settings)[0]
+            if settings is not None and sub.status == SubmissionStatus.pending.value else []}
 
 
 # ---- processes --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from app.core.config import Settings
 from app.core.errors import InvalidInput
 from app.designer.contract import contract_for
 from app.engine.bpmn import (
+    BPMN_NS,
     UserTaskMeta,
     compile_definition,
     executable_process,
@@ -21,6 +22,7 @@ from app.engine.bpmn import (
     user_task_metas,
 )
 from app.engine.errors import BpmnRejected
+from app.engine.restricted import assigned_names
 from app.org.models import ROLE_ZH, Role
 from app.workdays.service import check_due
 
@@ -68,7 +70,7 @@ def check(xml: bytes, settings: Settings) -> tuple[list[Problem], list[dict[str,
     metas = user_task_metas(process)
     for task_id, meta in metas.items():
         problems.extend(_task_problems(task_id, meta, settings))
-    contract_problems, bound = _contract(process.get("id"), metas)
+    contract_problems, bound = _contract(process.get("id"), metas, process)
     problems.extend(contract_problems)
     return _dedupe(problems), bound
 
@@ -113,7 +115,7 @@ def _task_problems(task_id: str, meta: UserTaskMeta, settings: Settings) -> list
     return out
 
 
-def _contract(process_key: str | None, metas: dict[str, UserTaskMeta]
+def _contract(process_key: str | None, metas: dict[str, UserTaskMeta], process: Any = None
               ) -> tuple[list[Problem], list[dict[str, str]]]:
     contract = contract_for(process_key)
     if contract is None:
@@ -128,13 +130,34 @@ def _contract(process_key: str | None, metas: dict[str, UserTaskMeta]
                               f"按此 id 处理它（{task.purpose}）；请恢复该任务或保留原 id", "contract"))
             continue
         bound.append({"element_id": task.task_id, "reason": f"{task.used_by} 使用：{task.purpose}"})
+        department = meta.properties.get("department") or None
+        if task.department is not None and department != task.department:
+            problems.append(_problem(
+                task.task_id, f"用户任务“{meta.name}”（{task.task_id}）的扩展属性 department 必须是"
+                              f"“{task.department}”（实际为“{department or '未设置'}”）：{task.used_by} 启动流程时"
+                              "只提供这个变量作为办理部门", "contract"))
         fields = {f.id for f in meta.form}
         missing = [f for f in task.fields if f not in fields]
         if missing:
             problems.append(_problem(
                 task.task_id, f"用户任务“{meta.name}”（{task.task_id}）缺少系统使用的表单字段"
                               f"“{'、'.join(missing)}”：{task.used_by} 读取这些字段（{task.purpose}）", "contract"))
+    if process is not None and contract.assigns:
+        assigned = _script_assignments(process)
+        for name, why in contract.assigns:
+            if name not in assigned:
+                problems.append(_problem(None, f"没有任何脚本任务给变量“{name}”赋值：{why}", "contract"))
     return problems, bound
+
+
+def _script_assignments(process: Any) -> set[str]:
+    names: set[str] = set()
+    for script in process.iter(f"{{{BPMN_NS}}}script"):
+        try:
+            names |= assigned_names(script.text or "")
+        except SyntaxError:
+            continue  # the lint reports the script itself
+    return names
 
 
 def system_bound(xml: bytes) -> list[dict[str, str]]:

@@ -67,3 +67,20 @@ def test_dropping_a_form_field_the_code_reads_is_refused(client, as_user) -> Non
     r = as_user("designer").post("/api/designer/validate", json={"xml": xml[:start] + xml[end:]})
     contract = [p for p in r.json()["problems"] if p["code"] == "contract"]
     assert contract and contract[0]["element_id"] == "review" and "legal_basis" in contract[0]["message"]
+
+
+def test_moving_a_bound_task_to_another_department_variable_is_refused(client, as_user) -> None:
+    xml = shipped("sharing_share_request")
+    assert '<camunda:property name="department" value="provider_department" />' in xml
+    moved = xml.replace('<camunda:property name="department" value="provider_department" />',
+                        '<camunda:property name="department" value="requester_department" />')
+    r = as_user("designer").post("/api/designer/validate", json={"xml": moved})
+    [problem] = [p for p in r.json()["problems"] if p["code"] == "contract"]
+    assert problem["element_id"] == "review" and "provider_department" in problem["message"]
+
+
+def test_a_file_that_never_sets_the_outcome_the_code_reads_is_refused(client, as_user) -> None:
+    xml = shipped("sharing_share_request").replace('outcome = "', 'result = "')
+    r = as_user("designer").post("/api/designer/validate", json={"xml": xml})
+    contract = [p for p in r.json()["problems"] if p["code"] == "contract"]
+    assert contract and "outcome" in contract[0]["message"] and "app.sharing.flows" in contract[0]["message"]
