@@ -30,11 +30,12 @@ import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platfo
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
 import translateModule, { untranslated } from './modeler/translate';
 import GovFlowPropertiesProvider from './modeler/GovFlowPropertiesProvider.jsx';
-import { Markers } from './modeler/markers';
+import { Markers, drawnElement } from './modeler/markers';
 import { drawDiff } from './modeler/diff';
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
-import 'bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css';
+import 'bpmn-js/dist/assets/bpmn-font/css/bpmn-codes.css';
+import './modeler/bpmn-font.css';
 import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
 import './modeler/modeler.css';
 
@@ -144,7 +145,8 @@ function create({ container, propertiesPanel, vocabulary } = {}) {
       } catch (err) {
         throw importError(err);
       }
-      modeler.get('canvas').zoom('fit-viewport', 'auto');
+      // A hidden container (0×0) has no viewport to fit: leave the zoom at 1 then.
+      if (canvasEl.clientWidth && canvasEl.clientHeight) modeler.get('canvas').zoom('fit-viewport', 'auto');
       markers.reapply();
       return { warnings: (result && result.warnings || []).map((w) => w.message || String(w)) };
     },
@@ -169,12 +171,12 @@ function create({ container, propertiesPanel, vocabulary } = {}) {
     },
 
     selectElement(id) {
-      const element = modeler.get('elementRegistry').get(id);
+      const element = drawnElement(modeler.get('elementRegistry'), id);
       if (!element) return false;
       const canvas = modeler.get('canvas');
       const root = canvas.findRoot(element);
       if (root && root !== canvas.getRootElement()) canvas.setRootElement(root);
-      if (element.waypoints || element.x !== undefined) canvas.scrollToElement(element);
+      canvas.scrollToElement(element);
       modeler.get('selection').select(element);
       return true;
     },

@@ -177,6 +177,13 @@ def test_a_user_task_is_set_up_in_the_govflow_group(page, live_server, expect, s
     field.get_by_label("取值").fill("approve")
     field.get_by_label("取值").press("Tab")
     expect(fields.locator(".bio-properties-panel-list-item").first).to_contain_text("审核结论")
+    # A second field may not reuse the name; removing it leaves the first one alone.
+    fields.locator(".bio-properties-panel-group-header").get_by_title("新增一项").click()
+    second = fields.locator(".bio-properties-panel-list-item").nth(1)
+    second.get_by_label("字段名").fill("decision")
+    expect(second.get_by_text("与本表单的其他字段重名")).to_be_visible()
+    second.get_by_title("删除此项").click()
+    expect(fields.locator(".bio-properties-panel-list-item")).to_have_count(1)
     screenshot("govflow-group")
 
     # English left in our groups would show here (the dictionary records every miss).
@@ -211,7 +218,8 @@ def test_a_user_task_is_set_up_in_the_govflow_group(page, live_server, expect, s
     page.evaluate("""id => editor.showProblems([
         {element_id: id, message: '用户任务 ' + id + ' 没有候选角色', code: 'no_role'},
         {element_id: null, message: '文件级问题不画在图上', code: 'x'},
-        {element_id: 'no_such_element', message: '已不存在的元素', code: 'x'}])""", task_id)
+        {element_id: 'no_such_element', message: '已不存在的元素', code: 'x'},
+        {element_id: 'trial_minimal', message: '流程没有名称', code: 'x'}])""", task_id)
     shape = page.locator(f'.djs-element[data-element-id="{task_id}"]')
     expect(shape).to_have_class(re.compile(r"\bgovflow-problem\b"))
     badge = page.locator(f'.govflow-problem-badge[data-element-id="{task_id}"]')
@@ -259,7 +267,9 @@ def test_the_diff_is_drawn_in_colour(page, live_server, expect, screenshot) -> N
         "added": [{"id": "notify", "type": "bpmn:UserTask", "name": ""}],
         "removed": [{"id": "refuse_not_shared", "type": "bpmn:ScriptTask", "name": "依目录不予共享"}],
         "changed": [{"id": "review", "type": "bpmn:UserTask", "name": "审核共享申请（新）",
-                     "properties": [{"name": "name", "label": "名称", "old": "审核共享申请", "new": "审核共享申请（新）"}]}],
+                     "properties": [{"name": "name", "label": "名称", "old": "审核共享申请", "new": "审核共享申请（新）"}]},
+                    {"id": "sharing_share_request", "type": "bpmn:Process", "name": "政务数据共享申请（第十六条）",
+                     "properties": [{"name": "documentation", "label": "说明", "old": "Art. 16", "new": "第十六条"}]}],
     }
     page.evaluate("""async ([base, diff]) => {
         window.view = await GovFlowModeler.drawDiff({container: document.getElementById('diff'), xml: window.newXml,
@@ -277,4 +287,7 @@ def test_the_diff_is_drawn_in_colour(page, live_server, expect, screenshot) -> N
     changed.hover()
     expect(changed.locator(".govflow-diff-details")).to_be_visible()
     expect(page.locator(".govflow-diff-legend")).to_contain_text("新增 1")
+    # The process's own change has no shape: the legend names it.
+    expect(page.locator(".govflow-diff-offcanvas")).to_have_attribute(
+        "title", "修改 政务数据共享申请（第十六条）（说明：Art. 16 → 第十六条）")
     screenshot("diff")

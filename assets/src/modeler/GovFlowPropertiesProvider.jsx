@@ -346,12 +346,16 @@ function FieldText({ element, field, id, property, label, validate, description 
   );
 }
 
-function validateFieldId(value) {
-  const text = value || '';
-  if (!text) return '字段名不能为空';
-  if (!FIELD_ID.test(text)) return '字段名只能用英文字母、数字和下划线，且不能以数字开头';
-  if (text === RESERVED_KEY) return `字段名 ${RESERVED_KEY} 为系统保留`;
-  return null;
+function fieldIdValidator(field) {
+  return (value) => {
+    const text = value || '';
+    if (!text) return '字段名不能为空';
+    if (!FIELD_ID.test(text)) return '字段名只能用英文字母、数字和下划线，且不能以数字开头';
+    if (text === RESERVED_KEY) return `字段名 ${RESERVED_KEY} 为系统保留`;
+    const siblings = (field.$parent && field.$parent.get('fields')) || [];
+    if (siblings.some((other) => other !== field && other.get('id') === text)) return '与本表单的其他字段重名';
+    return null;
+  };
 }
 
 function FieldType({ element, field, id }) {
@@ -367,7 +371,12 @@ function FieldType({ element, field, id }) {
   return (
     <SelectEntry element={element} id={id} label="类型" getOptions={getOptions}
       getValue={() => field.get('type') || 'string'}
-      setValue={(value) => run(commandStack, [updateModdle(element, field, { type: value })])} />
+      setValue={(value) => {
+        // Fixed options only make sense for 选项; on other types they would silently restrict the input.
+        const properties = { type: value };
+        if (value !== 'enum' && (field.get('values') || []).length) properties.values = [];
+        run(commandStack, [updateModdle(element, field, properties)]);
+      }} />
   );
 }
 
@@ -429,7 +438,7 @@ function fieldEntries(element, field, idPrefix) {
     { id: `${idPrefix}-label`, component: FieldText, element, field, property: 'label', label: '标签',
       description: '办理人在表单上看到的名称' },
     { id: `${idPrefix}-id`, component: FieldText, element, field, property: 'id', label: '字段名',
-      description: '流程变量名，条件和脚本中用它引用填写的值', validate: validateFieldId },
+      description: '流程变量名，条件和脚本中用它引用填写的值', validate: fieldIdValidator(field) },
     { id: `${idPrefix}-type`, component: FieldType, element, field },
     { id: `${idPrefix}-required`, component: FieldRequired, element, field },
   ];

@@ -2,6 +2,7 @@
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
 import translateModule from './translate';
+import { drawnElement } from './markers';
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -43,13 +44,12 @@ async function viewerFor(canvasEl, xml) {
     viewer.destroy();
     throw new Error(`无法显示流程图：${err.message || err}`);
   }
-  viewer.get('canvas').zoom('fit-viewport', 'auto');
+  if (canvasEl.clientWidth && canvasEl.clientHeight) viewer.get('canvas').zoom('fit-viewport', 'auto');
   return viewer;
 }
 
 function mark(viewer, id, marker, overlay) {
-  const registry = viewer.get('elementRegistry');
-  if (!registry.get(id)) return false;
+  if (!drawnElement(viewer.get('elementRegistry'), id)) return false;
   viewer.get('canvas').addMarker(id, marker);
   if (overlay) viewer.get('overlays').add(id, 'govflow-diff', { position: { top: -14, left: -6 }, html: overlay });
   return true;
@@ -97,9 +97,15 @@ export async function drawDiff({ container, xml, baseXml, diff }) {
   container.appendChild(root);
 
   const viewer = await viewerFor(newCanvas, xml);
-  for (const item of d.added) mark(viewer, item.id, 'govflow-diff-added', badge('govflow-diff-badge-added', '新增'));
+  const offCanvas = []; // changes with nothing to colour (the process itself, or removed without baseXml)
+  for (const item of d.added) {
+    if (!mark(viewer, item.id, 'govflow-diff-added', badge('govflow-diff-badge-added', '新增'))) offCanvas.push(['新增', item]);
+  }
   for (const item of d.changed) {
-    mark(viewer, item.id, 'govflow-diff-changed', badge('govflow-diff-badge-changed', '修改', changeLines(item)));
+    const lines = changeLines(item);
+    if (!mark(viewer, item.id, 'govflow-diff-changed', badge('govflow-diff-badge-changed', '修改', lines))) {
+      offCanvas.push(['修改', item, lines]);
+    }
   }
   let baseViewer = null;
   if (showBase) {
@@ -109,8 +115,17 @@ export async function drawDiff({ container, xml, baseXml, diff }) {
       viewer.destroy();
       throw err;
     }
-    for (const item of d.removed) mark(baseViewer, item.id, 'govflow-diff-removed', badge('govflow-diff-badge-removed', '删除'));
     for (const item of d.changed) mark(baseViewer, item.id, 'govflow-diff-changed', null);
+  }
+  for (const item of d.removed) {
+    const drawn = baseViewer && mark(baseViewer, item.id, 'govflow-diff-removed', badge('govflow-diff-badge-removed', '删除'));
+    if (!drawn) offCanvas.push(['删除', item]);
+  }
+  if (offCanvas.length) {
+    const lines = offCanvas.map(([what, item, details]) => `${what} ${item.name || item.id}${details && details.length ? `（${details.join('；')}）` : ''}`);
+    const note = el('span', 'govflow-diff-offcanvas', `另有 ${offCanvas.length} 处改动不在图上：${lines.join('，')}`);
+    note.title = lines.join('\n');
+    legend.appendChild(note);
   }
   return {
     viewer,

@@ -10,12 +10,22 @@ function el(tag, className, text) {
   return node;
 }
 
+/**
+ * Return the shape or connection drawn for a BPMN id, or null: the process itself (a canvas root,
+ * e.g. a problem with the process's name) has nothing to carry a badge; the page lists it.
+ */
+export function drawnElement(elementRegistry, id) {
+  const element = id ? elementRegistry.get(id) : null;
+  if (!element || (element.waypoints === undefined && element.x === undefined)) return null;
+  return element;
+}
+
 /** Group problems by element id, keeping only the ids drawn on some canvas plane. */
 function byElement(problems, elementRegistry) {
   const grouped = new Map();
   for (const problem of problems || []) {
     const id = problem && problem.element_id;
-    if (!id || !elementRegistry.get(id)) continue;
+    if (!drawnElement(elementRegistry, id)) continue;
     if (!grouped.has(id)) grouped.set(id, []);
     grouped.get(id).push(String(problem.message || ''));
   }
@@ -63,7 +73,7 @@ export class Markers {
     const reasons = new Map();
     for (const item of this._bound) {
       const id = item && item.element_id;
-      if (!id || !this._registry.get(id)) continue;
+      if (!drawnElement(this._registry, id)) continue;
       reasons.set(id, [...(reasons.get(id) || []), String(item.reason || '')]);
     }
     for (const [id, texts] of reasons) {
