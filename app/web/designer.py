@@ -238,9 +238,9 @@ def _change_rows(submission: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _submission_page(request: Request, session: SessionDep, actor: Actor, submission_id: int,
+def _submission_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Actor, submission_id: int,
                      error: dict[str, Any] | None = None, status: int = 200) -> Response:
-    submission = service.get_submission(session, submission_id, actor)
+    submission = service.get_submission(session, submission_id, actor, rt.settings)
     names = {p["key"]: p["name"] for p in service.workspace(session, actor)}
     may_review = (submission["status"] == "pending" and actor.has_role("admin")
                   and submission["submitted_by"] != actor.username)
@@ -253,10 +253,11 @@ def _submission_page(request: Request, session: SessionDep, actor: Actor, submis
 
 
 @router.get("/designer/submissions/{submission_id}", response_class=HTMLResponse)
-def submission_page(request: Request, submission_id: int, session: SessionDep, actor: PageUser) -> Response:
+def submission_page(request: Request, submission_id: int, session: SessionDep, rt: RuntimeDep,
+                    actor: PageUser) -> Response:
     """Review a submission: the diff drawn and listed; an administrator other than the submitter decides."""
     _designer(actor)
-    return _submission_page(request, session, actor, submission_id)
+    return _submission_page(request, session, rt, actor, submission_id)
 
 
 @router.post("/designer/submissions/{submission_id}/approve")
@@ -271,7 +272,7 @@ def approve(request: Request, submission_id: int, session: SessionDep, rt: Runti
         session.rollback()
         if exc.status_code in (403, 404):
             raise
-        return _submission_page(request, session, actor, submission_id, error=exc.to_detail(),
+        return _submission_page(request, session, rt, actor, submission_id, error=exc.to_detail(),
                                 status=exc.status_code)
     version = service.get_submission(session, submission_id, actor)["deployed_version"]
     return flash_redirect(request, f"/designer/submissions/{submission_id}",
@@ -290,7 +291,7 @@ def return_submission(request: Request, submission_id: int, session: SessionDep,
         session.rollback()
         if exc.status_code in (403, 404):
             raise
-        return _submission_page(request, session, actor, submission_id, error=exc.to_detail(),
+        return _submission_page(request, session, rt, actor, submission_id, error=exc.to_detail(),
                                 status=exc.status_code)
     return flash_redirect(request, f"/designer/submissions/{submission_id}", "已退回，设计员将看到您的意见")
 
