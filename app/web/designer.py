@@ -27,6 +27,7 @@ from app.web.render import flash_redirect, render
 router = APIRouter(include_in_schema=False)
 
 EDITABLE = ("editing", "returned")
+PROCESS_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 UPLOAD_MAX_BYTES = 1024 * 1024  # as the draft API's own limit: a BPMN file is tens of kilobytes
 
 
@@ -94,6 +95,9 @@ async def create_draft(request: Request, session: SessionDep, rt: RuntimeDep, ac
         elif mode == "new":
             if not title:
                 raise InvalidInput("请填写流程名称", code="title_required")
+            if process_key:
+                xml = _new_process(session, process_key, title)
+                process_key = None
         else:
             raise InvalidInput("请选择新建草稿的方式", code="draft_mode_invalid")
         def create() -> int:  # database work: in the thread pool, not on the event loop
@@ -108,6 +112,20 @@ async def create_draft(request: Request, session: SessionDep, rt: RuntimeDep, ac
             raise
         return _workspace(request, session, actor, error=exc.to_detail(), status=exc.status_code)
     return flash_redirect(request, f"/designer/drafts/{draft_id}", "草稿已创建，可以开始编辑")
+
+
+def _new_process(session: SessionDep, process_key: str, title: str) -> str:
+    """The minimal new process under the id the designer chose (not one already deployed)."""
+    if not PROCESS_ID.fullmatch(process_key):
+        raise InvalidInput("流程标识须以英文字母或下划线开头，只含英文字母、数字和下划线，不超过 64 个字符",
+                           code="process_key_invalid")
+    taken = session.execute(select(ProcessDefinition.name).where(
+        ProcessDefinition.process_key == process_key).limit(1)).scalar_one_or_none()
+    if taken is not None:
+        raise InvalidInput(f"流程标识“{process_key}”已被“{taken}”使用：要修改该流程，请在它的版本上新建草稿",
+                           code="process_key_taken")
+    name = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return flows.NEW_PROCESS_XML.format(key=process_key, name=name)
 
 
 @router.get("/designer/drafts/{draft_id}", response_class=HTMLResponse)

@@ -71,6 +71,16 @@ def test_a_new_process_and_an_uploaded_file_make_drafts(app) -> None:  # type: i
     r = designer.post("/designer/drafts", data={"csrf_token": csrf, "mode": "new", "title": "数据共享复核"})
     assert r.status_code == 303, r.text
     assert "数据共享复核" in designer.get(r.headers["location"]).text
+    # With an id of the designer's choosing; one already in use is refused, nothing created.
+    r = designer.post("/designer/drafts", data={"csrf_token": csrf, "mode": "new", "title": "复核<试点>",
+                                                "process_key": "sharing_share_recheck"})
+    assert r.status_code == 303, r.text
+    data = _draft_data(designer.get(r.headers["location"]).text)
+    assert data["process_key"] == "sharing_share_recheck" and 'name="复核&lt;试点&gt;"' in data["xml"]
+    for key, code in ((KEY, "process_key_taken"), ("1bad key", "process_key_invalid")):
+        r = designer.post("/designer/drafts", data={"csrf_token": csrf, "mode": "new", "title": "x",
+                                                    "process_key": key})
+        assert r.status_code == 422 and code in r.text
 
     xml = _shipped(KEY)
     r = designer.post("/designer/drafts", data={"csrf_token": csrf, "mode": "upload"},
