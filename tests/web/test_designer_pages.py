@@ -184,6 +184,8 @@ def test_rollback_is_four_eyes_too(app, as_user) -> None:  # type: ignore[no-unt
     workspace = admin.get("/designer").text
     assert f'action="/designer/processes/{KEY}/versions/1/redeploy"' in workspace
     assert f'action="/designer/processes/{KEY}/versions/2/redeploy"' not in workspace  # the current one
+    assert f"/designer/processes/{KEY}/migrate?to_version=2" in workspace  # older instances may move to 2
+    assert f"/designer/processes/{KEY}/migrate?to_version=1" not in workspace
     # Rolling back to what is already current is refused readably.
     same = admin.post(f"/designer/processes/{KEY}/versions/2/redeploy", data={"csrf_token": _csrf(workspace)})
     assert same.status_code == 409 and '<div class="error">' in same.text and "无需提交" in same.text
