@@ -95,14 +95,15 @@ async def create_draft(request: Request, session: SessionDep, rt: RuntimeDep, ac
         elif mode == "new":
             if not title:
                 raise InvalidInput("请填写流程名称", code="title_required")
-            if process_key:
-                xml = _new_process(session, process_key, title)
-                process_key = None
         else:
             raise InvalidInput("请选择新建草稿的方式", code="draft_mode_invalid")
+
         def create() -> int:  # database work: in the thread pool, not on the event loop
-            draft = flows.create_draft(session, rt, actor, title=title, process_key=process_key,
-                                       from_version=from_version, xml=xml)
+            key, new_xml = process_key, xml
+            if mode == "new" and key:
+                key, new_xml = None, _new_process(session, key, title or "")
+            draft = flows.create_draft(session, rt, actor, title=title, process_key=key,
+                                       from_version=from_version, xml=new_xml)
             session.commit()
             return draft.id or 0
         draft_id = await run_in_threadpool(create)
@@ -110,7 +111,7 @@ async def create_draft(request: Request, session: SessionDep, rt: RuntimeDep, ac
         session.rollback()
         if exc.status_code in (403, 404):
             raise
-        return _workspace(request, session, actor, error=exc.to_detail(), status=exc.status_code)
+        return await run_in_threadpool(_workspace, request, session, actor, exc.to_detail(), exc.status_code)
     return flash_redirect(request, f"/designer/drafts/{draft_id}", "草稿已创建，可以开始编辑")
 
 
