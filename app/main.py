@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from app.web import authority as authority_pages
     from app.web import catalog as catalog_pages
     from app.web import designer_migrate as designer_migrate_pages
+    from app.web import designer as designer_pages
     from app.web import disputes as dispute_pages
     from app.web import notifications as notification_pages
     from app.web import open_data as open_data_pages
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from app.web import designer_trials as designer_trial_pages
     app.include_router(designer_trial_pages.router)
     app.include_router(designer_migrate_pages.router)
+    app.include_router(designer_pages.router)
     static_dir = ROOT / "static"
     static_dir.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=static_dir), name="static")

@@ -282,6 +282,14 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("POST", "/api/designer/processes/{process_key}/migrations"): DESIGNERS,
     ("GET", "/designer/processes/{process_key}/migrate"): DESIGNERS,
     ("POST", "/designer/processes/{process_key}/migrate"): DESIGNERS,
+    # Process design pages (流程设计): designers and administrators; deciding a submission is an administrator's.
+    ("GET", "/designer"): DESIGNERS, ("POST", "/designer/drafts"): DESIGNERS,
+    ("GET", "/designer/drafts/{draft_id}"): DESIGNERS, ("POST", "/designer/drafts/{draft_id}/delete"): DESIGNERS,
+    ("GET", "/designer/processes/{process_key}/versions/{version}"): DESIGNERS,
+    ("POST", "/designer/processes/{process_key}/versions/{version}/redeploy"): DESIGNERS,
+    ("GET", "/designer/submissions"): DESIGNERS, ("GET", "/designer/submissions/{submission_id}"): DESIGNERS,
+    ("POST", "/designer/submissions/{submission_id}/approve"): ADMIN,
+    ("POST", "/designer/submissions/{submission_id}/return"): ADMIN,
 }
 
 # Query strings a GET needs to reach its check (placeholders filled from the fixture set).
@@ -347,6 +355,8 @@ JSON: dict[tuple[str, str], Any] = {
     ("POST", "/api/designer/submissions/{submission_id}/return"): {"comment": "越权退回测试"},
 }
 FORM: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", "/designer/drafts"): {"mode": "new", "title": "越权新建流程"},
+    ("POST", "/designer/submissions/{submission_id}/return"): {"comment": "越权退回测试"},
     ("POST", "/share-requests/{share_request_id}/withdraw"): {"reason": "越权撤销测试"},
     ("POST", "/open-lists/{open_list_id}/review"): {"decision": "approve"},
     ("POST", "/designer/processes/{process_key}/migrate"): {"to_version": "1", "action": "all"},
