@@ -48,10 +48,13 @@ def _list_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Act
 
 
 @router.get("/designer/trials", response_class=HTMLResponse)
-def trials_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser) -> Response:
-    """List trial runs and offer the form to start one."""
+def trials_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser, process_key: str = "",
+                version: str = "") -> Response:
+    """List trial runs and offer the form to start one (the workspace's 试运行 link preselects a version)."""
     _designer(actor)
-    return _list_page(request, session, rt, actor)
+    # Only preselects an option that exists: nothing from the URL is shown as text.
+    return _list_page(request, session, rt, actor, {"submitted": {"process_key": process_key[:128],
+                                                                  "version": version[:12]}})
 
 
 @router.post("/designer/trials")

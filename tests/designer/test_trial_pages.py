@@ -48,3 +48,13 @@ def test_bad_variables_are_shown_readably(app, client) -> None:  # type: ignore[
 def test_staff_cannot_open_the_trial_pages(app, client) -> None:  # type: ignore[no-untyped-def]
     page = _login(app, "gat_reviewer")
     assert page.get("/designer/trials").status_code == 403
+
+
+def test_the_workspace_link_preselects_process_and_version_but_shows_no_url_text(app, client) -> None:  # type: ignore[no-untyped-def]
+    page = _login(app, "designer")
+    html = page.get("/designer/trials?process_key=sharing_share_request&version=1").text
+    assert 'value="sharing_share_request" selected' in html
+    assert 'data-process="sharing_share_request" selected' in html
+    # An unknown key selects nothing and is never echoed into the page.
+    html = page.get("/designer/trials?process_key=%3Cb%3E%E4%BC%AA%E9%80%A0%3C%2Fb%3E&version=9").text
+    assert "伪造" not in html and " selected" not in html.split('id="process_key"')[1].split("</select>")[0]
