@@ -180,7 +180,14 @@ def as_user(app, client) -> Iterator[Clients]:  # type: ignore[no-untyped-def]
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
     """Print the fuzz run's numbers (cases, time) even under xdist, where a worker's stdout is not shown."""
+    shots = 0
     for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
         for name, value in getattr(report, "user_properties", []):
             if name == "fuzz_summary" and report.when == "call":
                 terminalreporter.write_line(str(value))
+            elif name == "screenshot" and report.when == "call":
+                shots += 1
+    folder = os.environ.get("GOVFLOW_SCREENSHOT_DIR")
+    if shots:
+        where = folder or "each test's tmp folder (set GOVFLOW_SCREENSHOT_DIR to keep them)"
+        terminalreporter.write_line(f"browser screenshots: {shots} at 1366x768 in {where}")

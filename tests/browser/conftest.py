@@ -93,6 +93,7 @@ def screenshot(page, request: pytest.FixtureRequest, tmp_path: Path) -> Callable
     def shot(name: str) -> Path:
         path = folder / f"{request.node.name}-{name}.png"
         page.screenshot(path=str(path))
+        request.node.user_properties.append(("screenshot", str(path)))  # counted in the run's summary
         return path
     return shot
 
