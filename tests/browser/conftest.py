@@ -71,6 +71,10 @@ def page(browser, live_server: str) -> Iterator[Any]:  # type: ignore[no-untyped
     """A fresh browser context (no cookies) at 1366×768, Chinese locale, addressed relative to the app."""
     context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", base_url=live_server)
     context.set_default_timeout(15_000)  # an upper bound for auto-waiting, never a pause
+    # The same bound for expect(...) assertions (Playwright's default, 5 s, is short on a loaded CI machine).
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
     tab = context.new_page()
     yield tab
     context.close()
