@@ -128,8 +128,11 @@ def _detail_context(session: SessionDep, actor: Actor, open_list: OpenList) -> d
     listed = {i["entry_code"] for i in data["items"]}
     candidates = [e for e in service.own_entries(session=session, department_id=open_list.department_id)
                   if e.code not in listed] if data["may_edit"] else []
-    return {**COMMON, "l": data, "candidates": candidates, "DECISION": {"approve": "审查通过，予以公布",
-                                                                         "return": "退回修改"}}
+    # A published list is public, its review process is not: the diagram only for those who may read the
+    # case outside publication (the instance's own readers), never a "no access" box for everyone else.
+    show_diagram = service.may_read(session=session, open_list=open_list, actor=actor)
+    return {**COMMON, "l": data, "candidates": candidates, "show_diagram": show_diagram,
+            "DECISION": {"approve": "审查通过，予以公布", "return": "退回修改"}}
 
 
 @router.get("/open-lists/{open_list_id}", response_class=HTMLResponse)

@@ -149,3 +149,16 @@ def test_other_departments_clerk_gets_404_on_the_pages(client) -> None:
     # Without the CSRF token nothing happens either.
     assert gat.post(f"{list_url}/discard", data={}).status_code == 403
     assert gat.get(list_url).status_code == 200
+
+
+def test_a_published_list_shows_its_diagram_only_to_the_readers_of_its_review(client, as_user) -> None:
+    from tests.open_data.helpers import review, submitted
+
+    sent = submitted(as_user("gat_clerk"))
+    review(as_user("data_reviewer"), sent["id"], "approve")
+    own = _login(client.app, "gat_clerk").get(f"/open-lists/{sent['id']}")
+    assert own.status_code == 200 and "data-diagram-url" in own.text
+    # Another department reads the published list, but not its review: no diagram box, no "无权查看".
+    other = _login(client.app, "scjg_clerk").get(f"/open-lists/{sent['id']}")
+    assert other.status_code == 200 and "data-diagram-url" not in other.text
+    assert as_user("scjg_clerk").get(f"/api/instances/{sent['instance_id']}/diagram").status_code == 404
