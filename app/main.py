@@ -53,8 +53,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from app.deps import sync_demo_clock
 
     # Demo mode: every request first takes the deployment's clock offset from the database.
+    # /docs and /redoc are served below from our own static files: FastAPI's defaults load a CDN.
     app = FastAPI(title="GovFlow 政数流", version="0.1.0", lifespan=lifespan,
-                  description="河南省政务数据管理办法流程服务 API",
+                  description="河南省政务数据管理办法流程服务 API", docs_url=None, redoc_url=None,
                   dependencies=[Depends(sync_demo_clock)] if settings.enable_time_travel else None)
     app.state.runtime = rt
 
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(designer_trial_pages.router)
     app.include_router(designer_migrate_pages.router)
     app.include_router(designer_pages.router)
+    _mount_api_docs(app)
     static_dir = ROOT / "static"
     static_dir.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
@@ -169,3 +171,31 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return _error_response(request, 500, {"code": "internal_error", "message": "系统内部错误，已记录，请联系管理员"})
+
+
+def _mount_api_docs(app: FastAPI) -> None:
+    """Serve Swagger UI (/docs) and ReDoc (/redoc) from static/vendor/apidocs: no request leaves the intranet."""
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+    from fastapi.responses import HTMLResponse
+
+    assets = "/static/vendor/apidocs"
+    openapi_url = app.openapi_url or "/openapi.json"
+    redirect_url = "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=openapi_url, title=f"{app.title} · API 文档",
+                                   swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{assets}/swagger-ui.css",
+                                   swagger_favicon_url=f"{assets}/favicon-32x32.png",
+                                   oauth2_redirect_url=redirect_url)
+
+    @app.get(redirect_url, include_in_schema=False)
+    def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url=openapi_url, title=f"{app.title} · API 文档",
+                              redoc_js_url=f"{assets}/redoc.standalone.js",
+                              redoc_favicon_url=f"{assets}/favicon-32x32.png", with_google_fonts=False)
