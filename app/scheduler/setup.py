@@ -28,6 +28,16 @@ JOBS: dict[str, tuple[Callable[[Runtime], Any], int | Callable[[Settings], int]]
     "export-audit-head": (export_audit_head, lambda settings: settings.audit_head_export_minutes * 60),
 }
 
+# What an administrator reads on the button that runs a job now (the id stays in the URL only).
+JOB_ZH: dict[str, str] = {
+    "fire-due-timers": "触发到期定时器",
+    "remind-before-due": "发送到期前提醒",
+    "escalate-overdue": "超期任务移送督办",
+    "deliver-notifications": "投递待发消息",
+    "prune-logins": "清理过期登录记录",
+    "export-audit-head": "导出审计链头",
+}
+
 
 def run_job(rt: Runtime, job_id: str) -> Any:
     """Run one registered job now, on the deployment's clock (demo offset read from the database first)."""

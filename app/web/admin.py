@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from app.core.clock import SHANGHAI, clock
 from app.core.errors import DomainError, Forbidden, InvalidInput
 from app.deps import RuntimeDep, SessionDep
-from app.scheduler.setup import JOBS, run_job
+from app.scheduler.setup import JOB_ZH, JOBS, run_job
 from app.web import FormData, PageUser
 from app.web.render import flash_redirect, render
 from app.workdays import flows as calendar_flows
@@ -35,7 +35,7 @@ def calendar_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: 
     _admin(actor)
     calendar = rt.calendar.get(session)
     return render(request, "admin/calendar.html", {
-        "years": calendar_flows.years_public(session, calendar), "jobs": sorted(JOBS),
+        "years": calendar_flows.years_public(session, calendar), "jobs": sorted(JOBS), "job_names": JOB_ZH,
         "time_travel": rt.settings.enable_time_travel, "clock_moved": _clock_moved(session, rt),
         "now_local": clock.now().astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")})
 
@@ -53,7 +53,7 @@ def load_calendar(request: Request, session: SessionDep, rt: RuntimeDep, actor: 
             raise
         calendar = rt.calendar.get(session)
         return render(request, "admin/calendar.html", {
-            "years": calendar_flows.years_public(session, calendar), "jobs": sorted(JOBS),
+            "years": calendar_flows.years_public(session, calendar), "jobs": sorted(JOBS), "job_names": JOB_ZH,
             "time_travel": rt.settings.enable_time_travel, "error": exc.to_detail(),
             "clock_moved": _clock_moved(session, rt),
             "payload": form.get("payload", ""),

@@ -110,7 +110,7 @@ def test_bad_uploads_and_forms_answer_readably(app) -> None:  # type: ignore[no-
     for data, files in cases:
         r = designer.post("/designer/drafts", data={"csrf_token": csrf, **data}, files=files)
         assert 400 <= r.status_code < 500, (data, r.status_code, r.text[:300])
-        assert '<div class="error">' in r.text, data
+        assert '<div class="error" data-code=' in r.text, data
     missing = designer.post("/designer/drafts", data={"csrf_token": csrf, "mode": "version", "process_key": KEY,
                                                       "from_version": "99"})
     assert missing.status_code == 404 and "未找到" in missing.text
@@ -155,7 +155,7 @@ def test_four_eyes_review_through_the_pages(app, as_user) -> None:  # type: igno
     # A return needs a comment: the page says so, nothing changes.
     r = admin.post(f"/designer/submissions/{submission_id}/return", data={"csrf_token": _csrf(review),
                                                                           "comment": " "})
-    assert r.status_code == 422 and '<div class="error">' in r.text
+    assert r.status_code == 422 and '<div class="error" data-code=' in r.text
     r = admin.post(f"/designer/submissions/{submission_id}/approve", data={"csrf_token": _csrf(review)})
     assert r.status_code == 303, r.text
     done = admin.get(r.headers["location"]).text
@@ -165,7 +165,7 @@ def test_four_eyes_review_through_the_pages(app, as_user) -> None:  # type: igno
     assert "第2版" in section[:section.index("</table>")]
     # Deciding again is refused readably.
     again = admin.post(f"/designer/submissions/{submission_id}/approve", data={"csrf_token": _csrf(done)})
-    assert 400 <= again.status_code < 500 and "错误代码" in again.text or '<div class="error">' in again.text
+    assert 400 <= again.status_code < 500 and "错误代码" in again.text or '<div class="error" data-code=' in again.text
 
 
 def _deploy_v2(as_user) -> None:  # type: ignore[no-untyped-def]
@@ -188,7 +188,7 @@ def test_rollback_is_four_eyes_too(app, as_user) -> None:  # type: ignore[no-unt
     assert f"/designer/processes/{KEY}/migrate?to_version=1" not in workspace
     # Rolling back to what is already current is refused readably.
     same = admin.post(f"/designer/processes/{KEY}/versions/2/redeploy", data={"csrf_token": _csrf(workspace)})
-    assert same.status_code == 409 and '<div class="error">' in same.text and "无需提交" in same.text
+    assert same.status_code == 409 and '<div class="error" data-code=' in same.text and "无需提交" in same.text
     r = admin.post(f"/designer/processes/{KEY}/versions/1/redeploy",
                    data={"csrf_token": _csrf(admin.get("/designer").text)})
     assert r.status_code == 303, r.text

@@ -62,6 +62,9 @@ def test_demo_path_through_the_pages(client) -> None:
     assert r.status_code == 422
     assert "不同意共享时必须提供依据" in r.text
     assert "用途不明" in r.text  # what was typed is kept
+    # The stable code is for machines (an attribute), never words on the page (issue 11).
+    assert 'data-code="refusal_basis_required"' in r.text
+    assert "refusal_basis_required" not in re.sub(r"<[^>]*>", "", r.text)
     r = reviewer.post(f"{task_url}/complete", data={"csrf_token": _csrf(task_page.text), "decision": "approve",
                                                      "terms": "仅用于社保资格认证"})
     assert r.status_code == 303, r.text
@@ -75,3 +78,20 @@ def test_unknown_page_is_a_readable_404(client) -> None:
     r = c.get("/share-requests/424242")
     assert r.status_code == 404
     assert "共享申请不存在" in r.text and "share_request_not_found" in r.text
+
+
+def test_history_names_each_decision_in_chinese() -> None:
+    """Every decision id of the shipped forms reads as words in a history line, e.g. a dispute's 予以共享."""
+    from pathlib import Path
+
+    from app.main import ROOT
+
+    template = (ROOT / "templates" / "_history.html").read_text(encoding="utf-8")
+    ids = set()
+    for path in Path(ROOT / "bpmn").glob("*.bpmn"):
+        text = path.read_text(encoding="utf-8")
+        for field in re.findall(r'<camunda:formField id="decision".*?</camunda:formField>', text, re.S):
+            ids.update(re.findall(r'<camunda:value id="([^"]+)"', field))
+    assert ids >= {"share", "not_share", "approve", "refuse"}
+    missing = sorted(i for i in ids if f"'{i}':" not in template)
+    assert missing == [], f"decision ids shown raw in history lines: {missing}"

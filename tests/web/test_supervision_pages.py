@@ -32,6 +32,9 @@ def test_admin_calendar_page_loads_a_year_and_refuses_a_bad_one(client) -> None:
     page = _login(client.app, "demo_admin")
     shown = page.get("/admin/calendar")
     assert "法定工作日历" in shown.text and "248" in shown.text
+    # Job buttons speak Chinese; the job id stays in the form's address only (issue 11).
+    assert ">立即超期任务移送督办</button>" in shown.text and ">escalate-overdue<" not in shown.text
+    assert "立即运行 escalate-overdue" not in shown.text
     bad = page.post("/admin/calendar", data={"csrf_token": _csrf(shown.text), "payload": "{not json"})
     assert bad.status_code == 422 and "holiday_cn_bad_json" in bad.text
     good = page.post("/admin/calendar", data={"csrf_token": _csrf(shown.text), "payload":
