@@ -574,6 +574,14 @@ def _escalate(session: Session, dispute: Dispute, instance: ProcessInstance, rea
               actor: Actor | str, now: datetime) -> None:
     """Hand the dispute to the data authority chosen when it was opened (Art. 16 para 3: 协商未果)."""
     who = actor_name(actor)
+    # A round ends with the using department's answer, or earlier when negotiation stops: the provider
+    # declares it failed, or the deadline passes after the provider stated its position. That round
+    # took place and counts (第1轮 shown while it ran must not become 共协商0轮).
+    current = dispute.negotiation_rounds + 1
+    if session.execute(select(DisputeRecord.id).where(
+            DisputeRecord.dispute_id == dispute.id, DisputeRecord.kind == RecordKind.provider_position.value,
+            DisputeRecord.round == current)).first() is not None:
+        dispute.negotiation_rounds = current
     dispute.status = DisputeStatus.coordinating.value
     dispute.escalation_reason = reason
     dispute.escalated_at = now

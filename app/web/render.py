@@ -30,6 +30,27 @@ def _local(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 templates.env.filters["local"] = _local
 
+# Marks that end or break a sentence, Chinese and ASCII: text a person typed often ends with one.
+SENTENCE_MARKS = "。；，！？.;,!?"
+_STRONG_ENDS = "。！？!?"
+
+
+def end_with(text: Any, mark: str) -> str:
+    """Return text ending with mark, without doubling the punctuation a person already typed.
+
+    "理由。" + "；" gives "理由；" (the sentence goes on), "理由。" + "。" gives "理由。", and a text that
+    ends with "！" or "？" keeps it where a full stop is wanted. Blank text stays blank.
+    """
+    body = "" if text is None else str(text).rstrip()
+    if not body:
+        return ""
+    if mark == "。" and body[-1] in _STRONG_ENDS:
+        return body
+    return body.rstrip(SENTENCE_MARKS + " \t\u3000") + mark
+
+
+templates.env.filters["end_with"] = end_with
+
 # Histories name each audit action from the one registry (app/audit/labels.py).
 templates.env.globals["ACTION_ZH"] = ACTION_ZH
 

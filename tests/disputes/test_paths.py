@@ -138,7 +138,8 @@ def test_authority_decides_not_to_share_and_the_decision_binds(client, as_user) 
     assert d["kind"] == "not_shared"
     # The provider may declare the negotiation failed itself.
     d = step(reviewer, d["id"], "provider-position", {**NOT_SHARE, "request_coordination": True})
-    assert d["status"] == "coordinating" and d["negotiation_rounds"] == 0
+    # The round in which the provider stated its position and gave up counts: one round took place.
+    assert d["status"] == "coordinating" and d["negotiation_rounds"] == 1
     d = step(authority, d["id"], "decision", {"decision": "not_share", "reasons": "侦查信息依法保密，使用部门可通过其他途径核验",
                                               "basis": "《刑事诉讼法》第一百五十二条"})
     assert d["status"] == "decided" and d["outcome"] == "not_share" and d["grant"] is None

@@ -60,6 +60,10 @@ def test_negotiation_deadline_escalates_through_the_timer_job(client, as_user) -
     d = clerk.get(f"/api/disputes/{d['id']}").json()
     assert d["status"] == "coordinating" and d["escalation_reason"] == "deadline"
     assert d["escalation_label"] == "协商期限届满"
+    # The provider had stated its position: that round took place and is counted.
+    assert d["negotiation_rounds"] == 1
+    [escalated_record] = [r for r in d["records"] if r["kind"] == "escalated"]
+    assert escalated_record["detail"]["rounds"] == 1
     # The unanswered reply is withdrawn; the authority now holds the dispute.
     assert [s["task_spec"] for s in d["open_steps"]] == ["coordinate"]
     assert clerk.get("/api/tasks").json()["items"] == []
