@@ -71,6 +71,16 @@ def business_link(business_ref: str | None) -> tuple[str, str] | None:
     return None
 
 
+def case_link(business_ref: str | None) -> tuple[str, str] | None:
+    """Return (url, label) of a process's case page, share requests included (their page is read-only:
+    a share request is worked on its task page, so business_link leaves it out)."""
+    from app.sharing.service import BUSINESS_PREFIX
+
+    if business_ref and business_ref.startswith(BUSINESS_PREFIX):
+        return f"/share-requests/{business_ref.removeprefix(BUSINESS_PREFIX)}", "共享申请"
+    return business_link(business_ref)
+
+
 def csrf_token(request: Request) -> str:
     """Return the page session's CSRF token, creating it on first use."""
     token = request.session.get("csrf")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 
 from app.core.clock import clock
 from app.deps import RuntimeDep, SessionDep
+from app.engine.models import ProcessInstance
 from app.supervision import flows, service
 from app.web import FormData, PageUser
-from app.web.render import flash_redirect, render
+from app.web.render import case_link, flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,6 +24,11 @@ def items(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser
     rows = service.list_items(session, actor, calendar=rt.calendar.get(session), now=clock.now(),
                               department_code=department_code or None, min_overdue_days=min_days,
                               state=state if state in ("open", "closed") else None)
+    # Each item links to its case's own page (the case's read rules still decide what opens there).
+    refs = dict(session.execute(select(ProcessInstance.id, ProcessInstance.business_ref).where(
+        ProcessInstance.id.in_({r["instance_id"] for r in rows}))).all()) if rows else {}
+    for row in rows:
+        row["case_link"] = case_link(refs.get(row["instance_id"]))
     return render(request, "supervision/list.html", {"rows": rows, "state": state,
                                                      "department_code": department_code,
                                                      "min_overdue_days": min_overdue_days})

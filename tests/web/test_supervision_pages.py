@@ -16,6 +16,12 @@ def test_supervisor_sees_urges_and_closes_in_pages(client, as_user) -> None:
     listing = page.get("/supervision")
     assert "督查督办事项" in listing.text and "河南省公安厅" in listing.text and "2 个工作日" in listing.text
     item_id = as_user("gov_supervisor").get("/api/supervision/items").json()["items"][0]["id"]
+    # The supervisor opens the case itself from the queue (issue 11).
+    import re
+
+    case_url = re.search(r'<td><a href="(/share-requests/\d+)">', listing.text).group(1)  # type: ignore[union-attr]
+    case = page.get(case_url)
+    assert case.status_code == 200 and "流转记录" in case.text
     r = page.post(f"/supervision/{item_id}/urge", data={"csrf_token": _csrf(listing.text), "note": "请速办"})
     assert r.status_code == 303
     r = page.post(f"/supervision/{item_id}/close", data={"csrf_token": _csrf(listing.text), "note": "已约谈"})
