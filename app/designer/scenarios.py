@@ -21,22 +21,18 @@ from typing import Any
 
 import yaml
 from lxml import etree
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.exceptions import WorkflowException
-from SpiffWorkflow.util.task import TaskState
 
 from app.core.errors import DomainError
 from app.engine import forms
 from app.engine.bpmn import compile_definition, parse_instant, use_now
 from app.engine.core import Engine
+from app.engine.errors import EngineFault
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO_DIR = ROOT / "bpmn" / "scenarios"
 # The instant a scenario starts at (a working Monday, Beijing time) unless it names one (`at`).
 DEFAULT_START = "2026-11-02T09:00:00+08:00"
 _B = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
-_REACHED = TaskState.COMPLETED | TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
 _STEP_KEYS = {"task", "role", "data", "system_data", "timer"}
 _TOP_KEYS = {"name", "description", "at", "start", "steps", "expect"}
 
@@ -174,20 +170,20 @@ def run_scenario(xml: bytes, scenario: dict[str, Any]) -> dict[str, Any]:
     try:
         with use_now(now):
             workflow = eng.start(content_hash, xml, sc["start"])
-        _collect(workflow, run)
+        run.pairs |= eng.reached_pairs(workflow)
         for i, step in enumerate(sc["steps"], 1):
             run.step = i
             problem, now = _step(eng, workflow, metas, step, i, now, run)
             if problem:
-                return _result(sc["name"], False, run.path, expected_path, _end(workflow), problem, run)
-            _collect(workflow, run)
+                return _result(sc["name"], False, run.path, expected_path, eng.end_event(workflow), problem, run)
+            run.pairs |= eng.reached_pairs(workflow)
             # Saved and restored between steps, as between two requests of the service.
             workflow = eng.restore(eng.dump(workflow), content_hash, xml)
-        end = _end(workflow)
-    except (DomainError, WorkflowException) as exc:
+        end = eng.end_event(workflow)
+    except (DomainError, EngineFault) as exc:
         message = exc.message_zh if isinstance(exc, DomainError) else str(exc)
         where = f"第 {run.step} 步：" if run.step else "启动时"
-        return _result(sc["name"], False, run.path, expected_path, _end(workflow) if workflow else None,
+        return _result(sc["name"], False, run.path, expected_path, eng.end_event(workflow) if workflow else None,
                        f"{where}流程出错：{message}", run)
     problems = []
     if "path" in expect and run.path != expected_path:
@@ -214,14 +210,14 @@ def _step(eng: Engine, workflow: Any, metas: dict[str, Any], step: dict[str, Any
     """Perform one step; return (a Chinese problem or None, the scenario's clock after the step)."""
     if "timer" in step:
         timer = str(step["timer"])
-        waiting = _waiting_timers(workflow)
+        waiting = eng.waiting_timers(workflow)
         if timer not in waiting:
             shown = _ids(sorted(waiting)) if waiting else "无"
             return f"第 {i} 步：期望定时器 {timer} 在等待，实际等待的定时器：{shown}", now
         due = waiting[timer]
         now = max(now, due) if due is not None else now
         eng.fire_timers(workflow, now)
-        if timer in _waiting_timers(workflow) and not _fired(workflow, timer):
+        if timer in eng.waiting_timers(workflow) and not eng.timer_fired(workflow, timer):
             return f"第 {i} 步：定时器 {timer} 到期后未触发", now
         return None, now
     task_id = str(step["task"])
@@ -229,7 +225,7 @@ def _step(eng: Engine, workflow: Any, metas: dict[str, Any], step: dict[str, Any
     found = next((t for t in ready if t.task_spec == task_id), None)
     if found is None:
         actual = _ids([t.task_spec for t in ready]) if ready else (
-            f"无（流程已结束于 {_end(workflow)}）" if eng.is_completed(workflow) else "无")
+            f"无（流程已结束于 {eng.end_event(workflow)}）" if eng.is_completed(workflow) else "无")
         return f"第 {i} 步：期望任务 {task_id} 就绪，实际就绪的是 {actual}", now
     meta = metas.get(task_id, {})
     roles = [str(r) for r in meta.get("candidate_groups") or []]
@@ -247,61 +243,6 @@ def _step(eng: Engine, workflow: Any, metas: dict[str, Any], step: dict[str, Any
         eng.complete_user_task(workflow, found.id, clean)
     run.path.append(task_id)
     return None, now
-
-
-def _all_tasks(workflow: Any) -> list[Any]:
-    tasks = list(workflow.tasks.values())
-    for sub in workflow.subprocesses.values():
-        tasks.extend(sub.tasks.values())
-    return tasks
-
-
-def _bpmn_id(task: Any) -> str | None:
-    return getattr(task.task_spec, "bpmn_id", None)
-
-
-def _waiting_timers(workflow: Any) -> dict[str, datetime | None]:
-    """Return the timer events waiting now, by element id, with the instant each is due (if known)."""
-    out: dict[str, datetime | None] = {}
-    for task in _all_tasks(workflow):
-        spec = task.task_spec
-        if task.state != TaskState.WAITING or not _is_timer(spec):
-            continue
-        value = task.internal_data.get("event_value")
-        if isinstance(value, dict):
-            value = value.get("next")
-        out[spec.bpmn_id] = parse_instant(value) if isinstance(value, str) else None
-    return out
-
-
-def _is_timer(spec: Any) -> bool:
-    definition = getattr(spec, "event_definition", None)
-    return isinstance(definition, TimerEventDefinition) and bool(getattr(spec, "bpmn_id", None))
-
-
-def _fired(workflow: Any, timer: str) -> bool:
-    return any(_bpmn_id(t) == timer and t.has_state(TaskState.COMPLETED) for t in _all_tasks(workflow))
-
-
-def _collect(workflow: Any, run: _Run) -> None:
-    """Remember which element followed which (before the state is saved: saving prunes history)."""
-    for task in _all_tasks(workflow):
-        parent = task.parent
-        if parent is None or not task.has_state(_REACHED):
-            continue
-        source, target = _bpmn_id(parent), _bpmn_id(task)
-        if source and target:
-            run.pairs.add((source, target))
-
-
-def _end(workflow: Any) -> str | None:
-    """Return the end event of the top-level process the instance reached, or None while it runs."""
-    if not workflow.is_completed():
-        return None
-    for task in workflow.tasks.values():
-        if isinstance(task.task_spec, EndEvent) and task.has_state(TaskState.COMPLETED):
-            return _bpmn_id(task)
-    return None
 
 
 def _ids(ids: list[str]) -> str:

@@ -18,6 +18,8 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditio
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins import ExclusiveGatewayMixin
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
@@ -283,6 +285,54 @@ class Engine:
                     _predict_again(task)
         setattr(workflow, _HASH_ATTR, plan.content_hash)
 
+    # -- inspection for scenario tests (app.designer.scenarios) -------------------------------------
+
+    @staticmethod
+    def waiting_timers(workflow: BpmnWorkflow) -> dict[str, datetime | None]:
+        """Return the timer events waiting now, by element id, with the instant each is due (if known)."""
+        out: dict[str, datetime | None] = {}
+        for task in _all_tasks(workflow):
+            spec = task.task_spec
+            definition = getattr(spec, "event_definition", None)
+            if task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition) \
+                    or not getattr(spec, "bpmn_id", None):
+                continue
+            value = task.internal_data.get("event_value")
+            if isinstance(value, dict):
+                value = value.get("next")
+            out[spec.bpmn_id] = parse_instant(value) if isinstance(value, str) else None
+        return out
+
+    @staticmethod
+    def timer_fired(workflow: BpmnWorkflow, element_id: str) -> bool:
+        """Tell whether the timer event with this element id has fired."""
+        return any(getattr(t.task_spec, "bpmn_id", None) == element_id and t.has_state(TaskState.COMPLETED)
+                   for t in _all_tasks(workflow))
+
+    @staticmethod
+    def reached_pairs(workflow: BpmnWorkflow) -> set[tuple[str, str]]:
+        """Return (source, target) element ids where target was reached from source, as the task tree
+        holds them now (read before `dump`: saving prunes finished history)."""
+        pairs: set[tuple[str, str]] = set()
+        for task in _all_tasks(workflow):
+            parent = task.parent
+            if parent is None or not task.has_state(_REACHED):
+                continue
+            source, target = getattr(parent.task_spec, "bpmn_id", None), getattr(task.task_spec, "bpmn_id", None)
+            if source and target:
+                pairs.add((source, target))
+        return pairs
+
+    @staticmethod
+    def end_event(workflow: BpmnWorkflow) -> str | None:
+        """Return the end event of the top-level process the instance reached, or None while it runs."""
+        if not workflow.is_completed():
+            return None
+        for task in workflow.tasks.values():
+            if isinstance(task.task_spec, EndEvent) and task.has_state(TaskState.COMPLETED):
+                return getattr(task.task_spec, "bpmn_id", None)
+        return None
+
     def current_steps(self, workflow: BpmnWorkflow) -> list[str]:
         """Name the BPMN elements the instance is at (user tasks, waiting events), subprocesses too."""
         names: list[str] = []
@@ -434,6 +484,14 @@ def _prune_iterations(wf: Any, loop_task: Task) -> None:
 
 
 _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+_REACHED = TaskState.COMPLETED | _ACTIVE
+
+
+def _all_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    tasks = list(workflow.tasks.values())
+    for sub in workflow.subprocesses.values():
+        tasks.extend(sub.tasks.values())
+    return tasks
 # Marks a problem found on one of the engine's own nodes rather than on an element a designer drew.
 _INTERNAL = "engine:"
 # Spec attributes a designer recognises, for the reason an instance cannot move.

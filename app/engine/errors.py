@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from SpiffWorkflow.exceptions import WorkflowException
+
 from app.core.errors import Conflict, InvalidInput
+
+# What SpiffWorkflow raises when a running process goes wrong (for callers outside app/engine).
+EngineFault = WorkflowException
 
 
 class BpmnRejected(InvalidInput):
