@@ -5,6 +5,7 @@ only show it and post to it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -279,13 +280,13 @@ def submission_page(request: Request, submission_id: int, session: SessionDep, r
     return _submission_page(request, session, rt, actor, submission_id)
 
 
-@router.post("/designer/submissions/{submission_id}/approve")
-def approve(request: Request, submission_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-            form: FormData) -> Response:
-    """批准并部署: deploy the submission as the process's next version."""
+def _decide(request: Request, session: SessionDep, rt: RuntimeDep, actor: Actor, submission_id: int,
+            decide: Callable[..., ProcessSubmission], comment: str, done: Callable[[ProcessSubmission], str]
+            ) -> Response:
+    """Run an administrator's decision on a submission; refusals re-render the review page."""
     _designer(actor)
     try:
-        flows.approve(session, rt, actor, submission_id, str(form.get("comment") or ""))
+        sub = decide(session, rt, actor, submission_id, comment)
         session.commit()
     except DomainError as exc:
         session.rollback()
@@ -293,26 +294,29 @@ def approve(request: Request, submission_id: int, session: SessionDep, rt: Runti
             raise
         return _submission_page(request, session, rt, actor, submission_id, error=exc.to_detail(),
                                 status=exc.status_code)
-    version = service.get_submission(session, submission_id, actor)["deployed_version"]
-    return flash_redirect(request, f"/designer/submissions/{submission_id}",
-                          f"已批准并部署为第{version}版" if version else "已批准并部署")
+    return flash_redirect(request, f"/designer/submissions/{submission_id}", done(sub))
+
+
+def _deployed(sub: ProcessSubmission, session: SessionDep) -> str:
+    version = session.execute(select(ProcessDefinition.version).where(
+        ProcessDefinition.id == sub.deployed_definition_id)).scalar_one_or_none()
+    return f"已批准并部署为第{version}版" if version else "已批准并部署"
+
+
+@router.post("/designer/submissions/{submission_id}/approve")
+def approve(request: Request, submission_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+            form: FormData) -> Response:
+    """批准并部署: deploy the submission as the process's next version."""
+    return _decide(request, session, rt, actor, submission_id, flows.approve, str(form.get("comment") or ""),
+                   lambda sub: _deployed(sub, session))
 
 
 @router.post("/designer/submissions/{submission_id}/return")
 def return_submission(request: Request, submission_id: int, session: SessionDep, rt: RuntimeDep,
                       actor: PageUser, form: FormData) -> Response:
     """退回 with a comment: the draft goes back to its designer."""
-    _designer(actor)
-    try:
-        flows.return_submission(session, rt, actor, submission_id, str(form.get("comment") or ""))
-        session.commit()
-    except DomainError as exc:
-        session.rollback()
-        if exc.status_code in (403, 404):
-            raise
-        return _submission_page(request, session, rt, actor, submission_id, error=exc.to_detail(),
-                                status=exc.status_code)
-    return flash_redirect(request, f"/designer/submissions/{submission_id}", "已退回，设计员将看到您的意见")
+    return _decide(request, session, rt, actor, submission_id, flows.return_submission,
+                   str(form.get("comment") or ""), lambda sub: "已退回，设计员将看到您的意见")
 
 
 __all__ = ["router"]
