@@ -14,6 +14,8 @@ StepHandler = Callable[..., None]
 
 # (session, task_row, at) -> None; called when a task row is completed or withdrawn
 TaskClosedHandler = Callable[..., None]
+# (session, task_row, instance, at) -> None; called when a new open task row is projected (not for trials)
+TaskOpenedHandler = Callable[..., None]
 
 
 @dataclass
@@ -21,6 +23,13 @@ class HookRegistry:
     validators: dict[tuple[str, str], TaskValidator] = field(default_factory=dict)
     step_handlers: dict[str, StepHandler] = field(default_factory=dict)
     task_closed: list[TaskClosedHandler] = field(default_factory=list)
+    task_opened: list[TaskOpenedHandler] = field(default_factory=list)
+
+    def on_task_opened(self, fn: TaskOpenedHandler) -> TaskOpenedHandler:
+        """Register what happens, in every process, when a task arrives (a row is projected open)."""
+        if fn not in self.task_opened:
+            self.task_opened.append(fn)
+        return fn
 
     def on_task_closed(self, fn: TaskClosedHandler) -> TaskClosedHandler:
         """Register what happens, in every process, when a task is done or withdrawn."""

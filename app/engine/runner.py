@@ -514,6 +514,7 @@ class Runner:
                                  "due_at": row.due_at.isoformat() if row.due_at else None,
                                  "due_rule": row.due_rule,
                                  "due_from": row.due_from.isoformat() if row.due_from else None})
+            _task_opened(session, row, instance, now)
 
     @staticmethod
     def _due_from(meta: dict[str, Any], variables: dict[str, Any]) -> date | None:
@@ -575,6 +576,14 @@ def _task_closed(session: Session, task: Task, at: datetime) -> None:
         return
     for handler in hooks.task_closed:
         handler(session=session, task=task, at=at)
+
+
+def _task_opened(session: Session, task: Task, instance: ProcessInstance, at: datetime) -> None:
+    """Run the areas' task-opened handlers (notifications, copies), except for a trial run's task."""
+    if task.trial:
+        return
+    for handler in hooks.task_opened:
+        handler(session=session, task=task, instance=instance, at=at)
 
 
 _PROJECTED_META = (("candidate_groups", "办理角色"), ("due_date", "办理期限"), ("form", "表单"),
