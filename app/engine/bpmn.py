@@ -16,6 +16,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
     IntermediateCatchEvent,
@@ -36,10 +37,16 @@ from SpiffWorkflow.camunda.parser.event_parsers import (
     CamundaIntermediateThrowEventParser,
     CamundaStartEventParser,
 )
-from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser, UserTaskParser
+from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 
 from app.core.clock import SHANGHAI, clock
 from app.engine.errors import BpmnRejected, ScriptError
+from app.engine.multi_instance import (
+    GovflowParallelMultiInstanceTask,
+    GovflowSequentialMultiInstanceTask,
+    results_variable,
+)
 from app.engine.restricted import RESERVED_DATA_KEY, assigned_names, compile_expression, compile_script
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -86,6 +93,9 @@ class UserTaskMeta:
     lane: str | None
     properties: dict[str, str]
     form: tuple[FormField, ...]
+    # Set for a multi-instance task (会签/或签): collection, element_variable, cardinality, sequential,
+    # results (the variable collecting each instance's result) and assignee_variable.
+    multi_instance: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -271,6 +281,29 @@ class _BoundaryEventParser(_ClockTimerParsing, CamundaBoundaryEventParser):
     pass
 
 
+class _UserTaskParser(UserTaskParser):
+    """Camunda user tasks whose multi-instance loop is ours: configured once, never rewritten at run time."""
+
+    def _add_multiinstance_task(self, loop_characteristics: Any) -> None:
+        mi = _multi_instance(self.node)
+        assert mi is not None
+        fields = tuple(field.get("id") for field in
+                       self.node.iterfind(f"{_b('extensionElements')}/{_c('formData')}/{_c('formField')}")
+                       if field.get("id"))
+        original = self.spec.task_specs.pop(self.task.name)
+        task_class = GovflowSequentialMultiInstanceTask if mi["sequential"] else GovflowParallelMultiInstanceTask
+        self.task = task_class(
+            self.spec, original.name, "",
+            cardinality=mi["cardinality"],
+            data_input=TaskDataReference(mi["collection"]) if mi["collection"] else None,
+            input_item=TaskDataReference(mi["element_variable"]) if mi["element_variable"] else None,
+            condition=mi["condition"], results=mi["results"], output_fields=fields,
+            bpmn_name=original.bpmn_name, lane=original.lane,
+            description="Sequential MultiInstance" if mi["sequential"] else "Parallel MultiInstance",
+        )
+        self._copy_task_attrs(original, loop_characteristics)
+
+
 class GovflowParser(CamundaParser):
     """CamundaParser whose timers use our clock and whose plain/manual tasks pass through."""
 
@@ -282,6 +315,7 @@ class GovflowParser(CamundaParser):
         full_tag("boundaryEvent"): (_BoundaryEventParser, BoundaryEvent),
         full_tag("task"): (CamundaTaskParser, PassThroughTask),
         full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
+        full_tag("userTask"): (_UserTaskParser, CamundaUserTask),
     }
 
 
@@ -308,9 +342,6 @@ _REFUSED_ELEMENTS: dict[str, str] = {
     _b("receiveTask"): "接收任务（receiveTask）不受支持",
     _b("callActivity"): "调用活动（callActivity）不受支持，请改用内嵌子流程（subProcess）",
     _b("businessRuleTask"): "业务规则任务（businessRuleTask / DMN）不受支持",
-    _b("multiInstanceLoopCharacteristics"):
-        "多实例（multiInstanceLoopCharacteristics）不受支持；"
-        "多轮办理请用带 standardLoopCharacteristics 的循环子流程",
     _c("executionListener"): "执行监听器（camunda:executionListener）不受支持",
     _c("taskListener"): "任务监听器（camunda:taskListener）不受支持",
     _c("inputOutput"): "输入/输出映射（camunda:inputOutput）不受支持",
@@ -418,6 +449,69 @@ def _lint_element(el: Any, owner: str | None, problems: Problems) -> None:
         _lint_timer(el, owner, problems)
     elif tag in (_b("loopCondition"), _b("condition"), _b("completionCondition")):
         _lint_expression(el.text, owner, "条件表达式", problems)
+    elif tag == _b("multiInstanceLoopCharacteristics"):
+        _lint_multi_instance(el, owner, problems)
+
+
+_MI_UNSUPPORTED_CHILDREN = ("loopDataInputRef", "loopDataOutputRef", "inputDataItem", "outputDataItem",
+                            "complexBehaviorDefinition")
+
+
+def _lint_multi_instance(el: Any, owner: str | None, problems: Problems) -> None:
+    """Multi-instance: user tasks only, a plain variable as collection, Python for the rest."""
+    task = el.getparent()
+    if task.tag != _b("userTask"):
+        problems.append((owner, f"元素 {owner}：多实例只支持用户任务（会签、或签）", "multi_instance"))
+        return
+    for local in _MI_UNSUPPORTED_CHILDREN:
+        if el.find(_b(local)) is not None:
+            problems.append((owner, f"用户任务 {owner}：多实例不支持 {local}，请用 camunda:collection 与 "
+                                    "camunda:elementVariable", "multi_instance"))
+    mi = _multi_instance(task)
+    assert mi is not None
+    if bool(mi["collection"]) == bool(mi["cardinality"]):
+        problems.append((owner, f"用户任务 {owner}：多实例须且只须设置集合（camunda:collection）"
+                                "或实例数（loopCardinality）之一", "multi_instance"))
+    for label, name in (("集合（camunda:collection）", mi["collection"]),
+                        ("元素变量（camunda:elementVariable）", mi["element_variable"]),
+                        ("结果变量（扩展属性 results）", mi["results"])):
+        if name and (not name.isidentifier() or name == RESERVED_DATA_KEY or name.startswith("_")):
+            problems.append((owner, f"用户任务 {owner}：多实例的{label}须是一个变量名（如 signers），"
+                                    f"不能是 {name}", "multi_instance"))
+    if mi["collection"] and not mi["element_variable"]:
+        problems.append((owner, f"用户任务 {owner}：多实例按集合办理时须设置元素变量（camunda:elementVariable）",
+                         "multi_instance"))
+    if mi["cardinality"]:
+        _lint_expression(mi["cardinality"], owner, "实例数（loopCardinality）", problems, "multi_instance")
+    assignee = task.get(_c("assignee"))
+    if assignee and assignee != mi["element_variable"]:
+        problems.append((owner, f"用户任务 {owner}：多实例任务的办理人（camunda:assignee）须写元素变量名"
+                                f"“{mi['element_variable'] or ''}”，表示每个实例交由该变量所指用户办理",
+                         "multi_instance"))
+
+
+def _multi_instance(task: Any) -> dict[str, Any] | None:
+    """Read a user task's multi-instance loop as the runner and the parser use it (None: not one)."""
+    el = task.find(_b("multiInstanceLoopCharacteristics"))
+    if el is None:
+        return None
+    cardinality = el.find(_b("loopCardinality"))
+    condition = el.find(_b("completionCondition"))
+    element_variable = el.get(_c("elementVariable")) or None
+    configured = None
+    for prop in task.iterfind(f"{_b('extensionElements')}/{_c('properties')}/{_c('property')}"):
+        if (prop.get("name") or prop.get("id")) == "results":
+            configured = prop.get("value") or None
+    assignee = task.get(_c("assignee")) or None
+    return {
+        "sequential": (el.get("isSequential") or "").strip().lower() == "true",
+        "collection": (el.get(_c("collection")) or "").strip() or None,
+        "element_variable": element_variable,
+        "cardinality": (cardinality.text or "").strip() or None if cardinality is not None else None,
+        "condition": (condition.text or "").strip() or None if condition is not None else None,
+        "results": results_variable(task.get("id") or "", configured),
+        "assignee_variable": assignee if assignee and assignee == element_variable else None,
+    }
 
 
 def _lint_script_task(el: Any, owner: str | None, problems: Problems) -> None:
@@ -611,6 +705,7 @@ def _user_task(el: Any, lanes: dict[str, str]) -> UserTaskMeta:
         lane=_lane_of(el, lanes),
         properties=properties,
         form=form,
+        multi_instance=_multi_instance(el),
     )
 
 

@@ -41,6 +41,7 @@ from app.engine.bpmn import (
     use_now,
 )
 from app.engine.errors import TaskNotReady
+from app.engine.multi_instance import MULTI_INSTANCE_CLASSES, GovflowMultiInstanceConverter
 from app.engine.restricted import normalize_data
 from app.engine.sandbox import RestrictedScriptEngine
 
@@ -133,6 +134,8 @@ def full_config() -> dict[type, type]:
     config[ClockTimeDateEventDefinition] = TimerConditionalEventDefinitionConverter
     config[ClockDurationTimerEventDefinition] = TimerConditionalEventDefinitionConverter
     config[ClockCycleTimerEventDefinition] = TimerConditionalEventDefinitionConverter
+    for mi_class in MULTI_INSTANCE_CLASSES:
+        config[mi_class] = GovflowMultiInstanceConverter
     return config
 
 
@@ -423,6 +426,8 @@ class Engine:
             for task in list(wf.tasks.values()):
                 if isinstance(task.task_spec, StandardLoopTask):
                     _prune_iterations(wf, task)
+                elif isinstance(task.task_spec, MULTI_INSTANCE_CLASSES):
+                    _prune_instances(wf, task)
 
         tasks: dict[UUID, Task] = dict(workflow.tasks)
         for subprocess in workflow.subprocesses.values():
@@ -481,6 +486,23 @@ def _prune_iterations(wf: Any, loop_task: Task) -> None:
         wf._remove_task(child.id)
         # Keep the count (loopMaximum and the iteration index read len(merged)), drop the 36-char id.
         merged[position] = ""
+
+
+def _prune_instances(wf: Any, mi_task: Task) -> None:
+    """Drop the finished instances of a multi-instance task: their results are in the results list, their
+    task rows in our tables; what stays is the open instances only, so 20 signers cost what one does."""
+    merged: list[str] = mi_task.internal_data.get("merged", [])
+    positions = {task_id: i for i, task_id in enumerate(merged)}
+    child_spec = mi_task.task_spec.task_spec
+    for child in list(mi_task.children):
+        if child.task_spec.name != child_spec or not child.has_state(TaskState.FINISHED_MASK):
+            continue
+        if wf.last_task is child:
+            wf.last_task = mi_task
+        position = positions.get(str(child.id))
+        if position is not None:
+            merged[position] = ""  # the count is what the task reads; drop the 36-char id
+        wf._remove_task(child.id)
 
 
 _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
@@ -628,7 +650,7 @@ def _connect_loops(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProces
     """Connect loop merges once at cache time, so concurrent instances never race to connect them."""
     for process_spec in [spec, *subprocess_specs.values()]:
         for task_spec in process_spec.task_specs.values():
-            if isinstance(task_spec, StandardLoopTask):
+            if isinstance(task_spec, (StandardLoopTask, *MULTI_INSTANCE_CLASSES)):
                 child_spec = process_spec.task_specs[task_spec.task_spec]
                 if not child_spec.completed_event.is_connected(task_spec.merge_child):
                     child_spec.completed_event.connect(task_spec.merge_child)

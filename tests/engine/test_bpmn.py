@@ -111,9 +111,9 @@ REFUSALS: dict[str, tuple[bytes, str]] = {
     "call_activity": (linear('<bpmn:callActivity id="call_other" calledElement="other" />'), "call_other"),
     "business_rule_task": (linear('<bpmn:businessRuleTask id="decide" camunda:decisionRef="rules" />'),
                            "decide"),
-    "multi_instance": (linear(
-        '<bpmn:userTask id="per_item"><bpmn:multiInstanceLoopCharacteristics camunda:collection="items" '
-        'camunda:elementVariable="item" /></bpmn:userTask>'), "per_item"),
+    "multi_instance_not_on_a_user_task": (linear(
+        '<bpmn:subProcess id="per_item"><bpmn:multiInstanceLoopCharacteristics camunda:collection="items" '
+        'camunda:elementVariable="item" /></bpmn:subProcess>'), "per_item"),
     "juel_in_attribute": (linear('<bpmn:userTask id="juel_assignee" camunda:assignee="#{starter}" />'),
                           "juel_assignee"),
     "juel_in_condition": (linear(

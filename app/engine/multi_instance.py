@@ -1,0 +1,184 @@
+"""Multi-instance user tasks (会签 / 或签 / N-of-M) with our semantics on top of SpiffWorkflow's specs.
+
+SpiffWorkflow's Camunda multi-instance classes rewrite the shared task spec the first time they run
+(the collection becomes input and output at run time), so one instance can break the cached spec of
+the next, and they write the element variable back into the collection, dropping what each person
+submitted. These classes are configured once at parse time and never change afterwards:
+
+- `camunda:collection="signers"`: a process variable holding a list; one instance per item, the item
+  in `camunda:elementVariable` (in that instance's data only);
+- `loopCardinality`: a Python expression giving the number of instances (item: the index);
+- `completionCondition`: a Python expression evaluated after each instance completes, with
+  `nrOfInstances`, `nrOfCompletedInstances`, `nrOfActiveInstances` and the results so far besides the
+  completed instance's data; when true the instances still open are withdrawn (cancelled);
+- each completed instance appends one entry to the results list (variable named by the extension
+  property `results`, default `<element id>_results`): the element variable, `index` (position in the
+  collection) and the instance's form fields as submitted. The process after the task reads the
+  list; the instance's own variables (element variable, form fields) do not leak into the parent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
+from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask, SequentialMultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.util.task import TaskState
+
+from app.engine.errors import ScriptError
+
+# Bounds the number of instances one multi-instance task may open (inboxes, state size).
+MAX_INSTANCES = 200
+
+
+def results_variable(bpmn_id: str, configured: str | None) -> str:
+    """Return the name of the variable collecting the instances' results."""
+    return configured or f"{bpmn_id}_results"
+
+
+class _GovflowMultiInstance:
+    """What parallel and sequential multi-instance tasks of ours share (mixed in before SpiffWorkflow's)."""
+
+    results: str
+    output_fields: tuple[str, ...]
+    cardinality: str | None
+    data_input: Any
+    input_item: Any
+    condition: str | None
+    bpmn_id: str
+
+    def _init_results(self, my_task: Any) -> None:
+        my_task.data[self.results] = []
+        my_task.internal_data["merged"] = []
+        if self.data_input is not None:
+            name = self.data_input.bpmn_id
+            if name not in my_task.data:
+                raise ScriptError(f"多实例任务缺少流程变量“{name}”（应为列表）", element_id=self.bpmn_id)
+            value = my_task.data[name]
+            if not isinstance(value, list):
+                raise ScriptError(f"流程变量“{name}”必须是列表，实际为 {type(value).__name__}",
+                                  element_id=self.bpmn_id)
+            count = len(value)
+        else:
+            count = my_task.workflow.script_engine.evaluate(my_task, self.cardinality)
+            if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                raise ScriptError(f"多实例数量（loopCardinality）必须是非负整数，实际为 {count!r}",
+                                  element_id=self.bpmn_id)
+        if count > MAX_INSTANCES:
+            raise ScriptError(f"多实例数量 {count} 超过上限 {MAX_INSTANCES}", element_id=self.bpmn_id)
+        my_task.internal_data["instances"] = count
+        if self.input_item is not None and self.input_item.bpmn_id in my_task.data:
+            raise ScriptError(f"元素变量“{self.input_item.bpmn_id}”与已有流程变量同名，请换一个名字",
+                              element_id=self.bpmn_id)
+
+    def _collect(self, my_task: Any, child: Any) -> bool:
+        """Record one completed instance's result; return whether the completion condition holds."""
+        index = child.internal_data.get("key_or_index")
+        if index is None:
+            index = child.internal_data.get("item")
+        entry: dict[str, Any] = {"index": index}
+        if self.input_item is not None:
+            entry[self.input_item.bpmn_id] = child.data.get(self.input_item.bpmn_id)
+        for field in self.output_fields:
+            if field in child.data:
+                entry[field] = child.data[field]
+        results = my_task.data.setdefault(self.results, [])
+        results.append(entry)
+        my_task.internal_data["merged"].append(str(child.id))
+        if self.condition is None:
+            return False
+        total = int(my_task.internal_data.get("instances", 0))
+        completed = len(my_task.internal_data["merged"])
+        context = {
+            "nrOfInstances": total,
+            "nrOfCompletedInstances": completed,
+            "nrOfActiveInstances": self._active(my_task),
+            self.results: results,
+        }
+        return bool(my_task.workflow.script_engine.evaluate(child, self.condition, external_context=context))
+
+    def _active(self, my_task: Any) -> int:
+        return sum(1 for c in self._instances(my_task)  # type: ignore[attr-defined]
+                   if not c.has_state(TaskState.FINISHED_MASK))
+
+
+class GovflowParallelMultiInstanceTask(_GovflowMultiInstance, ParallelMultiInstanceTask):
+    """All instances open at once; the completion condition withdraws the rest (或签, N-of-M)."""
+
+    def __init__(self, wf_spec: Any, bpmn_id: str, task_spec: str, *, results: str,
+                 output_fields: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(wf_spec, bpmn_id, task_spec, **kwargs)
+        self.results = results
+        self.output_fields = tuple(output_fields)
+
+    def _update_hook(self, my_task: Any) -> Any:
+        # Inherit the parent's data (as SpiffWorkflow's own hook does) before the collection is read.
+        super(MultiInstanceTask, self)._update_hook(my_task)
+        self._init_results(my_task)
+        self.create_children(my_task)
+        if not self.children_complete(my_task):
+            my_task._set_state(TaskState.STARTED)
+            return None
+        return True
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        my_task = child.parent
+        if self._collect(my_task, child):
+            for other in self._instances(my_task):
+                other.cancel()
+            my_task._set_state(TaskState.READY)
+        elif self.children_complete(my_task):
+            my_task._set_state(TaskState.READY)
+
+    def children_complete(self, my_task: Any) -> bool:
+        # Finished instances may have been pruned: count merges, not children.
+        return len(my_task.internal_data.get("merged", [])) >= int(my_task.internal_data.get("instances", 0))
+
+
+class GovflowSequentialMultiInstanceTask(_GovflowMultiInstance, SequentialMultiInstanceTask):
+    """One instance after another, in collection order; the completion condition stops early."""
+
+    def __init__(self, wf_spec: Any, bpmn_id: str, task_spec: str, *, results: str,
+                 output_fields: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(wf_spec, bpmn_id, task_spec, **kwargs)
+        self.results = results
+        self.output_fields = tuple(output_fields)
+
+    def _update_hook(self, my_task: Any) -> Any:
+        super(MultiInstanceTask, self)._update_hook(my_task)
+        self._init_results(my_task)
+        if self.data_input is not None:
+            my_task.internal_data["remaining"] = list(range(my_task.internal_data["instances"]))
+        else:
+            my_task.internal_data["cardinality"] = my_task.internal_data["instances"]
+            my_task.internal_data["current"] = 0
+        if not self.children_complete(my_task):
+            self.add_next_child(my_task)
+            my_task._set_state(TaskState.STARTED)
+            return None
+        return True
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        my_task = child.parent
+        if self._collect(my_task, child) or self.children_complete(my_task):
+            my_task._set_state(TaskState.READY)
+        else:
+            self.add_next_child(my_task)
+
+
+MULTI_INSTANCE_CLASSES = (GovflowParallelMultiInstanceTask, GovflowSequentialMultiInstanceTask)
+
+
+class GovflowMultiInstanceConverter(MultiInstanceTaskConverter):
+    """Serialize our multi-instance specs (full specs: migration diffs, spec-embedding dumps)."""
+
+    def to_dict(self, spec: Any) -> dict[str, Any]:
+        dct = super().to_dict(spec)
+        dct["results"] = spec.results
+        dct["output_fields"] = list(spec.output_fields)
+        return dct
+
+    def from_dict(self, dct: dict[str, Any]) -> Any:
+        dct["output_fields"] = tuple(dct.get("output_fields") or ())
+        return super().from_dict(dct)
