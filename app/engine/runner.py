@@ -29,7 +29,7 @@ from app.engine.core import Engine, MigrationPlan, ReadyTask
 from app.engine.errors import BpmnRejected, MigrationRefused
 from app.engine.hooks import hooks
 from app.engine.models import InstanceStatus, ProcessDefinition, ProcessInstance, Task, TaskStatus
-from app.org.models import Department
+from app.org.models import Department, User, UserRole
 from app.org.service import Actor
 from app.workdays.service import DeadlinePolicy, check_due
 
@@ -491,13 +491,18 @@ class Runner:
             variables = ready_task.data
             department_id = self._task_department(session, instance, meta, variables)
             groups = meta.get("candidate_groups") or []
+            assignee_id, role = None, groups[0] if groups else None
+            designated = _designated_assignee(session, meta, variables)
+            if designated is not None:
+                # A multi-instance task's instance goes to the person its element variable names.
+                assignee_id, department_id, role = designated
             due_from = self._due_from(meta, variables)
             start = datetime.combine(due_from, time(0), SHANGHAI) if due_from is not None else now
             due = self.deadlines.for_task(session, meta, start) if self.deadlines else None
             row = Task(
                 instance_id=instance.id, process_key=instance.process_key, spiff_task_id=ready_task.id,
                 task_spec=ready_task.task_spec, name=ready_task.name or meta.get("name") or ready_task.task_spec,
-                department_id=department_id, role=groups[0] if groups else None,
+                department_id=department_id, role=role, assignee_id=assignee_id,
                 status=TaskStatus.open.value,
                 due_rule=due[0].text if due else None, due_working_days=due[0].working_days if due else None,
                 due_at=due[1].due_at if due else None, due_provisional=due[1].provisional if due else False,
@@ -568,6 +573,51 @@ class Runner:
             session.flush()
         except StaleDataError:
             raise Conflict("该流程刚被他人处理，请刷新后重试", code="instance_changed") from None
+
+
+def _designated_assignee(session: Session, meta: dict[str, Any], variables: dict[str, Any]
+                         ) -> tuple[int, int, str | None] | None:
+    """Return (user id, department id, role) of the person a multi-instance task's instance is for.
+
+    The task says so with `camunda:assignee` naming its element variable (a plain name, not JUEL); the
+    variable holds a username. The whole collection is checked when an instance opens, so a bad name
+    is refused before anyone has signed, not when a sequential 会签 reaches it.
+    """
+    mi = meta.get("multi_instance") or {}
+    variable = mi.get("assignee_variable")
+    if not variable:
+        return None
+    username = variables.get(variable)
+    collection = variables.get(mi.get("collection") or "")
+    names = collection if isinstance(collection, list) else [username]
+    if not all(isinstance(name, str) and name for name in names) or not isinstance(username, str):
+        raise InvalidInput(f"流程变量“{mi.get('collection') or variable}”须是用户名列表",
+                           code="task_assignee_invalid")
+    users = {row.username: row for row in session.execute(
+        select(User.id, User.username, User.display_name, User.department_id, User.is_active)
+        .where(User.username.in_(sorted(set(names))))).all()}
+    unknown = [name for name in dict.fromkeys(names) if name not in users]
+    if unknown:
+        raise InvalidInput(f"指定的办理人不存在：{'、'.join(unknown)}", code="task_assignee_unknown",
+                           extra={"usernames": unknown})
+    inactive = [users[name].display_name for name in dict.fromkeys(names) if not users[name].is_active]
+    if inactive:
+        raise InvalidInput(f"指定的办理人已停用：{'、'.join(inactive)}", code="task_assignee_inactive")
+    user = users[username]
+    groups = [str(g) for g in meta.get("candidate_groups") or []]
+    if not groups:
+        return user.id, user.department_id, None
+    held: dict[int, set[str]] = {}
+    for user_id, role_name in session.execute(
+            select(UserRole.user_id, UserRole.role).where(UserRole.user_id.in_([u.id for u in users.values()]),
+                                                          UserRole.role.in_(groups))).all():
+        held.setdefault(user_id, set()).add(role_name)
+    lacking = [users[name].display_name for name in dict.fromkeys(names) if not held.get(users[name].id)]
+    if lacking:
+        raise InvalidInput(f"指定的办理人没有办理该任务的角色：{'、'.join(lacking)}",
+                           code="task_assignee_no_role")
+    role = next(g for g in groups if g in held[user.id])
+    return user.id, user.department_id, role
 
 
 def _task_closed(session: Session, task: Task, at: datetime) -> None:
