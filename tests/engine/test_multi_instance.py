@@ -238,3 +238,22 @@ def test_lint_refuses_multi_instance_on_other_elements() -> None:
     with pytest.raises(BpmnRejected) as refused:
         describe(xml)
     assert [code for _, _, code in refused.value.problems] == ["multi_instance"]
+
+
+def test_a_bad_collection_reached_after_a_step_is_a_script_error_and_changes_nothing(engine: Engine) -> None:
+    task = """<bpmn:userTask id="prepare" camunda:candidateGroups="clerk">
+      <bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="signers" label="会签人" type="string" />
+      </camunda:formData></bpmn:extensionElements></bpmn:userTask>"""
+    sign = """<bpmn:userTask id="sign" camunda:candidateGroups="reviewer">""" + PARALLEL + "</bpmn:userTask>"
+    process = definition(linear(task, sign, process_id="prepare_then_sign"))
+    workflow = engine.start(process.content_hash, process.xml, {})
+    state = engine.dump(workflow)
+    [prepare] = engine.ready_user_tasks(workflow)
+    with pytest.raises(ScriptError, match="必须是列表"):
+        engine.complete_user_task(workflow, prepare.id, {"signers": "li_si,wang_wu"})
+    # The host discards the failed step: the saved state still waits at the first task.
+    again = engine.restore(state, process.content_hash, process.xml)
+    assert [t.task_spec for t in engine.ready_user_tasks(again)] == ["prepare"]
+    engine.complete_user_task(again, prepare.id, {"signers": ["li_si", "wang_wu"]})
+    assert sorted(t.data["signer"] for t in engine.ready_user_tasks(again)) == ["li_si", "wang_wu"]
