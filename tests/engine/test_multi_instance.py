@@ -257,3 +257,27 @@ def test_a_bad_collection_reached_after_a_step_is_a_script_error_and_changes_not
     assert [t.task_spec for t in engine.ready_user_tasks(again)] == ["prepare"]
     engine.complete_user_task(again, prepare.id, {"signers": ["li_si", "wang_wu"]})
     assert sorted(t.data["signer"] for t in engine.ready_user_tasks(again)) == ["li_si", "wang_wu"]
+
+
+@pytest.mark.parametrize("restore_each_step", [False, True], ids=["in_memory", "restore_each_step"])
+def test_an_instance_in_the_middle_of_a_countersign_moves_to_a_new_version(engine: Engine,
+                                                                         restore_each_step: bool) -> None:
+    old = countersign(PARALLEL)
+    new = definition(old.xml.replace(b'name="\xe4\xbc\x9a\xe7\xad\xbe"', b'name="\xe4\xbc\x9a\xe7\xad\xbe"')
+                     + b"<!-- v2 -->")
+    run = Run(engine, old, restore_each_step=restore_each_step)
+    run.start({"signers": SIGNERS})
+    run.sign("li_si", True, "同意")
+    before = {name: task["id"] for name, task in run.ready().items()}
+
+    plan = engine.plan_migration(run.workflow, new.content_hash, new.xml)  # type: ignore[arg-type]
+    assert plan.problems == []
+    engine.migrate(run.workflow, plan)  # type: ignore[arg-type]
+    moved = engine.restore(engine.dump(run.workflow), new.content_hash, new.xml)  # type: ignore[arg-type]
+
+    ready = {t.data["signer"]: t for t in engine.ready_user_tasks(moved)}
+    assert {name: t.id for name, t in ready.items()} == before  # the open instances keep their ids
+    for name in ("wang_wu", "zhao_liu"):
+        engine.complete_user_task(moved, ready[name].id, {"approved": True, "opinion": "同意"})
+    assert engine.is_completed(moved)
+    assert sorted(r["signer"] for r in engine.data(moved)["sign_results"]) == sorted(SIGNERS)
