@@ -575,6 +575,15 @@ class Runner:
             raise Conflict("该流程刚被他人处理，请刷新后重试", code="instance_changed") from None
 
 
+def designated(session: Session, task: Task) -> bool:
+    """Tell whether a task row is a multi-instance task's instance designated to one person (会签人)."""
+    meta = session.execute(
+        select(ProcessDefinition.meta).join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
+        .where(ProcessInstance.id == task.instance_id)).scalar_one_or_none() or {}
+    task_meta = (meta.get("user_tasks") or {}).get(task.task_spec) or {}
+    return bool((task_meta.get("multi_instance") or {}).get("assignee_variable"))
+
+
 def _designated_assignee(session: Session, meta: dict[str, Any], variables: dict[str, Any]
                          ) -> tuple[int, int, str | None] | None:
     """Return (user id, department id, role) of the person a multi-instance task's instance is for.

@@ -11,7 +11,7 @@ from app.audit import service as audit
 from app.core.clock import clock
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.engine.models import ProcessInstance, Task, TaskStatus
-from app.engine.runner import Runner
+from app.engine.runner import Runner, designated
 from app.notifications.service import notify
 from app.org.models import ROLE_ZH, Department, Role, User
 from app.org.service import Actor, load_actor, region_covers
@@ -78,6 +78,9 @@ def unclaim(session: Session, task_id: int, actor: Actor) -> Task:
         return task
     if task.assignee_id != actor.id:
         raise Conflict("该任务由他人签收，只有签收人可以退回", code="task_claimed_by_other")
+    if designated(session, task):
+        raise Conflict("该任务指定由您本人办理（会签），不能退回部门待办；如需他人办理请转办",
+                       code="task_designated")
     result = session.execute(
         update(Task).where(Task.id == task_id, Task.status == TaskStatus.open.value,
                            Task.assignee_id == actor.id).values(assignee_id=None)

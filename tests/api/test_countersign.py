@@ -166,3 +166,15 @@ def test_a_collection_that_is_not_a_list_is_a_422(client, as_user) -> None:
     r = designer.post("/api/processes/not_a_list/instances", json={"variables": {"signers": ["nobody_here"]}})
     assert r.status_code == 422, r.text
     assert r.json()["detail"]["code"] == "task_assignee_unknown"
+
+
+def test_a_signer_cannot_give_their_instance_back_to_the_department(client, as_user, rt) -> None:
+    _deploy(as_user, "no_unclaim")
+    instance_id = _start(rt, "no_unclaim", {"signers": ["gat_reviewer"]})
+    reviewer = as_user("gat_reviewer")
+    [task] = _todo(reviewer, instance_id)
+    r = reviewer.post(f"/api/tasks/{task['id']}/unclaim")
+    assert r.status_code == 409, r.text
+    assert r.json()["detail"]["code"] == "task_designated"
+    [task] = _todo(reviewer, instance_id)
+    assert task["assignee"] == "gat_reviewer"
