@@ -178,3 +178,19 @@ def test_a_signer_cannot_give_their_instance_back_to_the_department(client, as_u
     assert r.json()["detail"]["code"] == "task_designated"
     [task] = _todo(reviewer, instance_id)
     assert task["assignee"] == "gat_reviewer"
+
+
+def test_an_inactive_signer_is_refused_by_name(client, as_user, rt) -> None:
+    from app.org.models import User
+
+    _deploy(as_user, "inactive_signer")
+    with rt.db.session() as session:
+        head = session.execute(select(User).where(User.username == "gat_head")).scalar_one()
+        head.is_active = False
+        session.commit()
+    with rt.db.session() as session:
+        with pytest.raises(InvalidInput) as refused:
+            rt.runner.start(session, "inactive_signer", variables={"signers": SIGNERS}, actor="system")
+        session.rollback()
+    assert refused.value.code == "task_assignee_inactive"
+    assert "杨帆（省公安厅部门负责人）" in refused.value.message_zh
