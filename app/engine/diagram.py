@@ -43,6 +43,7 @@ class Node:
     name: str
     scope: str  # the id of the process or subprocess that holds it
     attached_to: str | None = None  # boundary events: the activity they sit on
+    multi_instance: bool = False  # a multi-instance activity: some instances may finish while others wait
 
 
 @dataclass
@@ -111,7 +112,8 @@ def _walk(container: Any, scope: str, result: Graph) -> None:
         if kind in _NOT_NODES:
             continue
         name = (el.get("name") or "").strip()
-        result.nodes[el_id] = Node(el_id, kind, name, scope, el.get("attachedToRef"))
+        result.nodes[el_id] = Node(el_id, kind, name, scope, el.get("attachedToRef"),
+                                   el.find(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics") is not None)
         result.children[scope].append(el_id)
         if kind in _CONTAINERS:
             _walk(el, el_id, result)

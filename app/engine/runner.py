@@ -491,11 +491,11 @@ class Runner:
             variables = ready_task.data
             department_id = self._task_department(session, instance, meta, variables)
             groups = meta.get("candidate_groups") or []
-            assignee_id, role = None, groups[0] if groups else None
+            assignee_id, role, assignee_name = None, groups[0] if groups else None, None
             designated = _designated_assignee(session, meta, variables)
             if designated is not None:
                 # A multi-instance task's instance goes to the person its element variable names.
-                assignee_id, department_id, role = designated
+                assignee_id, department_id, role, assignee_name = designated
             due_from = self._due_from(meta, variables)
             start = datetime.combine(due_from, time(0), SHANGHAI) if due_from is not None else now
             due = self.deadlines.for_task(session, meta, start) if self.deadlines else None
@@ -518,7 +518,9 @@ class Runner:
                                  "department_id": department_id,
                                  "due_at": row.due_at.isoformat() if row.due_at else None,
                                  "due_rule": row.due_rule,
-                                 "due_from": row.due_from.isoformat() if row.due_from else None})
+                                 "due_from": row.due_from.isoformat() if row.due_from else None,
+                                 **({"assignee_id": assignee_id, "assignee_name": assignee_name}
+                                    if assignee_id is not None else {})})
             _task_opened(session, row, instance, now)
 
     @staticmethod
@@ -585,8 +587,8 @@ def designated(session: Session, task: Task) -> bool:
 
 
 def _designated_assignee(session: Session, meta: dict[str, Any], variables: dict[str, Any]
-                         ) -> tuple[int, int, str | None] | None:
-    """Return (user id, department id, role) of the person a multi-instance task's instance is for.
+                         ) -> tuple[int, int, str | None, str] | None:
+    """Return (user id, department id, role, display name) of the person a multi-instance task's instance is for.
 
     The task says so with `camunda:assignee` naming its element variable (a plain name, not JUEL); the
     variable holds a username. The whole collection is checked when an instance opens, so a bad name
@@ -615,7 +617,7 @@ def _designated_assignee(session: Session, meta: dict[str, Any], variables: dict
     user = users[username]
     groups = [str(g) for g in meta.get("candidate_groups") or []]
     if not groups:
-        return user.id, user.department_id, None
+        return user.id, user.department_id, None, user.display_name
     held: dict[int, set[str]] = {}
     for user_id, role_name in session.execute(
             select(UserRole.user_id, UserRole.role).where(UserRole.user_id.in_([u.id for u in users.values()]),
@@ -626,7 +628,7 @@ def _designated_assignee(session: Session, meta: dict[str, Any], variables: dict
         raise InvalidInput(f"指定的办理人没有办理该任务的角色：{'、'.join(lacking)}",
                            code="task_assignee_no_role")
     role = next(g for g in groups if g in held[user.id])
-    return user.id, user.department_id, role
+    return user.id, user.department_id, role, user.display_name
 
 
 def _task_closed(session: Session, task: Task, at: datetime) -> None:

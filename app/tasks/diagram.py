@@ -109,6 +109,8 @@ def _infer(g: Graph, completed: set[str], active: set[str], withdrawn: set[str])
                     changed = True
             if element not in completed or (node.kind in GATEWAYS and node.kind != "parallelGateway"):
                 continue  # a choosing gateway's branch is known only from where the token went next
+            if node.multi_instance and element in active:
+                continue  # a 会签 some have signed is still running: the token has not left it
             for _, target in g.outgoing.get(element, []):
                 kind = g.nodes[target].kind if target in g.nodes else None
                 if kind in PASS_THROUGH and target not in reached:

@@ -22,7 +22,7 @@ from app.core import security
 from app.deps import RuntimeDep, SessionDep, session_actor
 from app.engine.forms import public_form
 from app.engine.models import ProcessDefinition
-from app.engine.runner import may_work
+from app.engine.runner import designated, may_work
 from app.org.models import ROLE_ZH, Role
 from app.org.scope import case_department
 from app.org.service import Actor
@@ -174,7 +174,7 @@ def _task_context(session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: in
     return {"task": public, "instance": instance, "share_request": share_request,
             "history": share_request["history"] if share_request else trail(session, instance.id, "process_instance", instance.id or 0),
             "may_work": task.status == "open" and may_work(task, actor),
-            "claimed_by_me": task.assignee_id == actor.id, "METHOD_ZH": SHARE_METHOD_ZH,
+            "claimed_by_me": task.assignee_id == actor.id and not designated(session, task), "METHOD_ZH": SHARE_METHOD_ZH,
             "may_pause": actor.has_role("head", "authority_reviewer"),
             "business_link": business_link(instance.business_ref),
             "reassign_to": [u for u in task_flows.reassign_candidates(session, task) if u.id != task.assignee_id]
