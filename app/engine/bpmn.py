@@ -462,10 +462,18 @@ def _lint_timer(el: Any, owner: str | None, problems: Problems) -> None:
 
 
 def _lint_cycles(container: Any, problems: Problems) -> None:
+    """Accept sequence flows drawn back (退回 as an arrow) when every lap waits somewhere.
+
+    The engine prunes finished laps when it saves an instance, so a cycle costs the same at lap 1,000
+    as at lap 1. Pruning happens between steps, never inside one: a cycle a token could go round
+    without reaching a user task, a catch event or a subprocess (all of which wait) would run within
+    one step without end, so such a cycle is refused, naming its elements.
+    """
     nodes = [child.get("id") for child in container
              if isinstance(child.tag, str) and child.tag.startswith(f"{{{BPMN_NS}}}")
              and child.tag not in _NOT_FLOW_NODES and child.get("id")]
-    known = set(nodes)
+    waits = {child.get("id") for child in container if _waits(child)}
+    known = set(nodes) - waits
     edges: dict[str, list[str]] = {}
     for child in container:
         if not isinstance(child.tag, str):
@@ -480,13 +488,27 @@ def _lint_cycles(container: Any, problems: Problems) -> None:
         if source in known and target in known:
             edges.setdefault(source, []).append(target)
     order = {node: i for i, node in enumerate(nodes)}
-    for component in _strongly_connected(nodes, edges):
+    for component in _strongly_connected([n for n in nodes if n in known], edges):
         ids = sorted(component, key=order.__getitem__)
         path = " → ".join([*ids, ids[0]])
         kind = "流程" if container.tag == _b("process") else "子流程"
-        problems.append((ids[0], f"{kind} {container.get('id')} 中的顺序流构成循环（{path}）："
-                                 "不支持顺序流回环，"
-                                 "多轮办理请改用带 standardLoopCharacteristics 的循环子流程", "loop"))
+        problems.append((ids[0], f"{kind} {container.get('id')} 中的顺序流构成循环（{path}），"
+                                 "但这一圈没有需要等待的步骤（用户任务、定时或消息等中间事件、子流程），"
+                                 "会在一次办理中无休止地运行：请在回路中加入用户任务，"
+                                 "或改用带 standardLoopCharacteristics 的循环子流程", "loop"))
+
+
+# Elements a token stops at before a lap can go round again (a subprocess when one of these is inside).
+_WAITING_NODES = {_b(name) for name in ("userTask", "manualTask", "intermediateCatchEvent")}
+
+
+def _waits(element: Any) -> bool:
+    if not isinstance(element.tag, str):
+        return False
+    if element.tag in _WAITING_NODES:
+        return True
+    return element.tag in _CONTAINERS and any(
+        isinstance(inner.tag, str) and inner.tag in _WAITING_NODES for inner in element.iter())
 
 
 def _strongly_connected(nodes: list[str], edges: dict[str, list[str]]) -> list[list[str]]:
