@@ -16,6 +16,7 @@ import pytest
 
 from app.engine.bpmn import compile_definition
 from app.engine.core import Engine
+from app.engine.diagram import graph, tree_progress
 from app.engine.errors import BpmnRejected
 from tests.api.helpers import deploy_approved
 from tests.designer.migration_helpers import actor, complete, open_tasks
@@ -170,6 +171,33 @@ def test_review_loop_runs_a_thousand_laps_with_flat_state(engine: Engine) -> Non
     # No step that was never taken (pruning grafts tasks onto older ancestors).
     assert steps <= {("start", "draft"), ("draft", "count"), ("count", "review"), ("review", "verdict"),
                      ("verdict", "end"), ("verdict", "draft")}
+
+
+def test_latest_steps_stay_resettable_and_the_diagram_shows_the_arrow_back(engine: Engine) -> None:
+    proc = process(REVIEW_BODY)
+    run = Run(engine, proc, {"rounds": 0})
+    for lap in range(1, 6):
+        run.complete("draft", {"title": f"第{lap}稿"})
+        run.complete("review", {"approved": False})
+    run.complete("draft", {"title": "第6稿"})
+    assert run.ready() == ["review"]
+    # 退回/撤回 reset the latest completed occurrence of a step: it is in the tree, with what came before it.
+    [draft] = [t for t in run.wf.tasks.values()
+               if getattr(t.task_spec, "bpmn_id", None) == "draft" and t.state == 64]
+    run.wf.reset_from_task_id(draft.id)
+    run.wf.do_engine_steps()
+    assert run.ready() == ["draft"]
+    assert engine.data(run.wf)["rounds"] == 5
+    assert engine.data(run.wf)["title"] == "第5稿"
+    run._save()
+    run.complete("draft", {"title": "第6稿（改）"})
+    assert engine.data(run.wf)["rounds"] == 6
+    # The diagram: every step taken, the arrow drawn back among them, nothing never taken.
+    progress = tree_progress(run.wf, graph(proc.content_hash, proc.xml).nodes)
+    assert progress.steps == {("start", "draft"), ("draft", "count"), ("count", "review"),
+                              ("review", "verdict"), ("verdict", "draft")}
+    assert progress.active == {"review"}
+    assert {"start", "draft", "count", "review", "verdict"} <= progress.completed
 
 
 @pytest.mark.parametrize("first", ["legal", "tech"])
