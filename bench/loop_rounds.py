@@ -50,24 +50,34 @@ def main(rounds: int = 500) -> None:
     workflow = engine.start(content_hash, REVIEW_LOOP, {"rounds": 0})
     state = engine.dump(workflow)
     per_round: list[float] = []
+    cpu_round: list[float] = []
     sizes: dict[int, int] = {}
+    tasks: dict[int, int] = {}
     for lap in range(1, rounds + 1):
         steps: list[float] = []
+        cpu: list[float] = []
         for element, data in (("draft", {"title": f"第{lap}稿"}), ("review", {"approved": lap == rounds})):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             workflow = engine.restore(state, content_hash, REVIEW_LOOP)
             [task] = [t for t in engine.ready_user_tasks(workflow) if t.task_spec == element]
             engine.complete_user_task(workflow, task.id, data)
             state = engine.dump(workflow)
             steps.append(time.perf_counter() - began)
+            cpu.append(time.process_time() - began_cpu)
         per_round.append(statistics.median(steps))
+        cpu_round.append(statistics.median(cpu))
         sizes[lap] = len(state)
+        tasks[lap] = len(workflow.tasks)
     assert engine.is_completed(workflow) and engine.data(workflow)["rounds"] == rounds
     first, last = statistics.median(per_round[:10]), statistics.median(per_round[-10:])
     print(f"rounds: {rounds}, steps: {2 * rounds} (restore → complete → dump each)")
     print(f"median per step, rounds 1-10: {first * 1000:.2f} ms")
     print(f"median per step, rounds {rounds - 9}-{rounds}: {last * 1000:.2f} ms")
     print(f"ratio last/first: {last / first:.2f}")
+    first_cpu, last_cpu = statistics.median(cpu_round[:10]), statistics.median(cpu_round[-10:])
+    print(f"CPU time of this process per step (script worker excluded): {first_cpu * 1000:.2f} ms → "
+          f"{last_cpu * 1000:.2f} ms, ratio {last_cpu / first_cpu:.2f}")
+    print(f"tasks in the tree: round 10 {tasks[min(10, rounds)]}, round {rounds - 1} {tasks[max(1, rounds - 1)]}")
     print(f"state size: round 10 {sizes[min(10, rounds)]} chars, round {rounds - 1} "
           f"{sizes[max(1, rounds - 1)]} chars, at the end {sizes[rounds]} chars")
 

@@ -112,6 +112,28 @@ TIMER_BODY = f"""
     <bpmn:sequenceFlow id="f4" sourceRef="tally" targetRef="answer" />"""
 
 
+# start → 子流程 材料 [填报] → 审核: 通过 → end, 退回 → 材料 (the loop drawn back around a subprocess)
+AROUND_SUBPROCESS_BODY = f"""
+    <bpmn:startEvent id="start" />
+    <bpmn:subProcess id="papers" name="材料">
+      <bpmn:startEvent id="s2" />
+      <bpmn:userTask id="fill" name="填报" {REVIEWER} />
+      <bpmn:endEvent id="e2" />
+      <bpmn:sequenceFlow id="i1" sourceRef="s2" targetRef="fill" />
+      <bpmn:sequenceFlow id="i2" sourceRef="fill" targetRef="e2" />
+    </bpmn:subProcess>
+    <bpmn:userTask id="review" name="审核" {REVIEWER} />
+    <bpmn:exclusiveGateway id="verdict" default="to_end" />
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="papers" />
+    <bpmn:sequenceFlow id="f2" sourceRef="papers" targetRef="review" />
+    <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="verdict" />
+    <bpmn:sequenceFlow id="to_end" sourceRef="verdict" targetRef="end" />
+    <bpmn:sequenceFlow id="back" sourceRef="verdict" targetRef="papers">
+      <bpmn:conditionExpression>not approved</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>"""
+
+
 class Run:
     """One instance driven like the host drives it: dump → restore around every step."""
 
@@ -247,6 +269,22 @@ def test_loop_inside_an_embedded_subprocess(engine: Engine) -> None:
     assert sizes[199] <= 1.2 * sizes[10]
     run.complete("archive")
     assert engine.is_completed(run.wf) and engine.end_event(run.wf) == "end"
+
+
+def test_loop_drawn_back_around_a_subprocess(engine: Engine) -> None:
+    run = Run(engine, process(AROUND_SUBPROCESS_BODY), {})
+    sizes, subprocesses = {}, set()
+    for lap in range(1, 101):
+        assert run.ready() == ["fill"]
+        run.complete("fill", {"form": f"第{lap}版"})
+        assert run.ready() == ["review"]
+        run.complete("review", {"approved": lap == 100})
+        sizes[lap] = len(run.state)
+        subprocesses.add(len(run.wf.subprocesses))
+    assert engine.is_completed(run.wf) and engine.end_event(run.wf) == "end"
+    assert engine.data(run.wf)["form"] == "第100版"
+    assert sizes[99] <= 1.2 * sizes[10]
+    assert max(subprocesses) <= 1
 
 
 def test_timer_inside_the_loop_fires_every_lap(engine: Engine, frozen_clock: datetime) -> None:
