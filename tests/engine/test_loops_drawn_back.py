@@ -9,6 +9,7 @@ ends where it should, the diagram's trail still knows the steps taken.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -365,3 +366,21 @@ def test_api_deploys_a_loop_drawn_back_and_returns_three_times(client, as_user, 
     assert open_tasks(rt, instance_id) == []
     body = as_user("demo_admin").get(f"/api/instances/{instance_id}").json()
     assert body["status"] == "completed"
+
+
+def test_inclusive_join_on_a_cycle_is_refused_naming_it() -> None:
+    body = PARALLEL_BODY.replace('<bpmn:parallelGateway id="split" name="会签" />',
+                                 '<bpmn:inclusiveGateway id="split" name="会签" />') \
+        .replace('<bpmn:parallelGateway id="join" name="汇总" />', '<bpmn:inclusiveGateway id="join" name="汇总" />')
+    for flow in ("f3", "f4"):
+        body = re.sub(f'(<bpmn:sequenceFlow id="{flow}" [^/]*)/>',
+                      r'\1><bpmn:conditionExpression>True</bpmn:conditionExpression></bpmn:sequenceFlow>', body)
+    with pytest.raises(BpmnRejected) as caught:
+        compile_definition(process(body).xml)
+    [problem] = caught.value.extra["problems"]
+    assert (problem["element_id"], problem["code"]) == ("join", "loop")
+    assert "包容网关 join 在回路中汇聚分支" in problem["message"]
+    # The same gateways outside a cycle are fine.
+    compile_definition(process(body.replace('<bpmn:sequenceFlow id="back" sourceRef="verdict" targetRef="draft">',
+                                            '<bpmn:sequenceFlow id="back" sourceRef="verdict" targetRef="end">'))
+                       .xml)
