@@ -556,31 +556,67 @@ def _lint_timer(el: Any, owner: str | None, problems: Problems) -> None:
 
 
 def _lint_cycles(container: Any, problems: Problems) -> None:
+    """Accept sequence flows drawn back (退回 as an arrow) when every lap waits somewhere.
+
+    The engine prunes finished laps when it saves an instance, so a cycle costs the same at lap 1,000
+    as at lap 1. Pruning happens between steps, never inside one: a cycle a token could go round
+    without reaching a user task, a catch event or a subprocess (all of which wait) would run within
+    one step without end, so such a cycle is refused, naming its elements. So is an inclusive gateway
+    that merges branches on a cycle: SpiffWorkflow's inclusive join looks for its branches only up to
+    the first earlier occurrence of itself in the tree, so from the second lap on it would fire before
+    its branches are done.
+    """
     nodes = [child.get("id") for child in container
              if isinstance(child.tag, str) and child.tag.startswith(f"{{{BPMN_NS}}}")
              and child.tag not in _NOT_FLOW_NODES and child.get("id")]
-    known = set(nodes)
-    edges: dict[str, list[str]] = {}
+    waits = {child.get("id") for child in container if _waits(child)}
+    known = set(nodes) - waits
+    all_edges: dict[str, list[str]] = {}
+    incoming: dict[str, int] = {}
     for child in container:
         if not isinstance(child.tag, str):
             continue
         if child.tag == _b("sequenceFlow"):
             source, target = child.get("sourceRef"), child.get("targetRef")
+            incoming[target] = incoming.get(target, 0) + 1
         elif child.tag == _b("boundaryEvent"):
             # Leaving through a boundary event and flowing back is a loop too.
             source, target = child.get("attachedToRef"), child.get("id")
         else:
             continue
-        if source in known and target in known:
-            edges.setdefault(source, []).append(target)
+        if source in nodes and target in nodes:
+            all_edges.setdefault(source, []).append(target)
+    edges = {source: [t for t in targets if t in known]
+             for source, targets in all_edges.items() if source in known}
     order = {node: i for i, node in enumerate(nodes)}
-    for component in _strongly_connected(nodes, edges):
+    kind = "流程" if container.tag == _b("process") else "子流程"
+    inclusive = {child.get("id") for child in container if child.tag == _b("inclusiveGateway")}
+    for component in _strongly_connected(nodes, all_edges):
+        for gateway in sorted(set(component) & inclusive, key=order.__getitem__):
+            if incoming.get(gateway, 0) > 1:
+                problems.append((gateway, f"{kind} {container.get('id')} 中的包容网关 {gateway} 在回路中汇聚分支，"
+                                          "引擎无法判断本轮的分支是否都已完成：回路中请改用并行网关或排他网关汇聚，"
+                                          "或改用带 standardLoopCharacteristics 的循环子流程", "loop"))
+    for component in _strongly_connected([n for n in nodes if n in known], edges):
         ids = sorted(component, key=order.__getitem__)
         path = " → ".join([*ids, ids[0]])
-        kind = "流程" if container.tag == _b("process") else "子流程"
-        problems.append((ids[0], f"{kind} {container.get('id')} 中的顺序流构成循环（{path}）："
-                                 "不支持顺序流回环，"
-                                 "多轮办理请改用带 standardLoopCharacteristics 的循环子流程", "loop"))
+        problems.append((ids[0], f"{kind} {container.get('id')} 中的顺序流构成循环（{path}），"
+                                 "但这一圈没有需要等待的步骤（用户任务、定时或消息等中间事件、子流程），"
+                                 "会在一次办理中无休止地运行：请在回路中加入用户任务，"
+                                 "或改用带 standardLoopCharacteristics 的循环子流程", "loop"))
+
+
+# Elements a token stops at before a lap can go round again (a subprocess when one of these is inside).
+_WAITING_NODES = {_b(name) for name in ("userTask", "manualTask", "intermediateCatchEvent")}
+
+
+def _waits(element: Any) -> bool:
+    if not isinstance(element.tag, str):
+        return False
+    if element.tag in _WAITING_NODES:
+        return True
+    return element.tag in _CONTAINERS and any(
+        isinstance(inner.tag, str) and inner.tag in _WAITING_NODES for inner in element.iter())
 
 
 def _strongly_connected(nodes: list[str], edges: dict[str, list[str]]) -> list[list[str]]:

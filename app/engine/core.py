@@ -36,6 +36,7 @@ from app.engine.bpmn import (
     ClockDurationTimerEventDefinition,
     ClockTimeDateEventDefinition,
     PassThroughTask,
+    _strongly_connected,
     compile_definition,
     parse_instant,
     use_now,
@@ -322,6 +323,8 @@ class Engine:
             if parent is None or not task.has_state(_REACHED):
                 continue
             source, target = getattr(parent.task_spec, "bpmn_id", None), getattr(task.task_spec, "bpmn_id", None)
+            if CAME_FROM_ATTR in task.internal_data:  # grafted by pruning onto an older ancestor
+                source = came_from(task)
             if source and target:
                 pairs.add((source, target))
         return pairs
@@ -421,13 +424,15 @@ class Engine:
 
     @staticmethod
     def _prune(workflow: BpmnWorkflow) -> None:
-        """Drop finished loop iterations and finished subprocesses so state stays flat over rounds."""
+        """Drop finished loop iterations, finished laps of sequence flows drawn back and finished
+        subprocesses so state stays flat over rounds."""
         for wf in [workflow, *workflow.subprocesses.values()]:
             for task in list(wf.tasks.values()):
                 if isinstance(task.task_spec, StandardLoopTask):
                     _prune_iterations(wf, task)
                 elif isinstance(task.task_spec, MULTI_INSTANCE_CLASSES):
                     _prune_instances(wf, task)
+            _prune_laps(workflow, wf)
 
         tasks: dict[UUID, Task] = dict(workflow.tasks)
         for subprocess in workflow.subprocesses.values():
@@ -451,26 +456,159 @@ class Engine:
 def _keep_trail(workflow: BpmnWorkflow, subprocess: Any) -> None:
     """Record the elements of a subprocess about to be pruned that completed, or were reached and then
     withdrawn (cancelled after the step before them completed), and the steps into them."""
+    _record_trail(workflow, subprocess.tasks.values())
+
+
+def _record_trail(workflow: BpmnWorkflow, tasks: Any) -> None:
+    """Record, for tasks about to be pruned, what `_keep_trail` records (read before any is removed)."""
     trail = getattr(workflow, TRAIL_ATTR, None)
     if trail is None:
         trail = {"reached": set(), "withdrawn": set(), "steps": set()}
         setattr(workflow, TRAIL_ATTR, trail)
-    for task in subprocess.tasks.values():
+    for task in tasks:
         element = getattr(task.task_spec, "bpmn_id", None)
         if element is None or not task.has_state(TaskState.COMPLETED | TaskState.CANCELLED):
             continue
-        parent = task.parent
-        while parent is not None and getattr(parent.task_spec, "bpmn_id", None) is None:
-            parent = parent.parent
-        came = parent is not None and parent.has_state(TaskState.COMPLETED)
+        source = came_from(task)
         if task.has_state(TaskState.COMPLETED):
             trail["reached"].add(element)
-        elif came:
+        elif source is not None:
             trail["withdrawn"].add(element)
         else:
             continue  # a prediction cancelled before the token got there
-        if came and parent.task_spec.bpmn_id != element:
-            trail["steps"].add((parent.task_spec.bpmn_id, element))
+        if source is not None and source != element:
+            trail["steps"].add((source, element))
+
+
+# Set on a task whose parent pruning removed from the middle of the tree: the element the token came
+# from ("" when the step before it had not completed), which its new parent no longer tells.
+CAME_FROM_ATTR = "_govflow_came_from"
+
+
+def came_from(task: Task) -> str | None:
+    """Return the BPMN element a reached task was entered from, or None (no completed step before it).
+
+    The nearest ancestor that is a BPMN element (the engine's own splits and joins are skipped), unless
+    pruning grafted the task or one of those engine nodes onto an older ancestor: then what it recorded.
+    """
+    node = task
+    while True:
+        marked = node.internal_data.get(CAME_FROM_ATTR)
+        if marked is not None:
+            return marked or None
+        parent = node.parent
+        if parent is None:
+            return None
+        element = getattr(parent.task_spec, "bpmn_id", None)
+        if element is not None:
+            return str(element) if parent.has_state(TaskState.COMPLETED) else None
+        node = parent
+
+
+def _prune_laps(workflow: BpmnWorkflow, wf: Any) -> None:
+    """Drop the finished laps of sequence flows drawn back (退回 as an arrow) from one (sub)workflow.
+
+    SpiffWorkflow appends each lap to the task tree, so without this the state, every tree walk and
+    the recursive ancestor checks of joins grow with the laps. Only tasks of elements on a cycle of the
+    process are touched; kept are every open or predicted task and its ancestors, except:
+    - a finished task on that path is *superseded* when a later (deeper) completed task of the same
+      element follows it; it is removed and the task after it grafted onto its parent, unless a task
+      that is not superseded hangs from it (its data is what that task is reset to: 退回/撤回 reset the
+      latest completed occurrence of each user task with `reset_from_task_id`), or it is `last_task`;
+    - a finished branch beside that path (a parallel branch that ended at a join, a boundary event
+      withdrawn) is removed once the task it forks from is superseded, or, on a cycle, once every join
+      the branch ended at has fired further down the path: a join in a later lap then counts only the
+      branches of its own lap.
+    What is removed goes to the trail (reached and withdrawn elements, steps) for the diagram.
+    """
+    cyclic = _cyclic_specs(wf.spec)
+    if not cyclic:
+        return
+    tasks = wf.tasks
+    # Open tasks where the finished part ends (what is predicted after them hangs below them).
+    anchors = [task for task in tasks.values() if not task.has_state(TaskState.FINISHED_MASK)
+               and (task.parent is None or task.parent.has_state(TaskState.FINISHED_MASK))]
+    last = wf.last_task if wf.last_task is not None and wf.last_task.id in tasks else None
+    if last is not None:
+        anchors.append(last)
+    path: set[UUID] = set()
+    superseded: set[UUID] = set()
+    for anchor in anchors:
+        below: set[str] = set()
+        node: Task | None = anchor
+        while node is not None:
+            name = node.task_spec.name
+            if name in cyclic and name in below and node.has_state(TaskState.COMPLETED):
+                superseded.add(node.id)
+            if node.has_state(TaskState.COMPLETED):
+                below.add(name)
+            path.add(node.id)
+            node = node.parent
+    if last is not None:
+        superseded.discard(last.id)
+    if not superseded and not any(tasks[task_id].task_spec.name in cyclic for task_id in path):
+        return
+    # Finished branches beside the path.
+    for task_id in list(path):
+        fork = tasks.get(task_id)
+        if fork is None or not fork.has_state(TaskState.FINISHED_MASK):
+            continue
+        if task_id not in superseded and fork.task_spec.name not in cyclic:
+            continue
+        for side in [child for child in fork.children if child.id not in path]:
+            if task_id in superseded or _joins_fired(side, fork, path):
+                branch = list(side)
+                _record_trail(workflow, branch)
+                wf._remove_task(side.id)
+    # Superseded tasks on the path, from the root down.
+    kept_parents = {tasks[task_id]._parent for task_id in path
+                    if task_id not in superseded and tasks[task_id]._parent is not None}
+    for task_id in sorted(superseded, key=lambda tid: tasks[tid].depth):
+        task = tasks[task_id]
+        parent = task.parent
+        if task_id in kept_parents or parent is None or len(task._children) != 1:
+            continue
+        [child] = task.children
+        source = came_from(child)
+        _record_trail(workflow, [task])
+        child.internal_data[CAME_FROM_ATTR] = source or ""
+        position = parent._children.index(task_id)
+        parent._children[position] = child.id
+        child._parent = parent.id
+        del tasks[task_id]
+
+
+def _joins_fired(side: Task, fork: Task, path: set[UUID]) -> bool:
+    """Tell whether every join a finished side branch ended at has completed on the path below `fork`."""
+    joins = {task.task_spec.name for task in side if isinstance(task.task_spec, Join)}
+    if not joins:
+        return True
+    fired: set[str] = set()
+    for task_id in path:
+        task = side.workflow.tasks.get(task_id)
+        if task is None or task.task_spec.name not in joins or not task.has_state(TaskState.COMPLETED):
+            continue
+        node = task.parent
+        while node is not None and node is not fork:
+            node = node.parent
+        if node is fork:
+            fired.add(task.task_spec.name)
+    return fired == joins
+
+
+def _cyclic_specs(spec: BpmnProcessSpec) -> frozenset[str]:
+    """Return the names of the task specs of a process that lie on a cycle (parsed specs never change)."""
+    cached = getattr(spec, _CYCLIC_ATTR, None)
+    if cached is None:
+        names = list(spec.task_specs)
+        edges = {name: [output.name for output in task_spec.outputs]
+                 for name, task_spec in spec.task_specs.items()}
+        cached = frozenset(name for component in _strongly_connected(names, edges) for name in component)
+        setattr(spec, _CYCLIC_ATTR, cached)
+    return cached
+
+
+_CYCLIC_ATTR = "_govflow_cyclic_specs"
 
 
 def _prune_iterations(wf: Any, loop_task: Task) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 
-from app.engine.core import TRAIL_ATTR
+from app.engine.core import CAME_FROM_ATTR, TRAIL_ATTR, came_from
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _CONTAINERS = frozenset({"process", "subProcess", "transaction", "adHocSubProcess"})
@@ -140,6 +140,10 @@ def tree_progress(workflow: Any, known: dict[str, Node]) -> TreeProgress:
         while parent is not None and _element(parent, known) is None:
             parent = parent.parent
         came = parent is not None and parent.has_state(TaskState.COMPLETED)
+        source = _element(parent, known) if came else None
+        if CAME_FROM_ATTR in task.internal_data:  # pruning grafted it onto an older ancestor
+            source = came_from(task)
+            came = source is not None
         if task.has_state(TaskState.COMPLETED):
             result.completed.add(element)
         elif task.has_state(TaskState.READY | TaskState.STARTED | TaskState.WAITING):
@@ -152,7 +156,6 @@ def tree_progress(workflow: Any, known: dict[str, Node]) -> TreeProgress:
             result.withdrawn.add(element)
         else:
             continue  # predicted only (future, likely, maybe), or cancelled before the token got there
-        source = _element(parent, known) if came else None
         if source is not None and source != element:
             result.steps.add((source, element))
     return result
