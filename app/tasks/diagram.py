@@ -41,7 +41,7 @@ def instance_diagram(*, session: Session, runner: Runner, instance: ProcessInsta
     xml = bytes(session.execute(select(ProcessDefinition.bpmn_xml)
                                 .where(ProcessDefinition.id == info.id)).scalar_one())
     g = graph(info.content_hash, xml)
-    workflow = runner.engine.restore(instance.state, info.content_hash, xml)
+    workflow = runner.engine.restore(instance.state, info.content_hash, xml, runner.called(session, info))
     tree = tree_progress(workflow, g.nodes)
 
     rows = session.execute(
