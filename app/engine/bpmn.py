@@ -691,6 +691,13 @@ def _user_task(el: Any, lanes: dict[str, str]) -> UserTaskMeta:
 # Entry points
 
 
+def _main_processes(root: Any) -> list[Any]:
+    """Return the file's executable processes that no call activity of the file calls (the one it starts)."""
+    local_calls = {(el.get("calledElement") or "").strip() for el in root.iter(_b("callActivity"))}
+    return [p for p in root.iterfind(_b("process"))
+            if p.get("isExecutable", "true") == "true" and p.get("id") not in local_calls]
+
+
 def called_processes(root: Any) -> list[str]:
     """Return the process keys the file's call activities name that the file does not define itself."""
     own = {p.get("id") for p in root.iterfind(_b("process"))}
@@ -712,10 +719,10 @@ def compile_definition(xml: bytes, called: dict[str, bytes] | None = None
     """
     root = _parse_xml(xml)
     problems = _lint(root)
-    processes = [p for p in root.iterfind(_b("process")) if p.get("isExecutable", "true") == "true"]
+    processes = _main_processes(root)
     if len(processes) != 1:
-        problems.insert(0, (None, "文件中必须恰好有一个可执行流程（isExecutable=\"true\"），"
-                                  f"实际为 {len(processes)} 个", "parse"))
+        problems.insert(0, (None, "文件中必须恰好有一个可执行流程（isExecutable=\"true\"，"
+                                  f"被本文件调用活动调用的流程除外），实际为 {len(processes)} 个", "parse"))
     external = called_processes(root)
     if called is not None:
         for el in root.iter(_b("callActivity")):
@@ -788,7 +795,7 @@ def parse_xml(xml: bytes) -> Any:
 
 def executable_process(root: Any) -> Any | None:
     """Return the file's only executable process element, or None when there is not exactly one."""
-    processes = [p for p in root.iterfind(_b("process")) if p.get("isExecutable", "true") == "true"]
+    processes = _main_processes(root)
     return processes[0] if len(processes) == 1 else None
 
 
