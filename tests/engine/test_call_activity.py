@@ -160,3 +160,67 @@ def test_calls_without_target_to_itself_or_with_variable_mappings_are_refused() 
 def test_a_callee_task_sharing_an_id_with_a_different_caller_task_is_refused() -> None:
     clash = callee().replace(b'"legal_review"', b'"publish"')
     assert _problems(caller(), {"common_legal_review": clash}) == [("publish", "call_target")]
+
+
+# --- through the runner and the inbox ------------------------------------------------------------
+
+def _todo(client, instance_id: int) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    items = client.get("/api/tasks", params={"view": "todo"}).json()["items"]
+    return [t for t in items if t["instance_id"] == instance_id]
+
+
+def test_a_callee_user_task_lands_in_the_right_inbox_on_the_callee_version_pinned_at_deploy(
+        rt, as_user) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from app.engine.models import ProcessDefinition
+    from app.org.models import Department
+
+    with rt.db.session() as session:
+        rt.runner.deploy(session, callee(), filename="legal_review.bpmn", actor="system")
+        definition, _ = rt.runner.deploy(session, caller(), filename="caller.bpmn", actor="system")
+        assert definition.meta["called"]["common_legal_review"]["version"] == 1
+        gat = session.execute(select(Department.id).where(Department.code == "410000-gat")).scalar_one()
+        instance = rt.runner.start(session, "test_caller", variables={"doc": "关于数据共享的通知"}, actor="system",
+                                   subject="规范性文件审查", business_ref="LR-1", department_id=gat)
+        session.commit()
+        instance_id = instance.id
+    clerk, reviewer, other = as_user("gat_clerk"), as_user("gat_reviewer"), as_user("scjg_reviewer")
+    [draft] = _todo(clerk, instance_id)
+    assert clerk.post(f"/api/tasks/{draft['id']}/complete", json={"data": {}}).status_code == 200
+
+    # A new version of the callee changes neither the running instance nor the deployed caller.
+    with rt.db.session() as session:
+        rt.runner.deploy(session, callee(task_name="合法性审查"), filename="legal_review.bpmn", actor="system")
+        session.commit()
+    [review] = _todo(reviewer, instance_id)
+    assert (review["name"], review["task_spec"], review["role"]) == ("法制审核", "legal_review", "reviewer")
+    assert review["form"][0]["id"] == "legal_opinion"
+    assert _todo(other, instance_id) == [] and _todo(clerk, instance_id) == []
+    r = reviewer.post(f"/api/tasks/{review['id']}/complete", json={"data": {"legal_opinion": "合法"}})
+    assert r.status_code == 200, r.text
+    [publish] = _todo(clerk, instance_id)
+    assert publish["task_spec"] == "publish"
+
+    with rt.db.session() as session:
+        second = rt.runner.start(session, "test_caller", variables={}, actor="system", subject="第二件",
+                                 business_ref="LR-2", department_id=gat)
+        session.commit()
+        second_id = second.id
+    [draft] = _todo(clerk, second_id)
+    clerk.post(f"/api/tasks/{draft['id']}/complete", json={"data": {}})
+    assert [t["name"] for t in _todo(reviewer, second_id)] == ["法制审核"]  # still the pinned version 1
+    # Deploying the caller again pins the callee's newest version.
+    with rt.db.session() as session:
+        redeployed = rt.runner.deploy_new_version(session, caller(extra='<bpmn:textAnnotation id="note" />'),
+                                                  filename="caller.bpmn", actor="system")
+        session.commit()
+        assert redeployed.meta["called"]["common_legal_review"]["version"] == 2
+        assert session.execute(select(ProcessDefinition.version).where(
+            ProcessDefinition.process_key == "test_caller")).scalars().all() == [1, 2]
+
+
+def test_deploying_a_caller_whose_callee_is_not_deployed_is_refused(rt) -> None:  # type: ignore[no-untyped-def]
+    with rt.db.session() as session, pytest.raises(BpmnRejected) as exc:
+        rt.runner.deploy(session, caller(), filename="caller.bpmn", actor="system")
+    assert exc.value.problems[0][0] == "call_review" and exc.value.problems[0][2] == "call_target"
