@@ -195,6 +195,10 @@ def test_a_callee_user_task_lands_in_the_right_inbox_on_the_callee_version_pinne
         session.commit()
     [review] = _todo(reviewer, instance_id)
     assert (review["name"], review["task_spec"], review["role"]) == ("法制审核", "legal_review", "reviewer")
+    # The instance's diagram is drawn while it is inside the called process.
+    diagram = reviewer.get(f"/api/instances/{instance_id}/diagram")
+    assert diagram.status_code == 200, diagram.text
+    assert diagram.json()["elements"]["call_review"]["state"] == "active"
     assert review["form"][0]["id"] == "legal_opinion"
     assert _todo(other, instance_id) == [] and _todo(clerk, instance_id) == []
     r = reviewer.post(f"/api/tasks/{review['id']}/complete", json={"data": {"legal_opinion": "合法"}})
