@@ -195,3 +195,26 @@ def test_a_catch_must_name_its_message() -> None:
 def test_a_process_with_a_catch_is_described_as_waiting_for_messages() -> None:
     assert describe(CATCH_THEN_RECEIVE).has_messages is True
     assert describe(EVENT_GATEWAY).has_messages is True
+
+
+@RESTORE
+def test_a_called_process_waiting_for_a_message_catches_it(engine: Engine, restore: bool) -> None:
+    d = definition(_file("""
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ask" />
+    <bpmn:callActivity id="ask" calledElement="test_ask_province" />
+    <bpmn:sequenceFlow id="f2" sourceRef="ask" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+  <bpmn:process id="test_ask_province" isExecutable="true">
+    <bpmn:startEvent id="a_start" />
+    <bpmn:sequenceFlow id="a1" sourceRef="a_start" targetRef="a_wait" />
+    <bpmn:intermediateCatchEvent id="a_wait"><bpmn:messageEventDefinition messageRef="m_reply" />
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="a2" sourceRef="a_wait" targetRef="a_end" />
+    <bpmn:endEvent id="a_end" />"""))
+    workflow = _again(engine, engine.start(d.content_hash, d.xml, {}), d, restore)
+    assert engine.waiting_messages(workflow) == ["复函"]
+    assert engine.deliver_message(workflow, "复函", {"reply": "省厅同意"})
+    workflow = _again(engine, workflow, d, restore)
+    assert engine.is_completed(workflow) and engine.data(workflow)["reply"] == "省厅同意"
