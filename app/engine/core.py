@@ -425,7 +425,8 @@ class Engine:
             if isinstance(task.task_spec.event_definition, MultipleEventDefinition):
                 value = task.internal_data.get("event_value")
                 value = value.get("next") if isinstance(value, dict) else value
-                if isinstance(value, str) and any(isinstance(d, TimerEventDefinition) for d in _event_definitions(task)):
+                timers = any(isinstance(d, TimerEventDefinition) for d in _event_definitions(task))
+                if timers and isinstance(value, str):
                     due.append(parse_instant(value))
         return min(due) if due else None
 

@@ -220,8 +220,9 @@ def test_a_callee_user_task_lands_in_the_right_inbox_on_the_callee_version_pinne
                                                   filename="caller.bpmn", actor="system")
         session.commit()
         assert redeployed.meta["called"]["common_legal_review"]["version"] == 2
-        assert session.execute(select(ProcessDefinition.version).where(
-            ProcessDefinition.process_key == "test_caller").order_by(ProcessDefinition.version)).scalars().all() == [1, 2]
+        versions = session.execute(select(ProcessDefinition.version).where(
+            ProcessDefinition.process_key == "test_caller").order_by(ProcessDefinition.version)).scalars().all()
+        assert versions == [1, 2]
 
 
 def test_deploying_a_caller_whose_callee_is_not_deployed_is_refused(rt) -> None:  # type: ignore[no-untyped-def]
