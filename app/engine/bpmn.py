@@ -14,6 +14,7 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
@@ -22,8 +23,10 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     IntermediateCatchEvent,
     IntermediateThrowEvent,
     NoneTask,
+    ReceiveTask,
     StartEvent,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -107,6 +110,10 @@ class DeployedProcess:
     content_hash: str
     user_tasks: dict[str, UserTaskMeta]
     has_timers: bool
+    # Processes of other deployed files its call activities call (pinned by the runner at deploy).
+    called: tuple[str, ...] = ()
+    # Whether the process (or one it calls) waits for a message delivered through POST /api/messages.
+    has_messages: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,11 +265,30 @@ class PassThroughTask(NoneTask):
         self.manual = False
 
 
+class GovflowMessageEventDefinition(MessageEventDefinition):
+    """A message whose payload (a dict of variables) is merged into the data of the task that catches it.
+
+    Camunda's definition stores the payload under one `<task>_Response` variable; the variables an outside
+    answer brings (POST /api/messages) are process variables like a form's.
+    """
+
+    def update_task_data(self, my_task: Any) -> None:
+        """Merge the delivered variables into the catching task's data."""
+        payload = my_task.internal_data.pop(self.name, None)
+        if isinstance(payload, dict):
+            my_task.set_data(**payload)
+
+
 class _ClockTimerParsing:
     def parse_timer_event(self, event: Any) -> Any:
         definition = super().parse_timer_event(event)  # type: ignore[misc]
         clock_class = CLOCK_TIMERS[type(definition)]
         return clock_class(definition.name, definition.expression, description=definition.description)
+
+    def parse_message_event(self, message_event: Any) -> Any:
+        definition = super().parse_message_event(message_event)  # type: ignore[misc]
+        return GovflowMessageEventDefinition(definition.name, definition.correlation_properties,
+                                             description=definition.description)
 
 
 class _StartEventParser(_ClockTimerParsing, CamundaStartEventParser):
@@ -304,6 +330,10 @@ class _UserTaskParser(UserTaskParser):
         self._copy_task_attrs(original, loop_characteristics)
 
 
+class _ReceiveTaskParser(_ClockTimerParsing, ReceiveTaskParser):
+    pass
+
+
 class GovflowParser(CamundaParser):
     """CamundaParser whose timers use our clock and whose plain/manual tasks pass through."""
 
@@ -313,6 +343,7 @@ class GovflowParser(CamundaParser):
         full_tag("intermediateCatchEvent"): (_IntermediateCatchEventParser, IntermediateCatchEvent),
         full_tag("intermediateThrowEvent"): (_IntermediateThrowEventParser, IntermediateThrowEvent),
         full_tag("boundaryEvent"): (_BoundaryEventParser, BoundaryEvent),
+        full_tag("receiveTask"): (_ReceiveTaskParser, ReceiveTask),
         full_tag("task"): (CamundaTaskParser, PassThroughTask),
         full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
         full_tag("userTask"): (_UserTaskParser, CamundaUserTask),
@@ -339,13 +370,20 @@ Problems = list[tuple[str | None, str, str]]  # (element id, Chinese message, co
 _REFUSED_ELEMENTS: dict[str, str] = {
     _b("serviceTask"): "服务任务（serviceTask）不受支持",
     _b("sendTask"): "发送任务（sendTask）不受支持",
-    _b("receiveTask"): "接收任务（receiveTask）不受支持",
-    _b("callActivity"): "调用活动（callActivity）不受支持，请改用内嵌子流程（subProcess）",
     _b("businessRuleTask"): "业务规则任务（businessRuleTask / DMN）不受支持",
     _c("executionListener"): "执行监听器（camunda:executionListener）不受支持",
     _c("taskListener"): "任务监听器（camunda:taskListener）不受支持",
     _c("inputOutput"): "输入/输出映射（camunda:inputOutput）不受支持",
     _c("connector"): "连接器（camunda:connector）不受支持",
+    _c("in"): "调用活动的变量映射（camunda:in）不受支持：调用时全部流程变量传入被调用流程",
+    _c("out"): "调用活动的变量映射（camunda:out）不受支持：被调用流程结束时其全部变量带回调用方",
+}
+# Messages come from outside (POST /api/messages) and are caught by a waiting instance; an instance
+# neither starts on one nor sends one.
+_MESSAGE_REFUSED_IN = {
+    _b("startEvent"): "消息启动事件不受支持：请用普通启动事件启动流程，外部答复用消息中间捕获事件等待",
+    _b("intermediateThrowEvent"): "消息抛出事件不受支持：流程之间不互发消息，外部系统通过消息接口（POST /api/messages）投递",
+    _b("endEvent"): "消息结束事件不受支持：流程之间不互发消息，外部系统通过消息接口（POST /api/messages）投递",
 }
 _DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression")
 _ASYNC_ATTRIBUTES = ("asyncBefore", "asyncAfter", "async")
@@ -406,7 +444,42 @@ def _lint(root: Any) -> Problems:
         _lint_element(el, owner, problems)
     for container in root.iter(*_CONTAINERS):
         _lint_cycles(container, problems)
+    _lint_messages(root, problems)
+    _lint_calls(root, problems)
     return problems
+
+
+def _lint_messages(root: Any, problems: Problems) -> None:
+    """A catch must name its message: POST /api/messages delivers by that name."""
+    names = {el.get("id"): (el.get("name") or "").strip() for el in root.iter(_b("message"))}
+    for el in root.iter(_b("messageEventDefinition"), _b("receiveTask")):
+        if el.tag == _b("messageEventDefinition"):
+            owner = el.getparent()
+            refused = _MESSAGE_REFUSED_IN.get(owner.tag)
+            if refused is not None:
+                problems.append((owner.get("id"), f"元素 {owner.get('id')}：{refused}", "message"))
+                continue
+            ref = el.get("messageRef")
+        else:
+            owner = el
+            inner = el.find(_b("messageEventDefinition"))
+            ref = el.get("messageRef") or (inner.get("messageRef") if inner is not None else None)
+        if not ref or not names.get(ref):
+            problems.append((owner.get("id"), f"元素 {owner.get('id')}：未引用带名称的消息（messageRef 指向的 "
+                                              "bpmn:message 须有 name），消息接口按名称投递", "message"))
+
+
+def _lint_calls(root: Any, problems: Problems) -> None:
+    for el in root.iter(_b("callActivity")):
+        called = (el.get("calledElement") or "").strip()
+        process = el
+        while process is not None and process.tag != _b("process"):
+            process = process.getparent()
+        if not called:
+            problems.append((el.get("id"), f"调用活动 {el.get('id')}：未指定被调用的流程（calledElement）",
+                             "call_target"))
+        elif process is not None and called == process.get("id"):
+            problems.append((el.get("id"), f"调用活动 {el.get('id')}：流程不能调用自身", "call_target"))
 
 
 def _lint_element(el: Any, owner: str | None, problems: Problems) -> None:
@@ -749,24 +822,59 @@ def _user_task(el: Any, lanes: dict[str, str]) -> UserTaskMeta:
 # Entry points
 
 
-def compile_definition(xml: bytes) -> tuple[DeployedProcess, BpmnProcessSpec, dict[str, BpmnProcessSpec]]:
-    """Lint, describe and parse a BPMN file; raise BpmnRejected listing every problem."""
+def _main_processes(root: Any) -> list[Any]:
+    """Return the file's executable processes that no call activity of the file calls (the one it starts)."""
+    local_calls = {(el.get("calledElement") or "").strip() for el in root.iter(_b("callActivity"))}
+    return [p for p in root.iterfind(_b("process"))
+            if p.get("isExecutable", "true") == "true" and p.get("id") not in local_calls]
+
+
+def called_processes(root: Any) -> list[str]:
+    """Return the process keys the file's call activities name that the file does not define itself."""
+    own = {p.get("id") for p in root.iterfind(_b("process"))}
+    keys: list[str] = []
+    for el in root.iter(_b("callActivity")):
+        key = (el.get("calledElement") or "").strip()
+        if key and key not in own and key not in keys:
+            keys.append(key)
+    return keys
+
+
+def compile_definition(xml: bytes, called: dict[str, bytes] | None = None
+                       ) -> tuple[DeployedProcess, BpmnProcessSpec, dict[str, BpmnProcessSpec]]:
+    """Lint, describe and parse a BPMN file; raise BpmnRejected listing every problem.
+
+    `called` holds the BPMN of every deployed process its call activities reach (directly or through a
+    callee), by process key: the runner pins them at deploy. None only lints the file on its own (a
+    designer's draft): calls to other files are then neither checked nor compiled.
+    """
     root = _parse_xml(xml)
     problems = _lint(root)
-    processes = [p for p in root.iterfind(_b("process")) if p.get("isExecutable", "true") == "true"]
+    processes = _main_processes(root)
     if len(processes) != 1:
-        problems.insert(0, (None, "文件中必须恰好有一个可执行流程（isExecutable=\"true\"），"
-                                  f"实际为 {len(processes)} 个", "parse"))
+        problems.insert(0, (None, "文件中必须恰好有一个可执行流程（isExecutable=\"true\"，"
+                                  f"被本文件调用活动调用的流程除外），实际为 {len(processes)} 个", "parse"))
+    external = called_processes(root)
+    if called is not None:
+        for el in root.iter(_b("callActivity")):
+            key = (el.get("calledElement") or "").strip()
+            if key in external and key not in called:
+                problems.append((el.get("id"), f"调用活动 {el.get('id')}：被调用的流程“{key}”尚未部署，"
+                                               "请先部署该流程", "call_target"))
     if problems:
         raise BpmnRejected(problems)
     process = processes[0]
     process_key = process.get("id")
+    callee_roots = [_parse_xml(called[key]) for key in sorted(called or {})]
 
     parser = GovflowParser(validator=_bpmn_validator())
     try:
         parser.add_bpmn_xml(root)
+        for callee_root in callee_roots:
+            parser.add_bpmn_xml(callee_root)
         spec = parser.get_spec(process_key)
-        subprocess_specs = parser.get_subprocess_specs(process_key)
+        subprocess_specs = parser.get_subprocess_specs(process_key, require_call_activity_specs=called is not None)
+        subprocess_specs = {name: sp for name, sp in subprocess_specs.items() if sp is not None}
     except ValidationException as exc:
         element = getattr(exc, "id", None) or None
         where = f"元素 {element}" if element else "文件"
@@ -778,22 +886,37 @@ def compile_definition(xml: bytes) -> tuple[DeployedProcess, BpmnProcessSpec, di
         # SpiffWorkflow's parser raises these raw on some malformed input.
         raise BpmnRejected([(None, f"流程解析失败：{type(exc).__name__}: {exc}", "parse")]) from exc
 
-    lanes = _lanes(process)
-    metas = (_user_task(el, lanes) for el in process.iter(_b("userTask")))
-    user_tasks = {meta.task_spec: meta for meta in metas}
+    # The processes that run in this instance: its own and those its call activities reach.
+    elements = {p.get("id"): p for r in [*callee_roots, root] for p in r.iterfind(_b("process"))}
+    running = [process, *(elements[name] for name in subprocess_specs if name in elements and name != process_key)]
+    user_tasks: dict[str, UserTaskMeta] = {}
+    conflicts: Problems = []
+    for proc in running:
+        for task_spec, meta in user_task_metas(proc).items():
+            # Task rows and forms are keyed by element id: a called process's user task must not share
+            # an id with a different task of the caller.
+            if task_spec in user_tasks and user_tasks[task_spec] != meta:
+                conflicts.append((task_spec, f"用户任务 {task_spec}：被调用的流程“{proc.get('id')}”中有同 id "
+                                             "但不同的用户任务，请修改其中一个的 id", "call_target"))
+            user_tasks.setdefault(task_spec, meta)
+    if conflicts:
+        raise BpmnRejected(conflicts)
     deployed = DeployedProcess(
         process_key=process_key,
         name=process.get("name") or process_key,
         content_hash=hashlib.sha256(xml).hexdigest(),
         user_tasks=user_tasks,
-        has_timers=next(process.iter(_b("timerEventDefinition")), None) is not None,
+        has_timers=any(next(p.iter(_b("timerEventDefinition")), None) is not None for p in running),
+        called=tuple(external),
+        has_messages=any(next(p.iter(_b("messageEventDefinition"), _b("receiveTask")), None) is not None
+                         for p in running),
     )
     return deployed, spec, subprocess_specs
 
 
-def describe(xml: bytes) -> DeployedProcess:
+def describe(xml: bytes, called: dict[str, bytes] | None = None) -> DeployedProcess:
     """Lint and describe a BPMN file; raise BpmnRejected listing every problem."""
-    return compile_definition(xml)[0]
+    return compile_definition(xml, called)[0]
 
 
 def parse_xml(xml: bytes) -> Any:
@@ -803,7 +926,7 @@ def parse_xml(xml: bytes) -> Any:
 
 def executable_process(root: Any) -> Any | None:
     """Return the file's only executable process element, or None when there is not exactly one."""
-    processes = [p for p in root.iterfind(_b("process")) if p.get("isExecutable", "true") == "true"]
+    processes = _main_processes(root)
     return processes[0] if len(processes) == 1 else None
 
 

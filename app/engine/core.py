@@ -14,18 +14,23 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default.event_definition import (
+    MessageEventDefinitionConverter,
+    TimerConditionalEventDefinitionConverter,
+)
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins import ExclusiveGatewayMixin
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.util.diff import WorkflowDiff, diff_workflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
-from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.exceptions import TaskNotFoundException, WorkflowException
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -35,6 +40,7 @@ from app.engine.bpmn import (
     ClockCycleTimerEventDefinition,
     ClockDurationTimerEventDefinition,
     ClockTimeDateEventDefinition,
+    GovflowMessageEventDefinition,
     PassThroughTask,
     _strongly_connected,
     compile_definition,
@@ -47,6 +53,9 @@ from app.engine.restricted import normalize_data
 from app.engine.sandbox import RestrictedScriptEngine
 
 Specs = tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]
+# The deployed processes a definition's call activities reach, pinned at deploy: process key ->
+# (content hash, BPMN bytes or a loader of them).
+Called = dict[str, tuple[str, bytes | Callable[[], bytes]]]
 
 _HASH_ATTR = "_govflow_content_hash"
 # What pruning removed from the tree, kept for the instance's diagram: the BPMN elements completed, those
@@ -137,6 +146,7 @@ def full_config() -> dict[type, type]:
     config[ClockCycleTimerEventDefinition] = TimerConditionalEventDefinitionConverter
     for mi_class in MULTI_INSTANCE_CLASSES:
         config[mi_class] = GovflowMultiInstanceConverter
+    config[GovflowMessageEventDefinition] = MessageEventDefinitionConverter
     return config
 
 
@@ -164,27 +174,36 @@ class Engine:
 
     # -- definitions ------------------------------------------------------------------------
 
-    def spec(self, content_hash: str, xml: bytes | Callable[[], bytes]) -> Specs:
+    def spec(self, content_hash: str, xml: bytes | Callable[[], bytes], called: Called | None = None) -> Specs:
         """Return (top spec, subprocess specs) for a definition version, parsing it once.
 
-        `xml` may be a loader: the bytes are then read only on a cache miss.
+        `xml` may be a loader: the bytes are then read only on a cache miss. `called` names the callee
+        versions the caller was deployed against; they are part of the cache key, so a caller version
+        always runs against the same callee versions.
         """
-        cached = self._specs.get(content_hash)
+        key = _spec_key(content_hash, called)
+        cached = self._specs.get(key)
         if cached is not None:
             return cached
         with self._specs_lock:
-            cached = self._specs.get(content_hash)
+            cached = self._specs.get(key)
             if cached is not None:
                 return cached
             if callable(xml):
                 xml = xml()
             if hashlib.sha256(xml).hexdigest() != content_hash:
                 raise ValueError(f"content hash {content_hash} does not match the BPMN bytes")
+            callees: dict[str, bytes] = {}
+            for name, (callee_hash, callee_xml) in (called or {}).items():
+                raw = callee_xml() if callable(callee_xml) else callee_xml
+                if hashlib.sha256(raw).hexdigest() != callee_hash:
+                    raise ValueError(f"content hash {callee_hash} does not match the BPMN bytes of {name}")
+                callees[name] = raw
             # Lint again: the cache must only ever hold definitions our rules accept.
-            _, spec, subprocess_specs = compile_definition(xml)
+            _, spec, subprocess_specs = compile_definition(xml, callees)
             _connect_loops(spec, subprocess_specs)
             entry = (spec, subprocess_specs)
-            self._specs[content_hash] = entry
+            self._specs[key] = entry
             return entry
 
     def forget(self, content_hash: str) -> None:
@@ -194,9 +213,10 @@ class Engine:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self, content_hash: str, xml: bytes | Callable[[], bytes], variables: dict[str, Any]) -> BpmnWorkflow:
+    def start(self, content_hash: str, xml: bytes | Callable[[], bytes], variables: dict[str, Any],
+              called: Called | None = None) -> BpmnWorkflow:
         """Create an instance with the given variables and run it to its first wait state."""
-        spec, subprocess_specs = self.spec(content_hash, xml)
+        spec, subprocess_specs = self.spec(content_hash, xml, called)
         values = normalize_data(variables, _invalid_variables)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self._script_engine)
         setattr(workflow, _HASH_ATTR, content_hash)
@@ -205,9 +225,10 @@ class Engine:
         workflow.do_engine_steps()
         return workflow
 
-    def restore(self, state: str, content_hash: str, xml: bytes | Callable[[], bytes]) -> BpmnWorkflow:
+    def restore(self, state: str, content_hash: str, xml: bytes | Callable[[], bytes],
+                called: Called | None = None) -> BpmnWorkflow:
         """Rebuild an instance from `dump` output on its definition version."""
-        spec, subprocess_specs = self.spec(content_hash, xml)
+        spec, subprocess_specs = self.spec(content_hash, xml, called)
         dct = json.loads(state)
         ref = dct.pop("spec_ref", None) or {}
         if ref.get("content_hash") != content_hash:
@@ -232,7 +253,7 @@ class Engine:
     # -- migration --------------------------------------------------------------------------
 
     def plan_migration(self, workflow: BpmnWorkflow, content_hash: str,
-                       xml: bytes | Callable[[], bytes]) -> MigrationPlan:
+                       xml: bytes | Callable[[], bytes], called: Called | None = None) -> MigrationPlan:
         """Diff a restored instance against another version and list what keeps it from moving.
 
         The rule: an instance can move unless a task it is in (READY, WAITING, STARTED or ERROR) or
@@ -242,7 +263,7 @@ class Engine:
         `inputs`/`outputs` alone are what adding or rerouting steps around the current one looks like:
         the tasks ahead are predicted again on the new version.
         """
-        spec, subprocess_specs = self.spec(content_hash, xml)
+        spec, subprocess_specs = self.spec(content_hash, xml, called)
         registry = self._serializer().registry
         top, subprocesses = diff_workflow(registry, workflow, spec, subprocess_specs)
         problems: list[MigrationProblem] = []
@@ -405,6 +426,14 @@ class Engine:
             if event.event_type not in _TIMER_EVENT_TYPES or not isinstance(event.value, str):
                 continue
             due.append(parse_instant(event.value))
+        # An event-based gateway waits for its branches' events itself and reports none of them.
+        for task in workflow.event_manager.tasks.values():
+            if isinstance(task.task_spec.event_definition, MultipleEventDefinition):
+                value = task.internal_data.get("event_value")
+                value = value.get("next") if isinstance(value, dict) else value
+                timers = any(isinstance(d, TimerEventDefinition) for d in _event_definitions(task))
+                if timers and isinstance(value, str):
+                    due.append(parse_instant(value))
         return min(due) if due else None
 
     def fire_timers(self, workflow: BpmnWorkflow, now: datetime) -> None:
@@ -412,6 +441,32 @@ class Engine:
         with use_now(now):
             workflow.refresh_timers()
             workflow.do_engine_steps()
+
+    # -- messages ---------------------------------------------------------------------------
+
+    @staticmethod
+    def waiting_messages(workflow: BpmnWorkflow) -> list[str]:
+        """Return the names of the messages the instance waits for now (called processes too), sorted."""
+        names: set[str] = set()
+        for task in workflow.event_manager.tasks.values():
+            names.update(d.name for d in _event_definitions(task) if isinstance(d, GovflowMessageEventDefinition))
+        return sorted(names)
+
+    def deliver_message(self, workflow: BpmnWorkflow, name: str, variables: dict[str, Any]) -> bool:
+        """Deliver a message with variables to the events waiting for it and run the engine on.
+
+        Return False (nothing changed) when no event of the instance waits for that message.
+        """
+        values = normalize_data(variables, _invalid_variables)
+        if name not in self.waiting_messages(workflow):
+            return False
+        event = BpmnEvent(GovflowMessageEventDefinition(name), payload=values)
+        try:
+            workflow.send_event(event)
+        except WorkflowException:
+            return False
+        workflow.do_engine_steps()
+        return True
 
     # -- internals --------------------------------------------------------------------------
 
@@ -792,6 +847,20 @@ def _connect_loops(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProces
                 child_spec = process_spec.task_specs[task_spec.task_spec]
                 if not child_spec.completed_event.is_connected(task_spec.merge_child):
                     child_spec.completed_event.connect(task_spec.merge_child)
+
+
+def _event_definitions(task: Task) -> list[Any]:
+    """Return what a waiting event task catches: its definition, or each branch's of an event-based gateway."""
+    definition = task.task_spec.event_definition
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition]
+
+
+def _spec_key(content_hash: str, called: Called | None) -> str:
+    if not called:
+        return content_hash
+    return "+".join([content_hash, *(f"{name}:{called[name][0]}" for name in sorted(called))])
 
 
 def _find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:

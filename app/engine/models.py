@@ -131,3 +131,22 @@ class Task(SQLModel, table=True):
         if self.due_from is None:
             return self.created_at
         return datetime.combine(self.due_from, time(0), SHANGHAI)
+
+
+class MessageSubscription(SQLModel, table=True):
+    """A message a running instance waits for now (catch event, receive task, boundary event).
+
+    Kept by the runner at every step, so that POST /api/messages finds the waiting instance by
+    business reference without restoring any state.
+    """
+
+    __tablename__ = "message_subscription"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "message_name"),
+        Index("ix_message_subscription_name", "message_name", "instance_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: int = Field(foreign_key="process_instance.id")
+    message_name: str = Field(max_length=128)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -24,11 +24,18 @@ from app.audit import service as audit
 from app.core.clock import SHANGHAI, clock
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.engine import forms
-from app.engine.bpmn import DeployedProcess, describe
-from app.engine.core import Engine, MigrationPlan, ReadyTask
+from app.engine.bpmn import DeployedProcess, called_processes, describe, parse_xml
+from app.engine.core import Called, Engine, MigrationPlan, ReadyTask
 from app.engine.errors import BpmnRejected, MigrationRefused
 from app.engine.hooks import hooks
-from app.engine.models import InstanceStatus, ProcessDefinition, ProcessInstance, Task, TaskStatus
+from app.engine.models import (
+    InstanceStatus,
+    MessageSubscription,
+    ProcessDefinition,
+    ProcessInstance,
+    Task,
+    TaskStatus,
+)
 from app.org.models import Department, User, UserRole
 from app.org.service import Actor
 from app.workdays.service import DeadlinePolicy, check_due
@@ -56,6 +63,7 @@ class Step:
     ready: list[ReadyTask]
     completed: bool
     variables: dict[str, Any] | None  # for the process's after-step hook (None: it has none)
+    messages: tuple[str, ...] = ()  # the messages the instance waits for now
 
 
 @dataclass(frozen=True)
@@ -99,17 +107,60 @@ class Runner:
             ).scalar_one())
         return load
 
+    def called(self, session: Session, info: DefinitionInfo) -> Called | None:
+        """Return the callee versions a definition was deployed against, for the engine (None: it calls none)."""
+        pins = info.meta.get("called") or {}
+        return {key: (pin["content_hash"], self._xml_loader(session, int(pin["definition_id"])))
+                for key, pin in pins.items()} or None
+
     def _restore(self, session: Session, instance: ProcessInstance) -> tuple[DefinitionInfo, Any]:
         info = self.definition(session, instance.definition_id)
         workflow = self.engine.restore(instance.state, info.content_hash,
-                                       self._xml_loader(session, info.id))
+                                       self._xml_loader(session, info.id), self.called(session, info))
         return info, workflow
+
+    def restore_workflow(self, session: Session, instance: ProcessInstance) -> Any:
+        """Rebuild an instance's workflow on its definition version (and the callee versions it is pinned to)."""
+        return self._restore(session, instance)[1]
+
+    def _resolve_called(self, session: Session, xml: bytes) -> tuple[dict[str, dict[str, Any]], dict[str, bytes]]:
+        """Pin the processes a file's call activities name to their newest deployed versions.
+
+        A callee brings the versions it was itself deployed against. Returns (pins for the caller's meta,
+        BPMN bytes by process key); a callee that is not deployed is left out (the lint names it).
+        """
+        pins: dict[str, dict[str, Any]] = {}
+        xmls: dict[str, bytes] = {}
+        todo: list[tuple[str, int | None]] = [(key, None) for key in called_processes(parse_xml(xml))]
+        while todo:
+            key, definition_id = todo.pop(0)
+            query = select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.content_hash,
+                           ProcessDefinition.meta, ProcessDefinition.bpmn_xml)
+            query = query.where(ProcessDefinition.id == definition_id) if definition_id is not None else \
+                query.where(ProcessDefinition.process_key == key).order_by(ProcessDefinition.version.desc()).limit(1)
+            row = session.execute(query).one_or_none()
+            if row is None:
+                continue
+            if key in pins:
+                if pins[key]["content_hash"] != row.content_hash:
+                    raise BpmnRejected([(None, f"流程“{key}”在调用链中被以不同版本（第 {pins[key]['version']} 版"
+                                               f"与第 {row.version} 版）调用，请先以最新版本重新部署调用它的流程",
+                                         "call_target")])
+                continue
+            pins[key] = {"definition_id": row.id, "version": row.version, "content_hash": row.content_hash}
+            xmls[key] = bytes(row.bpmn_xml)
+            todo.extend((sub_key, int(pin["definition_id"])) for sub_key, pin in (row.meta.get("called") or {}).items())
+        return pins, xmls
 
     # ---- definitions -------------------------------------------------------------------------
 
-    def check(self, xml: bytes) -> DeployedProcess:
-        """Lint a BPMN file as every deploy path does (deadlines too); raise BpmnRejected listing each problem."""
-        described = describe(xml)
+    def check(self, xml: bytes, session: Session | None = None) -> DeployedProcess:
+        """Lint a BPMN file as every deploy path does (deadlines too); raise BpmnRejected listing each problem.
+
+        With a session, the processes its call activities name must be deployed (they are compiled in);
+        without one, only the file itself is checked.
+        """
+        described = describe(xml, self._resolve_called(session, xml)[1] if session is not None else None)
         if self.deadlines is not None:
             problems = [(spec, msg) for spec, meta in described.user_tasks.items()
                         if (msg := check_due(dataclasses.asdict(meta), self.deadlines.settings))]
@@ -120,7 +171,7 @@ class Runner:
     def deploy(self, session: Session, xml: bytes, *, filename: str | None, actor: Actor | str
                ) -> tuple[ProcessDefinition, bool]:
         """Store a BPMN file as a new version unless the same content is already deployed (start-up)."""
-        described = self.check(xml)
+        described = self.check(xml, session)
         existing = session.execute(
             select(ProcessDefinition).where(ProcessDefinition.process_key == described.process_key,
                                             ProcessDefinition.content_hash == described.content_hash)
@@ -138,7 +189,7 @@ class Runner:
         That is how a rollback deploys an earlier version again; only a file equal to the newest version
         is refused (it would change nothing).
         """
-        described = self.check(xml)
+        described = self.check(xml, session)
         latest_hash = session.execute(
             select(ProcessDefinition.content_hash).where(ProcessDefinition.process_key == described.process_key)
             .order_by(ProcessDefinition.version.desc()).limit(1)
@@ -160,7 +211,8 @@ class Runner:
         definition = ProcessDefinition(
             process_key=described.process_key, name=(described.name or described.process_key)[:200],
             version=version, content_hash=described.content_hash, bpmn_xml=xml, filename=filename,
-            meta=_meta(described), deployed_by=actor_name(actor), deployed_at=now, approved_by=approved_by,
+            meta={**_meta(described), **({"called": pins} if (pins := self._resolve_called(session, xml)[0]) else {})},
+            deployed_by=actor_name(actor), deployed_at=now, approved_by=approved_by,
         )
         session.add(definition)
         try:
@@ -215,7 +267,7 @@ class Runner:
             self.version(session, process_key, version)
         _check_variables(variables)
         workflow = self.engine.start(definition.content_hash, self._xml_loader(session, definition.id),
-                                     variables)
+                                     variables, self.called(session, definition))
         now = clock.now()
         instance = ProcessInstance(
             definition_id=definition.id, process_key=process_key, status=InstanceStatus.running.value,
@@ -336,6 +388,7 @@ class Runner:
                      entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
                      detail={"reason": reason})
         self._project(session, instance, definition, self.engine.ready_user_tasks(workflow), now)
+        self._subscribe(session, instance, definition, ())
         instance.status = InstanceStatus.cancelled.value
         instance.ended_at = now
         instance.next_timer_at = None
@@ -375,7 +428,7 @@ class Runner:
             self.engine.migrate(workflow, plan)
             state = self.engine.dump(workflow)
             # Prove the new state restores on the new version before anything is written.
-            moved = self.engine.restore(state, to.content_hash, loader)
+            moved = self.engine.restore(state, to.content_hash, loader, self.called(session, to))
         except (WorkflowException, KeyError, ValueError, TypeError, AttributeError) as exc:
             raise MigrationRefused(f"实例无法对应到新版本：{type(exc).__name__}: {exc}",
                                    code="migration_failed") from exc
@@ -390,6 +443,7 @@ class Runner:
                      detail={"process_key": instance.process_key, "from_version": current.version,
                              "to_version": to.version, "content_hash": to.content_hash})
         self._project(session, instance, to, self.engine.ready_user_tasks(moved), now)
+        self._subscribe(session, instance, current, self.engine.waiting_messages(moved), force=True)
         self._flush_instance(session, instance)
         return current
 
@@ -397,7 +451,8 @@ class Runner:
                         ) -> tuple[Any, MigrationPlan, list[str]]:
         try:
             current, workflow = self._restore(session, instance)
-            plan = self.engine.plan_migration(workflow, to.content_hash, self._xml_loader(session, to.id))
+            plan = self.engine.plan_migration(workflow, to.content_hash, self._xml_loader(session, to.id),
+                                              self.called(session, to))
         except (WorkflowException, KeyError, ValueError, TypeError, AttributeError) as exc:
             raise MigrationRefused(f"无法读取实例或比较新版本：{type(exc).__name__}: {exc}",
                                    code="migration_failed") from exc
@@ -433,7 +488,8 @@ class Runner:
         """
         handler = None if instance.trial else hooks.step_handlers.get(instance.process_key)
         step = Step(ready=self.engine.ready_user_tasks(workflow), completed=self.engine.is_completed(workflow),
-                    variables=self.engine.data(workflow) if handler is not None else None)
+                    variables=self.engine.data(workflow) if handler is not None else None,
+                    messages=tuple(self.engine.waiting_messages(workflow)))
         if step.completed:
             instance.status = InstanceStatus.completed.value
             instance.ended_at = now
@@ -453,6 +509,7 @@ class Runner:
     def _after_step(self, session: Session, instance: ProcessInstance, definition: DefinitionInfo,
                     step: Step, actor: Actor | str, now: datetime, *, new_instance: bool = False) -> None:
         self._project(session, instance, definition, step.ready, now, new_instance=new_instance)
+        self._subscribe(session, instance, definition, step.messages, new_instance=new_instance)
         if step.completed:
             audit.append(session, at=now, actor=actor_name(actor), action="instance.completed",
                          entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
@@ -462,6 +519,67 @@ class Runner:
         if handler is not None:
             variables = step.variables if step.variables is not None else {}
             handler(session=session, instance=instance, variables=variables, actor=actor)
+
+    def _subscribe(self, session: Session, instance: ProcessInstance, definition: DefinitionInfo,
+                   messages: Any, *, new_instance: bool = False, force: bool = False) -> None:
+        """Make the instance's message subscriptions match the messages it waits for now.
+
+        Definitions without message events skip the query (`force`: the instance moved versions).
+        """
+        if not force and not definition.meta.get("has_messages"):
+            return
+        wanted = set(messages) if instance.status == InstanceStatus.running.value else set()
+        rows = [] if new_instance else session.execute(
+            select(MessageSubscription).where(MessageSubscription.instance_id == instance.id)).scalars().all()
+        for row in rows:
+            if row.message_name not in wanted:
+                session.delete(row)
+        present = {row.message_name for row in rows}
+        for name in sorted(wanted - present):
+            session.add(MessageSubscription(instance_id=instance.id, message_name=name[:128],
+                                            created_at=clock.now()))
+        session.flush()
+
+    def waiting_instance(self, session: Session, message: str, *, instance_id: int | None = None,
+                         business_ref: str | None = None) -> int:
+        """Return the one running instance that waits for a message, by instance id or business reference.
+
+        A business reference finds no designer's trial run. NotFound when none waits, Conflict when
+        several do (the sender must then name the instance).
+        """
+        query = (select(MessageSubscription.instance_id)
+                 .join(ProcessInstance, ProcessInstance.id == MessageSubscription.instance_id)
+                 .where(MessageSubscription.message_name == message,
+                        ProcessInstance.status == InstanceStatus.running.value))
+        if instance_id is not None:
+            query = query.where(ProcessInstance.id == instance_id)
+        if business_ref is not None:
+            query = query.where(ProcessInstance.business_ref == business_ref, ProcessInstance.trial.is_(False))
+        ids = session.execute(query.distinct().order_by(MessageSubscription.instance_id).limit(11)).scalars().all()
+        if not ids:
+            raise NotFound(f"没有流程实例在等待消息“{message}”", code="no_waiting_instance")
+        if len(ids) > 1:
+            count = "10 个以上" if len(ids) > 10 else f"{len(ids)} 个"
+            raise Conflict(f"有{count}流程实例在等待消息“{message}”，请用 instance_id 指明投递给哪一个",
+                           code="message_ambiguous", extra={"instance_ids": ids[:10]})
+        return int(ids[0])
+
+    def deliver_message(self, session: Session, instance_id: int, message: str, variables: Any,
+                        actor: Actor | str) -> ProcessInstance:
+        """Deliver a message with variables to a waiting instance under its lock, step it and re-project."""
+        _check_variables(variables)
+        instance = self.lock_instance(session, instance_id)
+        if instance.status != InstanceStatus.running.value:
+            raise NotFound(f"没有流程实例在等待消息“{message}”", code="no_waiting_instance")
+        definition, workflow = self._restore(session, instance)
+        if not self.engine.deliver_message(workflow, message, variables):
+            raise NotFound(f"没有流程实例在等待消息“{message}”", code="no_waiting_instance")
+        now = clock.now()
+        audit.append(session, at=now, actor=actor_name(actor), action="message.delivered",
+                     entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
+                     detail={"message": message, "variables": variables, "business_ref": instance.business_ref})
+        self._step(session, instance, definition, workflow, actor, now)
+        return instance
 
     def _project(self, session: Session, instance: ProcessInstance, definition: DefinitionInfo,
                  ready_tasks: list[ReadyTask], now: datetime, *, new_instance: bool = False) -> None:
@@ -654,7 +772,8 @@ _PROJECTED_META = (("candidate_groups", "办理角色"), ("due_date", "办理期
 def _meta(described: DeployedProcess) -> dict[str, Any]:
     raw = dataclasses.asdict(described)
     return json.loads(json.dumps({"name": raw["name"], "has_timers": raw["has_timers"],
-                                  "user_tasks": raw["user_tasks"]}, default=list))
+                                  "user_tasks": raw["user_tasks"],
+                                  **({"has_messages": True} if raw["has_messages"] else {})}, default=list))
 
 
 def _check_variables(variables: Any) -> None:

@@ -41,7 +41,7 @@ def instance_diagram(*, session: Session, runner: Runner, instance: ProcessInsta
     xml = bytes(session.execute(select(ProcessDefinition.bpmn_xml)
                                 .where(ProcessDefinition.id == info.id)).scalar_one())
     g = graph(info.content_hash, xml)
-    workflow = runner.engine.restore(instance.state, info.content_hash, xml)
+    workflow = runner.engine.restore(instance.state, info.content_hash, xml, runner.called(session, info))
     tree = tree_progress(workflow, g.nodes)
 
     rows = session.execute(
@@ -51,6 +51,8 @@ def instance_diagram(*, session: Session, runner: Runner, instance: ProcessInsta
         .outerjoin(_COMPLETER, _COMPLETER.id == Task.completed_by_id)
         .where(Task.instance_id == instance.id).order_by(Task.id)
     ).all()
+    # A called process's tasks are not drawn in the caller's diagram (its call activity shows as active).
+    rows = [row for row in rows if row[0].task_spec in g.nodes]
 
     completed = set(tree.completed)
     completed.update(t.task_spec for t, *_ in rows if t.status == TaskStatus.completed.value)

@@ -290,6 +290,10 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/designer/submissions"): DESIGNERS, ("GET", "/designer/submissions/{submission_id}"): DESIGNERS,
     ("POST", "/designer/submissions/{submission_id}/approve"): ADMIN,
     ("POST", "/designer/submissions/{submission_id}/return"): ADMIN,
+    # Messages (issue 11): the waiting instance's department and admins may deliver; no fixture instance
+    # waits for a message, so every caller is sent the body and none may get a 2xx. Who may deliver to a
+    # waiting instance is tested in tests/api/test_messages_api.py.
+    ("POST", "/api/messages"): NOBODY,
 }
 
 # Query strings a GET needs to reach its check (placeholders filled from the fixture set).
@@ -353,6 +357,7 @@ JSON: dict[tuple[str, str], Any] = {
     ("PUT", "/api/designer/drafts/{draft_id}"): {"xml": DESIGNER_XML, "lock_version": 1},
     ("POST", "/api/designer/validate"): {"xml": DESIGNER_XML},
     ("POST", "/api/designer/submissions/{submission_id}/return"): {"comment": "越权退回测试"},
+    ("POST", "/api/messages"): {"message": "越权投递测试", "business_ref": "越权投递测试", "variables": {}},
 }
 FORM: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/designer/drafts"): {"mode": "new", "title": "越权新建流程"},

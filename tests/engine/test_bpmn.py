@@ -108,7 +108,7 @@ REFUSALS: dict[str, tuple[bytes, str]] = {
         '</camunda:connector></bpmn:extensionElements></bpmn:userTask>'), "connected"),
     "async_before": (linear('<bpmn:userTask id="async_task" camunda:asyncBefore="true" />'), "async_task"),
     "async_after": (linear('<bpmn:userTask id="after_task" camunda:asyncAfter="true" />'), "after_task"),
-    "call_activity": (linear('<bpmn:callActivity id="call_other" calledElement="other" />'), "call_other"),
+    "call_activity_without_target": (linear('<bpmn:callActivity id="call_other" />'), "call_other"),
     "business_rule_task": (linear('<bpmn:businessRuleTask id="decide" camunda:decisionRef="rules" />'),
                            "decide"),
     "multi_instance_not_on_a_user_task": (linear(
@@ -187,7 +187,7 @@ def test_lint_refuses_naming_the_element(kind: str) -> None:
 
 
 def test_lint_lists_every_problem_not_just_the_first() -> None:
-    xml = linear('<bpmn:serviceTask id="one" />', '<bpmn:callActivity id="two" calledElement="x" />',
+    xml = linear('<bpmn:serviceTask id="one" />', '<bpmn:sendTask id="two" />',
                  '<bpmn:userTask id="three" camunda:asyncBefore="true" />')
 
     ids = {problem["element_id"] for problem in rejected(xml).extra["problems"]}
