@@ -680,7 +680,10 @@ def _lint_cycles(container: Any, problems: Problems) -> None:
 
 
 # Elements a token stops at before a lap can go round again (a subprocess when one of these is inside).
-_WAITING_NODES = {_b(name) for name in ("userTask", "manualTask", "intermediateCatchEvent")}
+# A call activity counts: its callee is a deployed process, and a callee that never waits would be
+# refused the same way when deployed with such a cycle.
+_WAITING_NODES = {_b(name) for name in ("userTask", "manualTask", "intermediateCatchEvent", "receiveTask",
+                                        "callActivity")}
 
 
 def _waits(element: Any) -> bool:
