@@ -680,10 +680,9 @@ def _lint_cycles(container: Any, problems: Problems) -> None:
 
 
 # Elements a token stops at before a lap can go round again (a subprocess when one of these is inside).
-# A call activity counts: its callee is a deployed process, and a callee that never waits would be
-# refused the same way when deployed with such a cycle.
-_WAITING_NODES = {_b(name) for name in ("userTask", "manualTask", "intermediateCatchEvent", "receiveTask",
-                                        "callActivity")}
+# A call activity does not count: its callee is another file, and a callee that never waits would run the
+# laps in one request without end.
+_WAITING_NODES = {_b(name) for name in ("userTask", "manualTask", "intermediateCatchEvent", "receiveTask")}
 
 
 def _waits(element: Any) -> bool:
