@@ -337,7 +337,13 @@ def create_share_request(request: Request, session: SessionDep, rt: RuntimeDep, 
         return render(request, "sharing/new.html", {"entry": entry, "METHOD_ZH": SHARE_METHOD_ZH,
                                                     "SHARE_TYPE_ZH": SHARE_TYPE_ZH, "values": values,
                                                     "error": message}, status=422)
-    return _redirect(f"/share-requests/{created.id}")
+    entry = catalog_service.require_by_code(session=session, code=entry_code)
+    if created.status == "refused" and entry.share_type == "not_shared" and actor.has_role("clerk"):
+        # Art. 16(3): the way to such data is a dispute over the refused request; go straight on to it.
+        return flash_redirect(request, f"/disputes/new?share_request_id={created.id}",
+                              f"申请已提交，编号 #{created.id}：该数据列为不予共享，请填写共享争议协调申请")
+    outcome = {"granted": "，已获共享授权", "refused": "，该数据不予共享"}.get(created.status, "，已送提供部门审核")
+    return flash_redirect(request, f"/share-requests/{created.id}", f"申请已提交，编号 #{created.id}{outcome}")
 
 
 @router.get("/share-requests/{share_request_id}", response_class=HTMLResponse)

@@ -93,3 +93,51 @@ def test_the_catalog_review_is_a_table_with_approve_all(page, expect, screenshot
     expect(page.locator(".flash")).to_contain_text("任务已办理")
     version = as_user("gat_clerk").get(f"/api/catalog/versions/{vid}").json()
     assert version["status"] == "published"
+
+
+def _fill_request(page, item: str) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_label(item).check()
+    page.get_by_label("用途/应用场景").fill("社会保险待遇资格认证")
+    page.get_by_label("使用范围（人员/系统）").fill("省人社厅社保经办人员，社保业务系统")
+    page.get_by_label("履职依据（法律条款）").fill("《社会保险法》第七十四条")
+    page.locator("#period_from").fill("2026-11-01")
+    page.locator("#period_to").fill("2027-10-31")
+    page.locator("input[name=method]").first.check()
+
+
+def test_filing_says_the_number_and_withdrawing_asks_first(page, expect, screenshot) -> None:  # type: ignore[no-untyped-def]
+    log_in(page, "rst_clerk", DEMO_PASSWORD)
+    page.goto("/share-requests/new?entry_code=410000-gat-0001")
+    _fill_request(page, "姓名")
+    page.get_by_role("button", name="提交申请").click()
+    expect(page.locator(".flash")).to_have_text(re.compile(r"^申请已提交，编号 #\d+，已送提供部门审核$"))
+    number = re.search(r"#(\d+)", page.locator(".flash").inner_text()).group(1)  # type: ignore[union-attr]
+    assert page.url.endswith(f"/share-requests/{number}")
+    screenshot("filed")
+
+    page.get_by_label("撤销申请").fill("业务需求已变化")
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.get_by_role("button", name="撤销申请").click()
+    assert asked and "确定撤销该共享申请吗" in asked[0]
+    expect(page.locator(".status.under_review").first).to_be_visible()  # dismissed: nothing happened
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="撤销申请").click()
+    expect(page.locator(".flash")).to_have_text("申请已撤销")
+    screenshot("withdrawn")
+
+
+def test_a_not_shared_entry_offers_the_dispute_path(page, expect, screenshot) -> None:  # type: ignore[no-untyped-def]
+    log_in(page, "rst_clerk", DEMO_PASSWORD)
+    page.goto("/catalog?q=刑事案件侦查信息")
+    row = page.locator("tr", has_text="刑事案件侦查信息")
+    expect(row.get_by_role("link", name="申请共享争议协调")).to_be_visible()
+    expect(row.get_by_role("link", name="申请共享", exact=True)).to_have_count(0)
+    screenshot("catalog-not-shared")
+    row.get_by_role("link", name="申请共享争议协调").click()
+    expect(page.locator(".notice")).to_contain_text("列为不予共享")
+    _fill_request(page, "案件编号")
+    page.get_by_role("button", name="提交并申请争议协调").click()
+    expect(page.locator(".flash")).to_contain_text("该数据列为不予共享，请填写共享争议协调申请")
+    assert "/disputes/new?share_request_id=" in page.url
+    screenshot("dispute-form")
