@@ -20,6 +20,7 @@ class NotificationKind(StrEnum):
     share_replied = "share_replied"  # the provider answered the applicant's share request
     catalog_returned = "catalog_returned"  # the authority returned a catalog version for revision
     dispute = "dispute"  # a step of a share dispute (app/disputes)
+    open_list_returned = "open_list_returned"  # the authority returned an open list for revision
 
 
 # The one place a notification kind gets the words a person reads (list page and API `kind_label`).
@@ -33,6 +34,7 @@ NOTIFICATION_KIND_ZH = {
     NotificationKind.share_replied: "共享申请答复",
     NotificationKind.catalog_returned: "目录退回修改",
     NotificationKind.dispute: "共享争议",
+    NotificationKind.open_list_returned: "开放清单退回修改",
 }
 KIND_ZH = NOTIFICATION_KIND_ZH  # the older name, still imported
 

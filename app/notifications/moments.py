@@ -51,3 +51,12 @@ def catalog_version_returned(session: Session, *, version_id: int, version_numbe
            body=f"主管部门退回了 {len(returned)} 个条目（{codes}），请按退回意见修改后重新提交。"[:2000],
            link=f"/catalog/versions/{version_id}",
            dedupe_key=f"catalog_version:{version_id}:returned:{round_}", at=at)
+
+
+def open_list_returned(session: Session, *, open_list_id: int, year: int, version: int, round_: int,
+                       submitter_id: int, comment: str | None, at: datetime) -> None:
+    """Tell the clerk who submitted an open list that the authority returned it for revision."""
+    notify(session, user_ids=[submitter_id], kind=NotificationKind.open_list_returned.value,
+           title=f"{year}年度开放清单（第{version}版）被退回修改"[:200],
+           body=(f"审查意见：{comment}。" if comment else "") + "请按审查意见修改后重新提交。",
+           link=f"/open-lists/{open_list_id}", dedupe_key=f"open_list:{open_list_id}:returned:{round_}", at=at)

@@ -105,3 +105,21 @@ def test_escalation_tells_the_head_of_the_tasks_department(client, as_user, rt) 
     # Running the job again tells nobody twice.
     as_user("demo_admin").post("/api/admin/jobs/escalate-overdue/run")
     assert {k: len(v) for k, v in told(rt, "escalated").items()} == {k: len(v) for k, v in escalated.items()}
+
+
+def test_a_returned_open_list_tells_the_clerk_who_submitted_it(client, as_user, rt) -> None:
+    from tests.open_data.helpers import HOUSEHOLD, submitted
+    from tests.open_data.helpers import review as review_list
+
+    created = submitted(as_user("gat_clerk"))
+    review_list(as_user("data_reviewer"), created["id"], "return", comment="请细化开放条件",
+                item_comments={HOUSEHOLD: "开放条件过宽"})
+    returned = told(rt, "open_list_returned")
+    assert set(returned) == {"gat_clerk"}
+    [n] = returned["gat_clerk"]
+    assert n.link == f"/open-lists/{created['id']}" and "请细化开放条件" in n.body
+    # The list page names the kind in Chinese.
+    from tests.web.test_pages import _login
+
+    page = _login(client.app, "gat_clerk").get("/notifications").text
+    assert "开放清单退回修改" in page and "open_list_returned" not in page
