@@ -50,3 +50,15 @@ ACTION_ZH: dict[str, str] = {
 def action_label(action: str) -> str:
     """Return the Chinese name of an audit action, or the action itself if it has none."""
     return ACTION_ZH.get(action, action)
+
+
+# The answers of the shipped task forms (camunda:formData enum values) as a history reads them: a value
+# is never shown raw. A value a designer's own process adds and nobody named here is shown as it is.
+DECISION_VALUE_ZH: dict[str, str] = {
+    "approve": "同意", "partial": "部分同意", "refuse": "不同意",
+    "share": "予以共享", "conditional": "有条件共享", "not_share": "不予共享",
+    "accept": "通过", "return": "退回修改", "grant": "准予免责",
+    "continue": "不接受，继续协商", "escalate": "提请政务数据主管部门协调", "decide": "作出评判",
+    "ask_both": "要求双方陈述意见", "ask_provider": "要求提供部门陈述意见", "ask_requester": "要求使用部门陈述意见",
+    "meeting": "记录协调会", "report": "报告整改情况", "claim_exemption": "申请免责",
+}

@@ -115,6 +115,7 @@ def _dispute(d: Dispute, departments: dict[int, tuple[Department, Region]], entr
     print_kind = d.resolution if d.resolution in ("adjudication", "settlement") else None
     return {
         "kind": "dispute", "kind_label": KIND_ZH["dispute"], "id": d.id, "number": None,
+        "share_request_id": d.share_request_id,
         "title": f"“{entry}”共享争议" if entry else f"共享争议 #{d.id}",
         "parties": [_party("requester", departments[d.requester_department_id][0]),
                     _party("provider", departments[d.provider_department_id][0])],

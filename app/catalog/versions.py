@@ -444,6 +444,18 @@ def on_step(*, session: Session, instance: ProcessInstance, variables: dict[str,
             audit.append(session, at=now, actor=actor_name(actor), action="catalog_version.returned",
                          entity_type="catalog_version", entity_id=version.id, instance_id=instance.id,
                          detail={"round": version.review_round, "entries": returned})
+            # Who submitted this round: the last to complete a revision, else who first submitted.
+            submitter = session.execute(
+                select(Task.completed_by_id).where(Task.instance_id == instance.id, Task.task_spec == "revise",
+                                                   Task.status == TaskStatus.completed.value)
+                .order_by(Task.id.desc()).limit(1)
+            ).scalar() or instance.started_by_id or version.created_by_id
+            if submitter:
+                from app.notifications.moments import catalog_version_returned
+
+                catalog_version_returned(session, version_id=version.id or 0, version_number=version.number,
+                                         round_=version.review_round, submitter_id=submitter,
+                                         returned=returned, at=now)
     elif version.status == VersionStatus.returned.value and "review" in open_specs:
         version.status = VersionStatus.under_review.value
         version.review_round += 1

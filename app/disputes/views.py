@@ -83,7 +83,8 @@ def dispute_public(session: Session, dispute: Dispute, *, actor: Actor, calendar
         "escalated_at": _iso(dispute.escalated_at),
         "resolution": dispute.resolution, "resolution_label": RESOLUTION_ZH.get(dispute.resolution or ""),
         "outcome_items": dispute.outcome_items, "terms": dispute.terms, "reasons": dispute.reasons,
-        "basis": dispute.basis, "resolved_by": dispute.resolved_by, "resolved_at": _iso(dispute.resolved_at),
+        "basis": dispute.basis, "resolved_by": dispute.resolved_by,
+        "resolved_by_name": _name(session, dispute.resolved_by), "resolved_at": _iso(dispute.resolved_at),
         "compliance_note": dispute.compliance_note, "complied_at": _iso(dispute.complied_at),
         "instance_id": dispute.instance_id,
         "grant": None if grant is None else {
@@ -104,13 +105,17 @@ def records_public(session: Session, dispute: Dispute) -> list[dict[str, Any]]:
     rows = service.records(session=session, dispute_id=dispute.id or 0)
     departments = service.departments_by_id(session=session, ids={r.department_id for r in rows
                                                                   if r.department_id is not None})
+    from app.audit.service import actor_names
+
+    names = actor_names(session, {r.actor for r in rows if r.actor})  # people by name, never username
     out = []
     for r in rows:
         detail = dict(r.detail or {})
         label = _detail_label(r.kind, detail)
         dept = departments.get(r.department_id) if r.department_id is not None else None
         out.append({"id": r.id, "kind": r.kind, "kind_label": RECORD_ZH[RecordKind(r.kind)], "round": r.round,
-                    "department_name": dept.name if dept else None, "actor": r.actor, "at": r.at.isoformat(),
+                    "department_name": dept.name if dept else None, "actor": r.actor,
+                    "actor_name": names.get(r.actor, r.actor) if r.actor else None, "at": r.at.isoformat(),
                     "label": label, "detail": detail})
     return out
 
@@ -159,3 +164,10 @@ def attachments_public(session: Session, dispute: Dispute) -> list[dict[str, Any
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _name(session: Session, username: str | None) -> str | None:
+    """Return the display name of a username a record keeps (系统 for the scheduler)."""
+    from app.audit.service import actor_names
+
+    return actor_names(session, {username}).get(username, username) if username else None

@@ -16,15 +16,32 @@ class NotificationKind(StrEnum):
     escalated = "escalated"
     urged = "urged"
     info = "info"  # something the department should know (e.g. a request it was answering was withdrawn)
+    task_arrived = "task_arrived"  # a new task is waiting in the person's inbox
+    share_replied = "share_replied"  # the provider answered the applicant's share request
+    catalog_returned = "catalog_returned"  # the authority returned a catalog version for revision
+    dispute = "dispute"  # a step of a share dispute (app/disputes)
+    open_list_returned = "open_list_returned"  # the authority returned an open list for revision
 
 
-KIND_ZH = {
+# The one place a notification kind gets the words a person reads (list page and API `kind_label`).
+NOTIFICATION_KIND_ZH = {
     NotificationKind.task_assigned: "新待办",
     NotificationKind.reminder: "到期提醒",
-    NotificationKind.escalated: "超期升级",
+    NotificationKind.escalated: "超期督办",
     NotificationKind.urged: "督办催办",
     NotificationKind.info: "通知",
+    NotificationKind.task_arrived: "新待办",
+    NotificationKind.share_replied: "共享申请答复",
+    NotificationKind.catalog_returned: "目录退回修改",
+    NotificationKind.dispute: "共享争议",
+    NotificationKind.open_list_returned: "开放清单退回修改",
 }
+KIND_ZH = NOTIFICATION_KIND_ZH  # the older name, still imported
+
+
+def kind_label(kind: str) -> str:
+    """Return the Chinese label of a notification kind (a kind nobody labelled reads as 通知, never raw)."""
+    return NOTIFICATION_KIND_ZH.get(kind, "通知")  # type: ignore[call-overload]
 
 
 class OutboxStatus(StrEnum):

@@ -14,7 +14,7 @@ from app.core.clock import clock
 from app.core.config import Settings, get_settings
 from app.core.errors import Forbidden, NotFound
 from app.notifications.models import (
-    KIND_ZH, NOTIFICATION_TOPIC, Notification, NotificationKind, Outbox, OutboxStatus,
+    NOTIFICATION_TOPIC, Notification, Outbox, OutboxStatus, kind_label,
 )
 from app.org.models import Department, User, UserRole
 
@@ -163,10 +163,10 @@ def mark_all_read(session: Session, user_id: int) -> int:
 
 def notification_public(notification: Notification) -> dict[str, Any]:
     """Return a notification as the API lists it."""
-    kind_zh = KIND_ZH.get(NotificationKind(notification.kind)) \
-        if notification.kind in NotificationKind.__members__ else notification.kind
+    label = kind_label(notification.kind)
     return {
-        "id": notification.id, "kind": notification.kind, "kind_zh": kind_zh, "title": notification.title,
+        "id": notification.id, "kind": notification.kind, "kind_zh": label, "kind_label": label,
+        "title": notification.title,
         "body": notification.body, "link": notification.link,
         "created_at": notification.created_at.isoformat(),
         "read_at": notification.read_at.isoformat() if notification.read_at else None,

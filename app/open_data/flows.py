@@ -454,6 +454,17 @@ def record_outcome(*, session: Session, instance: ProcessInstance, variables: di
                      detail={"round": open_list.review_rounds,
                              "comment": last_review.comment if last_review else None,
                              "item_comments": last_review.item_comments if last_review else {}})
+        from app.notifications.moments import open_list_returned
+
+        # Who submitted this round: the last to complete a revision, else who first submitted.
+        submitter = session.execute(
+            select(Task.completed_by_id).where(Task.instance_id == instance.id, Task.task_spec == "revise",
+                                               Task.status == TaskStatus.completed.value)
+            .order_by(Task.id.desc()).limit(1)
+        ).scalar() or instance.started_by_id or open_list.created_by_id
+        open_list_returned(session, open_list_id=open_list.id, year=open_list.year, version=open_list.version,
+                           round_=open_list.review_rounds, submitter_id=submitter,
+                           comment=last_review.comment if last_review else None, at=now)
     elif "review" in open_specs and open_list.status == OpenListStatus.returned.value:
         # The note of this resubmission, not a stale process variable from an earlier round.
         revised = session.execute(

@@ -22,7 +22,7 @@ from app.notifications.service import notify
 from app.org.models import Department, Role
 from app.org.service import Actor
 from app.sharing import service
-from app.sharing.models import STATUS_ZH, ShareGrant, ShareRequest, ShareRequestStatus
+from app.sharing.models import DECISION_ZH, STATUS_ZH, ShareGrant, ShareRequest, ShareRequestStatus
 
 PROCESS_KEY = "sharing_share_request"
 # The share requests this transaction's hooks read, held so that a second read is an identity-map hit.
@@ -230,6 +230,17 @@ def record_outcome(*, session: Session, instance: ProcessInstance, variables: di
         audit.append(session, at=now, actor=request.decided_by, action="share_request.refused",
                      entity_type="share_request", entity_id=request.id, instance_id=instance.id,
                      detail={"reason": request.refusal_reason, "basis": request.refusal_basis})
+    if variables["share_type"] == ShareType.conditional:
+        # A reply the applicant waited for (a request granted or refused at once is seen on filing).
+        from app.notifications.moments import share_request_answered
+
+        entry = session.get(CatalogEntry, request.entry_id)
+        provider = session.get(Department, request.provider_department_id)
+        share_request_answered(
+            session, share_request_id=request.id or 0, applicant_id=request.requested_by_id,
+            entry_name=entry.name if entry else "", provider_name=provider.name if provider else "提供部门",
+            granted=request.status == ShareRequestStatus.granted.value,
+            decision_label=DECISION_ZH.get(request.decision or "", ""), at=now)
     session.add(request)
     session.flush()
 

@@ -139,3 +139,13 @@ def _notify_batch(session: Any, rt: Runtime, items: list[dict[str, Any]], roles:
                body="请尽快办理：" + "、".join(g["subject"] or g["task_name"] for g in group[:5]),
                link="/tasks?overdue=1", dedupe_key=f"escalated:dept:{department_id}:{role}:{first}", at=now,
                settings=rt.settings)
+    # The head of each owning department answers for its overdue work (one per task: it names it).
+    for i in items:
+        if roles.get(i["task_id"]) == Role.head.value:
+            continue  # the head already holds the task and was told above
+        notify(session, department_id=i["department_id"], role=Role.head.value, kind="escalated",
+               title=f"本部门任务超期已移交督办：{i['task_name']}"[:200],
+               body=f"“{i['subject'] or i['task_name']}”已超期 {i['overdue_working_days']} 个工作日，"
+                    "已移交本级政府督查督办，请督促办理。",
+               link=f"/tasks/{i['task_id']}", dedupe_key=f"escalated:head:task:{i['task_id']}", at=now,
+               settings=rt.settings)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from app.catalog import service as catalog_service
-from app.catalog.models import SHARE_METHOD_ZH, SHARE_TYPE_ZH
+from app.catalog.models import CHANGE_ZH, SHARE_METHOD_ZH, SHARE_TYPE_ZH
 from app.core.clock import clock
 from app.core.errors import CsrfFailed, DomainError, InvalidInput, NotAuthenticated, TooManyRequests
 from app.core.security import csrf_matches
@@ -177,6 +177,7 @@ def _task_context(session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: in
             "claimed_by_me": task.assignee_id == actor.id and not designated(session, task), "METHOD_ZH": SHARE_METHOD_ZH,
             "may_pause": actor.has_role("head", "authority_reviewer"),
             "business_link": business_link(instance.business_ref),
+            "json_tables": _json_tables(session, instance, public["form"]) if task.status == "open" else {},
             "reassign_to": [u for u in task_flows.reassign_candidates(session, task) if u.id != task.assignee_id]
             if task.status == "open" and task_flows.may_reassign(task, actor) else []}
 
@@ -224,13 +225,21 @@ def resume(request: Request, task_id: int, session: SessionDep, rt: RuntimeDep, 
     return flash_redirect(request, f"/tasks/{task_id}", "已恢复计时，期限已顺延")
 
 
+@router.get("/tasks/{task_id}/complete")
+def complete_page(task_id: int, session: SessionDep, actor: PageUser) -> Response:
+    """Send a reload or a bookmark of the form's address back to the task page (never a 405)."""
+    task_service.get_visible(session=session, task_id=task_id, actor=actor)  # 404 for those who may not see it
+    return _redirect(f"/tasks/{task_id}")
+
+
 @router.post("/tasks/{task_id}/complete")
 def complete(request: Request, task_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
              form: FormData) -> Response:
-    """Complete a task from its form; errors re-show the form with what was typed."""
+    """Complete a task from its form; errors re-show the form with what was typed, beside each field."""
     task, _ = task_service.get_visible(session=session, task_id=task_id, actor=actor)
     multiple = {f["id"] for f in public_form(task.form) if f["multiple"]}
-    data = {k: ([v] if k in multiple and isinstance(v, str) else v) for k, v in form.items()}
+    submitted = {k: ([v] if k in multiple and isinstance(v, str) else v) for k, v in form.items()}
+    data = table_answers(task.form, submitted)
     try:
         task_flows.complete(session, rt.runner, task_id, data, actor)
     except DomainError as exc:
@@ -238,9 +247,59 @@ def complete(request: Request, task_id: int, session: SessionDep, rt: RuntimeDep
         if exc.status_code != 422:
             raise
         ctx = _task_context(session, rt, actor, task_id)
-        ctx.update({"error": exc.to_detail(), "submitted": data})
+        error = exc.to_detail()
+        ctx.update({"error": error, "submitted": submitted,
+                    "first_invalid": _first_invalid(ctx["task"]["form"], error, ctx["json_tables"])})
         return render(request, "tasks/task.html", ctx, status=422)
-    return flash_redirect(request, "/tasks?view=done", "任务已办理")
+    return flash_redirect(request, "/tasks?view=done", f"任务已办理：{task.name}")
+
+
+def table_answers(fields: list[dict[str, Any]], form: dict[str, Any]) -> dict[str, Any]:
+    """Build each json field answered as a table (`<field>.<code>.decision|comment`) into the JSON the
+    task expects: [{"code", "decision", "comment"}]. A person never types JSON; API callers still do."""
+    data = dict(form)
+    for f in fields:
+        if f.get("type") != "json":
+            continue
+        prefix = f"{f['id']}."
+        rows: dict[str, dict[str, Any]] = {}
+        for key in [k for k in data if k.startswith(prefix)]:
+            value = data.pop(key)
+            code, _, part = key.removeprefix(prefix).rpartition(".")
+            if code and part in ("decision", "comment") and isinstance(value, str):
+                rows.setdefault(code, {"code": code})[part] = value.strip()
+        if rows:
+            # A row left without a choice is left out: the validator then names it as not yet decided.
+            data[f["id"]] = [r for r in rows.values() if r.get("decision")]
+    return data
+
+
+def _first_invalid(fields: list[dict[str, Any]], error: dict[str, Any],
+                   tables: dict[str, list[dict[str, Any]]]) -> str | None:
+    """Return the DOM id of the first field the error concerns (it gets the focus), in form order."""
+    problems = error.get("errors") or []
+    named = {str(e.get("field")) for e in problems if e.get("field")}
+    entries = {str(e.get("entry")) for e in problems if e.get("entry")} | set(error.get("pending") or [])
+    for f in fields:
+        for row in tables.get(f["id"]) or []:
+            if row["code"] in entries or f["id"] in named:
+                return f"f_{f['id']}_{row['code']}"
+        if f["id"] in named:
+            return f"f_{f['id']}"
+    return None
+
+
+def _json_tables(session: SessionDep, instance: Any, fields: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Rows of the json fields a person answers as a table: a catalog version's entries awaiting a decision."""
+    version = catalog_service.version_of_instance(session=session, instance_business_ref=instance.business_ref)
+    if version is None:
+        return {}
+    rows = [{"code": r.code, "name": str((r.data or {}).get("name") or ""),
+             "change": CHANGE_ZH.get(r.change, r.change),  # type: ignore[call-overload]
+             "share_type": SHARE_TYPE_ZH.get((r.data or {}).get("share_type"), "")}  # type: ignore[call-overload]
+            for r in catalog_service.version_entries(session=session, version_id=version.id or 0)
+            if r.change != "unchanged" and r.decision is None]
+    return {f["id"]: rows for f in fields if f.get("type") == "json"} if rows else {}
 
 
 @router.get("/share-requests", response_class=HTMLResponse)
@@ -278,7 +337,13 @@ def create_share_request(request: Request, session: SessionDep, rt: RuntimeDep, 
         return render(request, "sharing/new.html", {"entry": entry, "METHOD_ZH": SHARE_METHOD_ZH,
                                                     "SHARE_TYPE_ZH": SHARE_TYPE_ZH, "values": values,
                                                     "error": message}, status=422)
-    return _redirect(f"/share-requests/{created.id}")
+    entry = catalog_service.require_by_code(session=session, code=entry_code)
+    if created.status == "refused" and entry.share_type == "not_shared" and actor.has_role("clerk"):
+        # Art. 16(3): the way to such data is a dispute over the refused request; go straight on to it.
+        return flash_redirect(request, f"/disputes/new?share_request_id={created.id}",
+                              f"申请已提交，编号 #{created.id}：该数据列为不予共享，请填写共享争议协调申请")
+    outcome = {"granted": "，已获共享授权", "refused": "，该数据不予共享"}.get(created.status, "，已送提供部门审核")
+    return flash_redirect(request, f"/share-requests/{created.id}", f"申请已提交，编号 #{created.id}{outcome}")
 
 
 @router.get("/share-requests/{share_request_id}", response_class=HTMLResponse)

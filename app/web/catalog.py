@@ -101,6 +101,11 @@ def _version_context(session: Session, actor: Actor, version_id: int) -> dict[st
                                   today=clock.now().astimezone(SHANGHAI).date())
     aids = {a["code"]: a for a in public["review_aids"]["entries"]}
     published = service.list_versions(session=session, actor=actor, department_code=dept.code, status="published")
+    from app.audit.service import actor_names
+
+    # People are shown by their display names, never by their usernames.
+    public["published_by_name"] = actor_names(session, {version.published_by}).get(
+        version.published_by or "", version.published_by) if version.published_by else None
     return _ctx(v=public, aids=aids, history=views.version_history(session, version),
                 other_versions=[(o.id, o.number) for o, _ in published if o.id != version.id])
 

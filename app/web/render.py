@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from app.audit.labels import ACTION_ZH
+from app.audit.labels import ACTION_ZH, DECISION_VALUE_ZH
 from app.core.clock import SHANGHAI
 from app.core.config import ROOT
 from app.core.security import new_csrf_token
@@ -53,6 +53,7 @@ templates.env.filters["end_with"] = end_with
 
 # Histories name each audit action from the one registry (app/audit/labels.py).
 templates.env.globals["ACTION_ZH"] = ACTION_ZH
+templates.env.globals["DECISION_VALUE_ZH"] = DECISION_VALUE_ZH  # a form's answer, never its raw value
 
 # Where the page of a process's business object lives, by the instance's business_ref prefix.
 BUSINESS_PAGES = {

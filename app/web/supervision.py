@@ -29,6 +29,9 @@ def items(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser
         ProcessInstance.id.in_({r["instance_id"] for r in rows}))).all()) if rows else {}
     for row in rows:
         row["case_link"] = case_link(refs.get(row["instance_id"]))
+        # The case's number as its page names it, e.g. 共享申请 #12 (a person quotes it on the phone).
+        row["case_number"] = f"{row['case_link'][1]} #{row['case_link'][0].rsplit('/', 1)[-1]}" \
+            if row["case_link"] else None
     return render(request, "supervision/list.html", {"rows": rows, "state": state,
                                                      "department_code": department_code,
                                                      "min_overdue_days": min_overdue_days})

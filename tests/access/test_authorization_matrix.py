@@ -192,6 +192,7 @@ EXPECT: dict[tuple[str, str], Rule] = {
     # Tasks and instances.
     ("GET", "/api/tasks"): EVERYONE, ("GET", "/tasks"): EVERYONE,
     ("GET", "/api/tasks/{task_id}"): R_TASK, ("GET", "/tasks/{task_id}"): R_TASK,
+    ("GET", "/tasks/{task_id}/complete"): R_TASK,  # a reload of a refused form: back to the task page
     **{(m, f"{p}/{{task_id}}/{a}"): R_TASK for m in ("POST",) for p in ("/api/tasks", "/tasks")
        for a in ("claim", "unclaim", "complete", "pause", "resume", "reassign")},
     ("GET", "/api/processes"): EVERYONE, ("POST", "/api/processes"): DESIGNERS,

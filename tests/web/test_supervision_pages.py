@@ -60,7 +60,8 @@ def test_every_page_shows_unread_count_and_admins_see_the_missing_year_notice(cl
     as_user("demo_admin").post("/api/admin/jobs/remind-before-due/run")
     reviewer = _login(client.app, "gat_reviewer")
     page = reviewer.get("/tasks").text
-    assert 'href="/notifications"' in page and '消息 <span class="badge">1</span>' in page
+    # Two unread: the task's arrival and the reminder before its deadline.
+    assert 'href="/notifications"' in page and '消息 <span class="badge">2</span>' in page
     assert "尚未导入" not in page  # the calendar notice is for administrators
     clock.freeze(datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI))
     admin_page = _login(client.app, "demo_admin").get("/tasks").text
