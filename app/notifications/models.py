@@ -16,6 +16,16 @@ class NotificationKind(StrEnum):
     escalated = "escalated"
     urged = "urged"
     info = "info"  # something the department should know (e.g. a request it was answering was withdrawn)
+    # task actions (app/tasks/actions.py)
+    task_returned = "task_returned"
+    side_supplement = "side_supplement"
+    side_addsign_before = "side_addsign_before"
+    side_addsign_after = "side_addsign_after"
+    side_delegate = "side_delegate"
+    side_supplement_answered = "side_supplement_answered"
+    side_addsign_before_answered = "side_addsign_before_answered"
+    side_delegate_answered = "side_delegate_answered"
+    deputy_set = "deputy_set"
 
 
 KIND_ZH = {
@@ -24,6 +34,15 @@ KIND_ZH = {
     NotificationKind.escalated: "超期升级",
     NotificationKind.urged: "督办催办",
     NotificationKind.info: "通知",
+    NotificationKind.task_returned: "退回待办",
+    NotificationKind.side_supplement: "请补正",
+    NotificationKind.side_addsign_before: "请加签",
+    NotificationKind.side_addsign_after: "请加签",
+    NotificationKind.side_delegate: "委派待办",
+    NotificationKind.side_supplement_answered: "申请人已补正",
+    NotificationKind.side_addsign_before_answered: "加签已签署",
+    NotificationKind.side_delegate_answered: "委派已答复",
+    NotificationKind.deputy_set: "代理安排",
 }
 
 

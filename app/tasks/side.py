@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.core.clock import SHANGHAI
@@ -57,7 +58,8 @@ def side_public(side: TaskSide, task_name: str, subject: str, requester: str | N
 
 def sides_of_task(session: Session, task_id: int) -> list[dict[str, Any]]:
     """All side tasks of one task, oldest first, with the names of who asked and who answered."""
-    asker = select(User.display_name).where(User.id == TaskSide.requested_by_id).scalar_subquery()
+    asker_user = aliased(User)
+    asker = select(asker_user.display_name).where(asker_user.id == TaskSide.requested_by_id).scalar_subquery()
     rows = session.execute(
         select(TaskSide, Task.name, ProcessInstance.subject, asker, User.display_name)
         .join(Task, Task.id == TaskSide.task_id)
