@@ -11,16 +11,17 @@ department and roles, and may work them as the principal would; the audit record
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlmodel import Session
 
 from app.audit import service as audit
 from app.core.clock import clock
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.engine import forms
+from app.engine.hooks import hooks
 from app.engine.models import InstanceStatus, ProcessInstance, Task, TaskStatus
 from app.engine.runner import Runner, may_work
 from app.notifications.service import notify
@@ -319,6 +320,14 @@ def answer(session: Session, runner: Runner, side_task_id: int, actor: Actor, re
     return side
 
 
+@hooks.on_task_closed
+def _close_side_tasks(*, session: Session, task: Task, at: datetime) -> None:
+    """A task done or withdrawn (instance cancelled, timer, 退回) leaves nothing to answer about it."""
+    session.execute(update(TaskSide).where(TaskSide.task_id == task.id, TaskSide.status == SideStatus.open.value)
+                    .values(status=SideStatus.cancelled.value, answered_at=at)
+                    .execution_options(synchronize_session=False))
+
+
 # ---- 代理 ------------------------------------------------------------------------------------------
 
 
@@ -382,13 +391,13 @@ def complete_as_deputy(session: Session, runner: Runner, task_id: int, data: Any
     """Complete a principal's task as their deputy; the audit records "X 代 Y"."""
     task, instance = runner.lock_task(session, task_id)
     me = acting_as(session, task, actor) if task.status == TaskStatus.open.value else None
-    if me is None or me.id == actor.id:
+    if me is None:
         # Not a task I deputise for: as hidden as any other task I may not see.
         raise NotFound("任务不存在", code="task_not_found")
-    if open_side_of(session, task.id) is not None:
-        raise Conflict("该任务正在等待补正、加签或委派办理，暂不能办理", code="task_waiting")
     if me.id == actor.id:
         raise Conflict("这是您本人的任务，请直接办理", code="not_deputy_task")
+    if open_side_of(session, task.id) is not None:
+        raise Conflict("该任务正在等待补正、加签或委派办理，暂不能办理", code="task_waiting")
     audit.append(session, at=clock.now(), actor=actor.username, action="task.deputy_acted", entity_type="task",
                  entity_id=task.id, instance_id=instance.id, detail={"task": task.name, **_by(actor, me)})
     done = runner.complete_task(session, task.id, data, me, locked=(task, instance))

@@ -237,3 +237,21 @@ def test_a_deputy_works_the_principals_tasks_during_the_period(rt, client, as_us
     # After the period the deputy sees nothing more.
     clock.freeze(datetime(2026, 11, 9, 9, 0, tzinfo=SHANGHAI))
     assert deputy.get("/api/me/deputy/tasks").json()["items"] == []
+
+
+def test_side_items_go_away_when_the_case_is_withdrawn(rt, client, as_user) -> None:
+    from tests.api.helpers import review_task, submit
+
+    applicant, reviewer, head = as_user("rst_clerk"), as_user("gat_reviewer"), as_user("gat_head")
+    request = submit(applicant)  # the shipped share-request process
+    task = review_task(reviewer, request["instance_id"])
+    r = reviewer.post(f"/api/tasks/{task['id']}/delegate", json={"user_id": user_id(rt, "gat_head"),
+                                                                 "reason": "请代拟审核意见"})
+    assert r.status_code == 201, r.text
+    side_id = r.json()["id"]
+    assert [s["id"] for s in head.get("/api/side-tasks").json()["items"]] == [side_id]
+    r = applicant.post(f"/api/share-requests/{request['id']}/withdraw", json={"reason": "需求已变化"})
+    assert r.status_code == 200, r.text
+    assert head.get("/api/side-tasks").json()["items"] == []
+    r = head.post(f"/api/side-tasks/{side_id}/answer", json={"reply": "建议同意"})
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "side_task_closed"
