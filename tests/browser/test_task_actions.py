@@ -161,3 +161,30 @@ def test_withdraw_my_completed_step(page, expect, screenshot, rt, as_user) -> No
     expect(page.get_by_role("heading", name="拟办")).to_be_visible()
     expect(page.locator("#f_opinion")).to_be_visible()
     expect(page.locator(".trail li", has_text="撤回已办")).to_contain_text("王芳（省公安厅经办人）")
+
+
+def test_a_deputy_set_on_my_settings_works_my_task(page, expect, screenshot, rt, as_user) -> None:  # type: ignore[no-untyped-def]
+    instance_id, check = _at_review(rt, as_user)
+    said = _accept_dialogs(page)
+    log_in(page, "gat_reviewer", DEMO_PASSWORD)
+    page.get_by_role("link", name="外出时设置代理人").click()
+    page.get_by_label("代理人").select_option(label="杨帆（省公安厅部门负责人）")
+    page.locator("input[name=starts_on]").fill("2026-11-02")
+    page.locator("input[name=ends_on]").fill("2026-11-06")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator(".flash")).to_have_text("代理设置已保存")
+    expect(page.get_by_text("当前代理人：杨帆（省公安厅部门负责人）")).to_contain_text("（生效中）")
+    screenshot("deputy-settings")
+
+    log_in(page, "gat_head", DEMO_PASSWORD)
+    deputy = page.locator("table.deputy-items")
+    expect(deputy).to_contain_text("张伟（省公安厅审核人）")
+    deputy.get_by_role("link", name="关于调整数据共享范围的请示").click()
+    expect(page.get_by_text("您正代理张伟（省公安厅审核人）办理此任务")).to_be_visible()
+    page.locator("#d_opinion").fill("代为审核同意")
+    screenshot("deputy-task")
+    page.get_by_role("button", name="代为办理").click()
+    expect(page.locator(".flash")).to_have_text("已代为办理")
+    assert said and said[-1] == "确认代张伟（省公安厅审核人）办理？"
+    page.goto(f"/tasks/{check['id']}")
+    expect(page.locator(".trail li", has_text="代理办理")).to_contain_text("代张伟（省公安厅审核人）办理")
