@@ -58,9 +58,12 @@ async def sync_demo_clock(rt: RuntimeDep) -> None:
     await run_in_threadpool(sync_clock, rt.db, rt.settings)
 
 
-async def get_session(rt: RuntimeDep) -> AsyncIterator[Session]:
+async def get_session(rt: RuntimeDep, request: Request) -> AsyncIterator[Session]:
     """Yield a database session for one request (it connects lazily, in the endpoint's thread)."""
     session = rt.db.session_factory()
+    # Template globals that read (app/web/task_actions.py) use the request's own session: a second
+    # connection would wait on this one's SQLite write lock.
+    request.state.db_session = session
     try:
         yield session
     finally:

@@ -8,3 +8,4 @@ import app.rectification.flows  # noqa: F401
 import app.sharing.flows  # noqa: F401
 import app.supervision.flows  # noqa: F401
 import app.notifications.moments  # noqa: F401
+import app.tasks.actions  # noqa: F401  (cancels open side tasks of a closed task)

@@ -7,6 +7,7 @@ from app.api import (admin, attachments, auth, authority, calendar, catalog, des
                      trials)
 from app.api import migrations as designer_migrations
 from app.api import messages
+from app.api import task_actions
 from app.core.config import Settings
 
 
@@ -19,6 +20,7 @@ def build_router(settings: Settings) -> APIRouter:
         router.include_router(module.router)
     router.include_router(designer_migrations.router)
     router.include_router(messages.router)
+    router.include_router(task_actions.router)
     if settings.enable_time_travel:
         router.include_router(admin.clock_router)
     return router

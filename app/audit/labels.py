@@ -44,6 +44,11 @@ ACTION_ZH: dict[str, str] = {
     "user.created": "新增用户", "user.bootstrapped": "创建初始管理员",
     "user.sessions_revoked": "退出全部登录", "user.login_locked": "登录失败过多，账号暂时锁定",
     "login_address.locked": "登录失败过多，网络地址暂时锁定", "demo.seeded": "导入演示数据",
+    # task actions (app/tasks/actions.py)
+    "task.returned": "退回", "task.withdrawn": "撤回已办", "task.supplement_requested": "退回申请人补正",
+    "task.supplemented": "申请人补正", "task.addsign_requested": "加签", "task.addsign_signed": "加签人签署意见",
+    "task.delegated": "委派", "task.delegate_answered": "受委派人填写意见", "task.deputy_acted": "代理办理",
+    "deputy.set": "设置代理人", "deputy.cleared": "取消代理",
 }
 
 

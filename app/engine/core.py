@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -398,6 +398,46 @@ class Engine:
         values = normalize_data(data, _invalid_form)
         task.data.update(values)
         task.run()
+        workflow.do_engine_steps()
+
+    # -- going back (退回, 撤回) ---------------------------------------------------------------
+
+    def returnable_steps(self, workflow: BpmnWorkflow, task_id: str | None = None) -> list[tuple[str, str]]:
+        """Return (element id, name) of the completed user tasks the instance can be reset to, nearest first.
+
+        Given an open task, only the steps on its way here count (its ancestors in the task tree, across
+        subprocesses): resetting to one of them withdraws that task. A step whose history was pruned (a
+        finished loop round) is not in the tree any more and is not offered.
+        """
+        if task_id is not None:
+            current = _find_task(workflow, task_id)
+            candidates = _ancestors(current) if current is not None else []
+        else:
+            candidates = sorted(_all_tasks(workflow), key=lambda t: t.last_state_change, reverse=True)
+        out: dict[str, str] = {}
+        for task in candidates:
+            if isinstance(task.task_spec, UserTask) and task.has_state(TaskState.COMPLETED):
+                element = _element_id(task)
+                out.setdefault(element, task.task_spec.bpmn_name or element)
+        return list(out.items())
+
+    def reset_to(self, workflow: BpmnWorkflow, element_id: str, task_id: str | None = None) -> None:
+        """Reopen the latest completed user task of an element (on the way to `task_id` if given).
+
+        Everything after it is dropped (SpiffWorkflow's reset_from_task_id) and the task is READY again
+        under a fresh id, so its new projection row never collides with the row of the first pass.
+        """
+        if task_id is not None:
+            current = _find_task(workflow, task_id)
+            candidates = _ancestors(current) if current is not None else []
+        else:
+            candidates = sorted(_all_tasks(workflow), key=lambda t: t.last_state_change, reverse=True)
+        target = next((t for t in candidates if isinstance(t.task_spec, UserTask)
+                       and t.has_state(TaskState.COMPLETED) and _element_id(t) == element_id), None)
+        if target is None:
+            raise TaskNotReady(f"流程无法回到步骤 {element_id}", extra={"element": element_id})
+        workflow.reset_from_task_id(target.id)
+        _rekey(target)
         workflow.do_engine_steps()
 
     # -- state ------------------------------------------------------------------------------
@@ -861,6 +901,39 @@ def _spec_key(content_hash: str, called: Called | None) -> str:
     if not called:
         return content_hash
     return "+".join([content_hash, *(f"{name}:{called[name][0]}" for name in sorted(called))])
+
+
+def _rekey(task: Task) -> None:
+    """Give a task a fresh id (tasks link parent and children by id)."""
+    wf, old, new = task.workflow, task.id, uuid4()
+    del wf.tasks[old]
+    task.id = new
+    wf.tasks[new] = task
+    parent = task.parent
+    if parent is not None:
+        parent._children = [new if child == old else child for child in parent._children]
+    for child in task.children:
+        child._parent = new
+
+
+def _ancestors(task: Task) -> list[Task]:
+    """The tasks before one in its tree, nearest first, through the subprocesses it sits in."""
+    out: list[Task] = []
+    node: Task | None = task.parent
+    wf = task.workflow
+    while True:
+        while node is not None:
+            out.append(node)
+            node = node.parent
+        parent_id = getattr(wf, "parent_task_id", None)
+        if parent_id is None:
+            return out
+        top = wf.top_workflow
+        try:
+            sp_task = top.get_task_from_id(parent_id)
+        except TaskNotFoundException:
+            return out
+        wf, node = sp_task.workflow, sp_task
 
 
 def _find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:

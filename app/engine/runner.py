@@ -395,6 +395,41 @@ class Runner:
         self._save(session, instance, workflow, now)
         return instance
 
+    # ---- going back (退回, 撤回) -----------------------------------------------------------------
+
+    def returnable_steps(self, session: Session, instance: ProcessInstance, task: Task | None = None
+                         ) -> list[tuple[str, str]]:
+        """Return (element id, name) of the earlier user-task steps the instance can go back to.
+
+        Given an open task, only the steps on its way (resetting withdraws it); the designer may forbid
+        returning from a step with the extension property allow_return="false".
+        """
+        if instance.status != InstanceStatus.running.value:
+            return []
+        info, workflow = self._restore(session, instance)
+        if task is not None and not self.may_return_from(info, task.task_spec):
+            return []
+        return self.engine.returnable_steps(workflow, task.spiff_task_id if task is not None else None)
+
+    @staticmethod
+    def may_return_from(info: DefinitionInfo, task_spec: str) -> bool:
+        """Tell whether the designer allows 退回 from a step (camunda:properties allow_return)."""
+        props = (info.meta.get("user_tasks", {}).get(task_spec, {}).get("properties") or {})
+        return str(props.get("allow_return", "true")).strip().lower() not in ("false", "0", "no")
+
+    def reset_instance(self, session: Session, instance: ProcessInstance, element_id: str, actor: Actor | str,
+                       *, from_task: Task | None = None) -> None:
+        """Reopen an earlier step of a locked instance and re-project: rows no longer ready are cancelled
+        and the reopened step gets a new row (deadline counted from now). Flushes, never commits."""
+        if instance.status != InstanceStatus.running.value:
+            raise Conflict("流程已结束，不能回到之前的步骤", code="instance_not_running")
+        definition, workflow = self._restore(session, instance)
+        steps = dict(self.engine.returnable_steps(workflow, from_task.spiff_task_id if from_task else None))
+        if element_id not in steps:
+            raise Conflict("流程无法回到所选步骤（该步骤不在本任务之前，或其记录已归档）", code="step_not_returnable")
+        self.engine.reset_to(workflow, element_id, from_task.spiff_task_id if from_task else None)
+        self._step(session, instance, definition, workflow, actor, clock.now())
+
     # ---- migration ---------------------------------------------------------------------------
 
     def migration_check(self, session: Session, instance: ProcessInstance, to: DefinitionInfo

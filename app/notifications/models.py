@@ -21,6 +21,16 @@ class NotificationKind(StrEnum):
     catalog_returned = "catalog_returned"  # the authority returned a catalog version for revision
     dispute = "dispute"  # a step of a share dispute (app/disputes)
     open_list_returned = "open_list_returned"  # the authority returned an open list for revision
+    # task actions (app/tasks/actions.py)
+    task_returned = "task_returned"
+    side_supplement = "side_supplement"
+    side_addsign_before = "side_addsign_before"
+    side_addsign_after = "side_addsign_after"
+    side_delegate = "side_delegate"
+    side_supplement_answered = "side_supplement_answered"
+    side_addsign_before_answered = "side_addsign_before_answered"
+    side_delegate_answered = "side_delegate_answered"
+    deputy_set = "deputy_set"
 
 
 # The one place a notification kind gets the words a person reads (list page and API `kind_label`).
@@ -35,6 +45,15 @@ NOTIFICATION_KIND_ZH = {
     NotificationKind.catalog_returned: "目录退回修改",
     NotificationKind.dispute: "共享争议",
     NotificationKind.open_list_returned: "开放清单退回修改",
+    NotificationKind.task_returned: "退回待办",
+    NotificationKind.side_supplement: "请补正",
+    NotificationKind.side_addsign_before: "请加签",
+    NotificationKind.side_addsign_after: "请加签",
+    NotificationKind.side_delegate: "委派待办",
+    NotificationKind.side_supplement_answered: "申请人已补正",
+    NotificationKind.side_addsign_before_answered: "加签已签署",
+    NotificationKind.side_delegate_answered: "委派已答复",
+    NotificationKind.deputy_set: "代理安排",
 }
 KIND_ZH = NOTIFICATION_KIND_ZH  # the older name, still imported
 

@@ -104,6 +104,10 @@ def complete(session: Session, runner: Runner, task_id: int, data: Any, actor: A
 
     `locked`: the task and instance runner.lock_task returned in this transaction, if already taken.
     """
+    from app.tasks.side import open_side_of
+
+    if open_side_of(session, task_id) is not None:
+        raise Conflict("该任务正在等待补正、加签或委派办理，暂不能办理", code="task_waiting")
     task = runner.complete_task(session, task_id, data, actor, locked=locked)
     session.commit()
     return task

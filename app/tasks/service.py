@@ -16,6 +16,7 @@ from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department, User
 from app.org.scope import hidden, may_read_case, works_cases
 from app.org.service import Actor
+from app.tasks.side import count_open, not_waiting
 from app.workdays.calendar import WorkdayCalendar
 
 View = Literal["todo", "done", "initiated"]
@@ -53,6 +54,7 @@ def inbox(*, session: Session, actor: Actor, view: View, calendar: WorkdayCalend
             Task.status == TaskStatus.open.value, Task.department_id == actor.department_id,
             Task.role.in_(sorted(actor.roles)),
             or_(Task.assignee_id.is_(None), Task.assignee_id == actor.id),
+            not_waiting(),  # 补正/加签/委派 pending: the task waits out of the inbox (app/tasks/side.py)
         ).order_by(Task.due_at.is_(None), Task.due_at, Task.id)
     elif view == "done":
         stmt = stmt.where(Task.completed_by_id == actor.id, Task.status == TaskStatus.completed.value) \
@@ -100,8 +102,8 @@ def count_todo(*, session: Session, actor: Actor) -> int:
         select(func.count()).select_from(Task).where(
             Task.status == TaskStatus.open.value, Task.trial.is_(False), Task.department_id == actor.department_id,
             Task.role.in_(sorted(actor.roles)),
-            or_(Task.assignee_id.is_(None), Task.assignee_id == actor.id))
-    ).scalar_one())
+            or_(Task.assignee_id.is_(None), Task.assignee_id == actor.id), not_waiting())
+    ).scalar_one()) + count_open(session, actor)
 
 
 def instance_departments(*, session: Session, instance: ProcessInstance) -> set[int | None]:

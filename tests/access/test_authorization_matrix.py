@@ -86,6 +86,8 @@ READERS: dict[tuple[str, str], frozenset[str]] = {
     # A notification is its addressee's.
     ("notification", "P"): frozenset({"gat_reviewer"}),
     ("notification", "C"): frozenset({"zz_reviewer"}),
+    # A 委派 of a provincial review task: the reviewer who asked and the head it went to.
+    ("side_task", "P"): frozenset({"gat_reviewer", "gat_head"}),
 }
 # The departments each object belongs to (for the relation a failure names).
 PARTIES: dict[tuple[str, str], set[str]] = {
@@ -101,6 +103,7 @@ for _kind in ("instance", "task", "attachment"):
 PARTIES[("attachment", "P")], PARTIES[("attachment", "C")] = PARTIES[("dispute", "P")], PARTIES[("dispute", "C")]
 PARTIES[("open_list", "P")], PARTIES[("open_list", "C")] = PARTIES[("version", "P")], PARTIES[("version", "C")]
 PARTIES[("notification", "P")], PARTIES[("notification", "C")] = {"410000-gat"}, {"410100-gaj"}
+PARTIES[("side_task", "P")] = {"410000-gat"}
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ Rule = frozenset[str] | Reads
 PARAM_KIND = {"share_request_id": "share_request", "task_id": "task", "instance_id": "instance",
               "dispute_id": "dispute", "notice_id": "notice", "version_id": "version",
               "open_list_id": "open_list", "item_id": "item", "attachment_id": "attachment",
-              "notification_id": "notification"}
+              "notification_id": "notification", "side_task_id": "side_task"}
 
 R_SR, R_TASK, R_INST, R_DISP = Reads("share_request"), Reads("task"), Reads("instance"), Reads("dispute")
 R_NOTICE, R_VER, R_LIST, R_ITEM = Reads("notice"), Reads("version"), Reads("open_list"), Reads("item")
@@ -296,6 +299,22 @@ EXPECT: dict[tuple[str, str], Rule] = {
     # waiting instance is tested in tests/api/test_messages_api.py.
     ("POST", "/api/messages"): NOBODY,
 }
+# Task actions (issue 11): 退回, 撤回, 补正, 加签, 委派 act on a task like claim; a side task is its asker's and
+# its assignee's (only the assignee answers); nobody of the fixture deputises, so 代理 work is nobody's.
+EXPECT.update({
+    **{(m, f"{p}/{{task_id}}/{a}"): R_TASK for m in ("POST",) for p in ("/api/tasks", "/tasks")
+       for a in ("return", "withdraw", "supplement", "addsign", "delegate")},
+    ("GET", "/api/tasks/{task_id}/returnable-steps"): R_TASK,
+    ("POST", "/api/tasks/{task_id}/complete-as-deputy"): NOBODY, ("POST", "/tasks/{task_id}/complete-as-deputy"): NOBODY,
+    ("GET", "/api/side-tasks"): EVERYONE, ("GET", "/api/side-tasks/{side_task_id}"): Reads("side_task"),
+    ("GET", "/side-tasks/{side_task_id}"): Reads("side_task"),
+    ("POST", "/api/side-tasks/{side_task_id}/answer"): frozenset({"gat_head"}),
+    ("POST", "/side-tasks/{side_task_id}/answer"): frozenset({"gat_head"}),
+    ("GET", "/api/me/deputy"): EVERYONE, ("PUT", "/api/me/deputy"): EVERYONE, ("DELETE", "/api/me/deputy"): EVERYONE,
+    ("GET", "/api/me/deputy/tasks"): EVERYONE,
+    ("GET", "/settings/deputy"): EVERYONE, ("POST", "/settings/deputy"): EVERYONE,
+    ("POST", "/settings/deputy/clear"): EVERYONE,
+})
 
 # Query strings a GET needs to reach its check (placeholders filled from the fixture set).
 QUERY: dict[str, dict[str, str]] = {
@@ -329,6 +348,13 @@ JSON: dict[tuple[str, str], Any] = {
                                                           "legal_basis": "无"}},
     ("POST", "/api/tasks/{task_id}/reassign"): {"username": "gat_reviewer"},
     ("POST", "/api/tasks/{task_id}/pause"): {"reason": "越权暂停测试"},
+    ("POST", "/api/tasks/{task_id}/return"): {"step": "submitted", "reason": "越权退回测试"},
+    ("POST", "/api/tasks/{task_id}/supplement"): {"reason": "越权补正测试"},
+    ("POST", "/api/tasks/{task_id}/addsign"): {"user_id": 1, "reason": "越权加签测试"},
+    ("POST", "/api/tasks/{task_id}/delegate"): {"user_id": 1, "reason": "越权委派测试"},
+    ("POST", "/api/tasks/{task_id}/complete-as-deputy"): {"data": {"decision": "approve", "terms": "越权"}},
+    ("POST", "/api/side-tasks/{side_task_id}/answer"): {"reply": "越权答复测试"},
+    ("PUT", "/api/me/deputy"): {"deputy_id": 1, "starts_on": "2026-11-02", "ends_on": "2026-11-06"},
     ("POST", "/api/open-lists/{open_list_id}/review"): {"decision": "approve"},
     ("POST", "/api/open-lists/{open_list_id}/submit"): {},
     ("POST", "/api/rectification-notices/{notice_id}/verification"): {"decision": "accept"},
@@ -472,6 +498,14 @@ def _build(world: World) -> None:
     ids[("draft", "P")] = _ok(a["designer"].post("/api/designer/drafts", json={"xml": DESIGNER_XML}), 201)["id"]
     pending = _ok(a["designer"].post("/api/designer/drafts", json={"xml": DESIGNER_XML}), 201)["id"]
     ids[("submission", "P")] = _ok(a["designer"].post(f"/api/designer/drafts/{pending}/submit", json={}), 201)["id"]
+    # A review task 委派 by its reviewer to the department's head: a side task.
+    from app.org.models import User
+    with world.app.state.runtime.db.session() as session:
+        head_id = session.execute(select(User.id).where(User.username == "gat_head")).scalar_one()
+    delegated = _ok(a["rst_clerk"].post("/api/share-requests", json=share_request_body(CONDITIONAL)), 201)
+    dtask = review_task(a["gat_reviewer"], delegated["instance_id"])
+    ids[("side_task", "P")] = _ok(a["gat_reviewer"].post(f"/api/tasks/{dtask['id']}/delegate", json={
+        "user_id": head_id, "reason": "请代拟审核意见"}), 201)["id"]
 
 
 def _items(clerk: TestClient, code: str) -> list[str]:

@@ -89,6 +89,7 @@ KNOWN_VALUES_SQL = {
     "draft_id": "SELECT id FROM process_draft ORDER BY id",
     "submission_id": "SELECT id FROM process_submission ORDER BY id",
     "version": "SELECT DISTINCT version FROM process_definition ORDER BY version",
+    "side_task_id": "SELECT id FROM task_side ORDER BY id",
 }
 
 

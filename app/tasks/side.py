@@ -1,0 +1,76 @@
+"""Queries over side tasks (补正, 加签, 委派) and deputies: what a person must answer, and which tasks wait."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from app.core.clock import SHANGHAI
+from app.engine.models import ProcessInstance, Task
+from app.org.models import User
+from app.org.service import Actor
+from app.tasks.models import SIDE_KIND_ZH, Deputy, SideKind, SideStatus, TaskSide
+
+
+def not_waiting() -> ColumnElement[bool]:
+    """A clause for task queries: the task does not wait on an open side task (it is out of every inbox)."""
+    return ~exists().where(TaskSide.task_id == Task.id, TaskSide.status == SideStatus.open.value)
+
+
+def open_side_of(session: Session, task_id: int) -> TaskSide | None:
+    """Return the open side task a task waits on, if any."""
+    return session.execute(select(TaskSide).where(TaskSide.task_id == task_id,
+                                                  TaskSide.status == SideStatus.open.value)).scalars().first()
+
+
+def open_side_items(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """List the side tasks a person must answer (for the 待办 list), oldest first."""
+    rows = session.execute(
+        select(TaskSide, Task.name, ProcessInstance.subject, User.display_name)
+        .join(Task, Task.id == TaskSide.task_id)
+        .join(ProcessInstance, ProcessInstance.id == TaskSide.instance_id)
+        .join(User, User.id == TaskSide.requested_by_id)
+        .where(TaskSide.assignee_id == actor.id, TaskSide.status == SideStatus.open.value)
+        .order_by(TaskSide.created_at, TaskSide.id)).all()
+    return [side_public(side, task_name, subject, requester) for side, task_name, subject, requester in rows]
+
+
+def count_open(session: Session, actor: Actor) -> int:
+    """Count the side tasks a person must answer."""
+    return int(session.execute(select(func.count()).select_from(TaskSide).where(
+        TaskSide.assignee_id == actor.id, TaskSide.status == SideStatus.open.value)).scalar_one())
+
+
+def side_public(side: TaskSide, task_name: str, subject: str, requester: str | None,
+                assignee: str | None = None) -> dict[str, Any]:
+    """Return a side task as lists and the API show it."""
+    return {"id": side.id, "task_id": side.task_id, "instance_id": side.instance_id, "kind": side.kind,
+            "kind_zh": SIDE_KIND_ZH.get(SideKind(side.kind), side.kind), "task_name": task_name,
+            "subject": subject, "requested_by_name": requester, "assignee_name": assignee,
+            "reason": side.reason, "reply": side.reply, "status": side.status,
+            "created_at": side.created_at.isoformat(),
+            "answered_at": side.answered_at.isoformat() if side.answered_at else None}
+
+
+def sides_of_task(session: Session, task_id: int) -> list[dict[str, Any]]:
+    """All side tasks of one task, oldest first, with the names of who asked and who answered."""
+    asker_user = aliased(User)
+    asker = select(asker_user.display_name).where(asker_user.id == TaskSide.requested_by_id).scalar_subquery()
+    rows = session.execute(
+        select(TaskSide, Task.name, ProcessInstance.subject, asker, User.display_name)
+        .join(Task, Task.id == TaskSide.task_id)
+        .join(ProcessInstance, ProcessInstance.id == TaskSide.instance_id)
+        .join(User, User.id == TaskSide.assignee_id)
+        .where(TaskSide.task_id == task_id).order_by(TaskSide.id)).all()
+    return [side_public(s, n, subj, a, b) for s, n, subj, a, b in rows]
+
+
+def principals_of(session: Session, deputy_id: int, now: datetime) -> list[int]:
+    """The people whose tasks a deputy may work today (代理 in force)."""
+    today = now.astimezone(SHANGHAI).date()
+    return list(session.execute(select(Deputy.user_id).where(
+        Deputy.deputy_id == deputy_id, Deputy.starts_on <= today, Deputy.ends_on >= today)).scalars().all())
