@@ -86,6 +86,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(designer_trial_pages.router)
     app.include_router(designer_migrate_pages.router)
     app.include_router(designer_pages.router)
+    from app.web import desk as desk_pages
+    app.include_router(desk_pages.router)
     _mount_api_docs(app)
     static_dir = ROOT / "static"
     static_dir.mkdir(exist_ok=True)

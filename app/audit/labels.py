@@ -44,6 +44,9 @@ ACTION_ZH: dict[str, str] = {
     "user.created": "新增用户", "user.bootstrapped": "创建初始管理员",
     "user.sessions_revoked": "退出全部登录", "user.login_locked": "登录失败过多，账号暂时锁定",
     "login_address.locked": "登录失败过多，网络地址暂时锁定", "demo.seeded": "导入演示数据",
+    # approval desk
+    "case.copied": "抄送", "case.copy_read": "已阅", "task.urged": "催办", "case.commented": "发表评论",
+    "case.attachment_added": "上传附件",
 }
 
 
