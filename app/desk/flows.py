@@ -356,9 +356,9 @@ def batch_complete(session: Session, runner: Runner, actor: Actor, task_ids: lis
 def _batch_data(task: Task | None, decision: str, opinion: str) -> dict[str, Any]:
     if task is None:
         raise NotFound("任务不存在", code="task_not_found")
-    fields = service.batch_fields(task.form)
+    fields = service.batch_fields(task.form, validated=(task.process_key, task.task_spec) in hooks.validators)
     if fields is None:
-        raise InvalidInput("该任务的表单有其他必填项，不能批量办理，请逐件办理", code="batch_unfit")
+        raise InvalidInput("该任务须逐件办理（表单有其他必填项，或按结论需填写更多内容）", code="batch_unfit")
     decision_field, opinion_field = fields
     options = {o[0]: o[1] for o in decision_field.get("options") or []}
     if decision not in options:

@@ -154,17 +154,23 @@ def comments(*, session: Session, instance_id: int) -> list[dict[str, Any]]:
              "created_at": c.created_at.isoformat()} for c, name, step in rows]
 
 
-def batch_fields(form: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+def batch_fields(form: list[dict[str, Any]], *, validated: bool = False
+                 ) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
     """Return (decision field, opinion field) of a form a batch may fill, or None when it cannot.
 
     The rule (documented in docs/desk.md): a field whose extension property `batch` is "decision" or
     "opinion" says so; otherwise the decision is the form's only single-choice enum and the opinion the
-    string field named opinion/comment/remark. Every other required field makes the task unfit.
+    string field named opinion/comment/remark. Every other required field makes the task unfit, and so
+    does `batch="false"` on any field. A task whose process registers a business validator (`validated`:
+    it may demand more fields depending on the decision, as the share review does) is fit only when its
+    form marks its decision field with the `batch` property.
     """
     def prop(f: dict[str, Any]) -> str:
         return str((f.get("properties") or {}).get("batch") or "")
 
     if any(prop(f) == "false" for f in form):
+        return None
+    if validated and not any(prop(f) == "decision" for f in form):
         return None
     decision = next((f for f in form if prop(f) == "decision"), None)
     if decision is None:

@@ -82,13 +82,15 @@ def _batch_options(session: SessionDep, actor: Actor) -> dict[str, Any]:
 
     from app.engine.models import TaskStatus
 
-    rows = session.execute(select(Task.id, Task.form).where(
+    from app.engine.hooks import hooks
+
+    rows = session.execute(select(Task.id, Task.form, Task.process_key, Task.task_spec).where(
         Task.status == TaskStatus.open.value, Task.trial.is_(False), Task.department_id == actor.department_id,
         Task.role.in_(sorted(actor.roles)), or_(Task.assignee_id.is_(None), Task.assignee_id == actor.id))).all()
     fit: set[int] = set()
     options: dict[str, str] = {}
-    for task_id, form in rows:
-        fields = service.batch_fields(form)
+    for task_id, form, process_key, task_spec in rows:
+        fields = service.batch_fields(form, validated=(process_key, task_spec) in hooks.validators)
         if fields is None:
             continue
         fit.add(task_id)
@@ -209,6 +211,7 @@ async def attach(request: Request, task_id: int, session: SessionDep, rt: Runtim
     form = await request.form()
     if not csrf_matches(request.session.get("csrf"), str(form.get("csrf_token") or "")):
         raise CsrfFailed()
+    task_service.get_visible(session=session, task_id=task_id, actor=actor)  # a hidden case answers 404 first
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return flash_redirect(request, f"/tasks/{task_id}#desk", "请选择要上传的文件")

@@ -207,7 +207,7 @@ def test_batch_completes_the_fit_tasks_and_explains_the_rest(rt, client, as_user
     first = start(rt, "desk_approval", "gat_clerk", "请示一")
     second = start(rt, "desk_approval", "gat_clerk", "请示二")
     reviewer = as_user("gat_reviewer")
-    share = submit(as_user("rst_clerk"))  # its form needs 使用要求 when approving: the validator refuses
+    share = submit(as_user("rst_clerk"))  # its review needs 使用要求 when approving: not batched
     ids = [review_task(reviewer, i)["id"] for i in (first, second, share["instance_id"])]
     before = counts(reviewer)
     r = reviewer.post("/api/tasks/batch-complete", json={"task_ids": ids, "decision": "approve", "opinion": "同意。"})
@@ -215,7 +215,7 @@ def test_batch_completes_the_fit_tasks_and_explains_the_rest(rt, client, as_user
     body = r.json()
     assert (body["completed"], body["failed"]) == (2, 1)
     failed = [x for x in body["results"] if not x["ok"]]
-    assert failed[0]["task_id"] == ids[2] and "使用要求" in failed[0]["reason"]
+    assert failed[0]["task_id"] == ids[2] and failed[0]["code"] == "batch_unfit" and "逐件办理" in failed[0]["reason"]
     after = counts(reviewer)
     assert after["todo"] == before["todo"] - 2 and after["done"] == before["done"] + 2
     done = reviewer.get("/api/tasks", params={"view": "done"}).json()["items"]

@@ -89,6 +89,9 @@ KNOWN_VALUES_SQL = {
     "draft_id": "SELECT id FROM process_draft ORDER BY id",
     "submission_id": "SELECT id FROM process_submission ORDER BY id",
     "version": "SELECT DISTINCT version FROM process_definition ORDER BY version",
+    "copy_id": "SELECT id FROM case_copy ORDER BY id",
+    "phrase_id": "SELECT id FROM phrase ORDER BY id",
+    "filter_id": "SELECT id FROM saved_filter ORDER BY id",
 }
 
 
