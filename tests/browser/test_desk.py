@@ -20,6 +20,12 @@ def test_a_copy_is_read_by_its_recipient_and_the_tab_count_drops(page, expect, s
     page.get_by_role("button", name="抄送", exact=True).click()
     expect(page.locator(".flash")).to_have_text("已抄送给赵静（省市场监管局经办人）")
     expect(page.get_by_text("赵静（省市场监管局经办人）（未阅）")).to_be_visible()
+    page.get_by_placeholder("写下评论，参与本事项的人员均可看到").fill("已电话联系申请部门。")
+    page.get_by_role("button", name="发表评论").click()
+    expect(page.locator(".flash")).to_have_text("评论已发表")
+    page.locator("#desk").scroll_into_view_if_needed()
+    expect(page.locator("ul.comments")).to_contain_text("已电话联系申请部门。")
+    screenshot("desk-section")
     page.context.clear_cookies()
 
     log_in(page, "scjg_clerk", DEMO_PASSWORD)
