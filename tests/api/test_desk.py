@@ -254,6 +254,12 @@ def test_counts_filters_and_pickers(rt, client, as_user) -> None:  # type: ignor
     html = page.get("/tasks", params={"view": "todo", "initiator_id": rst}).text
     assert "李明（省人社厅经办人）" in html and html.count('href="/tasks/') >= 2
     assert 'href="/tasks/' not in page.get("/tasks", params={"view": "todo", "initiator_id": user_id(rt, "scjg_clerk")}).text
+    api = reviewer.get("/api/tasks", params={"view": "todo", "initiator_id": rst}).json()["items"]
+    assert len(api) == 2
+    depts = {g["department_name"]: g["department_id"] for g in reviewer.get("/api/people").json()}
+    by_dept = {name: len(reviewer.get("/api/tasks", params={"view": "todo", "department_id": depts[name]}
+                                      ).json()["items"]) for name in ("河南省公安厅", "河南省人力资源和社会保障厅")}
+    assert by_dept == {"河南省公安厅": 2, "河南省人力资源和社会保障厅": 0}
     # Saved filters: mine, and my department's; others' hidden.
     r = reviewer.post("/api/me/filters", json={"name": "人社厅的申请", "query": f"view=todo&initiator_id={rst}&evil=1"})
     assert r.status_code == 201 and r.json()["query"] == f"view=todo&initiator_id={rst}"
