@@ -332,13 +332,11 @@ def batch_complete(session: Session, runner: Runner, actor: Actor, task_ids: lis
     for task_id in ids:
         name = subject = ""
         try:
-            task = session.get(Task, task_id)
-            if task is not None:
-                instance = session.get(ProcessInstance, task.instance_id)
-                name, subject = task.name, (instance.subject if instance else "")
-            data = _batch_data(task, decision, opinion)
+            # Visibility first: a hidden task answers like a missing one, its name and form unread.
             locked = runner.lock_task(session, task_id)
-            task_service.get_visible(session=session, task_id=task_id, actor=actor)
+            task, instance = task_service.get_visible(session=session, task_id=task_id, actor=actor)
+            name, subject = task.name, instance.subject
+            data = _batch_data(task, decision, opinion)
             runner.complete_task(session, task_id, data, actor, locked=locked)
             session.commit()
             results.append({"task_id": task_id, "name": name, "subject": subject, "ok": True, "reason": None})
@@ -353,9 +351,7 @@ def batch_complete(session: Session, runner: Runner, actor: Actor, task_ids: lis
     return results
 
 
-def _batch_data(task: Task | None, decision: str, opinion: str) -> dict[str, Any]:
-    if task is None:
-        raise NotFound("任务不存在", code="task_not_found")
+def _batch_data(task: Task, decision: str, opinion: str) -> dict[str, Any]:
     fields = service.batch_fields(task.form, validated=(task.process_key, task.task_spec) in hooks.validators)
     if fields is None:
         raise InvalidInput("该任务须逐件办理（表单有其他必填项，或按结论需填写更多内容）", code="batch_unfit")

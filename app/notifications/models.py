@@ -16,6 +16,8 @@ class NotificationKind(StrEnum):
     escalated = "escalated"
     urged = "urged"
     info = "info"  # something the department should know (e.g. a request it was answering was withdrawn)
+    task_urged = "task_urged"  # the applicant's 催办 (app.desk)
+    case_copied = "case_copied"  # a case copied to the person (抄送, app.desk)
 
 
 KIND_ZH = {
@@ -24,6 +26,8 @@ KIND_ZH = {
     NotificationKind.escalated: "超期升级",
     NotificationKind.urged: "督办催办",
     NotificationKind.info: "通知",
+    NotificationKind.task_urged: "催办",
+    NotificationKind.case_copied: "抄送",
 }
 
 

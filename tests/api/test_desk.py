@@ -137,7 +137,7 @@ def test_the_applicant_urges_once_per_working_day(rt, client, as_user) -> None: 
     assert r.status_code == 200, r.text
     assert r.json()["working_day"] == "2026-11-02"
     notes = [n for n in reviewer.get("/api/notifications").json()["items"] if n["title"].startswith("催办")]
-    assert len(notes) == 1 and "李明" in notes[0]["body"]
+    assert len(notes) == 1 and "李明" in notes[0]["body"] and notes[0]["kind_zh"] == "催办"
     # A second try the same working day: refused with the next allowed day, in Chinese.
     clock.freeze(clock.now() + timedelta(hours=6))
     r = clerk.post(url)
@@ -224,7 +224,8 @@ def test_batch_completes_the_fit_tasks_and_explains_the_rest(rt, client, as_user
     # Someone else's task: refused with its reason, nothing completed.
     outsider = as_user("scjg_reviewer").post("/api/tasks/batch-complete",
                                               json={"task_ids": [ids[2]], "decision": "approve"})
-    assert outsider.json()["results"][0]["ok"] is False
+    assert outsider.json()["results"] == [{"task_id": ids[2], "name": "", "subject": "", "ok": False,
+                                           "reason": "任务不存在", "code": "task_not_found"}]
     assert reviewer.post("/api/tasks/batch-complete", json={"task_ids": [], "decision": "approve"}).status_code == 422
 
 
