@@ -1,4 +1,5 @@
-"""The approval desk: copies (抄送), urges (催办), saved phrases (常用意见), saved filters, comments.
+"""The approval desk: copies (抄送), urges (催办), saved phrases (常用意见), saved filters, comments;
+an index on process_instance.started_by_id for 我发起的 and its count.
 
 Revision ID: 0023
 Revises: 0018
@@ -93,9 +94,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_task_comment_instance_id", "task_comment", ["instance_id"])
+    op.create_index("ix_process_instance_started_by_id", "process_instance", ["started_by_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_process_instance_started_by_id", table_name="process_instance")
     op.drop_table("task_comment")
     op.drop_table("saved_filter")
     op.drop_table("phrase")

@@ -6,6 +6,11 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime
+from app.engine.models import ProcessInstance
+
+# 我发起的 (its list and its tab count) selects instances by initiator: without this index every count
+# scanned process_instance, serialized state and all (measured: 288 ms at 20,000 instances on SQLite).
+Index("ix_process_instance_started_by_id", ProcessInstance.__table__.c.started_by_id)
 
 
 class CaseCopy(SQLModel, table=True):
