@@ -107,6 +107,8 @@ def batch(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser
                                        str(form.get("decision") or ""), str(form.get("opinion") or ""))
     except DomainError as exc:
         return flash_redirect(request, "/tasks?view=todo", exc.message_zh)
+    # The header's 待办 count was read before the batch: show what is left now.
+    request.state.page_context["todo_count"] = task_service.count_todo(session=session, actor=actor)
     return render(request, "tasks/batch_result.html", {"results": results,
                                                        "ok": [r for r in results if r["ok"]],
                                                        "failed": [r for r in results if not r["ok"]]})

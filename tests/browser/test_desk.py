@@ -102,6 +102,7 @@ def test_batch_completes_two_tasks(page, expect, screenshot, rt, as_user) -> Non
     page.get_by_role("button", name="批量办理").click()
     expect(page.get_by_role("heading", name="批量办理结果")).to_be_visible()
     expect(page.locator("tr[data-result=ok]")).to_have_count(2)
+    expect(page.get_by_role("link", name="我的待办")).to_have_text("我的待办 1")  # the header counts what is left
     screenshot("batch-result")
     page.goto("/tasks?view=todo")
     expect(page.locator("a[data-tab=todo] .badge")).to_have_text("1")
