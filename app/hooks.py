@@ -2,6 +2,7 @@
 
 import app.catalog.updates  # noqa: F401
 import app.catalog.versions  # noqa: F401
+import app.desk.flows  # noqa: F401
 import app.disputes.flows  # noqa: F401
 import app.open_data.flows  # noqa: F401
 import app.rectification.flows  # noqa: F401

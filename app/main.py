@@ -88,6 +88,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(designer_pages.router)
     from app.web import task_actions as task_action_pages  # 退回 撤回 加签 委派 代理
     app.include_router(task_action_pages.router)
+    from app.web import desk as desk_pages
+    app.include_router(desk_pages.router)
     _mount_api_docs(app)
     static_dir = ROOT / "static"
     static_dir.mkdir(exist_ok=True)

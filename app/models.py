@@ -9,6 +9,7 @@ from app.catalog.models import CatalogEntry
 from app.catalog.models import (CatalogUpdateDuty, CatalogUpdateTrigger, CatalogVersion,  # noqa: F401
                                 CatalogVersionEntry)
 from app.designer.models import ProcessDraft, ProcessSubmission  # noqa: F401
+from app.desk.models import CaseCopy, Phrase, SavedFilter, TaskComment, TaskUrge  # noqa: F401
 from app.disputes.models import Dispute, DisputeRecord  # noqa: F401
 from app.engine.models import ProcessDefinition, ProcessInstance, Task
 from app.notifications.models import Notification, Outbox  # noqa: F401

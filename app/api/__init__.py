@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from app.api import (admin, attachments, auth, authority, calendar, catalog, designer, designer_scenarios, diagram,
                      disputes, notifications, open_data, processes, rectification, sharing, supervision, tasks,
                      trials)
+from app.api import desk
 from app.api import migrations as designer_migrations
 from app.api import messages
 from app.api import task_actions
@@ -21,6 +22,7 @@ def build_router(settings: Settings) -> APIRouter:
     router.include_router(designer_migrations.router)
     router.include_router(messages.router)
     router.include_router(task_actions.router)
+    router.include_router(desk.router)
     if settings.enable_time_travel:
         router.include_router(admin.clock_router)
     return router

@@ -28,12 +28,15 @@ def list_tasks(session: SessionDep, rt: RuntimeDep, actor: CurrentUser,
                q: str | None = Query(None, max_length=100, description="事项或环节名称中的关键词"),
                received_from: date | None = Query(None, description="到达日期起（含，北京时间）"),
                received_to: date | None = Query(None, description="到达日期止（含，北京时间）"),
+               initiator_id: int | None = Query(None, ge=1, le=2**31 - 1, description="发起人（用户编号，见 /api/people）"),
+               department_id: int | None = Query(None, ge=1, le=2**31 - 1, description="办理部门（部门编号）"),
                limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict[str, Any]:
     """List one inbox view: 待办 (todo), 已办 (done) or 我发起的 (initiated); filter and sort by deadline."""
     service.check_received_range(received_from, received_to)
     items = service.inbox(session=session, actor=actor, view=view, calendar=rt.calendar.get(session),
                           now=clock.now(), process_key=process_key, overdue=overdue, sort=sort, q=q,
-                          received_from=received_from, received_to=received_to, limit=limit, offset=offset)
+                          received_from=received_from, received_to=received_to, initiator_id=initiator_id,
+                          department_id=department_id, limit=limit, offset=offset)
     return {"view": view, "items": items, "count": len(items)}
 
 

@@ -49,6 +49,9 @@ ACTION_ZH: dict[str, str] = {
     "task.supplemented": "申请人补正", "task.addsign_requested": "加签", "task.addsign_signed": "加签人签署意见",
     "task.delegated": "委派", "task.delegate_answered": "受委派人填写意见", "task.deputy_acted": "代理办理",
     "deputy.set": "设置代理人", "deputy.cleared": "取消代理",
+    # approval desk
+    "case.copied": "抄送", "case.copy_read": "已阅", "task.urged": "催办", "case.commented": "发表评论",
+    "case.attachment_added": "上传附件",
 }
 
 

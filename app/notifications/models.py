@@ -31,6 +31,8 @@ class NotificationKind(StrEnum):
     side_addsign_before_answered = "side_addsign_before_answered"
     side_delegate_answered = "side_delegate_answered"
     deputy_set = "deputy_set"
+    task_urged = "task_urged"  # the applicant's 催办 (app.desk)
+    case_copied = "case_copied"  # a case copied to the person (抄送, app.desk)
 
 
 # The one place a notification kind gets the words a person reads (list page and API `kind_label`).
@@ -54,6 +56,8 @@ NOTIFICATION_KIND_ZH = {
     NotificationKind.side_addsign_before_answered: "加签已签署",
     NotificationKind.side_delegate_answered: "委派已答复",
     NotificationKind.deputy_set: "代理安排",
+    NotificationKind.task_urged: "催办",
+    NotificationKind.case_copied: "抄送",
 }
 KIND_ZH = NOTIFICATION_KIND_ZH  # the older name, still imported
 

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from app.core.clock import SHANGHAI, SUPPORTED_YEARS
 from app.core.errors import InvalidInput
+from app.desk.service import is_copied
 from app.engine.forms import public_form
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department, User
@@ -33,11 +34,12 @@ _ASSIGNEE = aliased(User, name="assignee")
 def inbox(*, session: Session, actor: Actor, view: View, calendar: WorkdayCalendar, now: datetime,
           process_key: str | None = None, overdue: bool | None = None, sort: Sort | None = None,
           q: str | None = None, received_from: date | None = None, received_to: date | None = None,
+          initiator_id: int | None = None, department_id: int | None = None,
           limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
     """List the tasks of one inbox view for a person, with deadlines counted in working days.
 
-    Filters: process, overdue, a keyword in the matter (subject) or step name, and the days (Asia/Shanghai)
-    on which the task arrived, both ends included.
+    Filters: process, overdue, a keyword in the matter (subject) or step name, the days (Asia/Shanghai)
+    on which the task arrived, both ends included, who started the case and the task's department.
     """
     assignee = _ASSIGNEE
     stmt = (
@@ -63,6 +65,10 @@ def inbox(*, session: Session, actor: Actor, view: View, calendar: WorkdayCalend
         stmt = stmt.where(ProcessInstance.started_by_id == actor.id).order_by(Task.id.desc())
     if process_key:
         stmt = stmt.where(Task.process_key == process_key)
+    if initiator_id is not None:
+        stmt = stmt.where(ProcessInstance.started_by_id == initiator_id)
+    if department_id is not None:
+        stmt = stmt.where(Task.department_id == department_id)
     if q and q.strip():
         word = q.strip()
         stmt = stmt.where(or_(ProcessInstance.subject.contains(word, autoescape=True),
@@ -106,6 +112,24 @@ def count_todo(*, session: Session, actor: Actor) -> int:
     ).scalar_one()) + count_open(session, actor)
 
 
+def count_done(*, session: Session, actor: Actor) -> int:
+    """Count the tasks a person completed (已办)."""
+    from sqlalchemy import func
+
+    return int(session.execute(select(func.count()).select_from(Task).where(
+        Task.completed_by_id == actor.id, Task.status == TaskStatus.completed.value, Task.trial.is_(False))
+    ).scalar_one())
+
+
+def count_initiated(*, session: Session, actor: Actor) -> int:
+    """Count the rows of 我发起的 (the tasks of the cases a person started)."""
+    from sqlalchemy import func
+
+    return int(session.execute(select(func.count()).select_from(Task)
+                               .join(ProcessInstance, ProcessInstance.id == Task.instance_id).where(
+        ProcessInstance.started_by_id == actor.id, Task.trial.is_(False))).scalar_one())
+
+
 def instance_departments(*, session: Session, instance: ProcessInstance) -> set[int | None]:
     """Return the departments an instance concerns: the one that started it and those its tasks went to."""
     tasks = session.execute(select(Task.department_id).where(Task.instance_id == instance.id)).scalars().all()
@@ -121,9 +145,12 @@ def may_read_instance(*, session: Session, instance: ProcessInstance, actor: Act
         return actor.has_role("designer", "admin") or instance.started_by_id == actor.id
     departments = instance_departments(session=session, instance=instance)
     if instance.business_ref is None:
-        return (actor.has_role("admin") or instance.started_by_id == actor.id
+        seen = (actor.has_role("admin") or instance.started_by_id == actor.id
                 or (works_cases(actor) and actor.department_id in departments))
-    return may_read_case(session=session, actor=actor, parties=departments)
+    else:
+        seen = may_read_case(session=session, actor=actor, parties=departments)
+    # A person the case was copied to (抄送) reads that case, and nothing more.
+    return seen or is_copied(session=session, instance_id=instance.id or 0, user_id=actor.id)
 
 
 def get_visible_instance(*, session: Session, instance_id: int, actor: Actor) -> ProcessInstance:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.catalog import service as catalog_service
 from app.catalog.models import CHANGE_ZH, SHARE_METHOD_ZH, SHARE_TYPE_ZH
 from app.core.clock import clock
-from app.core.errors import CsrfFailed, DomainError, InvalidInput, NotAuthenticated, TooManyRequests
+from app.core.errors import CsrfFailed, DomainError, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from app.core.security import csrf_matches
 from app.audit.service import trail
 from app.auth import flows as auth_flows
@@ -131,10 +131,15 @@ def logout(request: Request, session: SessionDep, form: FormData) -> Response:
 @router.get("/tasks", response_class=HTMLResponse)
 def inbox(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser, view: str = "todo",
           overdue: str = "", sort: str = "", process_key: str = "", q: str = "", received_from: str = "",
-          received_to: str = "") -> Response:
-    """Show 待办 / 已办 / 我发起的, filtered by process, keyword and day of arrival, overdue first when asked."""
-    if view not in ("todo", "done", "initiated"):
+          received_to: str = "", initiator_id: str = "", department_id: str = "", read: str = "") -> Response:
+    """Show 待办 / 已办 / 我发起的 / 抄送我的, filtered by process, keyword, day of arrival, initiator and
+    department, overdue first when asked."""
+    from app.web.desk import inbox_context
+
+    if view not in ("todo", "done", "initiated", "cc"):
         view = "todo"
+    people = {k: int(v) if v.strip().isdigit() and len(v.strip()) < 10 else None
+              for k, v in (("initiator_id", initiator_id), ("department_id", department_id))}
     problems: list[str] = []
     days: dict[str, date | None] = {}
     for name, raw, label in (("received_from", received_from, "到达日期起"), ("received_to", received_to, "到达日期止")):
@@ -147,10 +152,11 @@ def inbox(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser
     except InvalidInput as exc:
         problems.append(f"{exc.message_zh}，已忽略日期条件")
         days = {"received_from": None, "received_to": None}
-    items = task_service.inbox(session=session, actor=actor, view=view,  # type: ignore[arg-type]
+    items = [] if view == "cc" else task_service.inbox(
+                               session=session, actor=actor, view=view,  # type: ignore[arg-type]
                                calendar=rt.calendar.get(session), now=clock.now(),
                                overdue=True if overdue == "1" else None, process_key=process_key or None,
-                               q=q[:100] or None, **days,
+                               q=q[:100] or None, **days, **people,
                                sort=sort if sort in ("due_at", "-due_at", "created_at", "-created_at") else None)  # type: ignore[arg-type]
     processes = session.execute(select(ProcessDefinition.process_key, ProcessDefinition.name)
                                 .order_by(ProcessDefinition.process_key, ProcessDefinition.version.desc())).all()
@@ -158,8 +164,13 @@ def inbox(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser
     return render(request, "tasks/inbox.html", {
         "view": view, "items": items, "overdue": overdue, "sort": sort, "process_key": process_key, "q": q[:100],
         "received_from": received_from, "received_to": received_to, "processes": sorted(names.items()),
-        "problems": problems,
-        "filtered": bool(process_key or q or days["received_from"] or days["received_to"] or overdue == "1")})
+        "problems": problems, "initiator_id": people["initiator_id"], "department_id": people["department_id"],
+        **inbox_context(session, actor, view, read, {
+            "view": view, "process_key": process_key, "q": q, "received_from": received_from,
+            "received_to": received_to, "overdue": overdue, "sort": sort, "initiator_id": initiator_id,
+            "department_id": department_id, "read": read}),
+        "filtered": bool(process_key or q or days["received_from"] or days["received_to"] or overdue == "1"
+                         or people["initiator_id"] or people["department_id"])})
 
 
 def _task_context(session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: int) -> dict[str, Any]:
@@ -169,8 +180,12 @@ def _task_context(session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: in
     share_request = None
     if instance.business_ref and instance.business_ref.startswith(sharing_service.BUSINESS_PREFIX):
         request_id = int(instance.business_ref.removeprefix(sharing_service.BUSINESS_PREFIX))
-        share_request = share_request_public(session, sharing_service.get_visible(
-            session=session, share_request_id=request_id, actor=actor))
+        try:
+            share_request = share_request_public(session, sharing_service.get_visible(
+                session=session, share_request_id=request_id, actor=actor))
+        except NotFound:  # a person the case was copied to reads the case, not the request's own pages
+            share_request = None
+    from app.web.desk import task_desk_context
     return {"task": public, "instance": instance, "share_request": share_request,
             "history": share_request["history"] if share_request else trail(session, instance.id, "process_instance", instance.id or 0),
             "may_work": task.status == "open" and may_work(task, actor),
@@ -179,7 +194,8 @@ def _task_context(session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: in
             "business_link": business_link(instance.business_ref),
             "json_tables": _json_tables(session, instance, public["form"]) if task.status == "open" else {},
             "reassign_to": [u for u in task_flows.reassign_candidates(session, task) if u.id != task.assignee_id]
-            if task.status == "open" and task_flows.may_reassign(task, actor) else []}
+            if task.status == "open" and task_flows.may_reassign(task, actor) else [],
+            **task_desk_context(session, actor, task, instance)}
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)

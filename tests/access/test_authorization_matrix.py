@@ -298,6 +298,26 @@ EXPECT: dict[tuple[str, str], Rule] = {
     # waits for a message, so every caller is sent the body and none may get a 2xx. Who may deliver to a
     # waiting instance is tested in tests/api/test_messages_api.py.
     ("POST", "/api/messages"): NOBODY,
+    # The approval desk (issue 11): a case's copies, comments, files and 审批单 by its readers (a copied
+    # person becomes one); one's own copies, phrases, filters and the batch by anyone logged in.
+    ("POST", "/api/instances/{instance_id}/copies"): R_INST, ("GET", "/api/instances/{instance_id}/sheet"): R_INST,
+    ("GET", "/instances/{instance_id}/print"): R_INST,
+    **{(m, f"{p}/{{task_id}}/{a}"): R_TASK for m, p, a in (
+        ("POST", "/api/tasks", "urge"), ("GET", "/api/tasks", "comments"), ("POST", "/api/tasks", "comments"),
+        ("GET", "/api/tasks", "attachments"), ("POST", "/api/tasks", "attachments"),
+        ("POST", "/tasks", "urge"), ("POST", "/tasks", "copy"), ("POST", "/tasks", "comments"),
+        ("POST", "/tasks", "attachments"))},
+    ("GET", "/api/me/copies"): EVERYONE, ("POST", "/api/me/copies/{copy_id}/read"): EVERYONE,
+    ("POST", "/copies/{copy_id}/read"): EVERYONE,
+    ("GET", "/api/me/phrases"): EVERYONE, ("POST", "/api/me/phrases"): EVERYONE,
+    ("PUT", "/api/me/phrases/{phrase_id}"): EVERYONE, ("DELETE", "/api/me/phrases/{phrase_id}"): EVERYONE,
+    ("GET", "/me/phrases"): EVERYONE, ("POST", "/me/phrases"): EVERYONE,
+    ("POST", "/me/phrases/{phrase_id}/delete"): EVERYONE,
+    ("GET", "/api/me/filters"): EVERYONE, ("POST", "/api/me/filters"): EVERYONE,
+    ("DELETE", "/api/me/filters/{filter_id}"): EVERYONE, ("POST", "/me/filters"): EVERYONE,
+    ("POST", "/me/filters/{filter_id}/delete"): EVERYONE,
+    ("POST", "/api/tasks/batch-complete"): EVERYONE, ("POST", "/tasks/batch"): EVERYONE,
+    ("GET", "/api/me/inbox-counts"): EVERYONE, ("GET", "/api/people"): EVERYONE,
 }
 # Task actions (issue 11): 退回, 撤回, 补正, 加签, 委派 act on a task like claim; a side task is its asker's and
 # its assignee's (only the assignee answers); nobody of the fixture deputises, so 代理 work is nobody's.
@@ -355,6 +375,8 @@ JSON: dict[tuple[str, str], Any] = {
     ("POST", "/api/tasks/{task_id}/complete-as-deputy"): {"data": {"decision": "approve", "terms": "越权"}},
     ("POST", "/api/side-tasks/{side_task_id}/answer"): {"reply": "越权答复测试"},
     ("PUT", "/api/me/deputy"): {"deputy_id": 1, "starts_on": "2026-11-02", "ends_on": "2026-11-06"},
+    ("POST", "/api/instances/{instance_id}/copies"): {"user_ids": [1], "note": "越权抄送测试"},
+    ("POST", "/api/tasks/{task_id}/comments"): {"body": "越权评论测试"},
     ("POST", "/api/open-lists/{open_list_id}/review"): {"decision": "approve"},
     ("POST", "/api/open-lists/{open_list_id}/submit"): {},
     ("POST", "/api/rectification-notices/{notice_id}/verification"): {"decision": "accept"},
@@ -390,12 +412,14 @@ FORM: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/designer/drafts"): {"mode": "new", "title": "越权新建流程"},
     ("POST", "/designer/submissions/{submission_id}/return"): {"comment": "越权退回测试"},
     ("POST", "/share-requests/{share_request_id}/withdraw"): {"reason": "越权撤销测试"},
+    ("POST", "/tasks/{task_id}/comments"): {"body": "越权评论测试"},
+    ("POST", "/tasks/{task_id}/copy"): {"user_ids": "1", "note": "越权抄送测试"},
     ("POST", "/open-lists/{open_list_id}/review"): {"decision": "approve"},
     ("POST", "/designer/processes/{process_key}/migrate"): {"to_version": "1", "action": "all"},
     ("POST", "/rectification-notices/{notice_id}/verification"): {"decision": "accept"},
     ("POST", "/disputes/{dispute_id}/decision"): {"decision": "share", "reasons": "越权决定测试"},
 }
-UPLOAD_ROUTES = {("POST", "/api/attachments")}
+UPLOAD_ROUTES = {("POST", "/api/attachments"), ("POST", "/api/tasks/{task_id}/attachments")}
 # The entry a path's entry_code names: one in the set's draft (郑州市人社局 has no published entry to list).
 ENTRY = {("version", "P"): "410000-gat-0001", ("version", "C"): "410100-rsj-0100",
          ("open_list", "P"): "410000-gat-0001"}
@@ -659,6 +683,8 @@ def _url(world: World, path: str, key: str) -> str:
             return "rst_clerk"
         if name == "version":
             return "1"
+        if name in ("copy_id", "phrase_id", "filter_id"):
+            return "1"  # one's own objects (the desk): the routes are everyone's, the rows the owner's
         if name in ("draft_id", "submission_id"):
             return str(world.ids[(name.removesuffix("_id"), "P")])
         kind = PARAM_KIND[name]

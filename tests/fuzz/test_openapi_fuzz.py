@@ -90,6 +90,9 @@ KNOWN_VALUES_SQL = {
     "submission_id": "SELECT id FROM process_submission ORDER BY id",
     "version": "SELECT DISTINCT version FROM process_definition ORDER BY version",
     "side_task_id": "SELECT id FROM task_side ORDER BY id",
+    "copy_id": "SELECT id FROM case_copy ORDER BY id",
+    "phrase_id": "SELECT id FROM phrase ORDER BY id",
+    "filter_id": "SELECT id FROM saved_filter ORDER BY id",
 }
 
 
