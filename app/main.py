@@ -192,7 +192,8 @@ def _mount_api_docs(app: FastAPI) -> None:
                                    swagger_js_url=f"{assets}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{assets}/swagger-ui.css",
                                    swagger_favicon_url=f"{assets}/favicon-32x32.png",
-                                   oauth2_redirect_url=redirect_url)
+                                   oauth2_redirect_url=redirect_url,
+                                   swagger_ui_parameters={"docExpansion": "none"})
 
     @app.get(redirect_url, include_in_schema=False)
     def swagger_ui_redirect() -> HTMLResponse:
