@@ -86,6 +86,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(designer_trial_pages.router)
     app.include_router(designer_migrate_pages.router)
     app.include_router(designer_pages.router)
+    from app.web import language as language_pages
+
+    app.include_router(language_pages.router)
     _mount_api_docs(app)
     static_dir = ROOT / "static"
     static_dir.mkdir(exist_ok=True)

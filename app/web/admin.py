@@ -74,7 +74,8 @@ def move_clock(request: Request, session: SessionDep, rt: RuntimeDep, actor: Pag
     except ValueError:
         raise InvalidInput("时间格式无效", code="invalid_time") from None
     calendar_flows.move_clock(session, actor.username, at)
-    return flash_redirect(request, "/admin/calendar", '演示时钟已调整为 ' + at.strftime('%Y-%m-%d %H:%M'))
+    return flash_redirect(request, "/admin/calendar", "演示时钟已调整为 {at}",
+                          at=at.strftime('%Y-%m-%d %H:%M'))
 
 
 @router.post("/admin/jobs/{job_id}")
