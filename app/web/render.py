@@ -128,7 +128,8 @@ def _flash_text(raw: Any) -> str | None:
     """Return the pending flash message in the page's language."""
     if isinstance(raw, list) and len(raw) == 2 and isinstance(raw[1], dict):
         try:
-            return gettext(str(raw[0])).format(**raw[1])
+            # A value that is itself a label (a job's Chinese name) reads in the page's language too.
+            return gettext(str(raw[0])).format(**{k: gettext(v) if v else v for k, v in raw[1].items()})
         except (KeyError, IndexError, ValueError):
             return str(raw[0]).format_map(raw[1])
     return gettext(raw) if isinstance(raw, str) and raw else raw

@@ -62,3 +62,23 @@ def test_browser_language_preference() -> None:
     assert from_accept_language("zh-CN,zh;q=0.9,en;q=0.8") == "zh"
     assert from_accept_language("fr-FR, en;q=0.3, zh;q=0.5") == "zh"
     assert from_accept_language("de") is None and from_accept_language(None) is None
+
+
+def test_translations_keep_the_placeholders_of_their_source() -> None:
+    """A translation that loses or misspells %(name)s or {name} would break the page it is shown on."""
+    import re
+
+    with PO.open("rb") as fh:
+        catalog = read_po(fh, locale="en")
+    wrong = []
+    for m in catalog:
+        if not m.id or not m.string:
+            continue
+        pairs = zip(m.id, m.string) if isinstance(m.id, tuple) else [(m.id, m.string)]
+        for source, text in pairs:
+            for pattern in (r"%\(\w+\)s", r"\{\w+\}"):
+                if sorted(re.findall(pattern, source)) != sorted(re.findall(pattern, text)):
+                    wrong.append(source)
+            if re.search(r"[<>&]", text):  # newstyle gettext marks the text safe: no markup in a translation
+                wrong.append(source)
+    assert not wrong, wrong

@@ -10,7 +10,7 @@ from lxml import html
 from tests.disputes.helpers import open_dispute, refused_request
 from tests.open_data.helpers import YEAR, drafted, new_list
 from tests.rectification.helpers import issue
-from tests.web.test_pages import _login
+from tests.web.test_pages import _csrf, _login
 
 UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
 
@@ -48,17 +48,28 @@ def test_no_control_without_a_label_on_the_translated_pages(client, as_user) -> 
                       f"/rectification-notices/{notice['id']}/print"],
     }
     found: dict[str, list[str]] = {}
-    for username, urls in pages.items():
-        reader = _login(client.app, username) if username else TestClient(client.app, follow_redirects=False)
-        for url in urls:
-            r = reader.get(url)
-            assert r.status_code == 200, (username, url, r.status_code)
-            if missing := unlabelled(r.text):
-                found[f"{username} {url}"] = missing
-            # The item form is reached from the list's page, for one of the department's entries.
-            for form in html.fromstring(r.text).xpath("//form[contains(@action, '/items/new')]"):
-                for entry in form.xpath(".//select[@name='entry_code']/option/@value")[:1]:
-                    urls.append(f"{form.get('action')}?entry_code={entry}")
+    # Both languages: the English pages must render too (a translation that breaks a page shows here).
+    for language in ("zh", "en"):
+        for username, urls in pages.items():
+            if username:
+                reader = _login(client.app, username)
+                token = _csrf(reader.get("/tasks").text)
+                assert reader.post("/me/language", data={"csrf_token": token, "language": language}).status_code == 303
+            else:
+                reader = TestClient(client.app, follow_redirects=False, headers={"Accept-Language": language})
+            for url in list(urls):
+                r = reader.get(url)
+                assert r.status_code == 200, (language, username, url, r.status_code)
+                # A printed notice is the official Chinese document (公文) whatever the reader's language.
+                official = url.endswith("/print")
+                assert f'lang="{"en" if language == "en" and not official else "zh-CN"}"' in r.text
+                if missing := unlabelled(r.text):
+                    found[f"{username} {url}"] = missing
+                # The item form is reached from the list's page, for one of the department's entries.
+                for form in html.fromstring(r.text).xpath("//form[contains(@action, '/items/new')]"):
+                    for entry in form.xpath(".//select[@name='entry_code']/option/@value")[:1]:
+                        if f"{form.get('action')}?entry_code={entry}" not in urls:
+                            urls.append(f"{form.get('action')}?entry_code={entry}")
     assert f"/open-lists/{empty['id']}/items/new" in " ".join(pages["gat_clerk"])
     assert not found, "\n".join(f"{page}: {', '.join(c)}" for page, c in found.items())
 

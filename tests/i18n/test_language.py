@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 from fastapi.testclient import TestClient
 
@@ -72,3 +73,19 @@ def test_a_visitor_switches_the_login_page_and_keeps_the_choice_at_login(client)
     fresh = TestClient(client.app, follow_redirects=False)
     assert "Username" in fresh.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"}).text
     assert "用户名" in fresh.get("/login", headers={"Accept-Language": "zh-CN,en;q=0.5"}).text
+
+
+def test_flash_messages_and_dates_read_in_the_user_s_language(client) -> None:
+    admin = _login(client.app, "demo_admin")
+    _switch(admin, "en", "/admin/calendar")
+    page = admin.get("/admin/calendar").text
+    assert "Run now: fire due timers" in page
+    r = admin.post("/admin/jobs/fire-due-timers", data={"csrf_token": _csrf(page)})
+    assert r.status_code == 303
+    banner = re.search(r'<div class="flash" role="status">(.*?)</div>', admin.get("/admin/calendar").text)
+    assert banner and re.fullmatch(r'Ran "fire due timers": \d+ items processed', unescape(banner.group(1)))
+    # The same banner in Chinese for someone reading Chinese.
+    _switch(admin, "zh", "/admin/calendar")
+    admin.post("/admin/jobs/fire-due-timers", data={"csrf_token": _csrf(admin.get("/admin/calendar").text)})
+    banner = re.search(r'<div class="flash" role="status">(.*?)</div>', admin.get("/admin/calendar").text)
+    assert banner and re.fullmatch(r"已运行“触发到期定时器”：处理 \d+ 项", unescape(banner.group(1)))
