@@ -39,3 +39,18 @@ def test_the_first_tab_reaches_the_skip_link_and_enter_moves_to_the_content(page
     # The next Tab goes into the content, past the header's links.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.closest('main') !== null")
+
+
+def test_the_translated_pages_read_english(page, expect, screenshot) -> None:  # type: ignore[no-untyped-def]
+    log_in(page, "demo_admin", DEMO_PASSWORD)
+    page.get_by_role("button", name="English").click()
+    page.wait_for_url("**/tasks")
+    for url, heading in (("/supervision", "Supervision items"), ("/authority", "Authority desk"),
+                         ("/admin/calendar", "Statutory working calendar"), ("/designer", "Process design"),
+                         ("/open-lists", "Government open-data list"), ("/disputes", "Sharing disputes"),
+                         ("/rectification-notices", "Rectification notices")):
+        page.goto(url)
+        expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+        screenshot(url.strip("/").replace("/", "-"))
+    page.goto("/login")  # logged in: /login still renders; the switch follows the user
+    expect(page.locator("html")).to_have_attribute("lang", "en")

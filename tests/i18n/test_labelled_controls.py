@@ -77,3 +77,33 @@ def test_no_control_without_a_label_on_the_translated_pages(client, as_user) -> 
 def test_the_scan_finds_an_unlabelled_control() -> None:
     assert unlabelled('<form><label for="a">名称</label><input id="a"><input name="b"></form>') == ["input name=b"]
     assert unlabelled('<label>名称 <select name="c"></select></label><textarea aria-label="说明"></textarea>') == []
+
+
+def test_no_control_without_a_label_on_the_designer_pages(client, as_user) -> None:
+    import json
+
+    from tests.designer.helpers import deploy, new_draft, one_task, submit_draft
+    from tests.designer.trial_helpers import SHARE_VARIABLES
+
+    designer, admin = as_user("designer"), as_user("demo_admin")
+    version = deploy(designer, admin, one_task("i18n_scan"))
+    draft = new_draft(designer, one_task("i18n_scan", name="试验流程二"))
+    submission = submit_draft(designer, new_draft(designer, one_task("i18n_other"))["id"])
+    found: dict[str, list[str]] = {}
+    for language in ("zh", "en"):
+        page = _login(client.app, "designer")
+        token = _csrf(page.get("/designer").text)
+        assert page.post("/me/language", data={"csrf_token": token, "language": language}).status_code == 303
+        started = page.post("/designer/trials", data={
+            "csrf_token": token, "process_key": "sharing_share_request", "version": "",
+            "variables": json.dumps(SHARE_VARIABLES)})
+        assert started.status_code == 303
+        for url in ("/designer", f"/designer/drafts/{draft['id']}", f"/designer/submissions/{submission['id']}",
+                    f"/designer/processes/i18n_scan/versions/{version}", "/designer/processes/i18n_scan/migrate",
+                    "/designer/trials", started.headers["location"]):
+            r = page.get(url)
+            assert r.status_code == 200, (language, url, r.status_code)
+            assert f'lang="{"en" if language == "en" else "zh-CN"}"' in r.text
+            if missing := unlabelled(r.text):
+                found[f"{language} {url}"] = missing
+    assert not found, "\n".join(f"{page}: {', '.join(c)}" for page, c in found.items())
