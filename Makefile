@@ -67,7 +67,7 @@ PYBABEL_KEYWORDS := -k _ -k N_ -k gettext -k ngettext:1,2 -k flash_redirect:3
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg $(PYBABEL_KEYWORDS) --no-location --sort-output \
 	  --project GovFlow --copyright-holder GovFlow -o app/locale/messages.pot .
-	$(BIN)/pybabel update -i app/locale/messages.pot -d app/locale -D messages -l en --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update -i app/locale/messages.pot -d app/locale -D messages --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm
