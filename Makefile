@@ -9,7 +9,7 @@ PORT ?= 8000
 # A subset: make test PYTEST_ARGS="-q tests/workdays"
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test install install-test migrate seed serve bench bench-pages clean assets assets-check
+.PHONY: run test install install-test migrate seed serve bench bench-pages clean assets assets-check messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,15 @@ assets:
 # CI: a rebuild from the lockfile must give exactly the committed bundles.
 assets-check: assets
 	git diff --exit-code --stat -- static/vendor
+
+# Translations: collect the Chinese texts (msgids) of templates and app/ into the catalog template, then
+# add new ones to each language's .po (app/locale/<lang>/LC_MESSAGES/messages.po) for a translator to fill.
+# The service reads the .po files directly: nothing to compile.
+PYBABEL_KEYWORDS := -k _ -k N_ -k gettext -k ngettext:1,2 -k flash_redirect:3
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg $(PYBABEL_KEYWORDS) --no-location --sort-output \
+	  --project GovFlow --copyright-holder GovFlow -o app/locale/messages.pot .
+	$(BIN)/pybabel update -i app/locale/messages.pot -d app/locale -D messages --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm

@@ -90,6 +90,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(task_action_pages.router)
     from app.web import desk as desk_pages
     app.include_router(desk_pages.router)
+    from app.web import language as language_pages
+
+    app.include_router(language_pages.router)
     _mount_api_docs(app)
     static_dir = ROOT / "static"
     static_dir.mkdir(exist_ok=True)

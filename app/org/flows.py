@@ -78,3 +78,16 @@ def create_user(session: Session, actor: Actor | str, data: UserCreate) -> User:
 
 def _name(actor: Actor | str) -> str:
     return actor if isinstance(actor, str) else actor.username
+
+
+def set_language(session: Session, actor: Actor, language: str) -> None:
+    """Record the language a user reads the pages in (a personal preference: no audit event)."""
+    from app.core.i18n import LANGUAGES
+
+    if language not in LANGUAGES:
+        raise InvalidInput("不支持该语言", code="language_unsupported", extra={"languages": list(LANGUAGES)})
+    user = session.get(User, actor.id)
+    if user is None:
+        raise InvalidInput("用户不存在", code="user_not_found")
+    user.language = language
+    session.commit()

@@ -89,6 +89,8 @@ class User(SQLModel, table=True):
     department_id: int = Field(foreign_key="department.id", index=True)
     is_active: bool = True
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # The language of the pages this person reads: 'zh' (default) or 'en' (app/core/i18n.py).
+    language: str = Field(default="zh", max_length=8, sa_column_kwargs={"server_default": "zh"})
 
 
 class UserRole(SQLModel, table=True):

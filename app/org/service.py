@@ -28,6 +28,7 @@ class Actor:
     region_code: str
     level: str
     roles: frozenset[str]
+    language: str = "zh"
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -101,7 +102,7 @@ def load_actor(*, session: Session, user_id: int) -> Actor | None:
     return Actor(id=user.id, username=user.username, display_name=user.display_name,
                  department_id=dept.id, department_code=dept.code, department_name=dept.name,
                  department_kind=dept.kind, region_code=region.code, level=region.level,
-                 roles=roles_of(session=session, user_id=user.id))
+                 roles=roles_of(session=session, user_id=user.id), language=user.language)
 
 
 class ActorCache:

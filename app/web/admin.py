@@ -58,8 +58,8 @@ def load_calendar(request: Request, session: SessionDep, rt: RuntimeDep, actor: 
             "clock_moved": _clock_moved(session, rt),
             "payload": form.get("payload", ""),
             "now_local": clock.now().astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")}, status=422)
-    message = f"已导入 {result['year']} 年安排，重算暂定期限 {len(result['recomputed_tasks'])} 项"
-    return flash_redirect(request, "/admin/calendar", message)
+    return flash_redirect(request, "/admin/calendar", "已导入 {year} 年安排，重算暂定期限 {count} 项",
+                          year=result["year"], count=len(result["recomputed_tasks"]))
 
 
 @router.post("/admin/clock")
@@ -74,7 +74,8 @@ def move_clock(request: Request, session: SessionDep, rt: RuntimeDep, actor: Pag
     except ValueError:
         raise InvalidInput("时间格式无效", code="invalid_time") from None
     calendar_flows.move_clock(session, actor.username, at)
-    return flash_redirect(request, "/admin/calendar", '演示时钟已调整为 ' + at.strftime('%Y-%m-%d %H:%M'))
+    return flash_redirect(request, "/admin/calendar", "演示时钟已调整为 {at}",
+                          at=at.strftime('%Y-%m-%d %H:%M'))
 
 
 @router.post("/admin/jobs/{job_id}")
@@ -86,4 +87,5 @@ def run(request: Request, job_id: str, session: SessionDep, rt: RuntimeDep, acto
         raise InvalidInput("没有该定时任务", code="job_not_found")
     session.rollback()
     result = run_job(rt, job_id)
-    return flash_redirect(request, "/admin/calendar", f'已运行 {job_id}：处理 {result} 项')
+    return flash_redirect(request, "/admin/calendar", '已运行“{job}”：处理 {count} 项',
+                          job=JOB_ZH.get(job_id, job_id), count=result)

@@ -182,7 +182,7 @@ def redeploy(request: Request, process_key: str, version: int, session: SessionD
             raise
         return _workspace(request, session, actor, error=exc.to_detail(), status=exc.status_code)
     return flash_redirect(request, f"/designer/submissions/{submission.id}",
-                          f"已提交将第{version}版重新部署为新版本的申请，须由另一位系统管理员批准")
+                          "已提交将第{version}版重新部署为新版本的申请，须由另一位系统管理员批准", version=version)
 
 
 @router.get("/designer/processes/{process_key}/versions/{version}", response_class=HTMLResponse)

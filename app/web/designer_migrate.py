@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from app.core.i18n import N_
 from app.core.errors import Forbidden, InvalidInput
 from app.deps import RuntimeDep, SessionDep
 from app.designer import migration
@@ -75,11 +76,14 @@ def migrate_submit(request: Request, session: SessionDep, rt: RuntimeDep, actor:
         instance_ids = [_int(v, "实例编号") for v in picked]
     result = migration.migrate(session, rt, actor, process_key, to_version, instance_ids)
     migrated, failed = result["migrated"], result["failed"]
-    message = f"已将 {len(migrated)} 个实例迁移到版本 {to_version}"
     if failed:
         shown = "；".join(f"实例 {f['instance_id']}：{f['reason']}" for f in failed[:_FAILURES_SHOWN])
-        more = f"等 {len(failed)} 个" if len(failed) > _FAILURES_SHOWN else f"{len(failed)} 个"
-        message += f"；{more}未迁移（{shown}）"
-    elif not migrated:
-        message = "没有需要迁移的实例"
-    return flash_redirect(request, _url(process_key, to_version), message)
+        message = (N_("已将 {count} 个实例迁移到版本 {version}；等 {failed} 个未迁移（{shown}）")
+                   if len(failed) > _FAILURES_SHOWN else N_("已将 {count} 个实例迁移到版本 {version}；{failed} 个未迁移（{shown}）"))
+        # The reasons come from the engine in Chinese; the frame of the sentence is translated.
+        return flash_redirect(request, _url(process_key, to_version), message, count=len(migrated),
+                              version=to_version, failed=len(failed), shown=shown)
+    if not migrated:
+        return flash_redirect(request, _url(process_key, to_version), "没有需要迁移的实例")
+    return flash_redirect(request, _url(process_key, to_version), "已将 {count} 个实例迁移到版本 {version}",
+                          count=len(migrated), version=to_version)

@@ -143,7 +143,7 @@ def complete_as(request: Request, instance_id: int, task_id: int, session: Sessi
         ctx.update({"error": exc.to_detail(), "error_task_id": task_id, "submitted": data, "submitted_role": role})
         return render(request, "designer/trial.html", ctx, status=422)
     label = trials.role_label(str(role))
-    return flash_redirect(request, f"/designer/trials/{instance_id}", f"已以{label}身份办理“{task['name']}”")
+    return flash_redirect(request, f"/designer/trials/{instance_id}", "已以{role}身份办理“{task}”", role=label, task=task["name"])
 
 
 @router.post("/designer/trials/{instance_id}/cancel")

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.attachments import service as attachments
 from app.catalog.models import SHARE_METHOD_ZH
+from app.core.i18n import N_
 from app.core.clock import clock
 from app.core.errors import Conflict, CsrfFailed, DomainError, InvalidInput
 from app.core.security import csrf_matches
@@ -176,7 +177,7 @@ def provider_position(request: Request, dispute_id: int, session: SessionDep, rt
                       actor: PageUser, form: FormData) -> Response:
     """The providing department's position for this round."""
     return _act(request, session, rt, actor, dispute_id, "provider_position", flows.ProviderPosition, form,
-                lambda body: flows.state_position(session, rt.runner, actor, dispute_id, body), "协商意见已提交")
+                lambda body: flows.state_position(session, rt.runner, actor, dispute_id, body), N_("协商意见已提交"))
 
 
 @router.post("/disputes/{dispute_id}/requester-reply")
@@ -184,7 +185,7 @@ def requester_reply(request: Request, dispute_id: int, session: SessionDep, rt: 
                     actor: PageUser, form: FormData) -> Response:
     """The using department's answer."""
     return _act(request, session, rt, actor, dispute_id, "requester_position", flows.RequesterReply, form,
-                lambda body: flows.reply(session, rt.runner, actor, dispute_id, body), "回应已提交")
+                lambda body: flows.reply(session, rt.runner, actor, dispute_id, body), N_("回应已提交"))
 
 
 @router.post("/disputes/{dispute_id}/statement-requests")
@@ -193,7 +194,7 @@ def statement_request(request: Request, dispute_id: int, session: SessionDep, rt
     """The authority asks for statements."""
     return _act(request, session, rt, actor, dispute_id, "ask", flows.StatementRequest, form,
                 lambda body: flows.request_statement(session, rt.runner, actor, dispute_id, body),
-                "已要求陈述意见，相关部门已收到通知")
+                N_("已要求陈述意见，相关部门已收到通知"))
 
 
 @router.post("/disputes/{dispute_id}/meetings")
@@ -201,7 +202,7 @@ def meeting(request: Request, dispute_id: int, session: SessionDep, rt: RuntimeD
             actor: PageUser, form: FormData) -> Response:
     """The authority records a coordination meeting."""
     return _act(request, session, rt, actor, dispute_id, "meeting", flows.Meeting, form,
-                lambda body: flows.record_meeting(session, rt.runner, actor, dispute_id, body), "协调会已记录")
+                lambda body: flows.record_meeting(session, rt.runner, actor, dispute_id, body), N_("协调会已记录"))
 
 
 @router.post("/disputes/{dispute_id}/decision")
@@ -210,7 +211,7 @@ def decision(request: Request, dispute_id: int, session: SessionDep, rt: Runtime
     """The authority adjudicates."""
     return _act(request, session, rt, actor, dispute_id, "decide", flows.Decision, form,
                 lambda body: flows.decide(session, rt.runner, actor, dispute_id, body),
-                "评判已作出，双方已收到通知")
+                N_("评判已作出，双方已收到通知"))
 
 
 @router.post("/disputes/{dispute_id}/statements")
@@ -218,7 +219,7 @@ def statement(request: Request, dispute_id: int, session: SessionDep, rt: Runtim
               actor: PageUser, form: FormData) -> Response:
     """A party's statement, citing the materials its department uploaded."""
     return _act(request, session, rt, actor, dispute_id, "statement", flows.Statement, form,
-                lambda body: flows.submit_statement(session, rt.runner, actor, dispute_id, body), "陈述意见已提交")
+                lambda body: flows.submit_statement(session, rt.runner, actor, dispute_id, body), N_("陈述意见已提交"))
 
 
 @router.post("/disputes/{dispute_id}/compliance")
@@ -226,7 +227,7 @@ def compliance(request: Request, dispute_id: int, session: SessionDep, rt: Runti
                actor: PageUser, form: FormData) -> Response:
     """The providing department reports the decision in effect."""
     return _act(request, session, rt, actor, dispute_id, "compliance", flows.Compliance, form,
-                lambda body: flows.comply(session, rt.runner, actor, dispute_id, body), "落实情况已报告")
+                lambda body: flows.comply(session, rt.runner, actor, dispute_id, body), N_("落实情况已报告"))
 
 
 # Under /attachments: uploads there may be as large as the attachment limit, not the JSON body limit.

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from app.catalog.models import FORMATS, UPDATE_CYCLES, CatalogEntry
+from app.core.i18n import N_
 from app.core.clock import SHANGHAI, clock
 from app.core.errors import Conflict, DomainError, NotAuthenticated
 from app.deps import RuntimeDep, SessionDep
@@ -132,7 +133,7 @@ def _detail_context(session: SessionDep, actor: Actor, open_list: OpenList) -> d
     # case outside publication (the instance's own readers), never a "no access" box for everyone else.
     show_diagram = service.may_read(session=session, open_list=open_list, actor=actor)
     return {**COMMON, "l": data, "candidates": candidates, "show_diagram": show_diagram,
-            "DECISION": {"approve": "审查通过，予以公布", "return": "退回修改"}}
+            "DECISION": {"approve": N_("审查通过，予以公布"), "return": N_("退回修改")}}
 
 
 @router.get("/open-lists/{open_list_id}", response_class=HTMLResponse)
@@ -180,7 +181,7 @@ def review(request: Request, open_list_id: int, session: SessionDep, rt: Runtime
         result = flows.review(session, rt.runner, actor, open_list_id, body)
     except (ValidationError, DomainError) as exc:
         return _rerender_detail(request, session, actor, open_list_id, exc, form)
-    done = "已审查通过并公布" if result.status == OpenListStatus.published.value else "已退回部门修改"
+    done = N_("已审查通过并公布") if result.status == OpenListStatus.published.value else N_("已退回部门修改")
     return flash_redirect(request, f"/open-lists/{open_list_id}", done)
 
 

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.attachments import service as attachments
+from app.core.i18n import N_
 from app.core.clock import clock
 from app.core.errors import CsrfFailed, DomainError, Forbidden, InvalidInput
 from app.core.security import csrf_matches
@@ -142,7 +143,7 @@ def create_notice(request: Request, session: SessionDep, rt: RuntimeDep, actor: 
         ctx = _new_context(session, actor, form)
         ctx["error"] = exc.to_detail()
         return render(request, "rectification/new.html", ctx, status=422)
-    return flash_redirect(request, f"/rectification-notices/{notice.id}", f'整改通知 {notice.number} 已发出')
+    return flash_redirect(request, f"/rectification-notices/{notice.id}", '整改通知 {number} 已发出', number=notice.number)
 
 
 @router.get("/rectification-notices/{notice_id}", response_class=HTMLResponse)
@@ -170,7 +171,7 @@ def report(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep
         body = _parse(flows.ReportBody, {"report": form.get("report", ""),
                                          "attachment_ids": _ints(form.get("attachment_ids"))})
         flows.report(session, rt.runner, actor, notice_id, body)
-    return _act(request, session, rt, actor, notice_id, run, "整改情况已报告，等待主管部门核验", form)
+    return _act(request, session, rt, actor, notice_id, run, N_("整改情况已报告，等待主管部门核验"), form)
 
 
 @router.post("/rectification-notices/{notice_id}/exemption-claim")
@@ -182,7 +183,7 @@ def claim_exemption(request: Request, notice_id: int, session: SessionDep, rt: R
                                                  "explanation": form.get("explanation", ""),
                                                  "attachment_ids": _ints(form.get("attachment_ids"))})
         flows.claim_exemption(session, rt.runner, actor, notice_id, body)
-    return _act(request, session, rt, actor, notice_id, run, "免责申请已提交，等待主管部门审查", form)
+    return _act(request, session, rt, actor, notice_id, run, N_("免责申请已提交，等待主管部门审查"), form)
 
 
 @router.post("/rectification-notices/{notice_id}/verification")
@@ -193,7 +194,7 @@ def verify(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep
         body = _parse(flows.VerificationBody, {**form, "deadline_working_days":
                                                _int_or_none(form.get("deadline_working_days"))})
         flows.verify(session, rt.runner, actor, notice_id, body)
-    return _act(request, session, rt, actor, notice_id, run, "核验结论已记录", form)
+    return _act(request, session, rt, actor, notice_id, run, N_("核验结论已记录"), form)
 
 
 @router.post("/rectification-notices/{notice_id}/exemption-decision")
@@ -204,7 +205,7 @@ def decide_exemption(request: Request, notice_id: int, session: SessionDep, rt: 
         body = _parse(flows.ExemptionDecisionBody, {**form, "deadline_working_days":
                                                     _int_or_none(form.get("deadline_working_days"))})
         flows.decide_exemption(session, rt.runner, actor, notice_id, body)
-    return _act(request, session, rt, actor, notice_id, run, "免责审查结论已记录", form)
+    return _act(request, session, rt, actor, notice_id, run, N_("免责审查结论已记录"), form)
 
 
 @router.post("/rectification-notices/{notice_id}/withdraw")
@@ -214,7 +215,7 @@ def withdraw(request: Request, notice_id: int, session: SessionDep, rt: RuntimeD
     def run() -> None:
         flows.withdraw(session, rt.runner, rt.settings, actor, notice_id,
                        _parse(flows.WithdrawBody, {"reason": form.get("reason", "")}))
-    return _act(request, session, rt, actor, notice_id, run, "整改通知已撤回，文号不再使用", form)
+    return _act(request, session, rt, actor, notice_id, run, N_("整改通知已撤回，文号不再使用"), form)
 
 
 @router.post("/rectification-notices/{notice_id}/supervision/{item_id}/decide")
@@ -229,7 +230,7 @@ def supervision_decide(request: Request, notice_id: int, item_id: int, session: 
             raise InvalidInput("该督办事项不属于此整改通知", code="supervision_item_not_of_notice")
         supervision_flows.decide(session, actor, item_id, str(form.get("decision", "")), str(form.get("note", "")),
                                  rt.settings)
-    return _act(request, session, rt, actor, notice_id, run, "督办决定已记录，已通知被督办部门", form)
+    return _act(request, session, rt, actor, notice_id, run, N_("督办决定已记录，已通知被督办部门"), form)
 
 
 @router.post("/attachments/rectification-notices/{notice_id}")

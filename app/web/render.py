@@ -12,9 +12,31 @@ from fastapi.templating import Jinja2Templates
 from app.audit.labels import ACTION_ZH, DECISION_VALUE_ZH
 from app.core.clock import SHANGHAI
 from app.core.config import ROOT
+from app.core.i18n import (DEFAULT_LANGUAGE, HTML_LANG, LANGUAGE_NAMES, LANGUAGES, current_language,
+                           format_local, from_accept_language, gettext, label, ngettext, normalize)
 from app.core.security import new_csrf_token
 
 templates = Jinja2Templates(directory=str(ROOT / "templates"))
+templates.env.add_extension("jinja2.ext.i18n")
+# `_()`, `gettext` and `{% trans %}` translate into the language of the page being rendered (newstyle:
+# autoescaped, with %(name)s placeholders). Chinese is the msgid, so an untranslated text stays Chinese.
+templates.env.install_gettext_callables(gettext=lambda message: gettext(message),  # type: ignore[attr-defined]
+                                        ngettext=lambda s, p, n: ngettext(s, p, n), newstyle=True)
+templates.env.globals["label"] = label
+templates.env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+
+
+def role_labels(roles: Any) -> str:
+    """Return a person's role names in the page's language (ROLE_ZH order by role code)."""
+    from app.org.models import ROLE_ZH
+
+    separator = ", " if current_language.get() == "en" else "、"
+    return separator.join(label(ROLE_ZH, r) for r in sorted(roles) if r in ROLE_ZH)
+
+
+templates.env.globals["role_labels"] = role_labels
+# The cookie that keeps the choice of a visitor who is not logged in (the login page).
+LANGUAGE_COOKIE = "govflow_lang"
 
 
 def _local(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -25,7 +47,7 @@ def _local(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value
-    return value.astimezone(SHANGHAI).strftime(fmt)
+    return format_local(value.astimezone(SHANGHAI), fmt)
 
 
 templates.env.filters["local"] = _local
@@ -91,14 +113,35 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
-def flash_redirect(request: Request, url: str, message: str) -> RedirectResponse:
+def flash_redirect(request: Request, url: str, message: str, **params: Any) -> RedirectResponse:
     """Redirect (303) after an action; the banner message waits in the page session for the next page.
 
     Never in the URL: a link must not make GovFlow's own banner say what its author wants, and a
     reload must not repeat it.
+    The message is Chinese, translated when shown; with params it is a template (`"整改通知 {number} 已发出"`,
+    number=...) filled after translation, so the English catalog holds one entry for every number.
     """
-    request.session["flash"] = message
+    request.session["flash"] = [message, {k: str(v) for k, v in params.items()}] if params else message
     return RedirectResponse(url, status_code=303)
+
+
+def _flash_text(raw: Any) -> str | None:
+    """Return the pending flash message in the page's language."""
+    if isinstance(raw, list) and len(raw) == 2 and isinstance(raw[1], dict):
+        try:
+            # A value that is itself a label (a job's Chinese name) reads in the page's language too.
+            return gettext(str(raw[0])).format(**{k: gettext(v) if v else v for k, v in raw[1].items()})
+        except (KeyError, IndexError, ValueError):
+            return str(raw[0]).format_map(raw[1])
+    return gettext(raw) if isinstance(raw, str) and raw else raw
+
+
+def language_of(request: Request, user: Any = None) -> str:
+    """Return the page language: the user's own setting, else the visitor's cookie or browser, else Chinese."""
+    if user is not None and getattr(user, "language", None) in LANGUAGES:
+        return str(user.language)
+    return (normalize(request.cookies.get(LANGUAGE_COOKIE))
+            or from_accept_language(request.headers.get("accept-language")) or DEFAULT_LANGUAGE)
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
@@ -109,6 +152,9 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
            "flash": request.session.pop("flash", None)}
     ctx.update(getattr(request.state, "page_context", {}))
     ctx.update(context or {})
+    language = language_of(request, ctx.get("user"))
+    current_language.set(language)  # the template's gettext and `local` read it while rendering below
+    ctx.update({"language": language, "html_lang": HTML_LANG[language], "flash": _flash_text(ctx["flash"])})
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
@@ -124,7 +170,11 @@ def render_error(request: Request, status: int, detail: dict[str, Any],
     if "session" not in request.scope:
         return HTMLResponse(f"<h1>{ERROR_TITLES.get(status, '错误')}</h1><p>{detail.get('message')}</p>",
                             status_code=status)
+    language = language_of(request, getattr(request.state, "page_context", {}).get("user"))
+    current_language.set(language)
+    message = detail.get("message")
+    detail = {**detail, "message": gettext(message) if isinstance(message, str) and message else message}
     response = render(request, "error.html",
-                      {"status": status, "title": ERROR_TITLES.get(status, "错误"), "detail": detail}, status)
+                      {"status": status, "title": gettext(ERROR_TITLES.get(status, "错误")), "detail": detail}, status)
     response.headers.update(headers or {})
     return response

@@ -139,6 +139,8 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("POST", "/api/admin/users/{username}/logout-everywhere"): ADMIN,
     ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): EVERYONE,
     ("GET", "/"): EVERYONE,
+    # The language switch: anyone, the login page's visitor included (it sets their own preference only).
+    ("POST", "/me/language"): PUBLIC,
     # Administration.
     ("POST", "/api/admin/departments"): ADMIN, ("POST", "/api/admin/users"): ADMIN,
     ("GET", "/api/admin/audit/verify"): ADMIN, ("GET", "/api/admin/roles"): ADMIN,
