@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -421,11 +421,12 @@ class Engine:
                 out.setdefault(element, task.task_spec.bpmn_name or element)
         return list(out.items())
 
-    def reset_to(self, workflow: BpmnWorkflow, element_id: str, task_id: str | None = None) -> None:
-        """Reopen the latest completed user task of an element (on the way to `task_id` if given).
+    def reset_to(self, workflow: BpmnWorkflow, element_id: str, task_id: str | None = None) -> str:
+        """Reopen the latest completed user task of an element (on the way to `task_id` if given); return its id.
 
         Everything after it is dropped (SpiffWorkflow's reset_from_task_id) and the task is READY again
-        under a fresh id, so its new projection row never collides with the row of the first pass.
+        under its own id: the caller renames the first pass's task row. (Giving the engine task a fresh
+        id instead left the steps after it without the process data when they ran again.)
         """
         if task_id is not None:
             current = _find_task(workflow, task_id)
@@ -437,8 +438,8 @@ class Engine:
         if target is None:
             raise TaskNotReady(f"流程无法回到步骤 {element_id}", extra={"element": element_id})
         workflow.reset_from_task_id(target.id)
-        _rekey(target)
         workflow.do_engine_steps()
+        return str(target.id)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -901,19 +902,6 @@ def _spec_key(content_hash: str, called: Called | None) -> str:
     if not called:
         return content_hash
     return "+".join([content_hash, *(f"{name}:{called[name][0]}" for name in sorted(called))])
-
-
-def _rekey(task: Task) -> None:
-    """Give a task a fresh id (tasks link parent and children by id)."""
-    wf, old, new = task.workflow, task.id, uuid4()
-    del wf.tasks[old]
-    task.id = new
-    wf.tasks[new] = task
-    parent = task.parent
-    if parent is not None:
-        parent._children = [new if child == old else child for child in parent._children]
-    for child in task.children:
-        child._parent = new
 
 
 def _ancestors(task: Task) -> list[Task]:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.exceptions import WorkflowException
@@ -427,7 +428,11 @@ class Runner:
         steps = dict(self.engine.returnable_steps(workflow, from_task.spiff_task_id if from_task else None))
         if element_id not in steps:
             raise Conflict("流程无法回到所选步骤（该步骤不在本任务之前，或其记录已归档）", code="step_not_returnable")
-        self.engine.reset_to(workflow, element_id, from_task.spiff_task_id if from_task else None)
+        reopened = self.engine.reset_to(workflow, element_id, from_task.spiff_task_id if from_task else None)
+        # The first pass's row of the reopened step stays as history under a fresh key: the engine task
+        # keeps its id, and its new open row takes that id (unique per instance).
+        session.execute(update(Task).where(Task.instance_id == instance.id, Task.spiff_task_id == reopened)
+                        .values(spiff_task_id=str(uuid4())).execution_options(synchronize_session="fetch"))
         self._step(session, instance, definition, workflow, actor, clock.now())
 
     # ---- migration ---------------------------------------------------------------------------
