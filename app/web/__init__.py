@@ -357,9 +357,15 @@ def create_share_request(request: Request, session: SessionDep, rt: RuntimeDep, 
     if created.status == "refused" and entry.share_type == "not_shared" and actor.has_role("clerk"):
         # Art. 16(3): the way to such data is a dispute over the refused request; go straight on to it.
         return flash_redirect(request, f"/disputes/new?share_request_id={created.id}",
-                              f"申请已提交，编号 #{created.id}：该数据列为不予共享，请填写共享争议协调申请")
-    outcome = {"granted": "，已获共享授权", "refused": "，该数据不予共享"}.get(created.status, "，已送提供部门审核")
-    return flash_redirect(request, f"/share-requests/{created.id}", f"申请已提交，编号 #{created.id}{outcome}")
+                              "申请已提交，编号 #{id}：该数据列为不予共享，请填写共享争议协调申请", id=created.id)
+    if created.status == "granted":
+        return flash_redirect(request, f"/share-requests/{created.id}", "申请已提交，编号 #{id}，已获共享授权",
+                              id=created.id)
+    if created.status == "refused":
+        return flash_redirect(request, f"/share-requests/{created.id}", "申请已提交，编号 #{id}，该数据不予共享",
+                              id=created.id)
+    return flash_redirect(request, f"/share-requests/{created.id}", "申请已提交，编号 #{id}，已送提供部门审核",
+                          id=created.id)
 
 
 @router.get("/share-requests/{share_request_id}", response_class=HTMLResponse)
