@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
@@ -11,6 +12,7 @@ from sqlmodel import Session
 
 from app.core.clock import SHANGHAI, SUPPORTED_YEARS
 from app.core.errors import InvalidInput
+from app.core.i18n import N_, gettext
 from app.desk.service import is_copied
 from app.engine.forms import public_form
 from app.engine.models import ProcessInstance, Task, TaskStatus
@@ -168,6 +170,29 @@ def get_visible(*, session: Session, task_id: int, actor: Actor) -> tuple[Task, 
     if task is None or instance is None or not may_read_instance(session=session, instance=instance, actor=actor):
         raise hidden("任务不存在", code="task_not_found")
     return task, instance
+
+
+# The wordings of deadline_fields' label, for the reader's language (the `deadline` filter of the pages).
+_DEADLINE_WORDS = (
+    (re.compile(r"已挂起（期限暂停计算）"), N_("已挂起（期限暂停计算）")),
+    (re.compile(r"超期(?P<n>\d+)个工作日办结"), N_("超期{n}个工作日办结")),
+    (re.compile(r"按期办结"), N_("按期办结")),
+    (re.compile(r"已超期(?P<n>\d+)个工作日"), N_("已超期{n}个工作日")),
+    (re.compile(r"今日到期"), N_("今日到期")),
+    (re.compile(r"剩余(?P<n>\d+)个工作日"), N_("剩余{n}个工作日")),
+)
+
+
+def deadline_text(label: str | None) -> str:
+    """Return a deadline label of deadline_fields (Chinese, as the API gives it) in the page's language."""
+    if not label:
+        return label or ""
+    core, provisional = (label[:-len("（暂定）")], True) if label.endswith("（暂定）") else (label, False)
+    for pattern, words in _DEADLINE_WORDS:
+        if match := pattern.fullmatch(core):
+            text = gettext(words).format(**match.groupdict())
+            return text + gettext("（暂定）") if provisional else text
+    return label
 
 
 def deadline_fields(task: Task, calendar: WorkdayCalendar, now: datetime) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from app.catalog import service as catalog_service
 from app.catalog.models import CHANGE_ZH, SHARE_METHOD_ZH, SHARE_TYPE_ZH
 from app.core.clock import clock
 from app.core.errors import CsrfFailed, DomainError, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
+from app.core.i18n import N_
 from app.core.security import csrf_matches
 from app.audit.service import trail
 from app.auth import flows as auth_flows
@@ -140,17 +141,19 @@ def inbox(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser
         view = "todo"
     people = {k: int(v) if v.strip().isdigit() and len(v.strip()) < 10 else None
               for k, v in (("initiator_id", initiator_id), ("department_id", department_id))}
-    problems: list[str] = []
+    # (text, values): the page translates them (inbox.html).
+    problems: list[tuple[str, dict[str, str]]] = []
     days: dict[str, date | None] = {}
-    for name, raw, label in (("received_from", received_from, "到达日期起"), ("received_to", received_to, "到达日期止")):
+    for name, raw, text in (("received_from", received_from, N_("到达日期起应为“年-月-日”格式，如 2026-11-24，已忽略")),
+                            ("received_to", received_to, N_("到达日期止应为“年-月-日”格式，如 2026-11-24，已忽略"))):
         try:
             days[name] = date.fromisoformat(raw) if raw.strip() else None
         except ValueError:
-            days[name], _ = None, problems.append(f"{label}应为“年-月-日”格式，如 2026-11-24，已忽略")
+            days[name], _ = None, problems.append((text, {}))
     try:
         task_service.check_received_range(days["received_from"], days["received_to"])
     except InvalidInput as exc:
-        problems.append(f"{exc.message_zh}，已忽略日期条件")
+        problems.append((N_("%(message)s，已忽略日期条件"), {"message": exc.message_zh}))
         days = {"received_from": None, "received_to": None}
     items = [] if view == "cc" else task_service.inbox(
                                session=session, actor=actor, view=view,  # type: ignore[arg-type]
@@ -357,9 +360,15 @@ def create_share_request(request: Request, session: SessionDep, rt: RuntimeDep, 
     if created.status == "refused" and entry.share_type == "not_shared" and actor.has_role("clerk"):
         # Art. 16(3): the way to such data is a dispute over the refused request; go straight on to it.
         return flash_redirect(request, f"/disputes/new?share_request_id={created.id}",
-                              f"申请已提交，编号 #{created.id}：该数据列为不予共享，请填写共享争议协调申请")
-    outcome = {"granted": "，已获共享授权", "refused": "，该数据不予共享"}.get(created.status, "，已送提供部门审核")
-    return flash_redirect(request, f"/share-requests/{created.id}", f"申请已提交，编号 #{created.id}{outcome}")
+                              "申请已提交，编号 #{id}：该数据列为不予共享，请填写共享争议协调申请", id=created.id)
+    if created.status == "granted":
+        return flash_redirect(request, f"/share-requests/{created.id}", "申请已提交，编号 #{id}，已获共享授权",
+                              id=created.id)
+    if created.status == "refused":
+        return flash_redirect(request, f"/share-requests/{created.id}", "申请已提交，编号 #{id}，该数据不予共享",
+                              id=created.id)
+    return flash_redirect(request, f"/share-requests/{created.id}", "申请已提交，编号 #{id}，已送提供部门审核",
+                          id=created.id)
 
 
 @router.get("/share-requests/{share_request_id}", response_class=HTMLResponse)

@@ -25,6 +25,7 @@ from app.catalog.models import (
 )
 from app.core.clock import SHANGHAI, clock
 from app.core.errors import DomainError
+from app.core.i18n import N_
 from app.deps import RuntimeDep, SessionDep
 from app.org.models import LEVEL_ZH, Department, Level, Region
 from app.org.service import Actor
@@ -161,8 +162,9 @@ def review_version(request: Request, version_id: int, session: SessionDep, rt: R
         version = versions.review(session, rt.runner, actor, version_id, decisions, str(form.get("comment") or ""))
     except DomainError as exc:
         return _version_error(request, session, actor, version_id, exc, submitted=form)
-    message = "审定通过，已发布为该部门现行目录" if version.status == "published" else "已退回部门修改"
-    return flash_redirect(request, f"/catalog/versions/{version_id}", message)
+    if version.status == "published":
+        return flash_redirect(request, f"/catalog/versions/{version_id}", "审定通过，已发布为该部门现行目录")
+    return flash_redirect(request, f"/catalog/versions/{version_id}", "已退回部门修改")
 
 
 @router.post("/catalog/versions/{version_id}/import")
@@ -177,11 +179,14 @@ async def import_version(request: Request, version_id: int, session: SessionDep,
                                          filename, replace=form.get("replace") in ("1", "true", "on"))
     except DomainError as exc:
         return _version_error(request, session, actor, version_id, exc)
-    message = (f"已导入 {result['entries']} 个条目：新增 {result['added']}，变更 {result['changed']}，"
-               f"未变更 {result['unchanged']}，撤销 {result['withdrawn']}")
+    counts = {k: result[k] for k in ("entries", "added", "changed", "unchanged", "withdrawn")}
     if result["warnings"]:
-        message += f"；另有 {len(result['warnings'])} 条第十五条提示，提交前须改正"
-    return flash_redirect(request, f"/catalog/versions/{version_id}", message)
+        return flash_redirect(request, f"/catalog/versions/{version_id}",
+                              "已导入 {entries} 个条目：新增 {added}，变更 {changed}，未变更 {unchanged}，撤销 {withdrawn}"
+                              "；另有 {warnings} 条第十五条提示，提交前须改正", warnings=len(result["warnings"]), **counts)
+    return flash_redirect(request, f"/catalog/versions/{version_id}",
+                          "已导入 {entries} 个条目：新增 {added}，变更 {changed}，未变更 {unchanged}，撤销 {withdrawn}",
+                          **counts)
 
 
 @router.post("/catalog/versions/{version_id}/entries/{entry_code:path}/withdraw")
@@ -319,7 +324,9 @@ def compare_page(request: Request, session: SessionDep, actor: PageUser, from_ve
     before, before_dept = service.require_visible_version(session=session, version_id=from_version_id, actor=actor)
     after, after_dept = service.require_visible_version(session=session, version_id=to_version_id, actor=actor)
     return render(request, "catalog/compare.html", _ctx(
-        title=f"{before_dept.name}第{before.number}版 → {after_dept.name}第{after.number}版",
+        title=N_("%(before)s第%(before_number)s版 → %(after)s第%(after_number)s版"),
+        title_params={"before": before_dept.name, "before_number": before.number, "after": after_dept.name,
+                      "after_number": after.number},
         back=f"/catalog/versions/{after.id}", diff=versions.compare_versions(session, before, after)))
 
 
@@ -328,7 +335,8 @@ def changes_page(request: Request, version_id: int, session: SessionDep, actor: 
     """Compare a version with the catalog it started from."""
     version, dept = service.require_visible_version(session=session, version_id=version_id, actor=actor)
     return render(request, "catalog/compare.html", _ctx(
-        title=f"{dept.name}第{version.number}版相对原目录的变化", back=f"/catalog/versions/{version.id}",
+        title=N_("%(department)s第%(number)s版相对原目录的变化"),
+        title_params={"department": dept.name, "number": version.number}, back=f"/catalog/versions/{version.id}",
         diff=versions.changes_of(session, version)))
 
 
@@ -372,13 +380,19 @@ def record_trigger(request: Request, session: SessionDep, rt: RuntimeDep, actor:
         ctx.update({"error": message, "values": values})
         return render(request, "catalog/updates.html", ctx, status=422)
     due = updates.duty_due_at(session, duties[0]) if duties else None
-    message = (f"已登记，{len(duties)} 个部门收到“提交更新后的目录”任务：自 {body.effective_on.isoformat()} "
-               f"（发生之日，不计入）起 {rt.settings.catalog_update_working_days} 个工作日")
-    if due is not None:
-        message += f"，期限至 {due.astimezone(SHANGHAI).date().isoformat()}"
-        if due < clock.now():
-            message += "。登记时已超期：任务即列为超期，下一次超期巡查（每分钟）将其列入督办"
-    return flash_redirect(request, "/catalog/updates", message)
+    params = {"count": len(duties), "start": body.effective_on.isoformat(),
+              "days": rt.settings.catalog_update_working_days}
+    if due is None:
+        return flash_redirect(request, "/catalog/updates", "已登记，{count} 个部门收到“提交更新后的目录”任务：自 {start} "
+                              "（发生之日，不计入）起 {days} 个工作日", **params)
+    if due < clock.now():
+        return flash_redirect(request, "/catalog/updates", "已登记，{count} 个部门收到“提交更新后的目录”任务：自 {start} "
+                              "（发生之日，不计入）起 {days} 个工作日，期限至 {due}。登记时已超期：任务即列为超期，"
+                              "下一次超期巡查（每分钟）将其列入督办", due=due.astimezone(SHANGHAI).date().isoformat(),
+                              **params)
+    return flash_redirect(request, "/catalog/updates", "已登记，{count} 个部门收到“提交更新后的目录”任务：自 {start} "
+                          "（发生之日，不计入）起 {days} 个工作日，期限至 {due}",
+                          due=due.astimezone(SHANGHAI).date().isoformat(), **params)
 
 
 def _trigger_message(exc: ValidationError) -> str:

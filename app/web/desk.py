@@ -125,8 +125,9 @@ def copy_case(request: Request, task_id: int, session: SessionDep, actor: PageUs
         if exc.status_code != 422:
             raise
         return flash_redirect(request, f"/tasks/{task_id}", exc.message_zh)
-    return flash_redirect(request, f"/tasks/{task_id}",
-                          f"已抄送给{'、'.join(names)}" if names else "所选人员均已抄送过，未重复抄送")
+    if names:
+        return flash_redirect(request, f"/tasks/{task_id}", "已抄送给{names}", names="、".join(names))
+    return flash_redirect(request, f"/tasks/{task_id}", "所选人员均已抄送过，未重复抄送")
 
 
 @router.post("/tasks/{task_id}/urge")

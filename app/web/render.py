@@ -73,6 +73,15 @@ def end_with(text: Any, mark: str) -> str:
 
 templates.env.filters["end_with"] = end_with
 
+
+def _deadline(label: str | None) -> str:
+    """The `deadline` filter: a task's deadline label (剩余3个工作日, …) in the page's language."""
+    from app.tasks.service import deadline_text
+    return deadline_text(label)
+
+
+templates.env.filters["deadline"] = _deadline
+
 # Histories name each audit action from the one registry (app/audit/labels.py).
 templates.env.globals["ACTION_ZH"] = ACTION_ZH
 templates.env.globals["DECISION_VALUE_ZH"] = DECISION_VALUE_ZH  # a form's answer, never its raw value

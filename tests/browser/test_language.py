@@ -54,3 +54,36 @@ def test_the_translated_pages_read_english(page, expect, screenshot) -> None:  #
         screenshot(url.strip("/").replace("/", "-"))
     page.goto("/login")  # logged in: /login still renders; the switch follows the user
     expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def test_the_inbox_and_a_task_page_read_english_and_back(page, expect, screenshot, as_user) -> None:  # type: ignore[no-untyped-def]
+    from tests.api.helpers import review_task, submit
+
+    request = submit(as_user("rst_clerk"))
+    task = review_task(as_user("gat_reviewer"), request["instance_id"])
+    log_in(page, "gat_reviewer", DEMO_PASSWORD)
+    page.get_by_role("button", name="English").click()
+    page.wait_for_url("**/tasks")
+    for tab, words in (("todo", "To do"), ("done", "Done"), ("initiated", "Started by me"), ("cc", "Copied to me")):
+        expect(page.locator(f"a[data-tab={tab}]")).to_contain_text(words)
+    expect(page.locator("a[data-tab=todo]")).not_to_contain_text("待办")
+    expect(page.get_by_role("button", name="Filter", exact=True)).to_be_visible()
+    screenshot("inbox-english")
+
+    page.goto(f"/tasks/{task['id']}")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("group").filter(has_text="Return to applicant for supplement")).to_be_visible()
+    page.get_by_role("button", name="Claim", exact=True).click()
+    for name in ("Unclaim", "Submit", "Post comment", "Upload attachment"):
+        expect(page.get_by_role("button", name=name, exact=True).first).to_be_visible()
+    expect(page.get_by_text("Claimed by", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Print approval sheet")).to_be_visible()
+    expect(page.get_by_role("heading", name="Handle", exact=True)).to_be_visible()
+    screenshot("task-english")
+
+    page.get_by_role("button", name="中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.get_by_role("button", name="取消签收", exact=True)).to_be_visible()
+    page.goto("/tasks")
+    for tab, words in (("todo", "待办"), ("done", "已办"), ("initiated", "我发起的"), ("cc", "抄送我的")):
+        expect(page.locator(f"a[data-tab={tab}]")).to_contain_text(words)

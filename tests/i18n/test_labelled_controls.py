@@ -107,3 +107,43 @@ def test_no_control_without_a_label_on_the_designer_pages(client, as_user) -> No
             if missing := unlabelled(r.text):
                 found[f"{language} {url}"] = missing
     assert not found, "\n".join(f"{page}: {', '.join(c)}" for page, c in found.items())
+
+
+def test_no_control_without_a_label_on_the_approval_desk_and_catalog_pages(client, as_user) -> None:
+    """The inbox (all four tabs), a task with its actions, the desk settings, messages, sharing and catalogue."""
+    from tests.api.helpers import CONDITIONAL, review_task, submit
+    from tests.catalog.helpers import add, new_draft
+    from tests.catalog.helpers import submit as submit_version
+
+    request = submit(as_user("rst_clerk"))
+    task = review_task(as_user("gat_reviewer"), request["instance_id"])
+    assert as_user("gat_reviewer").post(f"/api/tasks/{task['id']}/claim").status_code == 200  # all actions show
+    submitted = new_draft(as_user("gat_clerk"))
+    add(as_user("gat_clerk"), submitted["id"])
+    submit_version(as_user("gat_clerk"), submitted["id"])
+    draft = new_draft(as_user("scjg_clerk"))
+    inbox = [f"/tasks?view={view}" for view in ("todo", "done", "initiated", "cc")]
+    pages = {
+        "gat_reviewer": [*inbox, f"/tasks/{task['id']}", "/settings/deputy", "/me/phrases", "/notifications",
+                         f"/share-requests/{request['id']}", "/share-requests"],
+        "rst_clerk": [*inbox, f"/share-requests/new?entry_code={CONDITIONAL}", f"/share-requests/{request['id']}"],
+        "gat_clerk": ["/catalog", "/catalog/versions", f"/catalog/versions/{submitted['id']}"],
+        "scjg_clerk": [f"/catalog/versions/{draft['id']}", f"/catalog/versions/{draft['id']}/entries/new"],
+        "data_reviewer": ["/catalog/updates", f"/catalog/versions/{submitted['id']}"],
+    }
+    found: dict[str, list[str]] = {}
+    for language in ("zh", "en"):
+        for username, urls in pages.items():
+            reader = _login(client.app, username)
+            token = _csrf(reader.get("/tasks").text)
+            assert reader.post("/me/language", data={"csrf_token": token, "language": language}).status_code == 303
+            for url in urls:
+                r = reader.get(url)
+                assert r.status_code == 200, (language, username, url, r.status_code)
+                assert f'lang="{"en" if language == "en" else "zh-CN"}"' in r.text
+                if missing := unlabelled(r.text):
+                    found[f"{language} {username} {url}"] = missing
+    # The scan really saw the task's action forms and the catalogue's review form.
+    task_page = _login(client.app, "gat_reviewer").get(f"/tasks/{task['id']}").text
+    assert 'id="return_reason"' in task_page or 'id="supplement_reason"' in task_page
+    assert not found, "\n".join(f"{page}: {', '.join(c)}" for page, c in found.items())

@@ -89,3 +89,20 @@ def test_flash_messages_and_dates_read_in_the_user_s_language(client) -> None:
     admin.post("/admin/jobs/fire-due-timers", data={"csrf_token": _csrf(admin.get("/admin/calendar").text)})
     banner = re.search(r'<div class="flash" role="status">(.*?)</div>', admin.get("/admin/calendar").text)
     assert banner and re.fullmatch(r"已运行“触发到期定时器”：处理 \d+ 项", unescape(banner.group(1)))
+
+
+def test_the_inbox_tabs_deadlines_and_filter_notices_read_in_the_reader_s_language(client, as_user) -> None:
+    from tests.api.helpers import submit
+
+    submit(as_user("rst_clerk"))
+    page = _login(client.app, "gat_reviewer")
+    bad = "/tasks?view=todo&received_from=2026-13-01"
+    chinese = unescape(page.get(bad).text)
+    assert "到达日期起应为“年-月-日”格式" in chinese and "剩余5个工作日" in chinese
+    _switch(page, "en")
+    english = unescape(page.get(bad).text)
+    assert '"Arrived from" should be a date like 2026-11-24; ignored' in english
+    assert "5 working days left" in english and "剩余" not in english
+    for words in ("To do", "Done", "Started by me", "Copied to me", "Unclaimed"):
+        assert words in english
+    assert "待办" not in re.sub(r"<nav.*?</nav>|<title>.*?</title>", "", english, flags=re.S)
