@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from app.audit.labels import ACTION_ZH, DECISION_VALUE_ZH
 from app.core.clock import SHANGHAI
@@ -85,6 +86,31 @@ templates.env.filters["deadline"] = _deadline
 # Histories name each audit action from the one registry (app/audit/labels.py).
 templates.env.globals["ACTION_ZH"] = ACTION_ZH
 templates.env.globals["DECISION_VALUE_ZH"] = DECISION_VALUE_ZH  # a form's answer, never its raw value
+
+@pass_context
+def person(context: Any, username: str | None) -> str:
+    """Return the display name of the user an audit-style field records by username (the name itself if
+    unknown, e.g. a removed account); one query per name per request, on the request's own session."""
+    if not username:
+        return ""
+    request = context.get("request")
+    state = getattr(request, "state", None)
+    names: dict[str, str] = getattr(state, "person_names", None) or {}
+    if username not in names:
+        session = getattr(state, "db_session", None)
+        found = None
+        if session is not None:
+            from sqlalchemy import select
+
+            from app.org.models import User
+            found = session.execute(select(User.display_name).where(User.username == username)).scalar_one_or_none()
+        names[username] = found or username
+        if state is not None:
+            state.person_names = names
+    return names[username]
+
+
+templates.env.globals["person"] = person
 
 # Where the page of a process's business object lives, by the instance's business_ref prefix.
 BUSINESS_PAGES = {

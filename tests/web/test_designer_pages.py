@@ -247,3 +247,17 @@ def test_a_returned_draft_shows_the_comment_and_opens_for_editing(app, as_user) 
     listing = designer.get("/designer/submissions?status=returned").text
     assert f"/designer/submissions/{submission_id}" in listing and "已退回" in listing
     assert f"/designer/submissions/{submission_id}" not in designer.get("/designer/submissions").text
+
+
+def test_the_workspace_names_who_deployed_and_approved_a_version_not_their_usernames(app, as_user) -> None:  # type: ignore[no-untyped-def]
+    from tests.designer.helpers import deploy, one_task
+
+    deploy(as_user("designer"), as_user("demo_admin"), one_task("named_deploy"))
+    page = _login(app, "demo_admin").get("/designer").text
+    row = unescape(re.search(r"<tr[^>]*>(?:(?!</tr>).)*named_deploy(?:(?!</tr>).)*</tr>", page, re.S).group(0))  # type: ignore[union-attr]
+    version_rows = re.findall(r"<tr>(?:(?!</tr>).)*孙强（流程设计员）(?:(?!</tr>).)*</tr>", unescape(page), re.S)
+    assert version_rows, row
+    assert any("系统管理员" in r for r in version_rows)
+    assert not re.search(r">\s*(designer|demo_admin)\s*<", unescape(page))
+    version = _login(app, "designer").get("/designer/processes/named_deploy/versions/1")
+    assert version.status_code == 200 and "孙强（流程设计员）" in unescape(version.text)
