@@ -24,7 +24,7 @@ from app.deps import RuntimeDep, SessionDep, session_actor
 from app.engine.forms import public_form
 from app.engine.models import ProcessDefinition
 from app.engine.runner import designated, may_work
-from app.org.models import ROLE_ZH, Role
+from app.org.models import ROLE_ZH, Role, User
 from app.org.scope import case_department
 from app.org.service import Actor
 from app.sharing import flows as sharing_flows
@@ -258,8 +258,21 @@ def complete(request: Request, task_id: int, session: SessionDep, rt: RuntimeDep
     task, _ = task_service.get_visible(session=session, task_id=task_id, actor=actor)
     multiple = {f["id"] for f in public_form(task.form) if f["multiple"]}
     submitted = {k: ([v] if k in multiple and isinstance(v, str) else v) for k, v in form.items()}
+    # 加签 after me: the optional picker under the form; my answer waits until the added signer signs.
+    after = {k: submitted.pop(k, "") for k in ("addsign_after_user", "addsign_after_reason")}
     data = table_answers(task.form, submitted)
+    submitted.update(after)
     try:
+        signer = str(after["addsign_after_user"] or "").strip()
+        if signer:
+            from app.tasks import actions as task_actions
+
+            side = task_actions.add_signer(session, rt.runner, task_id, actor,
+                                           int(signer) if signer.isdigit() else 0,
+                                           str(after["addsign_after_reason"] or ""), position="after", data=data)
+            who = session.get(User, side.assignee_id)
+            return flash_redirect(request, "/tasks", "已提交您的意见，请{name}加签，签署后本环节办结",
+                                  name=who.display_name if who is not None else "")
         task_flows.complete(session, rt.runner, task_id, data, actor)
     except DomainError as exc:
         session.rollback()

@@ -3,6 +3,7 @@ its confirmation, and 撤回 of my completed step, on a small three-step approva
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tests.api.task_action_helpers import complete, deploy_three_steps, open_task, start
@@ -86,7 +87,7 @@ def test_addsign_before_me(page, expect, screenshot, rt, as_user) -> None:  # ty
     _accept_dialogs(page)
     log_in(page, "gat_reviewer", DEMO_PASSWORD)
     page.goto(f"/tasks/{check['id']}")
-    page.locator("summary", has_text="加签").click()
+    page.locator("summary", has_text=re.compile(r"^加签$")).click()
     page.locator("#addsign_user").select_option(label="陈磊（省市场监管局审核人）")
     page.get_by_label("加签说明").fill("涉及市场主体数据，请会签")
     screenshot("addsign-form")
@@ -107,6 +108,35 @@ def test_addsign_before_me(page, expect, screenshot, rt, as_user) -> None:  # ty
     screenshot("addsign-back")
     page.get_by_role("button", name="提交", exact=True).click()
     expect(page.locator(".flash")).to_contain_text("任务已办理")
+
+
+def test_addsign_after_me_from_the_form(page, expect, screenshot, rt, as_user) -> None:  # type: ignore[no-untyped-def]
+    instance_id, check = _at_review(rt, as_user)
+    log_in(page, "gat_reviewer", DEMO_PASSWORD)
+    page.goto(f"/tasks/{check['id']}")
+    page.locator("#f_opinion").fill("同意，请市场监管局复核")
+    page.locator("summary", has_text="提交后请他人加签").click()
+    page.locator("#addsign_after_user").select_option(label="陈磊（省市场监管局审核人）")
+    # No reason: refused beside the form, with the choice and the opinion kept.
+    page.get_by_role("button", name="提交", exact=True).click()
+    expect(page.locator(".error").first).to_contain_text("加签说明")
+    expect(page.locator("#f_opinion")).to_have_value("同意，请市场监管局复核")
+    expect(page.locator("#addsign_after_user")).to_have_value(re.compile(r"^\d+$"))
+    page.get_by_label("请其签署的说明").fill("涉及市场主体数据")
+    screenshot("addsign-after-form")
+    page.get_by_role("button", name="提交", exact=True).click()
+    expect(page.locator(".flash")).to_have_text("已提交您的意见，请陈磊（省市场监管局审核人）加签，签署后本环节办结")
+
+    # The added signer signs; the step then completes with my answer and the case moves on.
+    log_in(page, "scjg_reviewer", DEMO_PASSWORD)
+    page.locator("table.side-items").get_by_role("link", name="关于调整数据共享范围的请示").click()
+    page.get_by_label("意见").fill("复核无误")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator(".flash")).to_contain_text("已提交")
+    reviewer = as_user("gat_reviewer")
+    r = reviewer.get(f"/api/tasks/{check['id']}")
+    assert r.status_code == 200 and r.json()["status"] == "completed", r.text
+    assert r.json()["data"]["opinion"] == "同意，请市场监管局复核"
 
 
 def test_delegate_with_confirmation(page, expect, screenshot, rt, as_user) -> None:  # type: ignore[no-untyped-def]
