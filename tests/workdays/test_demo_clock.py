@@ -126,7 +126,7 @@ def test_the_calendar_page_moves_the_clock_for_everyone(rt, app, client) -> None
     page = c.get("/admin/calendar")  # still logged in, and the page shows the moved time
     assert page.status_code == 200
     assert 'value="2026-11-25T14:30"' in page.text
-    assert "上次由 demo_admin" in page.text and "调整为 2026-11-25 14:30" in page.text
+    assert "上次由 系统管理员" in page.text and "调整为 2026-11-25 14:30" in page.text
     with rt.db.session() as session:
         assert _row(session).moved_by == "demo_admin"  # type: ignore[union-attr]
 
