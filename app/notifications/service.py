@@ -104,6 +104,71 @@ def notify(session: Session, *, user_ids: Iterable[int] | None = None, departmen
     return len(inserted)
 
 
+def notify_many(session: Session, notes: list[dict[str, Any]], *, settings: Settings | None = None) -> int:
+    """Notify the holders of a role in a department for each note, as notify() would one by one, in a few
+    statements whatever the number of notes (a sweep of thousands of overdue tasks).
+
+    Each note has department_id, role, kind, title, body, link, dedupe_key and at. Returns how many
+    notifications were new.
+    """
+    if not notes:
+        return 0
+    for note in notes:
+        if not (note["dedupe_key"].isascii() and note["dedupe_key"].isprintable()):
+            raise TypeError(f"dedupe_key must be printable ASCII: {note['dedupe_key']!r}")
+        link = note.get("link")
+        if link is not None and not (link.startswith("/") and not link.startswith("//")):
+            raise TypeError(f"link must be a path on this site: {link!r}")
+    people: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    departments = sorted({note["department_id"] for note in notes})
+    roles = sorted({note["role"] for note in notes})
+    for chunk in _chunks(departments):
+        for r in session.execute(
+            select(User.id, User.username, User.display_name, Department.code, User.department_id, UserRole.role)
+            .join(Department, Department.id == User.department_id).join(UserRole, UserRole.user_id == User.id)
+            .where(User.is_active.is_(True), User.department_id.in_(chunk), UserRole.role.in_(roles))
+            .order_by(User.id)
+        ).all():
+            people.setdefault((r[4], r[5]), []).append(
+                {"user_id": r[0], "username": r[1], "display_name": r[2], "department_code": r[3]})
+    wanted = [(note, people.get((note["department_id"], note["role"]), [])) for note in notes]
+    wanted = [(note, who) for note, who in wanted if who]
+    if not wanted:
+        return 0
+    rows = [dict(user_id=p["user_id"], kind=note["kind"], title=note["title"], body=note["body"], link=note.get("link"),
+                 dedupe_key=note["dedupe_key"], created_at=note["at"], read_at=None)
+            for note, who in wanted for p in who]
+    inserted: set[tuple[int, str]] = set()
+    for chunk in _chunks(rows, 500):
+        # ON CONFLICT DO NOTHING skips a (user, key) notified before, or by a concurrent transaction meanwhile;
+        # RETURNING names the rows that are new.
+        inserted.update(tuple(r) for r in session.execute(  # type: ignore[misc]
+            _insert_ignoring(session, _NOTIFICATION, ["user_id", "dedupe_key"]).values(chunk)
+            .returning(_NOTIFICATION.c.user_id, _NOTIFICATION.c.dedupe_key)).all())
+    webhook_url = (settings or get_settings()).notification_webhook_url
+    if inserted and webhook_url:
+        for note, who in wanted:
+            fresh = [p for p in who if (p["user_id"], note["dedupe_key"]) in inserted]
+            if not fresh:
+                continue
+            payload = {
+                "kind": note["kind"], "title": note["title"], "body": note["body"], "link": note.get("link"),
+                "at": note["at"].isoformat(),
+                "recipients": [{k: p[k] for k in ("username", "display_name", "department_code")} for p in fresh],
+            }
+            session.execute(_insert_ignoring(session, _OUTBOX, ["idempotency_key"]).values(
+                topic=NOTIFICATION_TOPIC, payload=payload, idempotency_key=note["dedupe_key"],
+                status=OutboxStatus.pending.value, attempts=0, next_attempt_at=note["at"], created_at=note["at"]))
+    session.flush()
+    return len(inserted)
+
+
+def _chunks(items: list[Any], size: int = 900) -> Iterable[list[Any]]:
+    """Split a list into pieces that stay below SQLite's limit of bound parameters per statement."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def _insert_ignoring(session: Session, table: Any, unique_columns: list[str]) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":

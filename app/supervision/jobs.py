@@ -15,7 +15,7 @@ from app.audit import service as audit
 from app.core.clock import SHANGHAI, clock
 from app.core.faults import crash_point
 from app.engine.models import ProcessInstance, Task, TaskStatus
-from app.notifications.service import notify
+from app.notifications.service import notify_many
 from app.org.models import Role
 from app.runtime import Runtime
 from app.supervision.models import ItemState, SupervisionItem
@@ -127,25 +127,28 @@ def _notify_batch(session: Any, rt: Runtime, items: list[dict[str, Any]], roles:
         if role:
             by_department[(i["department_id"], role)].append(i)
     first = min(i["task_id"] for i in items)
+    notes: list[dict[str, Any]] = []
     for office_id, group in by_office.items():
-        notify(session, department_id=office_id, role=Role.supervisor.value, kind="escalated",
-               title=f"新增督办事项 {len(group)} 项",
-               body="、".join(g["subject"] or g["task_name"] for g in group[:5]) + ("等" if len(group) > 5 else ""),
-               link="/supervision", dedupe_key=f"escalated:office:{office_id}:{first}", at=now,
-               settings=rt.settings)
+        notes.append(dict(
+            department_id=office_id, role=Role.supervisor.value, kind="escalated",
+            title=f"新增督办事项 {len(group)} 项",
+            body="、".join(g["subject"] or g["task_name"] for g in group[:5]) + ("等" if len(group) > 5 else ""),
+            link="/supervision", dedupe_key=f"escalated:office:{office_id}:{first}", at=now))
     for (department_id, role), group in by_department.items():
-        notify(session, department_id=department_id, role=role, kind="escalated",
-               title=f"{len(group)} 项任务已超期，已移交本级政府督查督办",
-               body="请尽快办理：" + "、".join(g["subject"] or g["task_name"] for g in group[:5]),
-               link="/tasks?overdue=1", dedupe_key=f"escalated:dept:{department_id}:{role}:{first}", at=now,
-               settings=rt.settings)
+        notes.append(dict(
+            department_id=department_id, role=role, kind="escalated",
+            title=f"{len(group)} 项任务已超期，已移交本级政府督查督办",
+            body="请尽快办理：" + "、".join(g["subject"] or g["task_name"] for g in group[:5]),
+            link="/tasks?overdue=1", dedupe_key=f"escalated:dept:{department_id}:{role}:{first}", at=now))
     # The head of each owning department answers for its overdue work (one per task: it names it).
     for i in items:
         if roles.get(i["task_id"]) == Role.head.value:
             continue  # the head already holds the task and was told above
-        notify(session, department_id=i["department_id"], role=Role.head.value, kind="escalated",
-               title=f"本部门任务超期已移交督办：{i['task_name']}"[:200],
-               body=f"“{i['subject'] or i['task_name']}”已超期 {i['overdue_working_days']} 个工作日，"
-                    "已移交本级政府督查督办，请督促办理。",
-               link=f"/tasks/{i['task_id']}", dedupe_key=f"escalated:head:task:{i['task_id']}", at=now,
-               settings=rt.settings)
+        notes.append(dict(
+            department_id=i["department_id"], role=Role.head.value, kind="escalated",
+            title=f"本部门任务超期已移交督办：{i['task_name']}"[:200],
+            body=f"“{i['subject'] or i['task_name']}”已超期 {i['overdue_working_days']} 个工作日，"
+                 "已移交本级政府督查督办，请督促办理。",
+            link=f"/tasks/{i['task_id']}", dedupe_key=f"escalated:head:task:{i['task_id']}", at=now))
+    # A few statements for the whole batch (a notify() per task cost a recipients query each: 85 % of a sweep).
+    notify_many(session, notes, settings=rt.settings)

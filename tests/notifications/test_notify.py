@@ -126,3 +126,34 @@ def test_nobody_to_notify_is_not_an_error(hooked: Runtime) -> None:
         assert _notify(session, hooked.settings, department_id=gat.id, role="supervisor") == 0
         session.commit()
         assert _count(session, Outbox) == 0
+
+
+def _note(department_id: int, role: str, key: str) -> dict:  # type: ignore[type-arg]
+    return dict(department_id=department_id, role=role, kind="escalated", title="新增督办事项 1 项",
+                body="居民户籍信息", link="/supervision", dedupe_key=key, at=clock.now())
+
+
+def test_notify_many_reaches_each_department_role_once_per_key(hooked: Runtime) -> None:
+    """A sweep's batch of notes: the same recipients as notify() one by one, the known keys skipped,
+    one webhook delivery per note that reached someone."""
+    with hooked.db.session() as session:
+        make_user(session, "gat_reviewer2", "410000-gat", ["reviewer"])
+        make_user(session, "gat_reviewer_left", "410000-gat", ["reviewer"], active=False)
+        gat = org_service.require_department(session=session, code="410000-gat")
+        rst = org_service.require_department(session=session, code="410000-rst")
+        assert _notify(session, hooked.settings, key="esc:1", department_id=gat.id, role="reviewer") == 2
+        notes = [_note(gat.id, "reviewer", "esc:1"),  # already told: skipped
+                 _note(gat.id, "reviewer", "esc:2"), _note(rst.id, "clerk", "esc:3"),
+                 _note(rst.id, "nobody_holds_this_role", "esc:4")]
+        assert service.notify_many(session, notes, settings=hooked.settings) == 3
+        session.commit()
+        assert _recipients(session, "esc:1") == {"gat_reviewer", "gat_reviewer2"}
+        assert _recipients(session, "esc:2") == {"gat_reviewer", "gat_reviewer2"}
+        assert _recipients(session, "esc:3") == {"rst_clerk"}
+        assert _recipients(session, "esc:4") == set()
+        keys = sorted(session.execute(select(Outbox.idempotency_key)).scalars().all())
+        assert keys == ["esc:1", "esc:2", "esc:3"]
+        # Again: nothing new, no second delivery.
+        assert service.notify_many(session, notes, settings=hooked.settings) == 0
+        session.commit()
+        assert _count(session, Outbox) == 3
