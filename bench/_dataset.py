@@ -21,9 +21,8 @@ from __future__ import annotations
 import json
 import random
 import time
-import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -515,11 +514,3 @@ def build(url: str, n_tasks: int) -> dict[str, Any]:
     counts.update(setup_seconds=round(setup, 1), build_seconds=round(time.perf_counter() - t0, 1),
                   line_departments=len(org.line))
     return counts
-
-
-def new_name(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
-
-
-def today() -> date:
-    return datetime.now(timezone.utc).date()
