@@ -188,32 +188,3 @@ def test_opening_a_copied_case_marks_the_copy_read_on_that_page(rt: Any, app: Fa
     assert outsider.get(f"/tasks/{task['id']}").status_code == 200
     actions = [a for a, _ in audit_actions(rt, "process_instance", request["instance_id"])]
     assert actions.count("case.copy_read") == 1
-
-
-def test_writers_of_two_workers_take_turns(db: Database, db_url: str) -> None:
-    """Two writers on one file (two Databases: two workers) both commit, one after the other, even with
-    SQLite's own busy wait off: the second waits for its turn, then reads what the first committed."""
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's writer queue (PostgreSQL locks rows)")
-    other = _no_waiting(Database(db_url))
-    second_starts = threading.Event()
-    errors: list[BaseException] = []
-
-    def second_writer() -> None:
-        second_starts.set()
-        with other.session() as session:
-            _rename(session, _name(session) + "（二）")
-            session.commit()
-
-    try:
-        with db.session() as session:
-            _rename(session, "张伟（一）")
-            thread = _in_thread(second_writer, errors)
-            assert second_starts.wait(GUARD_SECONDS)
-            session.commit()
-        thread.join(GUARD_SECONDS)
-    finally:
-        other.dispose()
-    assert not errors, errors
-    with db.read_session() as session:
-        assert _name(session) == "张伟（一）（二）"

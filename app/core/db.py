@@ -11,13 +11,8 @@ racing for the lock.
 from __future__ import annotations
 
 import copy
-import fcntl
 import json
 import logging
-import os
-import sqlite3
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,8 +32,6 @@ _INT64 = range(-(2**63), 2**63)
 _PG_OUT_OF_RANGE = "22003"
 # Execution option of the read-only engine (SQLite reads it when a transaction begins).
 READ_ONLY = "govflow_read_only"
-# How long a writer waits for SQLite's write lock (its turn, then the lock) before "database is locked".
-_BUSY_SECONDS = 30.0
 
 
 def _number_out_of_range() -> InvalidInput:
@@ -121,100 +114,14 @@ def _guard_values(engine: Engine) -> None:
         return None
 
 
-class _WriterQueue:
-    """Writers of one SQLite file take turns here before BEGIN IMMEDIATE, rather than in SQLite's busy loop.
-
-    SQLite's busy handler retries with growing sleeps (up to 100 ms each): under contention a writer
-    sleeps on long after the lock was freed, and with two workers the p95 of a write was ten times its
-    median. Here the writers of one process wait on a thread lock (woken the moment it is released), and
-    the processes share an advisory lock on a side file, retried every millisecond; so SQLite's own lock
-    is nearly always free when a writer asks for it. Readers never queue (their transactions are deferred).
-    """
-
-    POLL_SECONDS = 0.001
-
-    def __init__(self, path: str, timeout: float) -> None:
-        self.path = path
-        self.timeout = timeout
-        self._lock = threading.Lock()
-        self._fd: int | None = None
-        self._pid = 0
-
-    def acquire(self) -> None:
-        """Wait for this writer's turn; raise "database is locked" after the timeout, as SQLite would."""
-        deadline = time.monotonic() + self.timeout
-        if not self._lock.acquire(timeout=self.timeout):
-            raise sqlite3.OperationalError("database is locked")
-        try:
-            if self._fd is None or self._pid != os.getpid():
-                self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
-            while True:
-                try:
-                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise sqlite3.OperationalError("database is locked") from None
-                    time.sleep(self.POLL_SECONDS)
-        except BaseException:
-            self._lock.release()
-            raise
-
-    def release(self) -> None:
-        """Let the next writer go."""
-        assert self._fd is not None
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self._lock.release()
-
-
-def _queued_connection(queue: _WriterQueue) -> type[sqlite3.Connection]:
-    """Return a pysqlite connection class that leaves the writer queue when its transaction ends."""
-
-    class QueuedConnection(sqlite3.Connection):
-        holds_turn = False
-
-        def take_turn(self) -> None:
-            queue.acquire()
-            self.holds_turn = True
-
-        def leave(self, *, force: bool = False) -> None:
-            if self.holds_turn and (force or not self.in_transaction):
-                self.holds_turn = False
-                queue.release()
-
-        def commit(self) -> None:
-            try:
-                super().commit()
-            finally:
-                self.leave()
-
-        def rollback(self) -> None:
-            try:
-                super().rollback()
-            finally:
-                self.leave()
-
-        def close(self) -> None:
-            try:
-                super().close()
-            finally:
-                self.leave(force=True)
-
-    return QueuedConnection
-
-
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; on SQLite, WAL mode and BEGIN IMMEDIATE so writers queue instead of failing."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": _BUSY_SECONDS}
-        queued = bool(parsed.database) and parsed.database != ":memory:"
-        if queued:
-            connect_args["factory"] = _queued_connection(_WriterQueue(f"{parsed.database}-writers",
-                                                                      _BUSY_SECONDS))
-        engine = create_engine(url, connect_args=connect_args, json_serializer=_json_dumps, **kwargs)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               json_serializer=_json_dumps, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -223,7 +130,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}")
+            cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
@@ -239,18 +146,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # A deferred transaction that reads then writes fails at once under WAL when another
             # writer committed meanwhile; taking the write lock up front makes writers wait instead.
             # A reader never writes, so it begins deferred and reads its snapshot without any lock.
-            if read_only:
-                conn.exec_driver_sql("BEGIN")
-                return
-            dbapi_conn = conn.connection.dbapi_connection
-            if queued:
-                dbapi_conn.take_turn()
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            except BaseException:
-                if queued:
-                    dbapi_conn.leave()
-                raise
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         _guard_values(engine)
         return engine
