@@ -59,10 +59,16 @@ async def sync_demo_clock(rt: RuntimeDep) -> None:
 
 
 async def get_session(rt: RuntimeDep, request: Request) -> AsyncIterator[Session]:
-    """Yield a database session for one request (it connects lazily, in the endpoint's thread)."""
-    session = rt.db.session_factory()
-    # Template globals that read (app/web/task_actions.py) use the request's own session: a second
-    # connection would wait on this one's SQLite write lock.
+    """Yield a database session for one request (it connects lazily, in the endpoint's thread).
+
+    A request of a safe method gets a read-only session: on SQLite it neither waits for nor blocks the
+    writers of the other workers, and a write in it fails (a GET that must record something opens its
+    own write session for that, e.g. app/web/desk.py task_desk_context).
+    """
+    factory = rt.db.read_session_factory if request.method in SAFE_METHODS else rt.db.session_factory
+    session = factory()
+    # Template globals that read (app/web/task_actions.py) use the request's own session: on a write
+    # request, a second connection would wait on this one's SQLite write lock.
     request.state.db_session = session
     try:
         yield session

@@ -1,4 +1,12 @@
-"""Database engine and sessions. SQLite (WAL, immediate transactions) or PostgreSQL."""
+"""Database engine and sessions. SQLite (WAL, immediate transactions) or PostgreSQL.
+
+Two kinds of session: the default one, whose transactions may write (on SQLite they begin IMMEDIATE,
+taking the write lock), and a read-only one for requests that change nothing (GET, HEAD) and other pure
+readers. On SQLite a read-only transaction begins DEFERRED, so it never waits for a writer nor holds
+one up (a WAL reader reads its snapshot), and runs under ``PRAGMA query_only``; on PostgreSQL it
+begins READ ONLY. A write in a read-only session fails at once, on both databases, rather than
+racing for the lock.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +30,8 @@ log = logging.getLogger("govflow")
 _INT64 = range(-(2**63), 2**63)
 # PostgreSQL SQLSTATE numeric_value_out_of_range: a value too large for its column's type (INTEGER ids).
 _PG_OUT_OF_RANGE = "22003"
+# Execution option of the read-only engine (SQLite reads it when a transaction begins).
+READ_ONLY = "govflow_read_only"
 
 
 def _number_out_of_range() -> InvalidInput:
@@ -126,9 +136,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
+            read_only = bool(conn.get_execution_options().get(READ_ONLY))
+            # query_only belongs to the pooled connection and outlives the transaction: set it only when
+            # this transaction's kind differs from the last one's on the same connection.
+            info = conn.connection.info
+            if info.get(READ_ONLY, False) != read_only:
+                conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+                info[READ_ONLY] = read_only
             # A deferred transaction that reads then writes fails at once under WAL when another
             # writer committed meanwhile; taking the write lock up front makes writers wait instead.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A reader never writes, so it begins deferred and reads its snapshot without any lock.
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         _guard_values(engine)
         return engine
@@ -136,6 +154,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                            json_serializer=_json_dumps, **kwargs)
     _guard_values(engine)
     return engine
+
+
+def is_read_only(session: Session) -> bool:
+    """Tell whether a session is read-only (made by Database.read_session_factory)."""
+    return bool(session.get_bind().get_execution_options().get(READ_ONLY))
 
 
 class Database:
@@ -147,6 +170,15 @@ class Database:
         # session_info: what every session carries in Session.info (the audit chain key).
         self.session_factory = sessionmaker(bind=self.engine, class_=Session, expire_on_commit=False,
                                             info=session_info)
+        # The same pool; its transactions begin deferred and query-only (SQLite) or READ ONLY (PostgreSQL).
+        options: dict[str, Any] = {READ_ONLY: True}
+        if self.is_postgres:
+            # psycopg then begins with BEGIN READ ONLY: no extra round trip; reset when the connection
+            # returns to the pool.
+            options["postgresql_readonly"] = True
+        self.read_engine = self.engine.execution_options(**options)
+        self.read_session_factory = sessionmaker(bind=self.read_engine, class_=Session, expire_on_commit=False,
+                                                 info=session_info)
 
     @property
     def is_postgres(self) -> bool:
@@ -156,6 +188,16 @@ class Database:
     def session(self) -> Iterator[Session]:
         """Yield a session that rolls back whatever was not committed."""
         session = self.session_factory()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """Yield a read-only session: it never takes SQLite's write lock, and any write in it fails."""
+        session = self.read_session_factory()
         try:
             yield session
         finally:

@@ -112,6 +112,13 @@ def _copy_roles_on_close(*, session: Session, task: Task, at: datetime) -> None:
 hooks.on_task_closed(_copy_roles_on_close)
 
 
+def has_unread_copy(session: Session, actor: Actor, instance_id: int) -> bool:
+    """Tell whether the person holds a copy of the instance not yet 已阅 (a read: no lock taken)."""
+    return session.execute(select(CaseCopy.id).where(
+        CaseCopy.user_id == actor.id, CaseCopy.instance_id == instance_id, CaseCopy.read_at.is_(None)
+    ).limit(1)).first() is not None
+
+
 def mark_read(session: Session, actor: Actor, *, copy_id: int | None = None, instance_id: int | None = None,
               commit: bool = True) -> bool:
     """Mark a copy 已阅 (by its id, or the person's copy of an instance); return whether it changed."""

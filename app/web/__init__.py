@@ -198,7 +198,7 @@ def _task_context(session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: in
             "json_tables": _json_tables(session, instance, public["form"]) if task.status == "open" else {},
             "reassign_to": [u for u in task_flows.reassign_candidates(session, task) if u.id != task.assignee_id]
             if task.status == "open" and task_flows.may_reassign(task, actor) else [],
-            **task_desk_context(session, actor, task, instance)}
+            **task_desk_context(session, rt.db, actor, task, instance)}
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)

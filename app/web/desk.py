@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
 from app.core.clock import clock
+from app.core.db import Database, is_read_only
 from app.core.errors import CsrfFailed, DomainError
 from app.core.security import csrf_matches
 from app.deps import RuntimeDep, SessionDep
@@ -41,9 +42,18 @@ def _back(request: Request, fallback: str) -> str:
     return ref[len(base) - 1:] if ref.startswith(base) else fallback
 
 
-def task_desk_context(session: SessionDep, actor: Actor, task: Task, instance: ProcessInstance) -> dict[str, Any]:
+def task_desk_context(session: SessionDep, db: Database, actor: Actor, task: Task, instance: ProcessInstance
+                      ) -> dict[str, Any]:
     """Return what the task page's desk sections show; opening the case marks the person's copy 已阅."""
-    flows.mark_read(session, actor, instance_id=instance.id)
+    if not is_read_only(session):
+        flows.mark_read(session, actor, instance_id=instance.id)
+    elif flows.has_unread_copy(session, actor, instance.id or 0):
+        # A page view (GET) reads on a read-only session; the one thing it records takes its own write
+        # transaction, and only when there is something to record.
+        with db.session() as own:
+            flows.mark_read(own, actor, instance_id=instance.id)
+        # End the read snapshot, so the page's lists below show the copy 已阅 (nothing to write: no lock).
+        session.commit()
     return {
         "desk_comments": service.comments(session=session, instance_id=instance.id or 0),
         "desk_attachments": flows.case_attachments(session, instance.id or 0),

@@ -58,7 +58,7 @@ def _session(request: Request) -> Iterator[Any]:
     if session is not None:
         yield session
     else:
-        with request.app.state.runtime.db.session() as own:
+        with request.app.state.runtime.db.read_session() as own:
             yield own
 
 

@@ -77,7 +77,8 @@ def sync_clock(db: Database, settings: Settings) -> None:
     """
     if not settings.enable_time_travel:
         return
-    with db.session() as session:
+    # A read-only session: on SQLite, reading the clock must not queue behind (or hold up) writers.
+    with db.read_session() as session:
         clock.set_offset(demo_offset(session))
 
 
