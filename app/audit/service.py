@@ -317,6 +317,13 @@ def trail_page(session: Session, instance_id: int | None, entity_type: str, enti
     return _lines(session, rows), next_cursor
 
 
+def instance_history_page(session: Session, instance: Any, cursor: str | None = None, limit: int = PAGE_SIZE
+                          ) -> tuple[list[dict[str, Any]], str | None]:
+    """Return the latest lines of a process instance's 流转记录 before the cursor (its events and those
+    recorded on the instance itself), and the cursor to earlier ones."""
+    return trail_page(session, instance.id, "process_instance", instance.id or 0, cursor=cursor, limit=limit)
+
+
 def _lines(session: Session, events: list[AuditEvent]) -> list[dict[str, Any]]:
     names = actor_names(session, {e.actor for e in events})
     return [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "actor_name": names.get(e.actor, e.actor),
