@@ -2,9 +2,9 @@
 
 Over HTTP against a service of its own (uvicorn on a fresh, migrated, seeded SQLite file; port 8130 by
 default), or a running demo with --url: a refused share request, a dispute over it, then negotiation
-rounds (the provider's position, the requester's answer "continue": the dispute's loop). The first
---samples rounds are timed, the dispute is driven on to round --rounds with the same two calls, and the
-next --samples rounds are timed again. Each action's answer is the dispute as the API shows it (its
+rounds (the provider's position, the requester's answer "continue": the dispute's loop). One dispute is
+driven to round --rounds with those two calls; then --samples rounds of it are timed, alternating with
+the first --samples rounds of a second, fresh dispute. Each action's answer is the dispute as the API shows it (its
 latest records and history lines). Prints per action: median ms and response bytes at round 1 and at
 round N, their ratio; the same for GET /api/disputes/{id} and the dispute page's 「更早的记录」 fragment.
 Target: an action at round 500 <= 1.2x the same action at round 1.
@@ -72,8 +72,13 @@ class Round:
         self.samples.setdefault(name, []).append((elapsed, len(r.content)))
         return r
 
-    def run(self, n: int) -> dict[str, Any]:
+    def run(self, n: int, timed: bool = True) -> dict[str, Any]:
         base = f"/api/disputes/{self.dispute_id}"
+        if not timed:  # driving a dispute on: the two calls of a round, nothing else
+            _ok(self.http.post(f"{base}/provider-position", headers=self.reviewer,
+                               json={**NOT_SHARE, "position": f"第{n}轮：仍不同意"}))
+            return _ok(self.http.post(f"{base}/requester-reply", headers=self.clerk,
+                                      json={"response": "continue", "position": f"第{n}轮：请再考虑"}))
         self._call("provider-position", "POST", f"{base}/provider-position", self.reviewer,
                    json={**NOT_SHARE, "position": f"第{n}轮：仍不同意"})
         d = self._call("requester-reply", "POST", f"{base}/requester-reply", self.clerk,
@@ -103,29 +108,34 @@ def main() -> None:
     try:
         with httpx.Client(base_url=url, timeout=120) as http:
             clerk, reviewer = _token(http, "rst_clerk"), _token(http, "gat_reviewer")
+            # Dispute A goes to round N; dispute B, opened after, gives the round-1 figures. The timed
+            # rounds of both alternate, so both ends see the same machine (other load, a warm service).
             dispute_id = open_dispute(http, clerk, reviewer)
-            early = Round(http, dispute_id, clerk, reviewer)
-            for n in range(1, args.samples + 1):
-                early.run(n)
             t0 = time.perf_counter()
             drive = Round(http, dispute_id, clerk, reviewer)
-            for n in range(args.samples + 1, args.rounds):
-                drive.run(n)
+            for n in range(1, args.rounds):
+                drive.run(n, timed=False)
             driven = time.perf_counter() - t0
+            fresh = open_dispute(http, clerk, reviewer)
+            early = Round(http, fresh, clerk, reviewer)
             late = Round(http, dispute_id, clerk, reviewer)
-            for n in range(args.rounds, args.rounds + args.samples):
-                d = late.run(n)
+            for k in range(args.samples):
+                early.run(1 + k)
+                d = late.run(args.rounds + k)
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait()
-    print(f"dispute #{dispute_id}: rounds 1-{args.samples} and {args.rounds}-{args.rounds + args.samples - 1} "
-          f"timed; driven to round {args.rounds} in {driven:.1f} s; at the end {d['negotiation_rounds']} rounds, "
+    print(f"dispute #{dispute_id} driven to round {args.rounds} in {driven:.1f} s; rounds {args.rounds}-"
+          f"{args.rounds + args.samples - 1} timed against rounds 1-{args.samples} of dispute #{fresh}, alternately; "
+          f"at the end {d['negotiation_rounds']} rounds, "
           f"{len(d['records'])} records and {len(d['history'])} history lines in each answer")
     print(f"{'call':<24}{'ms r1':>9}{'ms rN':>9}{'ratio':>8}{'bytes r1':>11}{'bytes rN':>11}")
     worst = 0.0
     for name in late.samples:
-        ms1, b1 = _median(early.samples.get(name, late.samples[name]))
+        if name not in early.samples:
+            continue  # B's history fits on one page in its first rounds: nothing earlier to read
+        ms1, b1 = _median(early.samples[name])
         msn, bn = _median(late.samples[name])
         ratio = msn / ms1
         if name in ("provider-position", "requester-reply"):
