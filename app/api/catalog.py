@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from app.catalog import checks, flows, service, spreadsheet, updates, versions, views
 from app.catalog.models import ShareType, VersionStatus
 from app.core.clock import SHANGHAI, clock
+from app.core.history_page import check_limit
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.org.models import Department, Level
 from app.org.service import get_department_by_code
@@ -168,10 +169,14 @@ def review_aids(version_id: int, session: SessionDep, actor: CurrentUser) -> dic
 
 
 @router.get("/versions/{version_id}/history")
-def version_history(version_id: int, session: SessionDep, actor: CurrentUser) -> list[dict[str, Any]]:
-    """Return the version's trail: drafting, submissions, decisions, publication."""
+def version_history(version_id: int, session: SessionDep, actor: CurrentUser, cursor: str | None = None,
+                    limit: int | None = None) -> dict[str, Any]:
+    """Return lines of the version's trail (drafting, submissions, decisions, publication), oldest first: the
+    latest ones, or those before `cursor` (`next_cursor` of the previous answer); `next_cursor` is null at
+    the first line."""
     version, _ = service.require_visible_version(session=session, version_id=version_id, actor=actor)
-    return views.version_history(session, version)
+    items, next_cursor = views.version_history(session, version, cursor, check_limit(limit))
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get("/versions/{version_id}/export")

@@ -6,10 +6,11 @@ from fastapi import APIRouter
 from sqlmodel import Session
 
 from app.core.clock import clock
+from app.core.history_page import check_limit
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.disputes import flows, service
 from app.disputes.models import Dispute
-from app.disputes.views import dispute_public, summaries
+from app.disputes.views import dispute_public, history_page, records_public, summaries
 from app.org.scope import case_department
 from app.org.service import Actor
 from app.runtime import Runtime
@@ -41,6 +42,27 @@ def get_one(dispute_id: int, session: SessionDep, rt: RuntimeDep, actor: Current
     """Return a dispute with its file, open steps, outcome, grant, attachments and history."""
     dispute = service.get_visible(session=session, dispute_id=dispute_id, actor=actor)
     return _public(session, rt, dispute, actor)
+
+
+@router.get("/{dispute_id}/history")
+def history(dispute_id: int, session: SessionDep, actor: CurrentUser, cursor: str | None = None,
+            limit: int | None = None) -> dict[str, Any]:
+    """Return lines of a dispute's 流转记录, oldest first: the latest ones, or those before `cursor`
+    (`next_cursor` of the previous answer, or `history_next_cursor` of the dispute); `next_cursor` is null
+    at the first line."""
+    dispute = service.get_visible(session=session, dispute_id=dispute_id, actor=actor)
+    items, next_cursor = history_page(session, dispute, cursor, check_limit(limit))
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/{dispute_id}/records")
+def records(dispute_id: int, session: SessionDep, actor: CurrentUser, cursor: str | None = None,
+            limit: int | None = None) -> dict[str, Any]:
+    """Return entries of a dispute's file (卷宗), oldest first: the latest ones, or those before `cursor`
+    (`next_cursor` of the previous answer, or `records_next_cursor` of the dispute)."""
+    dispute = service.get_visible(session=session, dispute_id=dispute_id, actor=actor)
+    page = records_public(session, dispute, cursor, check_limit(limit))
+    return {"items": page["records"], "next_cursor": page["records_next_cursor"]}
 
 
 @router.post("/{dispute_id}/provider-position")

@@ -4,10 +4,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from app.core.history_page import check_limit
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.open_data import flows, service
 from app.open_data.models import OpenListStatus
-from app.open_data.views import item_public, open_list_detail, open_list_public
+from app.open_data.views import history_page, item_public, open_list_detail, open_list_public
 
 lists = APIRouter(prefix="/open-lists", tags=["open_data"])
 public = APIRouter(prefix="/open-data", tags=["open_data_public"])
@@ -34,6 +35,16 @@ def get_list(open_list_id: int, session: SessionDep, actor: CurrentUser) -> dict
     """Return a list with its items, review rounds, comments per item and history."""
     open_list = service.get_visible(session=session, open_list_id=open_list_id, actor=actor)
     return open_list_detail(session, open_list, actor)
+
+
+@lists.get("/{open_list_id}/history")
+def history(open_list_id: int, session: SessionDep, actor: CurrentUser, cursor: str | None = None,
+            limit: int | None = None) -> dict[str, Any]:
+    """Return lines of a list's 流转记录, oldest first: the latest ones, or those before `cursor`
+    (`next_cursor` of the previous answer, or `history_next_cursor` of the list)."""
+    open_list = service.get_visible(session=session, open_list_id=open_list_id, actor=actor)
+    items, next_cursor = history_page(session, open_list, cursor, check_limit(limit))
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @lists.post("/{open_list_id}/discard")

@@ -10,7 +10,8 @@ from app.deps import CurrentUser, DesignerUser, RuntimeDep, SessionDep
 from app.designer import flows as designer_flows
 from app.designer import service as designer_service
 from app.engine.models import ProcessDefinition, ProcessInstance, Task, TaskStatus
-from app.audit.service import trail
+from app.audit.service import instance_history_page
+from app.core.history_page import check_limit
 from app.tasks.service import get_visible_instance, load_public
 from app.workdays.calendar import WorkdayCalendar
 from app.core.clock import clock
@@ -88,5 +89,20 @@ def instance_public(session: SessionDep, instance: ProcessInstance, calendar: Wo
         "next_timer_at": instance.next_timer_at.isoformat() if instance.next_timer_at else None,
         "open_tasks": [load_public(session=session, task=t, instance=instance, calendar=calendar,
                                    now=clock.now()) for t in open_tasks],
-        "history": trail(session, instance.id, "process_instance", instance.id or 0),
+        **_history(session, instance),
     }
+
+
+def _history(session: SessionDep, instance: ProcessInstance) -> dict[str, Any]:
+    lines, next_cursor = instance_history_page(session, instance)
+    return {"history": lines, "history_next_cursor": next_cursor}
+
+
+@router.get("/instances/{instance_id}/history")
+def instance_history(instance_id: int, session: SessionDep, actor: CurrentUser, cursor: str | None = None,
+                     limit: int | None = None) -> dict[str, Any]:
+    """Return lines of an instance's 流转记录, oldest first: the latest ones, or those before `cursor`
+    (`next_cursor` of the previous answer, or `history_next_cursor` of the instance)."""
+    instance = get_visible_instance(session=session, instance_id=instance_id, actor=actor)
+    items, next_cursor = instance_history_page(session, instance, cursor, check_limit(limit))
+    return {"items": items, "next_cursor": next_cursor}

@@ -6,10 +6,11 @@ from fastapi import APIRouter
 
 from app.core.clock import clock
 from app.core.errors import Forbidden
+from app.core.history_page import check_limit
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.rectification import flows, service
 from app.rectification.models import RectificationNotice
-from app.rectification.views import article_items, exemption_grounds, notice_public
+from app.rectification.views import article_items, exemption_grounds, history_page, notice_public
 
 router = APIRouter(tags=["rectification"])
 
@@ -62,6 +63,16 @@ def list_mine(session: SessionDep, rt: RuntimeDep, actor: CurrentUser, status: s
 def get_one(notice_id: int, session: SessionDep, rt: RuntimeDep, actor: CurrentUser) -> dict[str, Any]:
     """Return a notice with its reports, decisions, supervision items, attachments and history."""
     return _one(session, rt, service.get_visible(session=session, notice_id=notice_id, actor=actor), actor)
+
+
+@router.get("/rectification-notices/{notice_id}/history")
+def history(notice_id: int, session: SessionDep, actor: CurrentUser, cursor: str | None = None,
+            limit: int | None = None) -> dict[str, Any]:
+    """Return lines of a notice's 流转记录, oldest first: the latest ones, or those before `cursor`
+    (`next_cursor` of the previous answer, or `history_next_cursor` of the notice)."""
+    notice = service.get_visible(session=session, notice_id=notice_id, actor=actor)
+    items, next_cursor = history_page(session, notice, cursor, check_limit(limit))
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.post("/rectification-notices/{notice_id}/report")

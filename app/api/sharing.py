@@ -5,10 +5,11 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from app.core.history_page import check_limit
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.org.scope import case_department
 from app.sharing import flows, service
-from app.sharing.views import DepartmentName, share_request_public
+from app.sharing.views import DepartmentName, history_page, share_request_public
 
 router = APIRouter(prefix="/share-requests", tags=["sharing"])
 
@@ -38,6 +39,16 @@ def get_one(share_request_id: int, session: SessionDep, actor: CurrentUser) -> d
     """Return a share request with its outcome, grant and history."""
     request = service.get_visible(session=session, share_request_id=share_request_id, actor=actor)
     return share_request_public(session, request)
+
+
+@router.get("/{share_request_id}/history")
+def history(share_request_id: int, session: SessionDep, actor: CurrentUser, cursor: str | None = None,
+            limit: int | None = None) -> dict[str, Any]:
+    """Return lines of a share request's 流转记录, oldest first: the latest ones, or those before `cursor`
+    (`next_cursor` of the previous answer, or `history_next_cursor` of the request)."""
+    request = service.get_visible(session=session, share_request_id=share_request_id, actor=actor)
+    items, next_cursor = history_page(session, request, cursor, check_limit(limit))
+    return {"items": items, "next_cursor": next_cursor}
 
 
 class WithdrawBody(BaseModel):

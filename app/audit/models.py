@@ -18,7 +18,9 @@ class AuditEvent(SQLModel, table=True):
     """One decision or state change; each row carries the hash of the previous one."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_entity", "entity_type", "entity_id"),)
+    # A case's 流转记录 pages newest first by seq, by its business object or by its process instance.
+    __table_args__ = (Index("ix_audit_event_entity_seq", "entity_type", "entity_id", "seq"),
+                      Index("ix_audit_event_instance_seq", "instance_id", "seq"))
 
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(unique=True, index=True)
@@ -27,7 +29,7 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64, index=True)
     entity_type: str = Field(max_length=32)
     entity_id: str = Field(max_length=64)
-    instance_id: int | None = Field(default=None, index=True)
+    instance_id: int | None = Field(default=None)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)

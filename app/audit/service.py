@@ -10,16 +10,19 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import event, insert, select, text, update
+from sqlalchemy import and_, event, insert, select, text, update
 from sqlmodel import Session
 
 from app.audit.models import KEYED, UNKEYED, AuditEvent, AuditHead
+from app.core.history_page import PAGE_SIZE, decode_cursor, page_of
 
 GENESIS = "0" * 64
 # The key of Session.info (and of the session factory's info) that holds the ChainKey.
 KEY_INFO = "audit_chain_key"
 _PENDING = "audit_pending"
 _EVENT = AuditEvent.__table__  # type: ignore[attr-defined]
+# What a 流转记录 cursor pages (app.core.history_page).
+HISTORY_CURSOR = "history"
 _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
 # json.dumps(..., <these options>) builds an encoder per call; these are the same encoders, built once.
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
@@ -287,10 +290,44 @@ def trail(session: Session, instance_id: int | None, entity_type: str, entity_id
     events = {e.seq: e for e in history(session, entity_type=entity_type, entity_id=entity_id)}
     if instance_id is not None:
         events.update({e.seq: e for e in history(session, instance_id=instance_id)})
-    names = actor_names(session, {e.actor for e in events.values()})
-    return [{"at": e.at.isoformat(), "actor": e.actor, "actor_name": names.get(e.actor, e.actor),
-             "action": e.action, "detail": e.detail}
-            for _, e in sorted(events.items())]
+    return _lines(session, [e for _, e in sorted(events.items())])
+
+
+def trail_page(session: Session, instance_id: int | None, entity_type: str, entity_id: int | str, *,
+               cursor: str | None = None, limit: int = PAGE_SIZE) -> tuple[list[dict[str, Any]], str | None]:
+    """Return the latest `limit` lines of a 流转记录 before the cursor, oldest first, and the cursor to the
+    earlier lines (None when these are the first).
+
+    Two reads of at most limit + 1 rows each, from (entity_type, entity_id, seq) and (instance_id, seq):
+    the cost does not grow with the case's history.
+    """
+    before = decode_cursor(cursor, HISTORY_CURSOR)
+    owners = [and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))]
+    if instance_id is not None:
+        owners.append(AuditEvent.instance_id == instance_id)
+    events: dict[int, AuditEvent] = {}
+    for owner in owners:
+        stmt = select(AuditEvent).where(owner)
+        if before is not None:
+            stmt = stmt.where(AuditEvent.seq < before)
+        events.update((e.seq, e) for e in session.execute(
+            stmt.order_by(AuditEvent.seq.desc()).limit(limit + 1)).scalars())
+    newest = [events[seq] for seq in sorted(events, reverse=True)][:limit + 1]
+    rows, next_cursor = page_of(newest, kind=HISTORY_CURSOR, limit=limit, key=lambda e: e.seq)
+    return _lines(session, rows), next_cursor
+
+
+def instance_history_page(session: Session, instance: Any, cursor: str | None = None, limit: int = PAGE_SIZE
+                          ) -> tuple[list[dict[str, Any]], str | None]:
+    """Return the latest lines of a process instance's 流转记录 before the cursor (its events and those
+    recorded on the instance itself), and the cursor to earlier ones."""
+    return trail_page(session, instance.id, "process_instance", instance.id or 0, cursor=cursor, limit=limit)
+
+
+def _lines(session: Session, events: list[AuditEvent]) -> list[dict[str, Any]]:
+    names = actor_names(session, {e.actor for e in events})
+    return [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "actor_name": names.get(e.actor, e.actor),
+             "action": e.action, "detail": e.detail} for e in events]
 
 
 def actor_names(session: Session, usernames: set[str]) -> dict[str, str]:

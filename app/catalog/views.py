@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.audit.service import trail
+from app.audit.service import trail_page
+from app.core.history_page import PAGE_SIZE
 from app.catalog import checks, compare, service, versions
 from app.catalog.flows import CatalogEntryCreate, check_art15
 from app.catalog.models import (
@@ -88,9 +89,12 @@ def version_public(session: Session, version: CatalogVersion, dept: Department, 
     return data
 
 
-def version_history(session: Session, version: CatalogVersion) -> list[dict[str, Any]]:
-    """Return the trail of a version: drafting, submissions, reviews, publication."""
-    return trail(session, version.instance_id, "catalog_version", version.id or 0)
+def version_history(session: Session, version: CatalogVersion, cursor: str | None = None, limit: int = PAGE_SIZE
+                    ) -> tuple[list[dict[str, Any]], str | None]:
+    """Return the latest lines of a version's trail (drafting, submissions, reviews, publication) before the
+    cursor, and the cursor to earlier ones."""
+    return trail_page(session, version.instance_id, "catalog_version", version.id or 0, cursor=cursor,
+                      limit=limit)
 
 
 def trigger_public(trigger: CatalogUpdateTrigger) -> dict[str, Any]:

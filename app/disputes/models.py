@@ -123,9 +123,11 @@ class DisputeRecord(SQLModel, table=True):
     """One entry of a dispute's file (卷宗): a position, a statement, a meeting, the outcome."""
 
     __tablename__ = "dispute_record"
+    # The file pages newest first (「更早的记录」).
+    __table_args__ = (Index("ix_dispute_record_dispute", "dispute_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    dispute_id: int = Field(foreign_key="dispute.id", index=True)
+    dispute_id: int = Field(foreign_key="dispute.id")
     kind: str = Field(max_length=32)
     round: int | None = None
     # Each finished task is recorded once, whichever path (API, page, generic task form) completed it.

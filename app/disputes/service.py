@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from app.core.errors import Conflict
+from app.core.history_page import PAGE_SIZE, decode_cursor, page_of
 from app.disputes.models import Dispute, DisputeRecord
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department, DepartmentKind, Region
@@ -16,6 +17,8 @@ from app.org.scope import hidden, may_read_case
 from app.org.service import Actor, office_for
 
 BUSINESS_PREFIX = "dispute:"
+# What a dispute file's cursor pages (app.core.history_page).
+RECORDS_CURSOR = "dispute_records"
 
 
 def get(*, session: Session, dispute_id: int) -> Dispute | None:
@@ -79,6 +82,25 @@ def records(*, session: Session, dispute_id: int) -> list[DisputeRecord]:
     return list(session.execute(
         select(DisputeRecord).where(DisputeRecord.dispute_id == dispute_id).order_by(DisputeRecord.id)
     ).scalars().all())
+
+
+def records_page(*, session: Session, dispute_id: int, cursor: str | None = None, limit: int = PAGE_SIZE
+                 ) -> tuple[list[DisputeRecord], str | None]:
+    """Return the latest `limit` entries of a dispute's file before the cursor, oldest first, and the cursor
+    to the earlier ones (None when these are the first); read from (dispute_id, id)."""
+    before = decode_cursor(cursor, RECORDS_CURSOR)
+    stmt = select(DisputeRecord).where(DisputeRecord.dispute_id == dispute_id)
+    if before is not None:
+        stmt = stmt.where(DisputeRecord.id < before)
+    rows = session.execute(stmt.order_by(DisputeRecord.id.desc()).limit(limit + 1)).scalars().all()
+    return page_of(rows, kind=RECORDS_CURSOR, limit=limit, key=lambda r: r.id)
+
+
+def latest_record(*, session: Session, dispute_id: int, kind: str) -> DisputeRecord | None:
+    """Return the latest entry of one kind in a dispute's file."""
+    return session.execute(select(DisputeRecord).where(DisputeRecord.dispute_id == dispute_id,
+                                                       DisputeRecord.kind == kind)
+                           .order_by(DisputeRecord.id.desc()).limit(1)).scalars().first()
 
 
 def open_tasks(*, session: Session, dispute: Dispute) -> list[Task]:

@@ -11,10 +11,11 @@ from sqlmodel import Session
 from app.attachments import service as attachments
 from app.audit import service as audit
 from app.catalog.models import CatalogEntry
+from app.core.history_page import PAGE_SIZE
 from app.disputes import service
 from app.disputes.models import (ACTION_ZH, ESCALATION_ZH, KIND_ZH, OUTCOME_ZH, RECORD_ZH, RESOLUTION_ZH,
-                                 RESPONSE_ZH, STANCE_ZH, STATUS_ZH, Dispute, DisputeKind, DisputeStatus,
-                                 RecordKind)
+                                 RESPONSE_ZH, STANCE_ZH, STATUS_ZH, Dispute, DisputeKind, DisputeRecord,
+                                 DisputeStatus, RecordKind)
 from app.engine.runner import may_work
 from app.org.models import LEVEL_ZH, Department, Level, Region, User
 from app.org.service import Actor
@@ -59,8 +60,9 @@ def summaries(session: Session, disputes: list[Dispute]) -> list[dict[str, Any]]
 
 
 def dispute_public(session: Session, dispute: Dispute, *, actor: Actor, calendar: WorkdayCalendar,
-                   now: datetime, with_history: bool = True) -> dict[str, Any]:
-    """Return a dispute with its file, open steps, outcome, grant and attachments."""
+                   now: datetime, with_history: bool = True, whole_records: bool = False) -> dict[str, Any]:
+    """Return a dispute with the latest entries of its file (every entry with `whole_records`), open steps,
+    outcome, grant, attachments and the latest lines of its history."""
     assert dispute.id is not None
     departments = service.departments_by_id(session=session, ids={
         dispute.requester_department_id, dispute.provider_department_id, dispute.authority_department_id})
@@ -91,18 +93,39 @@ def dispute_public(session: Session, dispute: Dispute, *, actor: Actor, calendar
             "id": grant.id, "items": grant.items, "terms": grant.terms, "method": grant.method,
             "valid_from": grant.valid_from.isoformat(), "valid_to": grant.valid_to.isoformat(),
             "basis": grant.basis, "created_at": grant.created_at.isoformat()},
-        "records": records_public(session, dispute),
+        **records_public(session, dispute, whole=whole_records),
         "open_steps": open_steps(session, dispute, actor=actor, calendar=calendar, now=now),
         "attachments": attachments_public(session, dispute) if service.is_party(dispute, actor) else [],
     })
+    # What the forms quote: the position being answered, the question being stated on.
+    data["last_position"] = _latest(session, dispute, data["records"], RecordKind.provider_position)
+    data["last_statement_request"] = _latest(session, dispute, data["records"], RecordKind.statement_requested)
     if with_history:
-        data["history"] = audit.trail(session, dispute.instance_id, "dispute", dispute.id)
+        data["history"], data["history_next_cursor"] = history_page(session, dispute)
     return data
 
 
-def records_public(session: Session, dispute: Dispute) -> list[dict[str, Any]]:
-    """Return the dispute's file with Chinese labels."""
-    rows = service.records(session=session, dispute_id=dispute.id or 0)
+def history_page(session: Session, dispute: Dispute, cursor: str | None = None, limit: int = PAGE_SIZE
+                 ) -> tuple[list[dict[str, Any]], str | None]:
+    """Return the latest lines of the dispute's 流转记录 before the cursor, and the cursor to earlier ones."""
+    return audit.trail_page(session, dispute.instance_id, "dispute", dispute.id or 0, cursor=cursor, limit=limit)
+
+
+def records_public(session: Session, dispute: Dispute, cursor: str | None = None, limit: int = PAGE_SIZE,
+                   *, whole: bool = False) -> dict[str, Any]:
+    """Return the dispute's file with Chinese labels: the latest entries before the cursor, oldest first
+    (`records`) and the cursor to the earlier ones (`records_next_cursor`); `whole` gives every entry (the
+    printed decision is a document)."""
+    if whole:
+        rows, next_cursor = service.records(session=session, dispute_id=dispute.id or 0), None
+    else:
+        rows, next_cursor = service.records_page(session=session, dispute_id=dispute.id or 0, cursor=cursor,
+                                                 limit=limit)
+    return {"records": record_lines(session, rows), "records_next_cursor": next_cursor}
+
+
+def record_lines(session: Session, rows: list[DisputeRecord]) -> list[dict[str, Any]]:
+    """Return entries of a dispute's file as the page and the API show them."""
     departments = service.departments_by_id(session=session, ids={r.department_id for r in rows
                                                                   if r.department_id is not None})
     from app.audit.service import actor_names
@@ -118,6 +141,16 @@ def records_public(session: Session, dispute: Dispute) -> list[dict[str, Any]]:
                     "actor_name": names.get(r.actor, r.actor) if r.actor else None, "at": r.at.isoformat(),
                     "label": label, "detail": detail})
     return out
+
+
+def _latest(session: Session, dispute: Dispute, shown: list[dict[str, Any]], kind: RecordKind
+            ) -> dict[str, Any] | None:
+    """Return the latest entry of a kind: from the entries shown, else read (it may be older than them)."""
+    for line in reversed(shown):
+        if line["kind"] == kind.value:
+            return line
+    row = service.latest_record(session=session, dispute_id=dispute.id or 0, kind=kind.value)
+    return record_lines(session, [row])[0] if row is not None else None
 
 
 def _detail_label(kind: str, detail: dict[str, Any]) -> str | None:

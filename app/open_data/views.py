@@ -7,6 +7,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app.audit import service as audit
+from app.core.history_page import PAGE_SIZE
 from app.engine.runner import may_work
 from app.open_data import service
 from app.open_data.models import (DECISION_ZH, OPEN_TYPE_ZH, STATUS_ZH, OpenList, OpenListItem, OpenListReview,
@@ -89,5 +90,12 @@ def open_list_detail(session: Session, open_list: OpenList, actor: Actor | None 
                                 and actor.has_role("clerk"))
         data["may_review"] = review_task is not None and may_work(review_task, actor)
     if with_history:
-        data["history"] = audit.trail(session, open_list.instance_id, "open_list", open_list.id)
+        data["history"], data["history_next_cursor"] = history_page(session, open_list)
     return data
+
+
+def history_page(session: Session, open_list: OpenList, cursor: str | None = None, limit: int = PAGE_SIZE
+                 ) -> tuple[list[dict[str, Any]], str | None]:
+    """Return the latest lines of an open list's 流转记录 before the cursor, and the cursor to earlier ones."""
+    return audit.trail_page(session, open_list.instance_id, "open_list", open_list.id or 0, cursor=cursor,
+                            limit=limit)

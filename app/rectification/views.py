@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app.attachments import service as attachments
 from app.audit import service as audit
 from app.core.clock import SHANGHAI
+from app.core.history_page import PAGE_SIZE
 from app.engine.runner import may_work
 from app.org.models import User
 from app.org.service import Actor
@@ -89,10 +90,17 @@ def notice_public(session: Session, notice: RectificationNotice, actor: Actor | 
     data["attachments_visible"] = party
     data["attachments"] = [attachments.public(a) for a in files.values()]
     data["supervision"] = supervision_of(session, notice, calendar=calendar, now=now)
-    data["history"] = audit.trail(session, notice.instance_id, service.OWNER_TYPE, notice.id or 0)
+    data["history"], data["history_next_cursor"] = history_page(session, notice)
     if actor is not None:
         data["may"] = permissions(session, notice, actor, task, data["supervision"])
     return data
+
+
+def history_page(session: Session, notice: RectificationNotice, cursor: str | None = None,
+                 limit: int = PAGE_SIZE) -> tuple[list[dict[str, Any]], str | None]:
+    """Return the latest lines of a notice's 流转记录 before the cursor, and the cursor to earlier ones."""
+    return audit.trail_page(session, notice.instance_id, service.OWNER_TYPE, notice.id or 0, cursor=cursor,
+                            limit=limit)
 
 
 def _submission(session: Session, s: RectificationSubmission, files: dict[int | None, Any]) -> dict[str, Any]:

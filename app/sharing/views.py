@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from app.audit import service as audit
 from app.catalog.models import CatalogEntry
+from app.core.history_page import PAGE_SIZE
 from app.sharing import service
 from app.sharing.models import DECISION_ZH, STATUS_ZH, ShareGrant, ShareRequest, ShareRequestStatus
 
@@ -65,5 +66,12 @@ def share_request_public(session: Session, request: ShareRequest, *, with_histor
             "basis": grant.basis, "created_at": grant.created_at.isoformat()},
     }
     if with_history:
-        data["history"] = audit.trail(session, request.instance_id, "share_request", request.id)
+        data["history"], data["history_next_cursor"] = history_page(session, request)
     return data
+
+
+def history_page(session: Session, request: ShareRequest, cursor: str | None = None, limit: int = PAGE_SIZE
+                 ) -> tuple[list[dict[str, Any]], str | None]:
+    """Return the latest lines of a share request's 流转记录 before the cursor, and the cursor to earlier ones."""
+    return audit.trail_page(session, request.instance_id, "share_request", request.id or 0, cursor=cursor,
+                            limit=limit)

@@ -16,7 +16,7 @@ from app.core.clock import clock
 from app.core.errors import CsrfFailed, DomainError, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from app.core.i18n import N_
 from app.core.security import csrf_matches
-from app.audit.service import trail
+from app.audit.service import instance_history_page
 from app.auth import flows as auth_flows
 from app.auth.models import SessionKind
 from app.core import security
@@ -29,11 +29,13 @@ from app.org.scope import case_department
 from app.org.service import Actor
 from app.sharing import flows as sharing_flows
 from app.sharing import service as sharing_service
+from app.sharing.views import history_page as sharing_history_page
 from app.sharing.views import share_request_public
 from app.notifications import service as notification_service
 from app.tasks import flows as task_flows
 from app.tasks import service as task_service
 from app.web.render import business_link, csrf_token, flash_redirect, render
+from app.web.history import earlier_lines
 
 router = APIRouter(include_in_schema=False)
 
@@ -189,8 +191,14 @@ def _task_context(session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: in
         except NotFound:  # a person the case was copied to reads the case, not the request's own pages
             share_request = None
     from app.web.desk import task_desk_context
+    if share_request is not None:
+        history, history_next_cursor = share_request["history"], share_request["history_next_cursor"]
+        history_url = f"/share-requests/{share_request['id']}/history"
+    else:
+        history, history_next_cursor = instance_history_page(session, instance)
+        history_url = f"/tasks/{task_id}/history"
     return {"task": public, "instance": instance, "share_request": share_request,
-            "history": share_request["history"] if share_request else trail(session, instance.id, "process_instance", instance.id or 0),
+            "history": history, "history_next_cursor": history_next_cursor, "history_url": history_url,
             "may_work": task.status == "open" and may_work(task, actor),
             "claimed_by_me": task.assignee_id == actor.id and not designated(session, task), "METHOD_ZH": SHARE_METHOD_ZH,
             "may_pause": actor.has_role("head", "authority_reviewer"),
@@ -205,6 +213,18 @@ def _task_context(session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: in
 def task_page(request: Request, task_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser) -> Response:
     """Show a task with its generated form, the request it concerns and its history."""
     return render(request, "tasks/task.html", _task_context(session, rt, actor, task_id))
+
+
+@router.get("/tasks/{task_id}/history", response_class=HTMLResponse)
+def task_history(request: Request, task_id: int, session: SessionDep, actor: PageUser,
+                 cursor: str | None = None) -> Response:
+    """Show the earlier lines of the 流转记录 of a task's case (「更早的记录」)."""
+    _, instance = task_service.get_visible(session=session, task_id=task_id, actor=actor)
+    lines, next_cursor = instance_history_page(session, instance, cursor)
+    return earlier_lines(request, lines="_history_lines.html", case=N_("任务"), case_id=task_id,
+                         part=N_("流转记录"), back_url=f"/tasks/{task_id}#history",
+                         context={"history": lines, "history_next_cursor": next_cursor,
+                                  "history_url": f"/tasks/{task_id}/history"})
 
 
 @router.post("/tasks/{task_id}/claim")
@@ -392,7 +412,20 @@ def share_request_page(request: Request, share_request_id: int, session: Session
     may_withdraw = (req.status == "under_review" and actor.department_id == req.requester_department_id
                     and actor.has_role("clerk"))
     return render(request, "sharing/detail.html", {"r": share_request_public(session, req),
+                                                   "history_url": f"/share-requests/{share_request_id}/history",
                                                    "METHOD_ZH": SHARE_METHOD_ZH, "may_withdraw": may_withdraw})
+
+
+@router.get("/share-requests/{share_request_id}/history", response_class=HTMLResponse)
+def share_request_history(request: Request, share_request_id: int, session: SessionDep, actor: PageUser,
+                          cursor: str | None = None) -> Response:
+    """Show the earlier lines of a share request's 流转记录 (「更早的记录」)."""
+    req = sharing_service.get_visible(session=session, share_request_id=share_request_id, actor=actor)
+    lines, next_cursor = sharing_history_page(session, req, cursor)
+    return earlier_lines(request, lines="_history_lines.html", case=N_("共享申请"), case_id=share_request_id,
+                         part=N_("流转记录"), back_url=f"/share-requests/{share_request_id}#history",
+                         context={"history": lines, "history_next_cursor": next_cursor,
+                                  "history_url": f"/share-requests/{share_request_id}/history"})
 
 
 @router.post("/share-requests/{share_request_id}/withdraw")

@@ -30,6 +30,7 @@ from app.deps import RuntimeDep, SessionDep
 from app.org.models import LEVEL_ZH, Department, Level, Region
 from app.org.service import Actor
 from app.web import FormData, PageUser
+from app.web.history import earlier_lines
 from app.web.render import flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -107,8 +108,22 @@ def _version_context(session: Session, actor: Actor, version_id: int) -> dict[st
     # People are shown by their display names, never by their usernames.
     public["published_by_name"] = actor_names(session, {version.published_by}).get(
         version.published_by or "", version.published_by) if version.published_by else None
-    return _ctx(v=public, aids=aids, history=views.version_history(session, version),
+    history, history_next_cursor = views.version_history(session, version)
+    return _ctx(v=public, aids=aids, history=history, history_next_cursor=history_next_cursor,
+                history_url=f"/catalog/versions/{version_id}/history",
                 other_versions=[(o.id, o.number) for o, _ in published if o.id != version.id])
+
+
+@router.get("/catalog/versions/{version_id}/history", response_class=HTMLResponse)
+def version_history(request: Request, version_id: int, session: SessionDep, actor: PageUser,
+                    cursor: str | None = None) -> Response:
+    """Show the earlier lines of a version's 流转记录 (「更早的记录」)."""
+    version, _ = service.require_visible_version(session=session, version_id=version_id, actor=actor)
+    lines, next_cursor = views.version_history(session, version, cursor)
+    return earlier_lines(request, lines="catalog/_history_lines.html", case=N_("目录版本"), case_id=version_id,
+                         part=N_("流转记录"), back_url=f"/catalog/versions/{version_id}#history",
+                         context=_ctx(history=lines, history_next_cursor=next_cursor,
+                                      history_url=f"/catalog/versions/{version_id}/history"))
 
 
 @router.get("/catalog/versions/{version_id}", response_class=HTMLResponse)

@@ -21,7 +21,7 @@ from app.core.security import csrf_matches
 from app.deps import RuntimeDep, SessionDep
 from app.disputes import flows, service
 from app.disputes.models import RESPONSE_ZH, STANCE_ZH, Dispute
-from app.disputes.views import dispute_public, summaries
+from app.disputes.views import attachments_public, dispute_public, history_page, records_public, summaries
 from app.org.scope import case_department
 from app.org.service import Actor
 from app.runtime import Runtime
@@ -29,6 +29,7 @@ from app.sharing import service as sharing_service
 from app.sharing.models import ShareRequest
 from app.sharing.views import share_request_public
 from app.web import FormData, PageUser
+from app.web.history import earlier_lines
 from app.web.render import flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -144,7 +145,9 @@ def _detail_context(session: Session, rt: Runtime, actor: Actor, dispute: Disput
     return {"d": d, "mine": mine, "my_attachments": my_attachments,
             "is_party": service.is_party(dispute, actor),
             "STANCE_ZH": STANCE_ZH, "RESPONSE_ZH": RESPONSE_ZH,
-            "history": d["history"], "values": {}, "error": None, "error_form": None}
+            "history": d["history"], "history_next_cursor": d["history_next_cursor"],
+            "history_url": f"/disputes/{dispute.id}/history", "records_url": f"/disputes/{dispute.id}/records",
+            "values": {}, "error": None, "error_form": None}
 
 
 @router.get("/disputes/{dispute_id}", response_class=HTMLResponse)
@@ -153,6 +156,33 @@ def dispute_page(request: Request, dispute_id: int, session: SessionDep, rt: Run
     """Show a dispute: parties, need, file, outcome, the forms of my open steps, attachments, history."""
     dispute = service.get_visible(session=session, dispute_id=dispute_id, actor=actor)
     return render(request, "disputes/detail.html", _detail_context(session, rt, actor, dispute))
+
+
+@router.get("/disputes/{dispute_id}/history", response_class=HTMLResponse)
+def dispute_history(request: Request, dispute_id: int, session: SessionDep, actor: PageUser,
+                    cursor: str | None = None) -> Response:
+    """Show the earlier lines of a dispute's 流转记录 (「更早的记录」)."""
+    dispute = service.get_visible(session=session, dispute_id=dispute_id, actor=actor)
+    lines, next_cursor = history_page(session, dispute, cursor)
+    return earlier_lines(request, lines="_history_lines.html", case=N_("共享争议"), case_id=dispute_id,
+                         part=N_("流转记录"),
+                         back_url=f"/disputes/{dispute_id}#history",
+                         context={"history": lines, "history_next_cursor": next_cursor,
+                                  "history_url": f"/disputes/{dispute_id}/history"})
+
+
+@router.get("/disputes/{dispute_id}/records", response_class=HTMLResponse)
+def dispute_records(request: Request, dispute_id: int, session: SessionDep, actor: PageUser,
+                    cursor: str | None = None) -> Response:
+    """Show the earlier entries of a dispute's file (「更早的记录」)."""
+    dispute = service.get_visible(session=session, dispute_id=dispute_id, actor=actor)
+    page = records_public(session, dispute, cursor)
+    files = ({str(a["id"]): a for a in attachments_public(session, dispute)} if service.is_party(dispute, actor)
+             else {})
+    return earlier_lines(request, lines="disputes/_record_lines.html", case=N_("共享争议"), case_id=dispute_id,
+                         part=N_("争议卷宗"),
+                         back_url=f"/disputes/{dispute_id}#records",
+                         context={**page, "files": files, "records_url": f"/disputes/{dispute_id}/records"})
 
 
 def _act(request: Request, session: Session, rt: Runtime, actor: Actor, dispute_id: int, name: str,
@@ -262,6 +292,7 @@ def decision_print(request: Request, dispute_id: int, session: SessionDep, rt: R
     dispute = service.get_visible(session=session, dispute_id=dispute_id, actor=actor)
     if dispute.resolution is None:
         raise Conflict("该争议尚未协商一致或作出评判，没有可打印的决定", code="dispute_not_resolved")
+    # The printed decision is a document: it counts every request for statements and every meeting.
     d = dispute_public(session, dispute, actor=actor, calendar=rt.calendar.get(session), now=clock.now(),
-                       with_history=False)
+                       with_history=False, whole_records=True)
     return render(request, "disputes/decision_print.html", {"d": d, "METHOD_ZH": SHARE_METHOD_ZH})

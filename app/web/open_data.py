@@ -16,9 +16,10 @@ from app.deps import RuntimeDep, SessionDep
 from app.open_data import flows, service
 from app.open_data.models import (DATA_DOMAINS, DATA_FORMATS, OPEN_TYPE_ZH, STATUS_ZH, OpenList, OpenListStatus,
                                   OpenType)
-from app.open_data.views import item_public, open_list_detail, open_list_public
+from app.open_data.views import history_page, item_public, open_list_detail, open_list_public
 from app.org.service import Actor
 from app.web import FormData, PageUser, _redirect, page_user
+from app.web.history import earlier_lines
 from app.web.render import flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -141,6 +142,18 @@ def detail_page(request: Request, open_list_id: int, session: SessionDep, actor:
     """Show a list: its items, what the reviewer said about each, and the actions open to me."""
     open_list = service.get_visible(session=session, open_list_id=open_list_id, actor=actor)
     return render(request, "open_data/detail.html", _detail_context(session, actor, open_list))
+
+
+@router.get("/open-lists/{open_list_id}/history", response_class=HTMLResponse)
+def list_history(request: Request, open_list_id: int, session: SessionDep, actor: PageUser,
+                 cursor: str | None = None) -> Response:
+    """Show the earlier lines of a list's 流转记录 (「更早的记录」)."""
+    open_list = service.get_visible(session=session, open_list_id=open_list_id, actor=actor)
+    lines, next_cursor = history_page(session, open_list, cursor)
+    return earlier_lines(request, lines="open_data/_history_lines.html", case=N_("开放清单"),
+                         case_id=open_list_id, part=N_("流转记录"), back_url=f"/open-lists/{open_list_id}#history",
+                         context={**COMMON, "history": lines, "history_next_cursor": next_cursor,
+                                  "history_url": f"/open-lists/{open_list_id}/history"})
 
 
 def _rerender_detail(request: Request, session: SessionDep, actor: Actor, open_list_id: int,

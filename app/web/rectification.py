@@ -22,13 +22,14 @@ from app.org.models import Department
 from app.org.service import Actor
 from app.rectification import flows, service
 from app.rectification.flows import NOTIFIABLE_KINDS
-from app.rectification.views import article_items, date_zh, exemption_grounds, notice_public
+from app.rectification.views import article_items, date_zh, exemption_grounds, history_page, notice_public
 from app.runtime import Runtime
 from app.supervision import flows as supervision_flows
 from app.supervision.models import DECISION_ZH as SUPERVISION_DECISION_ZH
 from app.supervision.models import SupervisionItem
 from app.web import FormData, PageUser
 from app.audit.labels import ACTION_ZH as AUDIT_ACTION_ZH
+from app.web.history import earlier_lines
 from app.web.render import flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -78,6 +79,8 @@ def _context(session: Session, rt: Runtime, actor: Actor, notice_id: int) -> dic
     pending = [attachments.public(a) for a in service.unsubmitted_attachments(session, notice)] \
         if n["may"]["report"] else []
     return {"n": n, "pending_attachments": pending, "grounds": exemption_grounds(), "ACTION_ZH": ACTION_ZH,
+            "history": n["history"], "history_next_cursor": n["history_next_cursor"],
+            "history_url": f"/rectification-notices/{notice_id}/history",
             "SUPERVISION_DECISION_ZH": {k.value: v for k, v in SUPERVISION_DECISION_ZH.items()}}
 
 
@@ -151,6 +154,19 @@ def notice_page(request: Request, notice_id: int, session: SessionDep, rt: Runti
                 actor: PageUser) -> Response:
     """Show the case: the notice, reports and decisions, supervision, attachments, actions and history."""
     return render(request, "rectification/detail.html", _context(session, rt, actor, notice_id))
+
+
+@router.get("/rectification-notices/{notice_id}/history", response_class=HTMLResponse)
+def notice_history(request: Request, notice_id: int, session: SessionDep, actor: PageUser,
+                   cursor: str | None = None) -> Response:
+    """Show the earlier lines of a notice's 流转记录 (「更早的记录」)."""
+    notice = service.get_visible(session=session, notice_id=notice_id, actor=actor)
+    lines, next_cursor = history_page(session, notice, cursor)
+    return earlier_lines(request, lines="rectification/_history_lines.html", case=N_("整改通知"),
+                         case_id=notice_id, part=N_("流转记录"),
+                         back_url=f"/rectification-notices/{notice_id}#history",
+                         context={"history": lines, "history_next_cursor": next_cursor, "ACTION_ZH": ACTION_ZH,
+                                  "history_url": f"/rectification-notices/{notice_id}/history"})
 
 
 @router.get("/rectification-notices/{notice_id}/print", response_class=HTMLResponse)

@@ -317,7 +317,9 @@ def test_issue4_done_when(client: TestClient, as_user: Any) -> None:
     verified = admin.get("/api/admin/audit/verify").json()
     assert verified["ok"] is True, verified
 
-    trail = _actions(clerk.get(f"/api/catalog/versions/{vid}/history").json())
+    page = clerk.get(f"/api/catalog/versions/{vid}/history", params={"limit": 100}).json()
+    assert page["next_cursor"] is None  # the whole trail in one page (issue 12: the trail pages)
+    trail = _actions(page["items"])
     _in_order(trail, "catalog_version.created", "catalog_version.imported", "catalog_version.submitted",
               "catalog_version.reviewed", "catalog_version.returned", "catalog_version.entry_changed",
               "catalog_version.resubmitted", "catalog_version.reviewed", "catalog_version.published")

@@ -281,7 +281,12 @@ def test_issue5_done_when(client: TestClient, as_user: Any) -> None:
     assert d["status"] == "complied" and d["closed_at"] and d["open_steps"] == []
     assert _notes(requester, "已落实")
 
-    # Every step is in the dispute's history and its instance's.
+    # Every step is in the dispute's history and its instance's (the answer carries the latest lines;
+    # the whole trail is one page of 100 from the history endpoint).
+    assert d["history"] == provider.get(f"/api/disputes/{dispute_id}/history").json()["items"]
+    page = provider.get(f"/api/disputes/{dispute_id}/history", params={"limit": 100}).json()
+    assert page["next_cursor"] is None
+    d["history"] = page["items"]
     history = _actions(d["history"])
     _in_order(history, "dispute.opened", "instance.started", "task.completed", "task.completed", "task.completed",
               "timer.fired", "task.cancelled", "dispute.escalated", "task.completed", "attachment.uploaded",
@@ -292,16 +297,27 @@ def test_issue5_done_when(client: TestClient, as_user: Any) -> None:
     assert [h["actor"] for h in d["history"] if h["action"] == "dispute.escalated"] == ["system"]
     instance = authority.get(f"/api/instances/{d['instance_id']}").json()
     assert instance["status"] == "completed"
+    instance["history"] = authority.get(f"/api/instances/{d['instance_id']}/history",
+                                        params={"limit": 100}).json()["items"]
     steps = _specs(instance["history"])
     assert steps == ["provider_position", "requester_position", "provider_position", "coordinate:ask_provider",
                      "provider_statement", "coordinate:meeting", "coordinate:decide", "compliance"], steps
     _in_order(_actions(instance["history"]), "dispute.opened", "instance.started", "dispute.escalated",
               "dispute.decided", "dispute.complied")
-    # The requester's page shows the same trail in Chinese.
-    page = _page_client(client, "zm_clerk").get(f"/disputes/{dispute_id}")
+    # The requester's page shows the same trail in Chinese: its latest lines, the earlier ones behind
+    # 「更早的记录」.
+    reader = _page_client(client, "zm_clerk")
+    page = reader.get(f"/disputes/{dispute_id}")
     assert page.status_code == 200, page.text
+    text = page.text
+    more = re.search(rf'href="(/disputes/{dispute_id}/history\?cursor=[^"]+)"', text)
+    while more:
+        earlier = reader.get(more.group(1))
+        assert earlier.status_code == 200, earlier.text
+        text += earlier.text
+        more = re.search(rf'href="(/disputes/{dispute_id}/history\?cursor=[^"]+)"', earlier.text)
     for label in ("提起共享争议", "定时触发", "撤回待办", "提请主管部门协调", "主管部门评判", "授权共享", "落实评判"):
-        assert label in page.text, label
+        assert label in text, label
     kinds = [rec["kind"] for rec in d["records"]]
     assert kinds == ["opened", "provider_position", "requester_position", "provider_position", "escalated",
                      "statement_requested", "provider_statement", "meeting", "decided", "complied"], kinds

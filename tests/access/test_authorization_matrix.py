@@ -172,7 +172,7 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("POST", "/api/catalog/versions/{version_id}/discard"): R_VER,
     ("POST", "/api/catalog/versions/{version_id}/review"): R_VER,
     ("POST", "/api/catalog/versions/{version_id}/import"): R_VER,
-    ("GET", "/catalog/versions/{version_id}"): R_VER,
+    ("GET", "/catalog/versions/{version_id}"): R_VER, ("GET", "/catalog/versions/{version_id}/history"): R_VER,
     ("POST", "/catalog/versions/{version_id}/submit"): R_VER,
     ("POST", "/catalog/versions/{version_id}/discard"): R_VER,
     ("POST", "/catalog/versions/{version_id}/review"): R_VER,
@@ -190,6 +190,8 @@ EXPECT: dict[tuple[str, str], Rule] = {
     # Sharing (Art. 16): lists are one's own department's.
     ("POST", "/api/share-requests"): CLERKS, ("GET", "/api/share-requests"): EVERYONE,
     ("GET", "/api/share-requests/{share_request_id}"): R_SR,
+    ("GET", "/api/share-requests/{share_request_id}/history"): R_SR,
+    ("GET", "/share-requests/{share_request_id}/history"): R_SR,
     ("POST", "/api/share-requests/{share_request_id}/withdraw"): R_SR,
     ("GET", "/share-requests"): EVERYONE, ("GET", "/share-requests/new"): EVERYONE,
     ("POST", "/share-requests"): CLERKS, ("GET", "/share-requests/{share_request_id}"): R_SR,
@@ -197,12 +199,13 @@ EXPECT: dict[tuple[str, str], Rule] = {
     # Tasks and instances.
     ("GET", "/api/tasks"): EVERYONE, ("GET", "/tasks"): EVERYONE,
     ("GET", "/api/tasks/{task_id}"): R_TASK, ("GET", "/tasks/{task_id}"): R_TASK,
+    ("GET", "/tasks/{task_id}/history"): R_TASK,
     ("GET", "/tasks/{task_id}/complete"): R_TASK,  # a reload of a refused form: back to the task page
     **{(m, f"{p}/{{task_id}}/{a}"): R_TASK for m in ("POST",) for p in ("/api/tasks", "/tasks")
        for a in ("claim", "unclaim", "complete", "pause", "resume", "reassign")},
     ("GET", "/api/processes"): EVERYONE, ("POST", "/api/processes"): DESIGNERS,
     ("POST", "/api/processes/{process_key}/instances"): DESIGNERS,
-    ("GET", "/api/instances/{instance_id}"): R_INST,
+    ("GET", "/api/instances/{instance_id}"): R_INST, ("GET", "/api/instances/{instance_id}/history"): R_INST,
     ("GET", "/api/processes/{process_key}/versions/{version}/bpmn"): DESIGNERS,
     # The process designer (issue 10): designers and administrators; only administrators approve.
     ("GET", "/api/designer/vocabulary"): DESIGNERS, ("GET", "/api/designer/processes"): DESIGNERS,
@@ -243,7 +246,8 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("POST", "/attachments/rectification-notices/{notice_id}"): R_NOTICE,
     # Open lists (Art. 20–21): drafts are the department's and its overseers'; published ones are public.
     ("POST", "/api/open-lists"): CLERKS, ("GET", "/api/open-lists"): EVERYONE,
-    ("GET", "/api/open-lists/{open_list_id}"): R_LIST,
+    ("GET", "/api/open-lists/{open_list_id}"): R_LIST, ("GET", "/api/open-lists/{open_list_id}/history"): R_LIST,
+    ("GET", "/open-lists/{open_list_id}/history"): R_LIST,
     ("POST", "/api/open-lists/{open_list_id}/discard"): R_LIST,
     ("POST", "/api/open-lists/{open_list_id}/items"): R_LIST,
     ("PUT", "/api/open-lists/{open_list_id}/items/{entry_code:path}"): R_LIST,
@@ -268,6 +272,8 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/rectification-notices"): EVERYONE, ("GET", "/rectification-notices/new"): AUTHORITIES,
     ("POST", "/rectification-notices"): AUTHORITIES,
     ("GET", "/api/rectification-notices/{notice_id}"): R_NOTICE,
+    ("GET", "/api/rectification-notices/{notice_id}/history"): R_NOTICE,
+    ("GET", "/rectification-notices/{notice_id}/history"): R_NOTICE,
     ("GET", "/rectification-notices/{notice_id}"): R_NOTICE,
     ("GET", "/rectification-notices/{notice_id}/print"): R_NOTICE,
     **{("POST", f"{p}/{{notice_id}}/{a}"): R_NOTICE for p in ("/api/rectification-notices", "/rectification-notices")
@@ -276,6 +282,8 @@ EXPECT: dict[tuple[str, str], Rule] = {
     # Disputes (Art. 17).
     ("POST", "/api/disputes"): CLERKS, ("GET", "/api/disputes"): EVERYONE,
     ("GET", "/api/disputes/{dispute_id}"): R_DISP,
+    ("GET", "/api/disputes/{dispute_id}/history"): R_DISP, ("GET", "/api/disputes/{dispute_id}/records"): R_DISP,
+    ("GET", "/disputes/{dispute_id}/history"): R_DISP, ("GET", "/disputes/{dispute_id}/records"): R_DISP,
     ("GET", "/disputes"): EVERYONE, ("GET", "/disputes/new"): R_SR, ("POST", "/disputes"): CLERKS,
     ("GET", "/disputes/{dispute_id}"): R_DISP, ("GET", "/disputes/{dispute_id}/decision"): R_DISP,
     **{("POST", f"{p}/{{dispute_id}}/{a}"): R_DISP for p in ("/api/disputes", "/disputes")

@@ -92,7 +92,9 @@ def test_review_round_trip_return_one_entry_fix_resubmit_publish(client, as_user
     listed = clerk.get("/api/catalog/entries", params={"department_code": "410000-gat"}).json()
     assert [e["code"] for e in listed] == [GAT_0001, "410000-gat-0100"]
 
-    history = [h["action"] for h in clerk.get(f"/api/catalog/versions/{vid}/history").json()]
+    page = clerk.get(f"/api/catalog/versions/{vid}/history", params={"limit": 100}).json()
+    assert page["next_cursor"] is None  # the whole trail fits in one page of 100
+    history = [h["action"] for h in page["items"]]
     for action in ("catalog_version.created", "catalog_version.submitted", "catalog_version.reviewed",
                    "catalog_version.returned", "catalog_version.resubmitted", "catalog_version.published"):
         assert action in history, action

@@ -48,3 +48,14 @@ NOT_SHARE = {"stance": "not_share", "position": "户籍信息涉及个人隐私�
              "basis": "《个人信息保护法》第三十四条"}
 OFFER_PART = {"stance": "partial", "offered_items": ["姓名"], "terms": "仅用于资格认证，不得留存",
               "position": "可提供姓名核验"}
+
+
+def earlier(client: TestClient, url: str, latest: list[dict[str, Any]], cursor: str | None) -> list[dict[str, Any]]:
+    """Follow 「更早的记录」 from the latest lines to the first; return every line, oldest first."""
+    pages = [latest]
+    while cursor is not None:
+        r = client.get(url, params={"cursor": cursor})
+        assert r.status_code == 200, r.text
+        pages.append(r.json()["items"])
+        cursor = r.json()["next_cursor"]
+    return [line for page in reversed(pages) for line in page]

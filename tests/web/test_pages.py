@@ -88,7 +88,7 @@ def test_history_names_each_decision_in_chinese() -> None:
 
     from app.audit.labels import DECISION_VALUE_ZH
 
-    template = (ROOT / "templates" / "_history.html").read_text(encoding="utf-8")
+    template = (ROOT / "templates" / "_history_lines.html").read_text(encoding="utf-8")
     assert "DECISION_VALUE_ZH.get(h.detail.data.decision" in template  # the history reads the one registry
     ids = set()
     for path in Path(ROOT / "bpmn").glob("*.bpmn"):
