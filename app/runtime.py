@@ -8,7 +8,7 @@ from app.audit.service import KEY_INFO, ChainKey
 from app.core.config import Settings
 from app.core.db import Database
 from app.engine.core import Engine
-from app.engine.runner import Runner
+from app.engine.runner import DEFINITIONS_INFO, DefinitionInfo, Runner
 from app.org.service import ActorCache
 from app.workdays.service import CalendarProvider, DeadlinePolicy
 
@@ -32,9 +32,12 @@ def build_runtime(settings: Settings) -> Runtime:
 
         use_fast_hashing()
     # The audit key rides on every session, so events are chained under it whoever commits them.
-    db = Database(settings.database_url, session_info={KEY_INFO: ChainKey(settings.audit_hmac_key())})
+    # So are the deployed definitions' metadata, cached once for the runner and the areas' hooks alike.
+    definitions: dict[int, DefinitionInfo] = {}
+    db = Database(settings.database_url, session_info={KEY_INFO: ChainKey(settings.audit_hmac_key()),
+                                                       DEFINITIONS_INFO: definitions})
     engine = Engine(script_timeout=settings.script_timeout_seconds, script_memory_mb=settings.script_memory_mb,
                     script_workers=settings.script_workers)
     calendar = CalendarProvider(settings)
     return Runtime(settings=settings, db=db, engine=engine, calendar=calendar,
-                   runner=Runner(engine, DeadlinePolicy(settings, calendar)))
+                   runner=Runner(engine, DeadlinePolicy(settings, calendar), definitions))

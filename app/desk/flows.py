@@ -18,8 +18,8 @@ from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotF
 from app.desk import service
 from app.desk.models import CaseCopy, Phrase, SavedFilter, TaskComment, TaskUrge
 from app.engine.hooks import hooks
-from app.engine.models import ProcessDefinition, ProcessInstance, Task, TaskStatus
-from app.engine.runner import Runner
+from app.engine.models import ProcessInstance, Task, TaskStatus
+from app.engine.runner import Runner, definition_info
 from app.notifications.service import notify
 from app.org.models import User, UserRole
 from app.org.service import Actor
@@ -94,10 +94,10 @@ def _copy_roles_on_close(*, session: Session, task: Task, at: datetime) -> None:
     if task.status != TaskStatus.completed.value:
         return
     instance = session.get(ProcessInstance, task.instance_id)
-    definition = session.get(ProcessDefinition, instance.definition_id) if instance is not None else None
-    if instance is None or definition is None:
+    if instance is None:
         return
-    meta = (definition.meta.get("user_tasks") or {}).get(task.task_spec) or {}
+    # The cached metadata: the definition row also holds the BPMN file, read for nothing here.
+    meta = (definition_info(session, instance.definition_id).meta.get("user_tasks") or {}).get(task.task_spec) or {}
     roles = [r.strip() for r in str((meta.get("properties") or {}).get("cc_roles") or "").split(",") if r.strip()]
     if not roles or task.department_id is None:
         return

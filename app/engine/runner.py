@@ -78,28 +78,44 @@ class DefinitionInfo:
     meta: dict[str, Any]
 
 
+# Session.info key: the runtime's cache of DefinitionInfo by definition id (app.runtime puts it there),
+# so that the areas' hooks read a definition's metadata as the runner does, without a query.
+DEFINITIONS_INFO = "engine_definitions"
+
+
+def definition_info(session: Session, definition_id: int,
+                    cache: dict[int, DefinitionInfo] | None = None) -> DefinitionInfo:
+    """Return a deployed version's metadata, cached for good (definitions are immutable rows)."""
+    if cache is None:
+        cache = session.info.get(DEFINITIONS_INFO)
+    info = cache.get(definition_id) if cache is not None else None
+    if info is None:
+        row = session.execute(
+            select(ProcessDefinition.id, ProcessDefinition.process_key, ProcessDefinition.version,
+                   ProcessDefinition.content_hash, ProcessDefinition.meta)
+            .where(ProcessDefinition.id == definition_id)
+        ).one_or_none()
+        if row is None:
+            raise NotFound("流程定义不存在", code="definition_not_found")
+        info = DefinitionInfo(*row)
+        if cache is not None:
+            cache[definition_id] = info
+    return info
+
+
 class Runner:
     """The engine facade bound to the database rows of definitions, instances and tasks."""
 
-    def __init__(self, engine: Engine, deadlines: DeadlinePolicy | None = None) -> None:
+    def __init__(self, engine: Engine, deadlines: DeadlinePolicy | None = None,
+                 definitions: dict[int, DefinitionInfo] | None = None) -> None:
         self.engine = engine
         self.deadlines = deadlines
-        self._definitions: dict[int, DefinitionInfo] = {}
+        # Shared with the runtime's sessions (DEFINITIONS_INFO) when given.
+        self._definitions: dict[int, DefinitionInfo] = {} if definitions is None else definitions
 
     def definition(self, session: Session, definition_id: int) -> DefinitionInfo:
         """Return a deployed version's metadata (cached: definitions are immutable rows)."""
-        info = self._definitions.get(definition_id)
-        if info is None:
-            row = session.execute(
-                select(ProcessDefinition.id, ProcessDefinition.process_key, ProcessDefinition.version,
-                       ProcessDefinition.content_hash, ProcessDefinition.meta)
-                .where(ProcessDefinition.id == definition_id)
-            ).one_or_none()
-            if row is None:
-                raise NotFound("流程定义不存在", code="definition_not_found")
-            info = DefinitionInfo(*row)
-            self._definitions[definition_id] = info
-        return info
+        return definition_info(session, definition_id, self._definitions)
 
     def _xml_loader(self, session: Session, definition_id: int) -> Callable[[], bytes]:
         def load() -> bytes:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -34,9 +34,9 @@ class NotificationForbidden(Forbidden):
     message_en = "This notification belongs to someone else"
 
 
-def recipients(session: Session, *, user_ids: Iterable[int] | None = None, department_id: int | None = None,
-               role: str | None = None) -> list[dict[str, Any]]:
-    """Return the active users named plus those holding `role` in `department_id` (all if no role)."""
+def _recipient_filter(*, user_ids: Iterable[int] | None, department_id: int | None,
+                      role: str | None) -> Any | None:
+    """Return the WHERE clause over app_user of recipients() (None: nobody is named)."""
     if role is not None and department_id is None:
         raise TypeError("a role is held inside a department: pass department_id with role")
     conditions = []
@@ -49,11 +49,20 @@ def recipients(session: Session, *, user_ids: Iterable[int] | None = None, depar
             in_department = in_department & User.id.in_(select(UserRole.user_id).where(UserRole.role == role))
         conditions.append(in_department)
     if not conditions:
+        return None
+    return User.is_active.is_(True) & or_(*conditions)
+
+
+def recipients(session: Session, *, user_ids: Iterable[int] | None = None, department_id: int | None = None,
+               role: str | None = None) -> list[dict[str, Any]]:
+    """Return the active users named plus those holding `role` in `department_id` (all if no role)."""
+    where = _recipient_filter(user_ids=user_ids, department_id=department_id, role=role)
+    if where is None:
         return []
     rows = session.execute(
         select(User.id, User.username, User.display_name, Department.code)
         .join(Department, Department.id == User.department_id)
-        .where(User.is_active.is_(True), or_(*conditions)).order_by(User.id)
+        .where(where).order_by(User.id)
     ).all()
     return [{"user_id": r[0], "username": r[1], "display_name": r[2], "department_code": r[3]} for r in rows]
 
@@ -71,31 +80,29 @@ def notify(session: Session, *, user_ids: Iterable[int] | None = None, departmen
         raise TypeError(f"dedupe_key must be printable ASCII: {dedupe_key!r}")
     if link is not None and not (link.startswith("/") and not link.startswith("//")):
         raise TypeError(f"link must be a path on this site: {link!r}")
-    people = recipients(session, user_ids=user_ids, department_id=department_id, role=role)
-    if not people:
+    where = _recipient_filter(user_ids=user_ids, department_id=department_id, role=role)
+    if where is None:
         return 0
-    already = set(session.execute(
-        select(Notification.user_id).where(Notification.dedupe_key == dedupe_key,
-                                           Notification.user_id.in_([p["user_id"] for p in people]))
-    ).scalars().all())
-    fresh = [p for p in people if p["user_id"] not in already]
-    if not fresh:
-        return 0
-    rows = [dict(user_id=p["user_id"], kind=kind, title=title, body=body, link=link, dedupe_key=dedupe_key,
-                 created_at=at, read_at=None) for p in fresh]
-    # A concurrent transaction may insert the same (user, key) between our check and our insert:
-    # ON CONFLICT DO NOTHING skips it without aborting the caller's transaction (a caught
-    # IntegrityError would, on PostgreSQL).
+    # One statement on the hot path (a task's arrival, a reply): the recipients are selected into the
+    # table, and a (user, key) already there, from an earlier transaction or a concurrent one, is
+    # skipped by ON CONFLICT DO NOTHING without aborting the caller's transaction (a caught
+    # IntegrityError would, on PostgreSQL). RETURNING says who was notified now.
+    columns = _NOTIFICATION.c
+    source = select(User.id, literal(kind, columns.kind.type), literal(title, columns.title.type),
+                    literal(body, columns.body.type), literal(link, columns.link.type),
+                    literal(dedupe_key, columns.dedupe_key.type), literal(at, columns.created_at.type)
+                    ).where(where)
     inserted = set(session.execute(
-        _insert_ignoring(session, _NOTIFICATION, ["user_id", "dedupe_key"]).values(rows)
-        .returning(_NOTIFICATION.c.user_id)
+        _insert_ignoring(session, _NOTIFICATION, ["user_id", "dedupe_key"])
+        .from_select(["user_id", "kind", "title", "body", "link", "dedupe_key", "created_at"], source)
+        .returning(columns.user_id)
     ).scalars().all())
     webhook_url = (settings or get_settings()).notification_webhook_url
     if inserted and webhook_url:
         payload = {
             "kind": kind, "title": title, "body": body, "link": link, "at": at.isoformat(),
             "recipients": [{k: p[k] for k in ("username", "display_name", "department_code")}
-                           for p in fresh if p["user_id"] in inserted],
+                           for p in recipients(session, user_ids=inserted)],
         }
         session.execute(_insert_ignoring(session, _OUTBOX, ["idempotency_key"]).values(
             topic=NOTIFICATION_TOPIC, payload=payload, idempotency_key=dedupe_key,
@@ -175,7 +182,7 @@ def _insert_ignoring(session: Session, table: Any, unique_columns: list[str]) ->
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=unique_columns)
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=unique_columns)
-    return insert(table)  # elsewhere the existence check above is the only guard
+    raise NotImplementedError(f"notifications need ON CONFLICT: {dialect} is not supported")
 
 
 def unread_count(session: Session, user_id: int) -> int:

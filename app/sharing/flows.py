@@ -7,11 +7,10 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlmodel import Session
 
 from app.audit import service as audit
-from app.catalog import service as catalog_service
 from app.catalog.models import SHARE_METHOD_ZH, CatalogEntry, ShareType
 from app.core.clock import clock
 from app.core.errors import Conflict, Forbidden, InvalidInput
@@ -66,9 +65,14 @@ def file_request(session: Session, runner: Runner, actor: Actor, data: ShareRequ
     """Submit, returning the request with its entry, provider and grant (if granted at once)."""
     if not actor.has_role("clerk"):
         raise Forbidden("只有经办人可以提交共享申请", code="clerk_required")
-    entry = catalog_service.get_by_code(session=session, code=data.entry_code)
-    if entry is None:
+    # The entry with its providing department, in one read.
+    found = session.execute(
+        select(CatalogEntry, Department).join(Department, Department.id == CatalogEntry.department_id)
+        .where(CatalogEntry.code == data.entry_code)
+    ).one_or_none()
+    if found is None:
         raise InvalidInput(f"目录条目“{data.entry_code}”不存在", code="entry_not_found")
+    entry, provider = found
     if entry.status != "published":
         raise InvalidInput(f"目录条目“{entry.name}”尚未发布，不能申请共享", code="entry_not_published")
     if entry.department_id == actor.department_id:
@@ -83,8 +87,6 @@ def file_request(session: Session, runner: Runner, actor: Actor, data: ShareRequ
     if entry.share_type != ShareType.not_shared and entry.share_methods and data.method not in entry.share_methods:
         offered = "、".join(SHARE_METHOD_ZH[m] for m in entry.share_methods)
         raise InvalidInput(f"该条目只提供以下共享方式：{offered}", code="method_not_offered")
-    provider = session.get(Department, entry.department_id)
-    assert provider is not None
     now = clock.now()
     # Keep the catalog's order of items: the form and the grant read better that way.
     items = [n for n in names if n in data.items]
@@ -234,11 +236,10 @@ def record_outcome(*, session: Session, instance: ProcessInstance, variables: di
         # A reply the applicant waited for (a request granted or refused at once is seen on filing).
         from app.notifications.moments import share_request_answered
 
-        entry = session.get(CatalogEntry, request.entry_id)
-        provider = session.get(Department, request.provider_department_id)
+        entry_name, provider_name = _names_of(session, request)
         share_request_answered(
             session, share_request_id=request.id or 0, applicant_id=request.requested_by_id,
-            entry_name=entry.name if entry else "", provider_name=provider.name if provider else "提供部门",
+            entry_name=entry_name, provider_name=provider_name,
             granted=request.status == ShareRequestStatus.granted.value,
             decision_label=DECISION_ZH.get(request.decision or "", ""), at=now)
     session.add(request)
@@ -249,12 +250,33 @@ def _request_of(session: Session, instance: ProcessInstance) -> ShareRequest | N
     ref = instance.business_ref or ""
     if not ref.startswith(service.BUSINESS_PREFIX):
         return None
-    request = session.get(ShareRequest, int(ref.removeprefix(service.BUSINESS_PREFIX)))
-    if request is not None:
-        # The validator and the after-step hook of one completion both read it: keep it until the
-        # transaction ends, so the identity map still holds it for the second read.
-        session.info.setdefault(_READ, {})[request.id] = request
-    return request
+    request_id = int(ref.removeprefix(service.BUSINESS_PREFIX))
+    held = session.info.get(_READ, {}).get(request_id)
+    if held is not None:
+        return held[0]  # type: ignore[no-any-return]
+    # With the names the reply's notification shows (entry, provider): one read for the whole completion.
+    row = session.execute(
+        select(ShareRequest, CatalogEntry.name, Department.name)
+        .join(CatalogEntry, CatalogEntry.id == ShareRequest.entry_id)
+        .join(Department, Department.id == ShareRequest.provider_department_id)
+        .where(ShareRequest.id == request_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    # The validator and the after-step hook of one completion both read it: keep it until the
+    # transaction ends (so the identity map still holds it too).
+    session.info.setdefault(_READ, {})[request_id] = tuple(row)
+    return row[0]  # type: ignore[no-any-return]
+
+
+def _names_of(session: Session, request: ShareRequest) -> tuple[str, str]:
+    """Return the names of a request's catalog entry and provider department (read with it if it was)."""
+    held = session.info.get(_READ, {}).get(request.id)
+    if held is not None:
+        return held[1], held[2]
+    entry = session.get(CatalogEntry, request.entry_id)
+    provider = session.get(Department, request.provider_department_id)
+    return entry.name if entry else "", provider.name if provider else "提供部门"
 
 
 @event.listens_for(Session, "after_transaction_end")

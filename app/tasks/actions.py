@@ -28,7 +28,7 @@ from app.notifications.service import notify
 from app.org.models import User
 from app.org.service import Actor, load_actor
 from app.tasks.models import Deputy, SideKind, SideStatus, TaskSide
-from app.tasks.side import not_waiting, open_side_of, principals_of
+from app.tasks.side import known_without_open_side, not_waiting, open_side_of, principals_of
 from app.workdays.calendar import WorkdayCalendar
 from app.workdays.service import paused_working_days, recompute_due
 
@@ -323,6 +323,8 @@ def answer(session: Session, runner: Runner, side_task_id: int, actor: Actor, re
 @hooks.on_task_closed
 def _close_side_tasks(*, session: Session, task: Task, at: datetime) -> None:
     """A task done or withdrawn (instance cancelled, timer, 退回) leaves nothing to answer about it."""
+    if known_without_open_side(session, task.id or 0):
+        return  # the completion checked under the lock: nothing to close
     session.execute(update(TaskSide).where(TaskSide.task_id == task.id, TaskSide.status == SideStatus.open.value)
                     .values(status=SideStatus.cancelled.value, answered_at=at)
                     .execution_options(synchronize_session=False))

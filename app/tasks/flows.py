@@ -106,7 +106,9 @@ def complete(session: Session, runner: Runner, task_id: int, data: Any, actor: A
     """
     from app.tasks.side import open_side_of
 
-    if open_side_of(session, task_id) is not None:
+    # Under the instance lock: no side task can open between this check and the completion.
+    locked = locked or runner.lock_task(session, task_id)
+    if open_side_of(session, task_id, locked=True) is not None:
         raise Conflict("该任务正在等待补正、加签或委派办理，暂不能办理", code="task_waiting")
     task = runner.complete_task(session, task_id, data, actor, locked=locked)
     session.commit()

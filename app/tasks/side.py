@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, event, exists, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -15,16 +15,37 @@ from app.org.models import User
 from app.org.service import Actor
 from app.tasks.models import SIDE_KIND_ZH, Deputy, SideKind, SideStatus, TaskSide
 
+# Session.info key: ids of tasks found under their instance lock to wait on no side task.
+_NONE_OPEN = "tasks_without_open_side"
+
 
 def not_waiting() -> ColumnElement[bool]:
     """A clause for task queries: the task does not wait on an open side task (it is out of every inbox)."""
     return ~exists().where(TaskSide.task_id == Task.id, TaskSide.status == SideStatus.open.value)
 
 
-def open_side_of(session: Session, task_id: int) -> TaskSide | None:
-    """Return the open side task a task waits on, if any."""
-    return session.execute(select(TaskSide).where(TaskSide.task_id == task_id,
+def open_side_of(session: Session, task_id: int, *, locked: bool = False) -> TaskSide | None:
+    """Return the open side task a task waits on, if any.
+
+    `locked`: the caller holds the task's instance lock (side tasks open only under it), so an answer of
+    none stays true until the transaction ends; closing the task then need not look again.
+    """
+    side = session.execute(select(TaskSide).where(TaskSide.task_id == task_id,
                                                   TaskSide.status == SideStatus.open.value)).scalars().first()
+    if side is None and locked:
+        session.info.setdefault(_NONE_OPEN, set()).add(task_id)
+    return side
+
+
+def known_without_open_side(session: Session, task_id: int) -> bool:
+    """Tell whether this transaction found, under the instance lock, that a task waits on no side task."""
+    return task_id in session.info.get(_NONE_OPEN, ())
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_none_open(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction (flushes and savepoints nest in it)
+        session.info.pop(_NONE_OPEN, None)
 
 
 def open_side_items(session: Session, actor: Actor) -> list[dict[str, Any]]:
