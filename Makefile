@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The suite runs on every CPU (pytest-xdist); each test has its own database, so workers never meet.
+# The 25 slowest tests are listed at the end (CI time is watched: keep it under 15 minutes).
 # A subset: make test PYTEST_ARGS="-q tests/workdays"
-PYTEST_ARGS ?= -n auto
+PYTEST_ARGS ?= -n auto --durations=25
 
 .PHONY: run test install install-test migrate seed serve bench bench-pages clean assets assets-check messages
 
