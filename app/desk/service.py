@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from app.core.clock import SHANGHAI
+from app.tasks.paging import Cursor, capped_count, decode, encode
 from app.desk.models import CaseCopy, Phrase, SavedFilter, TaskComment
 from app.engine.models import ProcessDefinition, ProcessInstance, Task, TaskStatus
 from app.org.models import Department, User
@@ -35,14 +36,17 @@ def is_copied(*, session: Session, instance_id: int, user_id: int) -> bool:
 
 
 def count_unread_copies(*, session: Session, actor: Actor) -> int:
-    """Count the copies a person has not read (待阅)."""
-    return int(session.execute(select(func.count()).select_from(CaseCopy).where(
-        CaseCopy.user_id == actor.id, CaseCopy.read_at.is_(None))).scalar_one())
+    """Count the copies a person has not read (待阅), up to COUNT_CAP (100: shown as "99+")."""
+    return capped_count(session, select(CaseCopy.id).where(CaseCopy.user_id == actor.id, CaseCopy.read_at.is_(None)))
 
 
 def copies_for(*, session: Session, actor: Actor, read: bool | None = None, limit: int = 100,
-               offset: int = 0) -> list[dict[str, Any]]:
-    """List the cases copied to a person, newest first; `read` keeps only 已阅 (True) or 待阅 (False)."""
+               offset: int = 0, cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """List one page of the cases copied to a person, newest first, and the next page's cursor.
+
+    `read` keeps only 已阅 (True) or 待阅 (False).
+    """
+    after = decode(f"cc:{read}", cursor, value_kind=int)
     sender = User.__table__.alias("sender")
     stmt = (select(CaseCopy, ProcessInstance.subject, ProcessInstance.process_key, ProcessInstance.status,
                    sender.c.display_name, Task.name)
@@ -54,23 +58,37 @@ def copies_for(*, session: Session, actor: Actor, read: bool | None = None, limi
         stmt = stmt.where(CaseCopy.read_at.is_not(None))
     elif read is False:
         stmt = stmt.where(CaseCopy.read_at.is_(None))
-    rows = session.execute(stmt.order_by(CaseCopy.id.desc()).limit(limit).offset(offset)).all()
+    if after is not None:
+        stmt = stmt.where(CaseCopy.id < after.id)
+    rows = session.execute(stmt.order_by(CaseCopy.id.desc()).limit(limit + 1).offset(offset)).all()
+    more, rows = len(rows) > limit, rows[:limit]
+    links = case_links(session=session, instance_ids={copy.instance_id for copy, *_ in rows})
     out = []
     for copy, subject, process_key, status, sender_name, step in rows:
         out.append({"id": copy.id, "instance_id": copy.instance_id, "subject": subject, "process_key": process_key,
                     "instance_status": status, "sent_by_name": sender_name or (f"{step}环节自动抄送" if step else "系统"),
                     "note": copy.note, "created_at": copy.created_at.isoformat(),
                     "read": copy.read_at is not None, "read_at": copy.read_at.isoformat() if copy.read_at else None,
-                    "link": case_link(session=session, instance_id=copy.instance_id)})
-    return out
+                    "link": links[copy.instance_id]})
+    next_cursor = encode(f"cc:{read}", Cursor(0, rows[-1][0].id, rows[-1][0].id)) if more and rows else None
+    return out, next_cursor
 
 
 def case_link(*, session: Session, instance_id: int) -> str:
     """Return the page of a case: its open task (else its latest task), or its approval sheet."""
-    task_id = session.execute(select(Task.id).where(Task.instance_id == instance_id)
-                              .order_by((Task.status == TaskStatus.open.value).desc(), Task.id.desc())
-                              .limit(1)).scalar_one_or_none()
-    return f"/tasks/{task_id}" if task_id is not None else f"/instances/{instance_id}/print"
+    return case_links(session=session, instance_ids={instance_id})[instance_id]
+
+
+def case_links(*, session: Session, instance_ids: set[int]) -> dict[int, str]:
+    """Return the page of each case (see case_link), in one query for a whole list."""
+    best: dict[int, tuple[bool, int]] = {}
+    if instance_ids:
+        for instance_id, task_id, status in session.execute(
+                select(Task.instance_id, Task.id, Task.status).where(Task.instance_id.in_(instance_ids))):
+            rank = (status == TaskStatus.open.value, task_id)
+            if instance_id not in best or rank > best[instance_id]:
+                best[instance_id] = rank
+    return {i: f"/tasks/{best[i][1]}" if i in best else f"/instances/{i}/print" for i in instance_ids}
 
 
 def copy_recipients(*, session: Session, instance_id: int) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
 from app.core.clock import clock
-from app.core.errors import CsrfFailed, DomainError
+from app.core.errors import CsrfFailed, DomainError, InvalidInput
 from app.core.security import csrf_matches
 from app.deps import RuntimeDep, SessionDep
 from app.desk import flows, service
@@ -54,8 +54,8 @@ def task_desk_context(session: SessionDep, actor: Actor, task: Task, instance: P
     }
 
 
-def inbox_context(session: SessionDep, actor: Actor, view: str, read: str, params: dict[str, str]
-                  ) -> dict[str, Any]:
+def inbox_context(session: SessionDep, actor: Actor, view: str, read: str, params: dict[str, str],
+                  items: list[dict[str, Any]] | None = None, cursor: str = "") -> dict[str, Any]:
     """Return the inbox's counts per tab, saved filters, pickers, and the 抄送我的 list when that tab is open."""
     ctx: dict[str, Any] = {
         "counts": {"done": task_service.count_done(session=session, actor=actor),
@@ -69,23 +69,34 @@ def inbox_context(session: SessionDep, actor: Actor, view: str, read: str, param
         "read": read,
     }
     if view == "cc":
-        ctx["copies"] = service.copies_for(session=session, actor=actor,
-                                           read={"1": True, "0": False}.get(read))
+        flag = {"1": True, "0": False}.get(read)
+        try:
+            ctx["copies"], next_cursor = service.copies_for(session=session, actor=actor, read=flag,
+                                                            cursor=cursor or None)
+        except InvalidInput:
+            ctx["copies"], next_cursor = service.copies_for(session=session, actor=actor, read=flag)
+        kept = {"view": "cc", **({"read": read} if read in ("0", "1") else {})}
+        if next_cursor:
+            ctx["next_url"] = f"/tasks?{urlencode({**kept, 'cursor': next_cursor})}"
+        ctx["first_url"] = f"/tasks?{urlencode(kept)}"
     if view == "todo":
-        ctx["batch_options"] = _batch_options(session, actor)
+        ctx["batch_options"] = _batch_options(session, actor, [int(t["id"]) for t in items or []])
     return ctx
 
 
-def _batch_options(session: SessionDep, actor: Actor) -> dict[str, Any]:
-    """Which 待办 rows may be batch-completed, and the decisions offered (the union of their options)."""
+def _batch_options(session: SessionDep, actor: Actor, task_ids: list[int]) -> dict[str, Any]:
+    """Which 待办 rows of the page shown may be batch-completed, and the decisions offered (the union of their
+    options): only the page's rows are read, forms and all, not every open task of the department."""
     from sqlalchemy import or_, select
 
     from app.engine.models import TaskStatus
 
     from app.engine.hooks import hooks
 
+    if not task_ids:
+        return {"fit": set(), "decisions": []}
     rows = session.execute(select(Task.id, Task.form, Task.process_key, Task.task_spec).where(
-        Task.status == TaskStatus.open.value, Task.trial.is_(False), Task.department_id == actor.department_id,
+        Task.id.in_(task_ids), Task.status == TaskStatus.open.value, Task.trial.is_(False), Task.department_id == actor.department_id,
         Task.role.in_(sorted(actor.roles)), or_(Task.assignee_id.is_(None), Task.assignee_id == actor.id))).all()
     fit: set[int] = set()
     options: dict[str, str] = {}
