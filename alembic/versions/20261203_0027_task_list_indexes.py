@@ -25,6 +25,8 @@ def upgrade() -> None:
     op.create_index("ix_task_todo_due", "task", ["department_id", "role", "due_at", "id"], **_OPEN)
     op.create_index("ix_task_todo_created", "task", ["department_id", "role", "created_at", "id"], **_OPEN)
     op.create_index("ix_task_done", "task", ["completed_by_id", "completed_at", "id"], **_COMPLETED)
+    op.create_index("ix_task_done_due", "task", ["completed_by_id", "due_at", "id"], **_COMPLETED)
+    op.create_index("ix_task_done_created", "task", ["completed_by_id", "created_at", "id"], **_COMPLETED)
     # The 待办 index above serves what this one did (open tasks by department and role), in deadline order.
     op.drop_index("ix_task_inbox", table_name="task")
     op.create_index("ix_process_instance_started_by", "process_instance", ["started_by_id", "id"])
@@ -40,6 +42,8 @@ def downgrade() -> None:
     op.create_index("ix_process_instance_started_by_id", "process_instance", ["started_by_id"])
     op.drop_index("ix_process_instance_started_by", table_name="process_instance")
     op.create_index("ix_task_inbox", "task", ["status", "department_id", "role"])
+    op.drop_index("ix_task_done_created", table_name="task")
+    op.drop_index("ix_task_done_due", table_name="task")
     op.drop_index("ix_task_done", table_name="task")
     op.drop_index("ix_task_todo_created", table_name="task")
     op.drop_index("ix_task_todo_due", table_name="task")

@@ -20,9 +20,11 @@ Index("ix_task_todo_due", _task.department_id, _task.role, _task.due_at, _task.i
       sqlite_where=text("status = 'open' AND trial = 0"), postgresql_where=text("status = 'open' AND trial = false"))
 Index("ix_task_todo_created", _task.department_id, _task.role, _task.created_at, _task.id,
       sqlite_where=text("status = 'open' AND trial = 0"), postgresql_where=text("status = 'open' AND trial = false"))
-Index("ix_task_done", _task.completed_by_id, _task.completed_at, _task.id,
-      sqlite_where=text("status = 'completed' AND trial = 0"),
-      postgresql_where=text("status = 'completed' AND trial = false"))
+_COMPLETED = dict(sqlite_where=text("status = 'completed' AND trial = 0"),
+                  postgresql_where=text("status = 'completed' AND trial = false"))
+Index("ix_task_done", _task.completed_by_id, _task.completed_at, _task.id, **_COMPLETED)
+Index("ix_task_done_due", _task.completed_by_id, _task.due_at, _task.id, **_COMPLETED)
+Index("ix_task_done_created", _task.completed_by_id, _task.created_at, _task.id, **_COMPLETED)
 
 
 class SideKind(StrEnum):

@@ -28,7 +28,8 @@ class Cursor(NamedTuple):
     id: int
 
 
-def _invalid() -> InvalidInput:
+def invalid() -> InvalidInput:
+    """Return the error of a cursor that is not one this service gave."""
     return InvalidInput("分页游标无效，请回到第一页重新查询", code="cursor_invalid")
 
 
@@ -47,20 +48,20 @@ def decode(list_name: str, text: str | None, *, value_kind: type) -> Cursor | No
     if text is None or text == "":
         return None
     if len(text) > MAX_CURSOR:
-        raise _invalid()
+        raise invalid()
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         data = json.loads(raw.decode())
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise _invalid() from None
+        raise invalid() from None
     if not isinstance(data, dict) or set(data) != {"l", "b", "k", "i"} or data["l"] != list_name:
-        raise _invalid()
+        raise invalid()
     branch, value, row_id = data["b"], data["k"], data["i"]
     if type(branch) is not int or branch not in (0, 1) or type(row_id) is not int or not 0 < row_id < 2**63:
-        raise _invalid()
+        raise invalid()
     if branch == 1:
         if value is not None:
-            raise _invalid()
+            raise invalid()
         return Cursor(1, None, row_id)
     return Cursor(0, _value(value, value_kind), row_id)
 
@@ -68,16 +69,16 @@ def decode(list_name: str, text: str | None, *, value_kind: type) -> Cursor | No
 def _value(value: Any, kind: type) -> datetime | int:
     if kind is int:
         if type(value) is not int or not 0 <= value < 2**63:
-            raise _invalid()
+            raise invalid()
         return value
     if not isinstance(value, str) or len(value) > 40:
-        raise _invalid()
+        raise invalid()
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise _invalid() from None
+        raise invalid() from None
     if moment.tzinfo is None:
-        raise _invalid()
+        raise invalid()
     return moment
 
 

@@ -46,16 +46,18 @@ class _Order(NamedTuple):
     column: Any
     desc: bool
     kind: type  # of the column's values: datetime or int (the cursor's value)
+    nullable: bool = True
 
 
 def _order(view: str, sort: Sort | None) -> _Order:
     if sort:
-        return _Order(Task.due_at if sort.endswith("due_at") else Task.created_at, sort.startswith("-"), datetime)
+        due = sort.endswith("due_at")
+        return _Order(Task.due_at if due else Task.created_at, sort.startswith("-"), datetime, nullable=due)
     if view == "done":
         return _Order(Task.completed_at, True, datetime)
     if view == "initiated":
         # Cases newest first, each case's tasks newest first: served by the initiator's cases in id order.
-        return _Order(Task.instance_id, True, int)
+        return _Order(Task.instance_id, True, int, nullable=False)
     return _Order(Task.due_at, False, datetime)  # todo and deputy: deadline order
 
 
@@ -117,7 +119,8 @@ def _page_keys(session: Session, wheres: list[list[ColumnElement[bool]]], join_i
     """
     col, desc = order.column, order.desc
     out: list[paging.Cursor] = []
-    for branch in ((0, 1) if cursor is None or cursor.branch == 0 else (1,)):
+    branches = (0, 1) if order.nullable else (0,)
+    for branch in (branches if cursor is None or cursor.branch == 0 else (1,)):
         found: list[paging.Cursor] = []
         for where in wheres:
             stmt = select(col, Task.id).select_from(Task)
@@ -125,7 +128,7 @@ def _page_keys(session: Session, wheres: list[list[ColumnElement[bool]]], join_i
                 stmt = stmt.join(ProcessInstance, ProcessInstance.id == Task.instance_id)
             stmt = stmt.where(*where)
             if branch == 0:
-                stmt = stmt.where(col.is_not(None))
+                stmt = stmt.where(col.is_not(None)) if order.nullable else stmt
                 if cursor is not None:
                     key, bound = tuple_(col, Task.id), tuple_(bindparam(None, cursor.value, type_=col.type),
                                                               bindparam(None, cursor.id, type_=Task.id.type))
@@ -200,6 +203,8 @@ def _list(*, session: Session, audiences: list[tuple[Actor, str | None]], view: 
     order = _order(view, sort)
     list_name = f"{view}:{sort or ''}"
     after = paging.decode(list_name, cursor, value_kind=order.kind)
+    if after is not None and after.branch == 1 and not order.nullable:
+        raise paging.invalid()
     wheres: list[list[ColumnElement[bool]]] = []
     owner_of: list[str | None] = []
     for actor, name in audiences:
