@@ -20,7 +20,7 @@ from app.core.db import make_engine
 from app.desk import service as desk_service
 from app.org.service import load_actor
 from app.tasks import actions, service, side
-from app.workdays.calendar import WorkdayCalendar
+from app.workdays.service import CalendarProvider
 
 
 def main() -> None:
@@ -33,8 +33,8 @@ def main() -> None:
         captured.append((statement, parameters))
 
     now = datetime(2026, 12, 3, 8, tzinfo=timezone.utc)
-    calendar = WorkdayCalendar()
     with Session(engine) as session:
+        calendar = CalendarProvider(get_settings()).get(session)
         actor = load_actor(session=session, user_id=user_id)
         assert actor is not None, "no such user"
         calls: dict[str, Any] = {}

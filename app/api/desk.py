@@ -30,7 +30,7 @@ def copy_case(instance_id: int, body: CopyBody, session: SessionDep, actor: Curr
 @router.get("/me/copies")
 def my_copies(session: SessionDep, actor: CurrentUser,
               read: bool | None = Query(None, description="true 只看已阅，false 只看待阅"),
-              limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000),
+              limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
               cursor: str | None = Query(None, description="上一页返回的 next_cursor（不透明的分页游标）")
               ) -> dict[str, Any]:
     """List 抄送我的 (cases copied to me), newest first, one page at a time, with the unread count (at most 100)."""

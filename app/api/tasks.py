@@ -30,7 +30,7 @@ def list_tasks(session: SessionDep, rt: RuntimeDep, actor: CurrentUser,
                received_to: date | None = Query(None, description="到达日期止（含，北京时间）"),
                initiator_id: int | None = Query(None, ge=1, le=2**31 - 1, description="发起人（用户编号，见 /api/people）"),
                department_id: int | None = Query(None, ge=1, le=2**31 - 1, description="办理部门（部门编号）"),
-               limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000),
+               limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
                cursor: str | None = Query(None, description="上一页返回的 next_cursor（不透明的分页游标）")
                ) -> dict[str, Any]:
     """List one page of an inbox view: 待办 (todo), 已办 (done) or 我发起的 (initiated); filter and sort by deadline.

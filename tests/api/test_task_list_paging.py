@@ -237,3 +237,39 @@ def test_sqlite_lists_read_their_indexes_in_order(rt, as_user) -> None:  # type:
     plans = _plans(rt, lambda: reviewer.get("/api/tasks", params={"cursor": cursor}))
     assert any("ix_task_todo_due" in p and "TEMP B-TREE" not in p for p in plans), plans
     assert not any("SCAN task" in p for p in plans), plans
+
+
+def _statements(rt, call) -> int:  # type: ignore[no-untyped-def]
+    """Count the SQL statements a call issues."""
+    seen = []
+
+    def capture(conn, cursor, statement, parameters, context, many):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(rt.db.engine, "before_cursor_execute", capture)
+    try:
+        call()
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", capture)
+    return len(seen)
+
+
+def test_list_calls_issue_as_many_statements_for_a_long_page_as_for_a_short_one(rt, as_user) -> None:  # type: ignore[no-untyped-def]
+    reviewer, _ = _setup_todo(rt, as_user)
+    me = _user(rt, "gat_reviewer")
+    clerk = as_user("rst_clerk")
+    cases = [submit(clerk)["instance_id"] for _ in range(6)]
+    _add_tasks(rt, cases[0], [DAY] * 12, department_id=me.department_id, status="completed", completed_by=me.id)
+    scjg = as_user("scjg_clerk")
+    scjg_id = _user(rt, "scjg_clerk").id
+    for instance_id in cases:
+        r = reviewer.post(f"/api/instances/{instance_id}/copies", json={"user_ids": [scjg_id]})
+        assert r.status_code == 201, r.text
+    # Pages of 2 and of 5 rows, both with more to come: the same statements, however long the page.
+    for client, path, params in ((reviewer, "/api/tasks", {"view": "todo"}), (reviewer, "/api/tasks", {"view": "done"}),
+                                 (clerk, "/api/tasks", {"view": "initiated"}), (scjg, "/api/me/copies", {}),
+                                 (reviewer, "/api/tasks", {"view": "todo", "sort": "-created_at", "q": "补充"})):
+        assert client.get(path, params={**params, "limit": 5}).json()["next_cursor"], (path, params)
+        short = _statements(rt, lambda: client.get(path, params={**params, "limit": 2}))
+        long = _statements(rt, lambda: client.get(path, params={**params, "limit": 5}))
+        assert short == long, (path, params, short, long)
