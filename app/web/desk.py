@@ -34,6 +34,11 @@ def _ids(raw: Any) -> list[int]:
     return out
 
 
+def _int_or_none(raw: str | None) -> int | None:
+    text = (raw or "").strip()
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
 def _back(request: Request, fallback: str) -> str:
     # Only this site's own paths (never an open redirect).
     ref = str(request.headers.get("referer") or "")
@@ -63,7 +68,8 @@ def inbox_context(session: SessionDep, actor: Actor, view: str, read: str, param
                    "cc": service.count_unread_copies(session=session, actor=actor)},
         "saved_filters": [service.filter_public(f, actor) for f in service.saved_filters(session=session,
                                                                                           actor=actor)],
-        "initiator_choices": service.initiators(session=session, actor=actor),
+        "initiator_choices": service.initiators(session=session, actor=actor, selected=_int_or_none(
+            params.get("initiator_id"))),
         "department_choices": service.departments(session=session),
         "current_query": service.clean_query(urlencode({k: v for k, v in params.items() if v})),
         "read": read,
