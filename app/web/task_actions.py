@@ -101,8 +101,9 @@ def side_items_for(request: Request, user: Actor | None) -> dict[str, Any]:
         return {"side": [], "deputy": []}
     with _session(request) as session:
         principals = actions.deputy_principals(session, user)
-        deputy = task_service.deputy_inbox(session=session, principals=principals, calendar=request.app.state.runtime.calendar.get(session),
-                                           now=clock.now()).items if principals else []
+        page = task_service.deputy_inbox(session=session, principals=principals,
+                                         calendar=request.app.state.runtime.calendar.get(session), now=clock.now())
+        deputy = [{**t, "for": t["on_behalf_of_name"]} for t in page.items] if principals else []
         return {"side": side.open_side_items(session, user)[0], "deputy": deputy}
 
 
