@@ -10,6 +10,7 @@ from app.core.clock import clock
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.desk import flows, service
 from app.tasks import service as task_service
+from app.tasks.paging import count_label
 
 router = APIRouter(tags=["desk"])
 
@@ -29,10 +30,14 @@ def copy_case(instance_id: int, body: CopyBody, session: SessionDep, actor: Curr
 @router.get("/me/copies")
 def my_copies(session: SessionDep, actor: CurrentUser,
               read: bool | None = Query(None, description="true 只看已阅，false 只看待阅"),
-              limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict[str, Any]:
-    """List 抄送我的 (cases copied to me), newest first, with the unread count."""
-    items = service.copies_for(session=session, actor=actor, read=read, limit=limit, offset=offset)
-    return {"items": items, "unread": service.count_unread_copies(session=session, actor=actor)}
+              limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
+              cursor: str | None = Query(None, description="上一页返回的 next_cursor（不透明的分页游标）")
+              ) -> dict[str, Any]:
+    """List 抄送我的 (cases copied to me), newest first, one page at a time, with the unread count (at most 100)."""
+    items, next_cursor = service.copies_for(session=session, actor=actor, read=read, limit=limit, offset=offset,
+                                            cursor=cursor)
+    unread = service.count_unread_copies(session=session, actor=actor)
+    return {"items": items, "unread": unread, "unread_label": count_label(unread), "next_cursor": next_cursor}
 
 
 @router.post("/me/copies/{copy_id}/read")
@@ -97,12 +102,16 @@ def batch_complete(body: BatchBody, session: SessionDep, rt: RuntimeDep, actor: 
 
 
 @router.get("/me/inbox-counts")
-def inbox_counts(session: SessionDep, actor: CurrentUser) -> dict[str, int]:
-    """Count each inbox tab: 待办, 已办, 我发起的, 抄送我的 (unread)."""
-    return {"todo": task_service.count_todo(session=session, actor=actor),
-            "done": task_service.count_done(session=session, actor=actor),
-            "initiated": task_service.count_initiated(session=session, actor=actor),
-            "cc_unread": service.count_unread_copies(session=session, actor=actor)}
+def inbox_counts(session: SessionDep, actor: CurrentUser) -> dict[str, Any]:
+    """Count each inbox tab: 待办, 已办, 我发起的, 抄送我的 (unread).
+
+    Each count reads at most 100 rows: 100 means "more than 99", and `labels` gives each as shown ("99+").
+    """
+    counts = {"todo": task_service.count_todo(session=session, actor=actor),
+              "done": task_service.count_done(session=session, actor=actor),
+              "initiated": task_service.count_initiated(session=session, actor=actor),
+              "cc_unread": service.count_unread_copies(session=session, actor=actor)}
+    return {**counts, "labels": {k: count_label(v) for k, v in counts.items()}}
 
 
 class FilterBody(BaseModel):

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from app.core.clock import clock
@@ -102,10 +102,12 @@ def delegate(task_id: int, body: DelegateBody, session: SessionDep, rt: RuntimeD
 
 
 @router.get("/side-tasks")
-def list_side_tasks(session: SessionDep, actor: CurrentUser) -> dict[str, Any]:
-    """List the 补正/加签/委派 items I must answer."""
-    items = side.open_side_items(session, actor)
-    return {"items": items, "count": len(items)}
+def list_side_tasks(session: SessionDep, actor: CurrentUser, limit: int = Query(100, ge=1, le=500),
+                    cursor: str | None = Query(None, description="上一页返回的 next_cursor（不透明的分页游标）")
+                    ) -> dict[str, Any]:
+    """List the 补正/加签/委派 items I must answer, oldest first, one page at a time."""
+    items, next_cursor = side.open_side_items(session, actor, limit=limit, cursor=cursor)
+    return {"items": items, "count": len(items), "next_cursor": next_cursor}
 
 
 @router.get("/side-tasks/{side_task_id}")
@@ -162,11 +164,14 @@ def delete_deputy(session: SessionDep, actor: CurrentUser) -> dict[str, Any]:
 
 
 @router.get("/me/deputy/tasks")
-def deputy_tasks(session: SessionDep, rt: RuntimeDep, actor: CurrentUser) -> dict[str, Any]:
-    """List the tasks I may work as a deputy (代理), with whose they are."""
-    items = [{**_public(session, rt, t, i), "on_behalf_of_name": name}
-             for t, i, name in actions.deputy_items(session, actor)]
-    return {"items": items, "count": len(items)}
+def deputy_tasks(session: SessionDep, rt: RuntimeDep, actor: CurrentUser, limit: int = Query(100, ge=1, le=500),
+                 cursor: str | None = Query(None, description="上一页返回的 next_cursor（不透明的分页游标）")
+                 ) -> dict[str, Any]:
+    """List the tasks I may work as a deputy (代理), with whose they are, in deadline order, one page at a time."""
+    principals = actions.deputy_principals(session, actor)
+    page = service.deputy_inbox(session=session, principals=principals, calendar=rt.calendar.get(session),
+                                now=clock.now(), limit=limit, cursor=cursor)
+    return {"items": page.items, "count": len(page.items), "next_cursor": page.next_cursor}
 
 
 class CompleteBody(BaseModel):

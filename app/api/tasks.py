@@ -30,14 +30,20 @@ def list_tasks(session: SessionDep, rt: RuntimeDep, actor: CurrentUser,
                received_to: date | None = Query(None, description="到达日期止（含，北京时间）"),
                initiator_id: int | None = Query(None, ge=1, le=2**31 - 1, description="发起人（用户编号，见 /api/people）"),
                department_id: int | None = Query(None, ge=1, le=2**31 - 1, description="办理部门（部门编号）"),
-               limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict[str, Any]:
-    """List one inbox view: 待办 (todo), 已办 (done) or 我发起的 (initiated); filter and sort by deadline."""
+               limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
+               cursor: str | None = Query(None, description="上一页返回的 next_cursor（不透明的分页游标）")
+               ) -> dict[str, Any]:
+    """List one page of an inbox view: 待办 (todo), 已办 (done) or 我发起的 (initiated); filter and sort by deadline.
+
+    Items are what a list shows (no `form` or `data`: read them with GET /api/tasks/{task_id}); the next page
+    is `cursor=<next_cursor>` (null on the last page).
+    """
     service.check_received_range(received_from, received_to)
-    items = service.inbox(session=session, actor=actor, view=view, calendar=rt.calendar.get(session),
+    page = service.inbox(session=session, actor=actor, view=view, calendar=rt.calendar.get(session),
                           now=clock.now(), process_key=process_key, overdue=overdue, sort=sort, q=q,
                           received_from=received_from, received_to=received_to, initiator_id=initiator_id,
-                          department_id=department_id, limit=limit, offset=offset)
-    return {"view": view, "items": items, "count": len(items)}
+                          department_id=department_id, limit=limit, offset=offset, cursor=cursor)
+    return {"view": view, "items": page.items, "count": len(page.items), "next_cursor": page.next_cursor}
 
 
 @router.get("/{task_id}")

@@ -10,7 +10,8 @@ from app.engine.models import ProcessInstance
 
 # 我发起的 (its list and its tab count) selects instances by initiator: without this index every count
 # scanned process_instance, serialized state and all (measured: 288 ms at 20,000 instances on SQLite).
-Index("ix_process_instance_started_by_id", ProcessInstance.__table__.c.started_by_id)
+# With the id, the list walks the initiator's cases newest first and stops after a page.
+Index("ix_process_instance_started_by", ProcessInstance.__table__.c.started_by_id, ProcessInstance.__table__.c.id)
 
 
 class CaseCopy(SQLModel, table=True):
@@ -18,7 +19,9 @@ class CaseCopy(SQLModel, table=True):
 
     __tablename__ = "case_copy"
     __table_args__ = (UniqueConstraint("instance_id", "user_id", name="uq_case_copy_instance_user"),
-                      Index("ix_case_copy_user_read", "user_id", "read_at"))
+                      Index("ix_case_copy_user_read", "user_id", "read_at"),
+                      # 抄送我的, newest first, one page at a time.
+                      Index("ix_case_copy_user_id", "user_id", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     instance_id: int = Field(foreign_key="process_instance.id", index=True)

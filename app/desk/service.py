@@ -6,10 +6,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, literal_column, or_, select
 from sqlmodel import Session
 
 from app.core.clock import SHANGHAI
+from app.tasks.paging import Cursor, capped_count, decode, encode
 from app.desk.models import CaseCopy, Phrase, SavedFilter, TaskComment
 from app.engine.models import ProcessDefinition, ProcessInstance, Task, TaskStatus
 from app.org.models import Department, User
@@ -35,14 +36,17 @@ def is_copied(*, session: Session, instance_id: int, user_id: int) -> bool:
 
 
 def count_unread_copies(*, session: Session, actor: Actor) -> int:
-    """Count the copies a person has not read (待阅)."""
-    return int(session.execute(select(func.count()).select_from(CaseCopy).where(
-        CaseCopy.user_id == actor.id, CaseCopy.read_at.is_(None))).scalar_one())
+    """Count the copies a person has not read (待阅), up to COUNT_CAP (100: shown as "99+")."""
+    return capped_count(session, select(CaseCopy.id).where(CaseCopy.user_id == actor.id, CaseCopy.read_at.is_(None)))
 
 
 def copies_for(*, session: Session, actor: Actor, read: bool | None = None, limit: int = 100,
-               offset: int = 0) -> list[dict[str, Any]]:
-    """List the cases copied to a person, newest first; `read` keeps only 已阅 (True) or 待阅 (False)."""
+               offset: int = 0, cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """List one page of the cases copied to a person, newest first, and the next page's cursor.
+
+    `read` keeps only 已阅 (True) or 待阅 (False).
+    """
+    after = decode(f"cc:{read}", cursor, value_kind=int)
     sender = User.__table__.alias("sender")
     stmt = (select(CaseCopy, ProcessInstance.subject, ProcessInstance.process_key, ProcessInstance.status,
                    sender.c.display_name, Task.name)
@@ -54,23 +58,37 @@ def copies_for(*, session: Session, actor: Actor, read: bool | None = None, limi
         stmt = stmt.where(CaseCopy.read_at.is_not(None))
     elif read is False:
         stmt = stmt.where(CaseCopy.read_at.is_(None))
-    rows = session.execute(stmt.order_by(CaseCopy.id.desc()).limit(limit).offset(offset)).all()
+    if after is not None:
+        stmt = stmt.where(CaseCopy.id < after.id)
+    rows = session.execute(stmt.order_by(CaseCopy.id.desc()).limit(limit + 1).offset(offset)).all()
+    more, rows = len(rows) > limit, rows[:limit]
+    links = case_links(session=session, instance_ids={copy.instance_id for copy, *_ in rows})
     out = []
     for copy, subject, process_key, status, sender_name, step in rows:
         out.append({"id": copy.id, "instance_id": copy.instance_id, "subject": subject, "process_key": process_key,
                     "instance_status": status, "sent_by_name": sender_name or (f"{step}环节自动抄送" if step else "系统"),
                     "note": copy.note, "created_at": copy.created_at.isoformat(),
                     "read": copy.read_at is not None, "read_at": copy.read_at.isoformat() if copy.read_at else None,
-                    "link": case_link(session=session, instance_id=copy.instance_id)})
-    return out
+                    "link": links[copy.instance_id]})
+    next_cursor = encode(f"cc:{read}", Cursor(0, rows[-1][0].id, rows[-1][0].id)) if more and rows else None
+    return out, next_cursor
 
 
 def case_link(*, session: Session, instance_id: int) -> str:
     """Return the page of a case: its open task (else its latest task), or its approval sheet."""
-    task_id = session.execute(select(Task.id).where(Task.instance_id == instance_id)
-                              .order_by((Task.status == TaskStatus.open.value).desc(), Task.id.desc())
-                              .limit(1)).scalar_one_or_none()
-    return f"/tasks/{task_id}" if task_id is not None else f"/instances/{instance_id}/print"
+    return case_links(session=session, instance_ids={instance_id})[instance_id]
+
+
+def case_links(*, session: Session, instance_ids: set[int]) -> dict[int, str]:
+    """Return the page of each case (see case_link), in one query for a whole list."""
+    best: dict[int, tuple[bool, int]] = {}
+    if instance_ids:
+        for instance_id, task_id, status in session.execute(
+                select(Task.instance_id, Task.id, Task.status).where(Task.instance_id.in_(instance_ids))):
+            rank = (status == TaskStatus.open.value, task_id)
+            if instance_id not in best or rank > best[instance_id]:
+                best[instance_id] = rank
+    return {i: f"/tasks/{best[i][1]}" if i in best else f"/instances/{i}/print" for i in instance_ids}
 
 
 def copy_recipients(*, session: Session, instance_id: int) -> list[dict[str, Any]]:
@@ -99,13 +117,30 @@ def departments(*, session: Session) -> list[tuple[int, str]]:
     return [(i, n) for i, n in session.execute(select(Department.id, Department.name).order_by(Department.code))]
 
 
-def initiators(*, session: Session, actor: Actor) -> list[tuple[int, str]]:
-    """List (id, name) of the people who started the cases in a person's 待办 and 已办 (the initiator picker)."""
-    seen = (select(ProcessInstance.started_by_id).join(Task, Task.instance_id == ProcessInstance.id)
-            .where(Task.trial.is_(False), or_(Task.completed_by_id == actor.id,
-                                                Task.department_id == actor.department_id)))
+# How many of the latest open tasks of the department and of a person's completed tasks the initiator picker
+# reads: a picker of thousands of names helps nobody, and reading every task of a department at each page
+# view cost a second at a million tasks.
+PICKER_SCAN = 500
+
+
+def initiators(*, session: Session, actor: Actor, selected: int | None = None) -> list[tuple[int, str]]:
+    """List (id, name) of the people who started the cases in a person's 待办 and 已办 (the initiator picker).
+
+    It reads at most PICKER_SCAN open tasks of the department (deadline order) and the person's PICKER_SCAN
+    latest completed ones; the person selected now is always offered.
+    """
+    open_ = Task.status == literal_column("'open'")
+    instance_ids = set(session.execute(
+        select(Task.instance_id).where(open_, Task.trial == false(), Task.department_id == actor.department_id)
+        .limit(PICKER_SCAN)).scalars())
+    instance_ids |= set(session.execute(
+        select(Task.instance_id).where(Task.completed_by_id == actor.id, Task.status == literal_column("'completed'"),
+                                       Task.trial == false())
+        .order_by(Task.completed_at.desc(), Task.id.desc()).limit(PICKER_SCAN)).scalars())
+    starters = select(ProcessInstance.started_by_id).where(ProcessInstance.id.in_(instance_ids))
     return [(i, n) for i, n in session.execute(
-        select(User.id, User.display_name).where(User.id.in_(seen)).order_by(User.display_name))]
+        select(User.id, User.display_name).where(or_(User.id.in_(starters), User.id == (selected or 0)))
+        .order_by(User.display_name))]
 
 
 def phrases(*, session: Session, actor: Actor) -> list[Phrase]:

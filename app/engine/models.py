@@ -86,7 +86,6 @@ class Task(SQLModel, table=True):
     __tablename__ = "task"
     __table_args__ = (
         UniqueConstraint("instance_id", "spiff_task_id"),
-        Index("ix_task_inbox", "status", "department_id", "role"),
         # The scheduler's sweeps: open tasks by deadline.
         Index("ix_task_open_due", "status", "due_at"),
         # Escalation scans only what is still to escalate, however many tasks history holds.

@@ -372,20 +372,13 @@ def clear_deputy(session: Session, actor: Actor) -> None:
     session.commit()
 
 
-def deputy_items(session: Session, actor: Actor) -> list[tuple[Task, ProcessInstance, str]]:
-    """The open tasks a deputy may work for their principals: (task, instance, principal's name)."""
-    out: list[tuple[Task, ProcessInstance, str]] = []
+def deputy_principals(session: Session, actor: Actor) -> list[tuple[Actor, str]]:
+    """The people whose tasks a deputy may work today (代理), with their names."""
+    out: list[tuple[Actor, str]] = []
     for user_id in principals_of(session, actor.id, clock.now()):
         principal = load_actor(session=session, user_id=user_id)
-        if principal is None:
-            continue
-        rows = session.execute(
-            select(Task, ProcessInstance).join(ProcessInstance, ProcessInstance.id == Task.instance_id)
-            .where(Task.status == TaskStatus.open.value, Task.trial.is_(False), not_waiting(),
-                   Task.department_id == principal.department_id, Task.role.in_(sorted(principal.roles)),
-                   or_(Task.assignee_id.is_(None), Task.assignee_id == principal.id))
-            .order_by(Task.due_at.is_(None), Task.due_at, Task.id)).all()
-        out.extend((t, i, principal.display_name) for t, i in rows)
+        if principal is not None:
+            out.append((principal, principal.display_name))
     return out
 
 

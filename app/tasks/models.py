@@ -4,10 +4,27 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, Text
+from sqlalchemy import JSON, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime
+from app.engine.models import Task
+
+# The task lists read these indexes in the order they show (app/tasks/service.py), so a page reads about
+# a page of index entries however many tasks history holds. Each matches its list's WHERE and ORDER BY:
+# 待办 by department and role (one range per role), open and not a trial, by deadline or arrival; 已办 by
+# whoever completed, newest first. The predicates are written as the queries write them (literals), so
+# that SQLite recognises them.
+_task = Task.__table__.c
+Index("ix_task_todo_due", _task.department_id, _task.role, _task.due_at, _task.id,
+      sqlite_where=text("status = 'open' AND trial = 0"), postgresql_where=text("status = 'open' AND trial = false"))
+Index("ix_task_todo_created", _task.department_id, _task.role, _task.created_at, _task.id,
+      sqlite_where=text("status = 'open' AND trial = 0"), postgresql_where=text("status = 'open' AND trial = false"))
+_COMPLETED = dict(sqlite_where=text("status = 'completed' AND trial = 0"),
+                  postgresql_where=text("status = 'completed' AND trial = false"))
+Index("ix_task_done", _task.completed_by_id, _task.completed_at, _task.id, **_COMPLETED)
+Index("ix_task_done_due", _task.completed_by_id, _task.due_at, _task.id, **_COMPLETED)
+Index("ix_task_done_created", _task.completed_by_id, _task.created_at, _task.id, **_COMPLETED)
 
 
 class SideKind(StrEnum):
@@ -34,6 +51,9 @@ class TaskSide(SQLModel, table=True):
     __table_args__ = (
         Index("ix_task_side_assignee_status", "assignee_id", "status"),
         Index("ix_task_side_task_status", "task_id", "status"),
+        # The side tasks a person must answer, oldest first (GET /api/side-tasks, above the 待办 list).
+        Index("ix_task_side_open_assignee", "assignee_id", "created_at", "id",
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, false, literal_column, or_, select, tuple_
 from sqlalchemy.orm import aliased, defer
 from sqlmodel import Session
 
@@ -19,6 +19,7 @@ from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department, User
 from app.org.scope import hidden, may_read_case, works_cases
 from app.org.service import Actor
+from app.tasks import paging
 from app.tasks.side import count_open, not_waiting
 from app.workdays.calendar import WorkdayCalendar
 
@@ -32,64 +33,205 @@ Sort = Literal["due_at", "-due_at", "created_at", "-created_at"]
 # Built once: an alias made per call costs its own column adaptation on every query.
 _ASSIGNEE = aliased(User, name="assignee")
 
+# Written as literals, not bound parameters, so that SQLite sees the partial indexes' predicates
+# (ix_task_todo_*, ix_task_done: app/tasks/models.py) in the query and may use them.
+_OPEN = Task.status == literal_column("'open'")
+_COMPLETED = Task.status == literal_column("'completed'")
+_NOT_TRIAL = Task.trial == false()
+
+
+class _Order(NamedTuple):
+    """How a list is sorted: by one column (rows without a value last), then by id in the same direction."""
+
+    column: Any
+    desc: bool
+    kind: type  # of the column's values: datetime or int (the cursor's value)
+    nullable: bool = True
+
+
+def _order(view: str, sort: Sort | None) -> _Order:
+    if sort:
+        due = sort.endswith("due_at")
+        return _Order(Task.due_at if due else Task.created_at, sort.startswith("-"), datetime, nullable=due)
+    if view == "done":
+        return _Order(Task.completed_at, True, datetime)
+    if view == "initiated":
+        # Cases newest first, each case's tasks newest first: served by the initiator's cases in id order.
+        return _Order(Task.instance_id, True, int, nullable=False)
+    return _Order(Task.due_at, False, datetime)  # todo and deputy: deadline order
+
+
+class Page(NamedTuple):
+    """One page of a task list and the cursor of the next one (None on the last page)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _audiences(view: str, actor: Actor) -> list[list[ColumnElement[bool]]]:
+    """The WHERE of a view, one per index range it reads: 待办 reads one range per role (merged in order)."""
+    if view in ("todo", "deputy"):
+        return [[_OPEN, _NOT_TRIAL, Task.department_id == actor.department_id, Task.role == role,
+                 or_(Task.assignee_id.is_(None), Task.assignee_id == actor.id),
+                 not_waiting()]  # 补正/加签/委派 pending: the task waits out of the inbox (app/tasks/side.py)
+                for role in sorted(actor.roles)]
+    if view == "done":
+        return [[Task.completed_by_id == actor.id, _COMPLETED, _NOT_TRIAL]]
+    return [[ProcessInstance.started_by_id == actor.id, _NOT_TRIAL]]
+
+
+def _filters(*, now: datetime, process_key: str | None, overdue: bool | None, q: str | None,
+             received_from: date | None, received_to: date | None, initiator_id: int | None,
+             department_id: int | None) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if process_key:
+        out.append(Task.process_key == process_key)
+    if initiator_id is not None:
+        out.append(ProcessInstance.started_by_id == initiator_id)
+    if department_id is not None:
+        out.append(Task.department_id == department_id)
+    if q and q.strip():
+        word = q.strip()
+        out.append(or_(ProcessInstance.subject.contains(word, autoescape=True),
+                       Task.name.contains(word, autoescape=True)))
+    if received_from is not None:
+        out.append(Task.created_at >= datetime.combine(received_from, time(0), SHANGHAI))
+    if received_to is not None:
+        out.append(Task.created_at < datetime.combine(received_to + timedelta(days=1), time(0), SHANGHAI))
+    if overdue is True:
+        out.append(and_(Task.status == TaskStatus.open.value, Task.due_at < now, Task.paused_at.is_(None)))
+    elif overdue is False:
+        out.append(or_(Task.due_at.is_(None), Task.due_at >= now, Task.paused_at.is_not(None),
+                       Task.status != TaskStatus.open.value))
+    return out
+
+
+def _needs_instance(view: str, initiator_id: int | None, q: str | None) -> bool:
+    return view == "initiated" or initiator_id is not None or bool(q and q.strip())
+
+
+def _page_keys(session: Session, wheres: list[list[ColumnElement[bool]]], join_instance: bool, order: _Order,
+               cursor: paging.Cursor | None, want: int) -> list[paging.Cursor]:
+    """Return the sort keys of the next `want` rows after the cursor, reading about `want` index entries per range.
+
+    The rows with a sort value come first (branch 0, in the column's order), then those without one
+    (branch 1, in id order): two plain index ranges instead of an expression sort no index serves.
+    """
+    col, desc = order.column, order.desc
+    out: list[paging.Cursor] = []
+    branches = (0, 1) if order.nullable else (0,)
+    for branch in (branches if cursor is None or cursor.branch == 0 else (1,)):
+        found: list[paging.Cursor] = []
+        for where in wheres:
+            stmt = select(col, Task.id).select_from(Task)
+            if join_instance:
+                stmt = stmt.join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+            stmt = stmt.where(*where)
+            if branch == 0:
+                stmt = stmt.where(col.is_not(None)) if order.nullable else stmt
+                if cursor is not None:
+                    key, bound = tuple_(col, Task.id), tuple_(bindparam(None, cursor.value, type_=col.type),
+                                                              bindparam(None, cursor.id, type_=Task.id.type))
+                    stmt = stmt.where(key < bound if desc else key > bound)
+                ordering = (col.desc(), Task.id.desc()) if desc else (col.asc(), Task.id.asc())
+            else:
+                stmt = stmt.where(col.is_(None))
+                if cursor is not None and cursor.branch == 1:
+                    stmt = stmt.where(Task.id < cursor.id if desc else Task.id > cursor.id)
+                ordering = (Task.id.desc(),) if desc else (Task.id.asc(),)
+            found += [paging.Cursor(branch, v, i) for v, i in
+                      session.execute(stmt.order_by(*ordering).limit(want - len(out))).all()]
+        found.sort(key=lambda c: (c.value, c.id) if branch == 0 else c.id, reverse=desc)
+        out += found[:want - len(out)]
+        if len(out) >= want:
+            break
+    return out
+
+
+def _load_rows(session: Session, ids: list[int], calendar: WorkdayCalendar, now: datetime
+               ) -> dict[int, dict[str, Any]]:
+    """Return the list items of some tasks by id: the columns a list shows, never the form or data JSON."""
+    if not ids:
+        return {}
+    assignee = _ASSIGNEE
+    rows = session.execute(
+        select(Task, ProcessInstance.subject, Department.code, Department.name, assignee.username,
+               assignee.display_name)
+        .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+        .outerjoin(Department, Department.id == Task.department_id)
+        .outerjoin(assignee, assignee.id == Task.assignee_id)
+        .options(defer(Task.form), defer(Task.data))
+        .where(Task.id.in_(ids))).all()
+    return {t.id: task_public(t, subject, _DepartmentName(code, name) if code is not None else None,
+                              _UserName(user, display) if user is not None else None,
+                              calendar=calendar, now=now, full=False)
+            for t, subject, code, name, user, display in rows}
+
 
 def inbox(*, session: Session, actor: Actor, view: View, calendar: WorkdayCalendar, now: datetime,
           process_key: str | None = None, overdue: bool | None = None, sort: Sort | None = None,
           q: str | None = None, received_from: date | None = None, received_to: date | None = None,
           initiator_id: int | None = None, department_id: int | None = None,
-          limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    """List the tasks of one inbox view for a person, with deadlines counted in working days.
+          limit: int = 100, offset: int = 0, cursor: str | None = None) -> Page:
+    """List one page of an inbox view for a person, with deadlines counted in working days.
 
     Filters: process, overdue, a keyword in the matter (subject) or step name, the days (Asia/Shanghai)
     on which the task arrived, both ends included, who started the case and the task's department.
+    Pages follow `cursor` (the previous page's next_cursor); `offset` is still honoured for old clients.
     """
-    assignee = _ASSIGNEE
-    stmt = (
-        select(Task, ProcessInstance, Department, assignee)
-        .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
-        .outerjoin(Department, Department.id == Task.department_id)
-        .outerjoin(assignee, assignee.id == Task.assignee_id)
-        .options(defer(ProcessInstance.state))  # the serialized workflow: not shown, often large
-        # A designer's trial runs are listed on the trial pages, never in anyone's inbox.
-        .where(Task.trial.is_(False))
-    )
-    if view == "todo":
-        stmt = stmt.where(
-            Task.status == TaskStatus.open.value, Task.department_id == actor.department_id,
-            Task.role.in_(sorted(actor.roles)),
-            or_(Task.assignee_id.is_(None), Task.assignee_id == actor.id),
-            not_waiting(),  # 补正/加签/委派 pending: the task waits out of the inbox (app/tasks/side.py)
-        ).order_by(Task.due_at.is_(None), Task.due_at, Task.id)
-    elif view == "done":
-        stmt = stmt.where(Task.completed_by_id == actor.id, Task.status == TaskStatus.completed.value) \
-            .order_by(Task.completed_at.desc(), Task.id.desc())
-    else:
-        stmt = stmt.where(ProcessInstance.started_by_id == actor.id).order_by(Task.id.desc())
-    if process_key:
-        stmt = stmt.where(Task.process_key == process_key)
-    if initiator_id is not None:
-        stmt = stmt.where(ProcessInstance.started_by_id == initiator_id)
-    if department_id is not None:
-        stmt = stmt.where(Task.department_id == department_id)
-    if q and q.strip():
-        word = q.strip()
-        stmt = stmt.where(or_(ProcessInstance.subject.contains(word, autoescape=True),
-                              Task.name.contains(word, autoescape=True)))
-    if received_from is not None:
-        stmt = stmt.where(Task.created_at >= datetime.combine(received_from, time(0), SHANGHAI))
-    if received_to is not None:
-        stmt = stmt.where(Task.created_at < datetime.combine(received_to + timedelta(days=1), time(0), SHANGHAI))
-    if overdue is True:
-        stmt = stmt.where(Task.status == TaskStatus.open.value, Task.due_at < now, Task.paused_at.is_(None))
-    elif overdue is False:
-        stmt = stmt.where(or_(Task.due_at.is_(None), Task.due_at >= now, Task.paused_at.is_not(None),
-                              Task.status != TaskStatus.open.value))
-    if sort:
-        column = Task.due_at if sort.endswith("due_at") else Task.created_at
-        order = column.desc() if sort.startswith("-") else column.asc()
-        stmt = stmt.order_by(None).order_by(column.is_(None), order, Task.id)
-    rows = session.execute(stmt.limit(limit).offset(offset)).all()
-    return [task_public(t, i, d, u, calendar=calendar, now=now) for t, i, d, u in rows]
+    return _list(session=session, audiences=[(actor, None)], view=view, calendar=calendar, now=now,
+                 sort=sort, limit=limit, offset=offset, cursor=cursor,
+                 filters=_filters(now=now, process_key=process_key, overdue=overdue, q=q,
+                                  received_from=received_from, received_to=received_to,
+                                  initiator_id=initiator_id, department_id=department_id),
+                 join_instance=_needs_instance(view, initiator_id, q))
+
+
+def deputy_inbox(*, session: Session, principals: list[tuple[Actor, str]], calendar: WorkdayCalendar,
+                 now: datetime, limit: int = 100, cursor: str | None = None) -> Page:
+    """List one page of the tasks a deputy may work for their principals (代理), in deadline order.
+
+    Each item names whose task it is (`on_behalf_of_name`).
+    """
+    return _list(session=session, audiences=principals, view="deputy", calendar=calendar, now=now, sort=None,
+                 limit=limit, offset=0, cursor=cursor, filters=[], join_instance=False)
+
+
+def _list(*, session: Session, audiences: list[tuple[Actor, str | None]], view: str, calendar: WorkdayCalendar,
+          now: datetime, sort: Sort | None, limit: int, offset: int, cursor: str | None,
+          filters: list[ColumnElement[bool]], join_instance: bool) -> Page:
+    order = _order(view, sort)
+    list_name = f"{view}:{sort or ''}"
+    after = paging.decode(list_name, cursor, value_kind=order.kind)
+    if after is not None and after.branch == 1 and not order.nullable:
+        raise paging.invalid()
+    wheres: list[list[ColumnElement[bool]]] = []
+    owner_of: list[str | None] = []
+    for actor, name in audiences:
+        for where in _audiences(view, actor):
+            wheres.append([*where, *filters])
+            owner_of.append(name)
+    if not wheres:
+        return Page([], None)
+    # An offset (old clients) skips rows first: it costs what it skips, as it always did.
+    keys = _page_keys(session, wheres, join_instance, order, after, offset + limit + 1)[offset:]
+    more = len(keys) > limit
+    keys = keys[:limit]
+    rows = _load_rows(session, [k.id for k in keys], calendar, now)
+    items = [rows[k.id] for k in keys if k.id in rows]
+    if len(audiences) > 1 or audiences[0][1] is not None:
+        _name_principals(session, items, audiences)
+    return Page(items, paging.encode(list_name, keys[-1]) if more and keys else None)
+
+
+def _name_principals(session: Session, items: list[dict[str, Any]], audiences: list[tuple[Actor, str | None]]
+                     ) -> None:
+    # A task belongs to the principal whose department, role and (if claimed) person it matches.
+    for item in items:
+        item["on_behalf_of_name"] = next(
+            (name for actor, name in audiences
+             if item["department_code"] == actor.department_code and item["role"] in actor.roles
+             and item["assignee"] in (None, actor.username)), None)
 
 
 def check_received_range(received_from: date | None, received_to: date | None) -> None:
@@ -103,33 +245,26 @@ def check_received_range(received_from: date | None, received_to: date | None) -
 
 
 def count_todo(*, session: Session, actor: Actor) -> int:
-    """Count the tasks a person may work now."""
-    from sqlalchemy import func
-
-    return int(session.execute(
-        select(func.count()).select_from(Task).where(
-            Task.status == TaskStatus.open.value, Task.trial.is_(False), Task.department_id == actor.department_id,
-            Task.role.in_(sorted(actor.roles)),
-            or_(Task.assignee_id.is_(None), Task.assignee_id == actor.id), not_waiting())
-    ).scalar_one()) + count_open(session, actor)
+    """Count the tasks a person may work now, side tasks included, up to paging.COUNT_CAP (100: "99+")."""
+    if not actor.roles:
+        tasks = 0
+    else:
+        tasks = paging.capped_count(session, select(Task.id).where(
+            _OPEN, _NOT_TRIAL, Task.department_id == actor.department_id, Task.role.in_(sorted(actor.roles)),
+            or_(Task.assignee_id.is_(None), Task.assignee_id == actor.id), not_waiting()))
+    return min(paging.COUNT_CAP, tasks + count_open(session, actor))
 
 
 def count_done(*, session: Session, actor: Actor) -> int:
-    """Count the tasks a person completed (已办)."""
-    from sqlalchemy import func
-
-    return int(session.execute(select(func.count()).select_from(Task).where(
-        Task.completed_by_id == actor.id, Task.status == TaskStatus.completed.value, Task.trial.is_(False))
-    ).scalar_one())
+    """Count the tasks a person completed (已办), up to paging.COUNT_CAP."""
+    return paging.capped_count(session, select(Task.id).where(
+        Task.completed_by_id == actor.id, _COMPLETED, _NOT_TRIAL))
 
 
 def count_initiated(*, session: Session, actor: Actor) -> int:
-    """Count the rows of 我发起的 (the tasks of the cases a person started)."""
-    from sqlalchemy import func
-
-    return int(session.execute(select(func.count()).select_from(Task)
-                               .join(ProcessInstance, ProcessInstance.id == Task.instance_id).where(
-        ProcessInstance.started_by_id == actor.id, Task.trial.is_(False))).scalar_one())
+    """Count the rows of 我发起的 (the tasks of the cases a person started), up to paging.COUNT_CAP."""
+    return paging.capped_count(session, select(Task.id).join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+                               .where(ProcessInstance.started_by_id == actor.id, _NOT_TRIAL))
 
 
 def instance_departments(*, session: Session, instance: ProcessInstance) -> set[int | None]:
@@ -242,12 +377,13 @@ class _UserName(NamedTuple):
     display_name: str
 
 
-def task_public(task: Task, instance: ProcessInstance, department: Department | _DepartmentName | None,
-                assignee: User | _UserName | None, *, calendar: WorkdayCalendar, now: datetime) -> dict[str, Any]:
-    """Return a task as the API lists it."""
-    return {
+def task_public(task: Task, subject: str | None, department: Department | _DepartmentName | None,
+                assignee: User | _UserName | None, *, calendar: WorkdayCalendar, now: datetime,
+                full: bool = True) -> dict[str, Any]:
+    """Return a task as the API shows it: in full (its form and data) alone, without them in lists."""
+    item = {
         "id": task.id, "name": task.name, "process_key": task.process_key, "instance_id": task.instance_id,
-        "subject": instance.subject, "task_spec": task.task_spec,
+        "subject": subject, "task_spec": task.task_spec,
         "department_code": department.code if department else None,
         "department_name": department.name if department else None,
         "role": task.role, "assignee": assignee.username if assignee else None,
@@ -259,8 +395,10 @@ def task_public(task: Task, instance: ProcessInstance, department: Department | 
         "paused_at": _iso(task.paused_at), "pause_reason": task.pause_reason,
         "escalated": task.escalated_at is not None,
         **deadline_fields(task, calendar, now),
-        "form": public_form(task.form), "data": task.data,
     }
+    if full:
+        item.update(form=public_form(task.form), data=task.data)
+    return item
 
 
 def load_public(*, session: Session, task: Task, instance: ProcessInstance, calendar: WorkdayCalendar,
@@ -282,7 +420,7 @@ def load_public(*, session: Session, task: Task, instance: ProcessInstance, cale
             user = _UserName(actor.username, actor.display_name)
         else:
             user = session.get(User, task.assignee_id)
-    return task_public(task, instance, dept, user, calendar=calendar, now=now)
+    return task_public(task, instance.subject, dept, user, calendar=calendar, now=now)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, exists, func, select
+from sqlalchemy import ColumnElement, bindparam, event, exists, literal_column, select, tuple_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -13,6 +13,7 @@ from app.core.clock import SHANGHAI
 from app.engine.models import ProcessInstance, Task
 from app.org.models import User
 from app.org.service import Actor
+from app.tasks.paging import Cursor, capped_count, decode, encode
 from app.tasks.models import SIDE_KIND_ZH, Deputy, SideKind, SideStatus, TaskSide
 
 # Session.info key: ids of tasks found under their instance lock to wait on no side task.
@@ -48,22 +49,28 @@ def _forget_none_open(session: Session, transaction: Any) -> None:
         session.info.pop(_NONE_OPEN, None)
 
 
-def open_side_items(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    """List the side tasks a person must answer (for the 待办 list), oldest first."""
-    rows = session.execute(
-        select(TaskSide, Task.name, ProcessInstance.subject, User.display_name)
-        .join(Task, Task.id == TaskSide.task_id)
-        .join(ProcessInstance, ProcessInstance.id == TaskSide.instance_id)
-        .join(User, User.id == TaskSide.requested_by_id)
-        .where(TaskSide.assignee_id == actor.id, TaskSide.status == SideStatus.open.value)
-        .order_by(TaskSide.created_at, TaskSide.id)).all()
-    return [side_public(side, task_name, subject, requester) for side, task_name, subject, requester in rows]
+def open_side_items(session: Session, actor: Actor, *, limit: int = 100, cursor: str | None = None
+                    ) -> tuple[list[dict[str, Any]], str | None]:
+    """List one page of the side tasks a person must answer (for the 待办 list), oldest first, and the next cursor."""
+    after = decode("side", cursor, value_kind=datetime)
+    stmt = (select(TaskSide, Task.name, ProcessInstance.subject, User.display_name)
+            .join(Task, Task.id == TaskSide.task_id)
+            .join(ProcessInstance, ProcessInstance.id == TaskSide.instance_id)
+            .join(User, User.id == TaskSide.requested_by_id)
+            .where(TaskSide.assignee_id == actor.id, TaskSide.status == literal_column("'open'")))
+    if after is not None:
+        stmt = stmt.where(tuple_(TaskSide.created_at, TaskSide.id) > tuple_(
+            bindparam(None, after.value, type_=TaskSide.created_at.type), bindparam(None, after.id)))
+    rows = session.execute(stmt.order_by(TaskSide.created_at, TaskSide.id).limit(limit + 1)).all()
+    items = [side_public(side, task_name, subject, requester) for side, task_name, subject, requester in rows[:limit]]
+    last = rows[limit - 1][0] if len(rows) > limit else None
+    return items, encode("side", Cursor(0, last.created_at, last.id)) if last is not None else None
 
 
 def count_open(session: Session, actor: Actor) -> int:
-    """Count the side tasks a person must answer."""
-    return int(session.execute(select(func.count()).select_from(TaskSide).where(
-        TaskSide.assignee_id == actor.id, TaskSide.status == SideStatus.open.value)).scalar_one())
+    """Count the side tasks a person must answer, up to paging.COUNT_CAP."""
+    return capped_count(session, select(TaskSide.id).where(
+        TaskSide.assignee_id == actor.id, TaskSide.status == SideStatus.open.value))
 
 
 def side_public(side: TaskSide, task_name: str, subject: str, requester: str | None,

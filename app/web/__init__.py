@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -134,7 +135,8 @@ def logout(request: Request, session: SessionDep, form: FormData) -> Response:
 @router.get("/tasks", response_class=HTMLResponse)
 def inbox(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser, view: str = "todo",
           overdue: str = "", sort: str = "", process_key: str = "", q: str = "", received_from: str = "",
-          received_to: str = "", initiator_id: str = "", department_id: str = "", read: str = "") -> Response:
+          received_to: str = "", initiator_id: str = "", department_id: str = "", read: str = "",
+          cursor: str = "") -> Response:
     """Show 待办 / 已办 / 我发起的 / 抄送我的, filtered by process, keyword, day of arrival, initiator and
     department, overdue first when asked."""
     from app.web.desk import inbox_context
@@ -157,20 +159,37 @@ def inbox(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser
     except InvalidInput as exc:
         problems.append((N_("%(message)s，已忽略日期条件"), {"message": exc.message_zh}))
         days = {"received_from": None, "received_to": None}
-    items = [] if view == "cc" else task_service.inbox(
-                               session=session, actor=actor, view=view,  # type: ignore[arg-type]
-                               calendar=rt.calendar.get(session), now=clock.now(),
-                               overdue=True if overdue == "1" else None, process_key=process_key or None,
-                               q=q[:100] or None, **days, **people,
-                               sort=sort if sort in ("due_at", "-due_at", "created_at", "-created_at") else None)  # type: ignore[arg-type]
+    sort = sort if sort in ("due_at", "-due_at", "created_at", "-created_at") else ""
+    query = dict(overdue=True if overdue == "1" else None, process_key=process_key or None, q=q[:100] or None,
+                 **days, **people, sort=sort or None)
+    page = task_service.Page([], None)
+    if view != "cc":
+        try:
+            page = task_service.inbox(session=session, actor=actor, view=view,  # type: ignore[arg-type]
+                                      calendar=rt.calendar.get(session), now=clock.now(), cursor=cursor or None,
+                                      **query)  # type: ignore[arg-type]
+        except InvalidInput as exc:
+            if exc.code != "cursor_invalid":
+                raise
+            problems.append((N_("翻页链接已失效，已回到第一页"), {}))
+            cursor = ""
+            page = task_service.inbox(session=session, actor=actor, view=view,  # type: ignore[arg-type]
+                                      calendar=rt.calendar.get(session), now=clock.now(), **query)  # type: ignore[arg-type]
+    # The filters as they came, for the page links (下一页, 回到第一页) that keep them.
+    kept = {k: v for k, v in (("view", view), ("process_key", process_key), ("q", q[:100]),
+                              ("received_from", received_from), ("received_to", received_to),
+                              ("overdue", overdue), ("sort", sort), ("initiator_id", initiator_id),
+                              ("department_id", department_id)) if v}
     processes = session.execute(select(ProcessDefinition.process_key, ProcessDefinition.name)
                                 .order_by(ProcessDefinition.process_key, ProcessDefinition.version.desc())).all()
     names = {key: name for key, name in reversed(processes)}  # the latest version's name per process
     return render(request, "tasks/inbox.html", {
-        "view": view, "items": items, "overdue": overdue, "sort": sort, "process_key": process_key, "q": q[:100],
+        "view": view, "items": page.items, "cursor": cursor,
+        "next_url": f"/tasks?{urlencode({**kept, 'cursor': page.next_cursor})}" if page.next_cursor else None,
+        "first_url": f"/tasks?{urlencode(kept)}", "overdue": overdue, "sort": sort, "process_key": process_key, "q": q[:100],
         "received_from": received_from, "received_to": received_to, "processes": sorted(names.items()),
         "problems": problems, "initiator_id": people["initiator_id"], "department_id": people["department_id"],
-        **inbox_context(session, actor, view, read, {
+        **inbox_context(session, actor, view, read, items=page.items, cursor=cursor, params={
             "view": view, "process_key": process_key, "q": q, "received_from": received_from,
             "received_to": received_to, "overdue": overdue, "sort": sort, "initiator_id": initiator_id,
             "department_id": department_id, "read": read}),

@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 
 from app.core.clock import clock
 from app.core.db import Database, is_read_only
-from app.core.errors import CsrfFailed, DomainError
+from app.core.errors import CsrfFailed, DomainError, InvalidInput
 from app.core.security import csrf_matches
 from app.deps import RuntimeDep, SessionDep
 from app.desk import flows, service
@@ -33,6 +33,11 @@ def _ids(raw: Any) -> list[int]:
         except (TypeError, ValueError):
             continue
     return out
+
+
+def _int_or_none(raw: str | None) -> int | None:
+    text = (raw or "").strip()
+    return int(text) if text.isdigit() and len(text) < 10 else None
 
 
 def _back(request: Request, fallback: str) -> str:
@@ -64,8 +69,8 @@ def task_desk_context(session: SessionDep, db: Database, actor: Actor, task: Tas
     }
 
 
-def inbox_context(session: SessionDep, actor: Actor, view: str, read: str, params: dict[str, str]
-                  ) -> dict[str, Any]:
+def inbox_context(session: SessionDep, actor: Actor, view: str, read: str, params: dict[str, str],
+                  items: list[dict[str, Any]] | None = None, cursor: str = "") -> dict[str, Any]:
     """Return the inbox's counts per tab, saved filters, pickers, and the 抄送我的 list when that tab is open."""
     ctx: dict[str, Any] = {
         "counts": {"done": task_service.count_done(session=session, actor=actor),
@@ -73,29 +78,41 @@ def inbox_context(session: SessionDep, actor: Actor, view: str, read: str, param
                    "cc": service.count_unread_copies(session=session, actor=actor)},
         "saved_filters": [service.filter_public(f, actor) for f in service.saved_filters(session=session,
                                                                                           actor=actor)],
-        "initiator_choices": service.initiators(session=session, actor=actor),
+        "initiator_choices": service.initiators(session=session, actor=actor, selected=_int_or_none(
+            params.get("initiator_id"))),
         "department_choices": service.departments(session=session),
         "current_query": service.clean_query(urlencode({k: v for k, v in params.items() if v})),
         "read": read,
     }
     if view == "cc":
-        ctx["copies"] = service.copies_for(session=session, actor=actor,
-                                           read={"1": True, "0": False}.get(read))
+        flag = {"1": True, "0": False}.get(read)
+        try:
+            ctx["copies"], next_cursor = service.copies_for(session=session, actor=actor, read=flag,
+                                                            cursor=cursor or None)
+        except InvalidInput:
+            ctx["copies"], next_cursor = service.copies_for(session=session, actor=actor, read=flag)
+        kept = {"view": "cc", **({"read": read} if read in ("0", "1") else {})}
+        if next_cursor:
+            ctx["next_url"] = f"/tasks?{urlencode({**kept, 'cursor': next_cursor})}"
+        ctx["first_url"] = f"/tasks?{urlencode(kept)}"
     if view == "todo":
-        ctx["batch_options"] = _batch_options(session, actor)
+        ctx["batch_options"] = _batch_options(session, actor, [int(t["id"]) for t in items or []])
     return ctx
 
 
-def _batch_options(session: SessionDep, actor: Actor) -> dict[str, Any]:
-    """Which 待办 rows may be batch-completed, and the decisions offered (the union of their options)."""
+def _batch_options(session: SessionDep, actor: Actor, task_ids: list[int]) -> dict[str, Any]:
+    """Which 待办 rows of the page shown may be batch-completed, and the decisions offered (the union of their
+    options): only the page's rows are read, forms and all, not every open task of the department."""
     from sqlalchemy import or_, select
 
     from app.engine.models import TaskStatus
 
     from app.engine.hooks import hooks
 
+    if not task_ids:
+        return {"fit": set(), "decisions": []}
     rows = session.execute(select(Task.id, Task.form, Task.process_key, Task.task_spec).where(
-        Task.status == TaskStatus.open.value, Task.trial.is_(False), Task.department_id == actor.department_id,
+        Task.id.in_(task_ids), Task.status == TaskStatus.open.value, Task.trial.is_(False), Task.department_id == actor.department_id,
         Task.role.in_(sorted(actor.roles)), or_(Task.assignee_id.is_(None), Task.assignee_id == actor.id))).all()
     fit: set[int] = set()
     options: dict[str, str] = {}

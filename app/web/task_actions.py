@@ -23,6 +23,7 @@ from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department, User
 from app.org.service import Actor
 from app.tasks import actions, side
+from app.tasks import service as task_service
 from app.web import FormData, PageUser
 from app.web.render import flash_redirect, render, templates
 
@@ -99,9 +100,11 @@ def side_items_for(request: Request, user: Actor | None) -> dict[str, Any]:
     if user is None:
         return {"side": [], "deputy": []}
     with _session(request) as session:
-        deputy = [{"id": t.id, "name": t.name, "subject": i.subject, "for": who, "due_at": t.due_at}
-                  for t, i, who in actions.deputy_items(session, user)]
-        return {"side": side.open_side_items(session, user), "deputy": deputy}
+        principals = actions.deputy_principals(session, user)
+        page = task_service.deputy_inbox(session=session, principals=principals,
+                                         calendar=request.app.state.runtime.calendar.get(session), now=clock.now())
+        deputy = [{**t, "for": t["on_behalf_of_name"]} for t in page.items] if principals else []
+        return {"side": side.open_side_items(session, user)[0], "deputy": deputy}
 
 
 templates.env.globals["task_actions_for"] = task_actions_for

@@ -199,7 +199,7 @@ def test_a_callee_user_task_lands_in_the_right_inbox_on_the_callee_version_pinne
     diagram = reviewer.get(f"/api/instances/{instance_id}/diagram")
     assert diagram.status_code == 200, diagram.text
     assert diagram.json()["elements"]["call_review"]["state"] == "active"
-    assert review["form"][0]["id"] == "legal_opinion"
+    assert reviewer.get(f"/api/tasks/{review['id']}").json()["form"][0]["id"] == "legal_opinion"
     assert _todo(other, instance_id) == [] and _todo(clerk, instance_id) == []
     r = reviewer.post(f"/api/tasks/{review['id']}/complete", json={"data": {"legal_opinion": "合法"}})
     assert r.status_code == 200, r.text

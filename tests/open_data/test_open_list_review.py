@@ -85,7 +85,7 @@ def test_review_through_the_generic_task_form_is_recorded_too(client, as_user) -
     clerk = as_user("gat_clerk")
     created = submitted(clerk)
     reviewer = as_user("data_reviewer")
-    task = _task(reviewer, created["instance_id"], "review")
+    task = reviewer.get(f"/api/tasks/{_task(reviewer, created['instance_id'], 'review')['id']}").json()
     assert {f["id"] for f in task["form"]} == {"decision", "comment", "item_comments"}
     r = reviewer.post(f"/api/tasks/{task['id']}/complete",
                       json={"data": {"decision": "return", "item_comments": f'{{"{CRIMINAL}": "依据不完整"}}'}})
