@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, literal, or_, select, update
+from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 

@@ -28,7 +28,7 @@ from app.notifications.service import notify
 from app.org.models import User
 from app.org.service import Actor, load_actor
 from app.tasks.models import Deputy, SideKind, SideStatus, TaskSide
-from app.tasks.side import known_without_open_side, not_waiting, open_side_of, principals_of
+from app.tasks.side import known_without_open_side, open_side_of, principals_of
 from app.workdays.calendar import WorkdayCalendar
 from app.workdays.service import paused_working_days, recompute_due
 
