@@ -16,8 +16,9 @@ from tests.api.helpers import CONDITIONAL, review_task, submit
 
 # Per request, after the per-process caches are warm (person, calendar, definitions). SQLite adds
 # the BEGIN IMMEDIATE of each transaction. Test settings keep time travel on: the demo clock's read
-# (with its own BEGIN on SQLite) is part of each request here.
-BUDGET = {"sqlite": {"submit": 14, "complete": 17}, "postgresql": {"submit": 12, "complete": 15}}
+# (with its own BEGIN on SQLite) is part of each request here; it is read in a read-only transaction, so
+# on SQLite the write that follows on the same pooled connection first lifts query_only (one PRAGMA).
+BUDGET = {"sqlite": {"submit": 15, "complete": 18}, "postgresql": {"submit": 12, "complete": 15}}
 
 
 @contextmanager
