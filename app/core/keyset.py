@@ -1,0 +1,93 @@
+"""Keyset pagination for the case lists: an opaque cursor naming the last row's sort key, and capped counts.
+
+A cursor is base64url of a small JSON array ``[v1, v2, ...]`` (the sort key of the last row shown, its id
+last). It is validated strictly against the list's key kinds: anything else is a 422 ``cursor_invalid``.
+Nothing in it is trusted beyond positioning: the list's own filters and scope still apply to every page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
+from sqlmodel import Session
+
+from app.core.errors import InvalidInput
+
+COUNT_CAP = 100
+MAX_CURSOR_LENGTH = 512
+
+
+class CursorInvalid(InvalidInput):
+    code = "cursor_invalid"
+    message_zh = "翻页参数（cursor）无效，请回到第一页重新翻页"
+    message_en = "Invalid page cursor; go back to the first page"
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def encode(values: Sequence[Any]) -> str:
+    """Return the cursor naming a row's sort key (datetimes as ISO strings)."""
+    raw = json.dumps([_plain(v) for v in values], separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _value(raw: Any, kind: type) -> Any:
+    if kind is int and isinstance(raw, int) and not isinstance(raw, bool) and -2**63 <= raw < 2**63:
+        return raw
+    if kind is str and isinstance(raw, str) and len(raw) <= 200:
+        return raw
+    if kind is datetime and isinstance(raw, str) and len(raw) <= 40:
+        try:
+            found = datetime.fromisoformat(raw)
+        except ValueError:
+            raise CursorInvalid() from None
+        if found.tzinfo is not None:
+            return found
+    raise CursorInvalid()
+
+
+def decode(cursor: str | None, kinds: Sequence[type]) -> list[Any] | None:
+    """Read a cursor back into its sort key; None for the first page; 422 cursor_invalid on anything else."""
+    if cursor is None or cursor == "":
+        return None
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise CursorInvalid()
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise CursorInvalid() from None
+    if not isinstance(raw, list) or len(raw) != len(kinds):
+        raise CursorInvalid()
+    return [_value(v, k) for v, k in zip(raw, kinds, strict=True)]
+
+
+def after(columns: Sequence[Any], values: Sequence[Any], *, desc: bool = False) -> ColumnElement[bool]:
+    """Return the row-value condition "(c1, c2, ...) comes after the cursor" that an index range scan serves."""
+    params = [bindparam(None, v, type_=c.type) for c, v in zip(columns, values, strict=True)]
+    left, right = tuple_(*columns), tuple_(*params)
+    return left < right if desc else left > right
+
+
+def page(rows: Sequence[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
+    """Cut the limit+1 rows fetched to one page and name the next page's cursor (None on the last page)."""
+    shown = list(rows[:limit])
+    return shown, (encode(key(shown[-1])) if len(rows) > limit and shown else None)
+
+
+def capped_count(session: Session, stmt: Select[Any], cap: int = COUNT_CAP) -> int:
+    """Count the rows of a query, reading at most `cap` of them (shown as "99+" beyond 99)."""
+    inner = stmt.limit(cap).subquery()
+    return int(session.execute(select(func.count()).select_from(inner)).scalar_one())
+
+
+def count_label(count: int, cap: int = COUNT_CAP) -> str:
+    """Show a capped count: the number up to cap-1, else "99+"."""
+    return f"{cap - 1}+" if count >= cap else str(count)
