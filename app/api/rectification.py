@@ -9,7 +9,7 @@ from app.core.errors import Forbidden
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.rectification import flows, service
 from app.rectification.models import RectificationNotice
-from app.rectification.views import article_items, exemption_grounds, notice_public
+from app.rectification.views import article_items, exemption_grounds, notice_public, notices_public
 
 router = APIRouter(tags=["rectification"])
 
@@ -54,7 +54,7 @@ def list_mine(session: SessionDep, rt: RuntimeDep, actor: CurrentUser, status: s
     """List the notices my department issued or received (status: open, closed or one status), newest first."""
     calendar, now = rt.calendar.get(session), clock.now()
     rows = service.get_all_for_actor(session=session, actor=actor, status=status)
-    items = [notice_public(session, n, actor, calendar=calendar, now=now, full=False) for n in rows]
+    items = notices_public(session, rows, actor, calendar=calendar, now=now)
     return {"items": items, "count": len(items)}
 
 

@@ -83,7 +83,7 @@ def disputes_page(request: Request, session: SessionDep, actor: PageUser) -> Res
                                                              department_id=case_department(actor)))
     disputable = []
     if actor.has_role("clerk"):
-        for r in sharing_service.get_all_for_department(session=session, department_id=case_department(actor)):
+        for r in sharing_service.get_all_for_department(session=session, department_id=case_department(actor))[0]:
             mine = r.requester_department_id == actor.department_id
             if mine and _may_open(session, r):
                 disputable.append(share_request_public(session, r, with_history=False))

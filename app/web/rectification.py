@@ -22,7 +22,7 @@ from app.org.models import Department
 from app.org.service import Actor
 from app.rectification import flows, service
 from app.rectification.flows import NOTIFIABLE_KINDS
-from app.rectification.views import article_items, date_zh, exemption_grounds, notice_public
+from app.rectification.views import article_items, date_zh, exemption_grounds, notice_public, notices_public
 from app.runtime import Runtime
 from app.supervision import flows as supervision_flows
 from app.supervision.models import DECISION_ZH as SUPERVISION_DECISION_ZH
@@ -103,7 +103,7 @@ def notices(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUs
     status = status if status in ("open", "closed", "all") else "open"
     rows = service.get_all_for_actor(session=session, actor=actor, status=None if status == "all" else status)
     calendar, now = rt.calendar.get(session), clock.now()
-    items = [notice_public(session, n, actor, calendar=calendar, now=now, full=False) for n in rows]
+    items = notices_public(session, rows, actor, calendar=calendar, now=now)
     may_issue = actor.has_role("authority_reviewer") and actor.department_kind == "data_authority"
     return render(request, "rectification/list.html", {"rows": items, "status": status, "may_issue": may_issue})
 
