@@ -92,8 +92,9 @@ def list_items(session: Session, actor: Actor, *, calendar: WorkdayCalendar, now
         stmt = base.where(SupervisionItem.state == s)
         if key is not None and s == key[0]:
             stmt = stmt.where(keyset.after((SupervisionItem.due_at, SupervisionItem.id), key[1:]))
-        if skip:
-            # Old offset paging: count what this state holds to skip across the states.
+        if skip and s != states[-1]:
+            # Old offset paging: count what this state holds to skip across the states (the last state
+            # takes the rest of the offset in SQL, which refuses an out-of-range number as before).
             held = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
             if held <= skip:
                 skip -= held
