@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, true, tuple_
 from sqlmodel import Session
 
 from app.core.errors import InvalidInput
@@ -39,7 +39,16 @@ def encode(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _value(raw: Any, kind: type) -> Any:
+class Optional:
+    """A key kind that may also be null (e.g. a deadline not set): ``Optional(datetime)``."""
+
+    def __init__(self, kind: type) -> None:
+        self.kind = kind
+
+
+def _value(raw: Any, kind: Any) -> Any:
+    if isinstance(kind, Optional):
+        return None if raw is None else _value(raw, kind.kind)
     if kind is int and isinstance(raw, int) and not isinstance(raw, bool) and -2**63 <= raw < 2**63:
         return raw
     if kind is str and isinstance(raw, str) and len(raw) <= 200:
@@ -54,7 +63,7 @@ def _value(raw: Any, kind: type) -> Any:
     raise CursorInvalid()
 
 
-def decode(cursor: str | None, kinds: Sequence[type]) -> list[Any] | None:
+def decode(cursor: str | None, kinds: Sequence[Any]) -> list[Any] | None:
     """Read a cursor back into its sort key; None for the first page; 422 cursor_invalid on anything else."""
     if cursor is None or cursor == "":
         return None
@@ -74,6 +83,39 @@ def after(columns: Sequence[Any], values: Sequence[Any], *, desc: bool = False) 
     params = [bindparam(None, v, type_=c.type) for c, v in zip(columns, values, strict=True)]
     left, right = tuple_(*columns), tuple_(*params)
     return left < right if desc else left > right
+
+
+def after_mixed(columns: Sequence[Any], values: Sequence[Any], descending: Sequence[bool]
+                ) -> ColumnElement[bool]:
+    """Return "the row comes after the cursor" for a sort whose columns run in different directions.
+
+    Expanded as (c1 > v1) OR (c1 = v1 AND c2 > v2) OR ...; a null cursor value matches only nulls (a nullable
+    column must follow a column that groups its nulls, so nothing sorts strictly after a null within them).
+    A column may be a plain Python value (a branch's constant kind): its comparisons are decided here.
+    """
+    terms: list[ColumnElement[bool]] = []
+    prefix: list[ColumnElement[bool]] = []
+    for column, value, desc in zip(columns, values, descending, strict=True):
+        if isinstance(column, (str, int)):
+            beyond: Any = (column < value) if desc else (column > value)
+            if beyond:
+                terms.append(and_(true(), *prefix))
+            if column != value:
+                break
+            continue
+        if value is not None:
+            param = bindparam(None, value, type_=column.type)
+            terms.append(and_(*prefix, column < param if desc else column > param))
+            prefix.append(column == param)
+        else:
+            prefix.append(column.is_(None))
+    found: ColumnElement[bool] = or_(false(), *terms)
+    first, value, desc = columns[0], values[0], descending[0]
+    if not isinstance(first, (str, int)) and value is not None:
+        # A range on the leading column as well, so that an index on it serves the page.
+        found = and_(first <= bindparam(None, value, type_=first.type) if desc
+                     else first >= bindparam(None, value, type_=first.type), found)
+    return found
 
 
 def page(rows: Sequence[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
