@@ -124,6 +124,23 @@ def page(rows: Sequence[Any], limit: int, key: Any) -> tuple[list[Any], str | No
     return shown, (encode(key(shown[-1])) if len(rows) > limit and shown else None)
 
 
+def newest_first(session: Session, stmt: Select[Any], sides: Sequence[ColumnElement[bool]], id_column: Any,
+                 limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
+    """Return one page of a list shown newest first (by id) whose rows match any of `sides` (e.g. filed by or
+    received by a department), and the next cursor. Each side is read newest first from its own index
+    (side, id), cut to the page's size, then the sides are merged: a page costs the same at any depth."""
+    key = decode(cursor, (int,))
+    found: dict[int, Any] = {}
+    for side in sides:
+        part = stmt.where(side)
+        if key is not None:
+            part = part.where(id_column < key[0])
+        for row in session.execute(part.order_by(id_column.desc()).limit(limit + 1)).scalars():
+            found[row.id] = row
+    rows = [found[i] for i in sorted(found, reverse=True)][:limit + 1]
+    return page(rows, limit, lambda r: (r.id,))
+
+
 def capped_count(session: Session, stmt: Select[Any], cap: int = COUNT_CAP) -> int:
     """Count the rows of a query, reading at most `cap` of them (shown as "99+" beyond 99)."""
     inner = stmt.limit(cap).subquery()
