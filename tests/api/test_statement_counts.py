@@ -43,11 +43,18 @@ CALLS: list[tuple[str, str, str | None]] = [
     ("data_reviewer", "/api/rectification-notices", "items"),
     ("rst_clerk", "/api/rectification-notices", "items"),
     ("gov_supervisor", "/api/supervision/stats", None),
+    ("rst_clerk", "/share-requests", None),
+    ("rst_clerk", "/disputes", None),
+    ("data_reviewer", "/rectification-notices?status=all", None),
+    ("gat_head", "/api/me/deputy/tasks", "items"),
+    ("gat_clerk", "/api/catalog/versions", ""),
+    ("gat_reviewer", "/api/attachments?owner_type=dispute&owner_id={dispute}", ""),
 ]
 
 
-# The cc list (抄送我的) still reads one row per copy; it belongs to the task lists (issue 12, lists-tasks).
-KNOWN_N_PLUS_1 = {("gat_reviewer", "/api/me/copies")}
+# The cc list (抄送我的) still reads one row per copy, and the deputy's list (代理) one task at a time through
+# app.tasks.service.load_public; both belong to the task lists (issue 12, lists-tasks).
+KNOWN_N_PLUS_1 = {("gat_reviewer", "/api/me/copies"), ("gat_head", "/api/me/deputy/tasks")}
 
 
 @contextmanager
@@ -99,6 +106,11 @@ def _grow(conn: Connection, seeds: dict[str, Any], k: int) -> None:
     d_instance, _ = _clone_instance(conn, seeds["d_instance"], k)
     d_request = _clone(conn, "share_request", seeds["d_request"], instance_id=None)
     _clone(conn, "dispute", seeds["dispute"], instance_id=d_instance, share_request_id=d_request)
+    _clone(conn, "share_request", seeds["d_request"], instance_id=None)  # refused, not disputed: disputable
+    version = _table("catalog_version")
+    number = conn.execute(select(version.c.number).where(version.c.id == seeds["version"])).scalar_one()
+    _clone(conn, "catalog_version", seeds["version"], status="discarded", number=number + 100 + k)
+    _clone(conn, "attachment", seeds["attachment"])
     n_instance, _ = _clone_instance(conn, seeds["n_instance"], k)
     notice = _table("rectification_notice")
     seq = conn.execute(select(notice.c.seq).where(notice.c.id == seeds["notice"])).scalar_one()
@@ -115,6 +127,12 @@ def _seeds(rt: Runtime, as_user: Any) -> dict[str, Any]:
     created = submit(as_user("rst_clerk"))
     dispute = province_dispute(as_user)
     notice = province_notice(as_user)
+    version = as_user("gat_clerk").post("/api/catalog/versions")
+    assert version.status_code == 201, version.text
+    attachment = as_user("gat_reviewer").post(
+        "/api/attachments", data={"owner_type": "dispute", "owner_id": str(dispute["id"])},
+        files={"file": ("说明.pdf", b"%PDF-1.4 x", "application/pdf")})
+    assert attachment.status_code == 201, attachment.text
     with rt.db.engine.begin() as conn:
         task = _table("task")
         open_task = conn.execute(select(task).where(task.c.instance_id == created["instance_id"],
@@ -131,6 +149,8 @@ def _seeds(rt: Runtime, as_user: Any) -> dict[str, Any]:
             task_name=open_task["name"], subject="居民户籍信息共享申请", department_id=open_task["department_id"],
             office_department_id=office, level="province", due_at=now - timedelta(days=3), escalated_at=now,
             overdue_working_days=2, state="open").returning(_table("supervision_item").c.id)).scalar_one())
+        gat_head = conn.execute(select(_table("app_user").c.id).where(
+            _table("app_user").c.username == "gat_head")).scalar_one()
         rst_clerk = conn.execute(select(_table("app_user").c.id).where(
             _table("app_user").c.username == "rst_clerk")).scalar_one()
         notification = _table("notification")
@@ -144,7 +164,8 @@ def _seeds(rt: Runtime, as_user: Any) -> dict[str, Any]:
             "supervision_item": item, "d_instance": dispute_row["instance_id"],
             "d_request": dispute_row["share_request_id"], "dispute": dispute["id"],
             "n_instance": notice_row["instance_id"], "notice": notice["id"], "notifications": notes[:1],
-            "gat_reviewer": gat_reviewer, "rst_clerk": rst_clerk}
+            "gat_reviewer": gat_reviewer, "rst_clerk": rst_clerk, "version": version.json()["id"],
+            "attachment": attachment.json()["id"], "gat_head": gat_head}
 
 
 def _measure(rt: Runtime, clients: dict[str, Any], url: str, user: str, key: str | None) -> tuple[int, int]:
@@ -167,19 +188,24 @@ def _who(user: str, url: str) -> str:
 
 def test_list_calls_do_not_grow_with_the_page(rt: Runtime, app: Any, client: Any, as_user: Any) -> None:
     seeds = _seeds(rt, as_user)
+    today = clock.now().date()
+    r = as_user("gat_reviewer").put("/api/me/deputy", json={  # gat_head works the reviewer's tasks this week
+        "deputy_id": seeds["gat_head"], "starts_on": today.isoformat(), "ends_on": (today + timedelta(days=3)).isoformat()})
+    assert r.status_code == 200, r.text
+    calls = [(user, url.format(**seeds), key) for user, url, key in CALLS]
     clients: dict[str, Any] = {}
-    for user, url, _ in CALLS:
+    for user, url, _ in calls:
         if _who(user, url) not in clients:
             clients[_who(user, url)] = as_user(user) if url.startswith("/api/") else _login(app, user)
     with rt.db.engine.begin() as conn:
         for k in range(SMALL - 1):
             _grow(conn, seeds, k)
-    small = {(user, url): _measure(rt, clients, url, _who(user, url), key) for user, url, key in CALLS}
+    small = {(user, url): _measure(rt, clients, url, _who(user, url), key) for user, url, key in calls}
     with rt.db.engine.begin() as conn:
         for k in range(SMALL - 1, LARGE - 1):
             _grow(conn, seeds, k)
     grown = []
-    for user, url, key in CALLS:
+    for user, url, key in calls:
         count, listed = _measure(rt, clients, url, _who(user, url), key)
         before, listed_before = small[(user, url)]
         if key is not None and listed < listed_before + LARGE - SMALL:
