@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlmodel import Session
 
 from app.core.clock import clock
@@ -31,10 +31,13 @@ def open_dispute(body: flows.DisputeOpen, session: SessionDep, rt: RuntimeDep,
 
 
 @router.get("")
-def list_mine(session: SessionDep, actor: CurrentUser) -> dict[str, Any]:
-    """List the disputes my department opened, received or decides."""
-    rows = service.get_all_for_department(session=session, department_id=case_department(actor))
-    return {"items": summaries(session, rows), "count": len(rows)}
+def list_mine(session: SessionDep, actor: CurrentUser, limit: int = Query(100, ge=1, le=500),
+              cursor: str | None = None) -> dict[str, Any]:
+    """List the disputes my department opened, received or decides, newest first; `next_cursor` (null on
+    the last page) gives the next page as `cursor`."""
+    rows, next_cursor = service.get_all_for_department(session=session, department_id=case_department(actor),
+                                                       limit=limit, cursor=cursor)
+    return {"items": summaries(session, rows), "count": len(rows), "next_cursor": next_cursor}
 
 
 @router.get("/{dispute_id}")

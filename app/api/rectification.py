@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from app.core.clock import clock
 from app.core.errors import Forbidden
@@ -10,7 +10,7 @@ from app.core.history_page import check_limit
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.rectification import flows, service
 from app.rectification.models import RectificationNotice
-from app.rectification.views import article_items, exemption_grounds, history_page, notice_public
+from app.rectification.views import article_items, exemption_grounds, history_page, notice_public, notices_public
 
 router = APIRouter(tags=["rectification"])
 
@@ -50,13 +50,15 @@ def issue(body: flows.NoticeCreate, session: SessionDep, rt: RuntimeDep, actor: 
 
 
 @router.get("/rectification-notices")
-def list_mine(session: SessionDep, rt: RuntimeDep, actor: CurrentUser, status: str | None = None
-              ) -> dict[str, Any]:
-    """List the notices my department issued or received (status: open, closed or one status), newest first."""
+def list_mine(session: SessionDep, rt: RuntimeDep, actor: CurrentUser, status: str | None = None,
+              limit: int = Query(100, ge=1, le=500), cursor: str | None = None) -> dict[str, Any]:
+    """List the notices my department issued or received (status: open, closed or one status), newest first;
+    `next_cursor` (null on the last page) gives the next page as `cursor`."""
     calendar, now = rt.calendar.get(session), clock.now()
-    rows = service.get_all_for_actor(session=session, actor=actor, status=status)
-    items = [notice_public(session, n, actor, calendar=calendar, now=now, full=False) for n in rows]
-    return {"items": items, "count": len(items)}
+    rows, next_cursor = service.get_all_for_actor(session=session, actor=actor, status=status, limit=limit,
+                                                  cursor=cursor)
+    items = notices_public(session, rows, actor, calendar=calendar, now=now)
+    return {"items": items, "count": len(items), "next_cursor": next_cursor}
 
 
 @router.get("/rectification-notices/{notice_id}")

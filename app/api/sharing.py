@@ -2,14 +2,14 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from app.core.history_page import check_limit
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.org.scope import case_department
 from app.sharing import flows, service
-from app.sharing.views import DepartmentName, history_page, share_request_public
+from app.sharing.views import DepartmentName, history_page, share_request_public, share_requests_public
 
 router = APIRouter(prefix="/share-requests", tags=["sharing"])
 
@@ -28,10 +28,16 @@ def submit(body: flows.ShareRequestCreate, session: SessionDep, rt: RuntimeDep,
 
 
 @router.get("")
-def list_mine(session: SessionDep, actor: CurrentUser) -> list[dict[str, Any]]:
-    """List the requests my department filed or received."""
-    rows = service.get_all_for_department(session=session, department_id=case_department(actor))
-    return [share_request_public(session, r, with_history=False) for r in rows]
+def list_mine(session: SessionDep, actor: CurrentUser, response: Response,
+              limit: int = Query(100, ge=1, le=500), cursor: str | None = None) -> list[dict[str, Any]]:
+    """List the requests my department filed or received, newest first.
+
+    The answer stays a list; the next page's cursor (if any) is in the `X-Next-Cursor` header."""
+    rows, next_cursor = service.get_all_for_department(session=session, department_id=case_department(actor),
+                                                       limit=limit, cursor=cursor)
+    if next_cursor:
+        response.headers["X-Next-Cursor"] = next_cursor
+    return share_requests_public(session, rows)
 
 
 @router.get("/{share_request_id}")

@@ -33,15 +33,16 @@ def _one(session: SessionDep, rt: RuntimeDep, item: SupervisionItem) -> dict[str
 def list_items(session: SessionDep, rt: RuntimeDep, actor: CurrentUser, department_code: str | None = None,
                process_key: str | None = None, min_overdue_days: int | None = Query(None, ge=1),
                state: Literal["open", "closed"] | None = None, limit: int = Query(200, ge=1, le=1000),
-               offset: int = Query(0, ge=0)) -> dict[str, Any]:
-    """List my government's supervision items, filtered by department, process, overdue days and state."""
-    items = service.list_items(session, actor, calendar=rt.calendar.get(session), now=clock.now(),
-                               department_code=department_code, process_key=process_key,
-                               min_overdue_days=min_overdue_days, state=state, limit=limit, offset=offset)
-    for i in items:  # the rows are in the session already: no query
-        row = session.get(SupervisionItem, i["id"])
-        i.update(decision_public(row) if row is not None else {})
-    return {"items": items, "count": len(items)}
+               offset: int = Query(0, ge=0), cursor: str | None = None) -> dict[str, Any]:
+    """List my government's supervision items, filtered by department, process, overdue days and state.
+
+    Open items first, each state by deadline; `next_cursor` (null on the last page) gives the next page as
+    `cursor`."""
+    items, next_cursor = service.list_items(
+        session, actor, calendar=rt.calendar.get(session), now=clock.now(), department_code=department_code,
+        process_key=process_key, min_overdue_days=min_overdue_days, state=state, limit=limit, offset=offset,
+        cursor=cursor)
+    return {"items": items, "count": len(items), "next_cursor": next_cursor}
 
 
 class NoteBody(BaseModel):

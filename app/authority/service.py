@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, String, Subquery, and_, case, func, litera
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from app.core import keyset
 from app.core.errors import Forbidden, InvalidInput
 from app.disputes.models import Dispute
 from app.engine.models import Task, TaskStatus
@@ -153,37 +154,79 @@ def _overdue(cases: Subquery, now: datetime) -> ColumnElement[bool]:
     return and_(cases.c.is_open == 1, cases.c.next_due < now)
 
 
-def get_page(*, session: Session, flt: CaseFilter, now: datetime, limit: int, offset: int
-             ) -> tuple[int, list[tuple[str, int]]]:
-    """Return the number of matching cases and one page of (kind, id), by next deadline by default."""
+# The cursor of each order: the sort key of the last case shown (its kind and id last).
+DEADLINE_KEY = (int, keyset.Optional(datetime), int, datetime, str, int)
+OPENED_KEY = (datetime, str, int)
+
+
+def _order(sort: str, c: Any) -> list[tuple[Any, bool]]:
+    """Return the console's order as (column, descending) over a case row's columns."""
+    if sort == "deadline":
+        # Overdue deadlines are the earliest, so they come first; then open cases whose deadline is
+        # paused or not set; closed cases last, the latest first. The deadline is the earliest of a case's
+        # running tasks, so no index serves this order: a page reads the area's cases and sorts them.
+        return [(case((c.next_due.is_(None), 1), else_=0), False), (c.next_due, False), (c.is_open, True),
+                (c.opened_at, True), (c.kind, False), (c.id, False)]
+    # Opened at: each kind's branch is read from its index on the opening instant (ties by kind, then id).
+    return [(c.opened_at, sort == "-opened_at"), (c.kind, False), (c.id, False)]
+
+
+def get_page(*, session: Session, flt: CaseFilter, now: datetime, limit: int, offset: int = 0,
+             cursor: str | None = None) -> tuple[int, list[tuple[str, int]], str | None]:
+    """Return the number of matching cases (counted up to 100), one page of (kind, id) by next deadline by
+    default, and the next page's cursor (None on the last page).
+
+    Each kind is read as its own query, ordered like the page and cut after the cursor to the page's size
+    (plus the offset of old callers, plus one); the two are then merged by the same order."""
+    key = keyset.decode(cursor, DEADLINE_KEY if flt.sort == "deadline" else OPENED_KEY)
+    if key is not None and key[-2] not in KIND_ZH:
+        raise keyset.CursorInvalid()
     cases = _cases(flt, kind=flt.kind, state=flt.state)
     where = [_overdue(cases, now)] if flt.overdue else []
-    total = int(session.execute(select(func.count()).select_from(cases).where(*where)).scalar_one())
-    if flt.sort == "deadline":
-        # Overdue deadlines are the earliest, so they come first; then open cases whose deadline is
-        # paused or not set; closed cases last, the latest first.
-        order = [cases.c.next_due.is_(None), cases.c.next_due, cases.c.is_open.desc(), cases.c.opened_at.desc()]
-    elif flt.sort == "-opened_at":
-        order = [cases.c.opened_at.desc()]
-    else:
-        order = [cases.c.opened_at]
-    rows = session.execute(select(cases.c.kind, cases.c.id).where(*where)
-                           .order_by(*order, cases.c.kind, cases.c.id).limit(limit).offset(offset)).all()
-    return total, [(str(k), int(i)) for k, i in rows]
+    total = keyset.capped_count(session, select(cases.c.id).where(*where))
+    branches = []
+    for kind in ([flt.kind] if flt.kind else list(KIND_ZH)):
+        part = _cases(flt, kind=kind, state=flt.state)
+        stmt = select(part).where(_overdue(part, now)) if flt.overdue else select(part)
+        order = _order(flt.sort, part.c)
+        if key is not None:
+            columns = [kind if col is part.c.kind else col for col, _ in order]
+            stmt = stmt.where(keyset.after_mixed(columns, key, [d for _, d in order]))
+        stmt = stmt.order_by(*(col.desc() if d else col for col, d in order)).limit(offset + limit + 1)
+        branches.append(select(stmt.subquery()))
+    first, *rest = branches
+    merged = (first.union_all(*rest) if rest else first).subquery("page")
+    order = _order(flt.sort, merged.c)
+    rows = session.execute(select(merged).order_by(*(col.desc() if d else col for col, d in order))
+                           .limit(limit + 1).offset(offset)).all()
+
+    def sort_key(row: Any) -> tuple[Any, ...]:
+        if flt.sort == "deadline":
+            return (1 if row.next_due is None else 0, row.next_due, row.is_open, row.opened_at, row.kind, row.id)
+        return (row.opened_at, row.kind, row.id)
+
+    shown, next_cursor = keyset.page(rows, limit, sort_key)
+    return total, [(str(r.kind), int(r.id)) for r in shown], next_cursor
 
 
 def summary(*, session: Session, flt: CaseFilter, now: datetime) -> dict[str, int]:
-    """Count the open disputes, open notices and overdue cases of the area (region and level filters apply)."""
-    cases = _cases(flt, kind=None, state="all")
-    late = _overdue(cases, now)
+    """Count the open disputes, open notices and overdue cases of the area (region and level filters apply),
+    each counted up to 100 (shown as "99+"), in one statement."""
 
-    def count(*conds: ColumnElement[bool]) -> Any:
-        return func.coalesce(func.sum(case((and_(*conds), 1), else_=0)), 0)
+    def count(kind: str | None, *conds: Any) -> Any:
+        cases = _cases(flt, kind=kind, state="all")
+        found = select(cases.c.id).where(*(c(cases) for c in conds)).limit(keyset.COUNT_CAP).subquery()
+        return select(func.count()).select_from(found).scalar_subquery()
+
+    def is_open(c: Subquery) -> ColumnElement[bool]:
+        return c.c.is_open == 1
+
+    def late(c: Subquery) -> ColumnElement[bool]:
+        return _overdue(c, now)
 
     row = session.execute(select(
-        count(cases.c.kind == "dispute", cases.c.is_open == 1),
-        count(cases.c.kind == "rectification_notice", cases.c.is_open == 1),
-        count(late), count(late, cases.c.kind == "dispute"), count(late, cases.c.kind == "rectification_notice"),
+        count("dispute", is_open), count("rectification_notice", is_open),
+        count(None, late), count("dispute", late), count("rectification_notice", late),
     )).one()
     keys = ("open_disputes", "open_notices", "overdue", "overdue_disputes", "overdue_notices")
     return {k: int(v) for k, v in zip(keys, row, strict=True)}

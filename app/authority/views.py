@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.authority import service
 from app.authority.service import KIND_ZH, CaseFilter
 from app.catalog.models import CatalogEntry
+from app.core import keyset
 from app.core.clock import SHANGHAI
 from app.disputes.models import Dispute
 from app.disputes.views import status_label as dispute_status_label
@@ -27,11 +28,16 @@ PRINT_ZH = {"adjudication": "争议评判决定书", "settlement": "协商结果
 
 
 def console(session: Session, flt: CaseFilter, *, calendar: WorkdayCalendar, now: datetime, limit: int,
-            offset: int) -> dict[str, Any]:
-    """Return one page of the console: the cases, their total, and the counts of the area."""
-    total, keys = service.get_page(session=session, flt=flt, now=now, limit=limit, offset=offset)
+            offset: int = 0, cursor: str | None = None) -> dict[str, Any]:
+    """Return one page of the console: the cases, their total and the counts of the area (each counted up
+    to 100, labelled "99+" beyond 99), and the next page's cursor."""
+    total, keys, next_cursor = service.get_page(session=session, flt=flt, now=now, limit=limit, offset=offset,
+                                                cursor=cursor)
+    counts = service.summary(session=session, flt=flt, now=now)
     return {"items": cases_public(session, keys, calendar=calendar, now=now), "total": total,
-            "limit": limit, "offset": offset, "summary": service.summary(session=session, flt=flt, now=now),
+            "total_label": keyset.count_label(total), "next_cursor": next_cursor,
+            "limit": limit, "offset": offset, "summary": counts,
+            "summary_labels": {k: keyset.count_label(v) for k, v in counts.items()},
             "filters": {"kind": flt.kind, "state": flt.state, "overdue": flt.overdue, "region": flt.region_code,
                         "level": flt.level, "sort": flt.sort}}
 

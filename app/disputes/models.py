@@ -83,15 +83,19 @@ class Dispute(SQLModel, table=True):
     __table_args__ = (
         Index("uq_dispute_open_request", "share_request_id", unique=True,
               sqlite_where=text(OPEN), postgresql_where=text(OPEN)),
+        # A department's list newest first, each side (requester, provider, authority) from its own index.
+        Index("ix_dispute_requester_id", "requester_department_id", "id"),
+        Index("ix_dispute_provider_id", "provider_department_id", "id"),
+        Index("ix_dispute_authority_id", "authority_department_id", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     share_request_id: int = Field(foreign_key="share_request.id", index=True)
     entry_id: int = Field(foreign_key="catalog_entry.id", index=True)
-    requester_department_id: int = Field(foreign_key="department.id", index=True)
-    provider_department_id: int = Field(foreign_key="department.id", index=True)
+    requester_department_id: int = Field(foreign_key="department.id")
+    provider_department_id: int = Field(foreign_key="department.id")
     # Chosen when the dispute is opened (the level rule), so every party knows from the start.
-    authority_department_id: int = Field(foreign_key="department.id", index=True)
+    authority_department_id: int = Field(foreign_key="department.id")
     opened_by_id: int = Field(foreign_key="app_user.id")
     kind: str = Field(max_length=16)
     items: list[str] = Field(default_factory=list, sa_type=JSON)

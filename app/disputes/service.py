@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
+from app.core import keyset
 from app.core.errors import Conflict
 from app.core.history_page import PAGE_SIZE, decode_cursor, page_of
 from app.disputes.models import Dispute, DisputeRecord
@@ -15,6 +16,7 @@ from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department, DepartmentKind, Region
 from app.org.scope import hidden, may_read_case
 from app.org.service import Actor, office_for
+from app.sharing.models import ShareGrant, ShareRequest, ShareRequestStatus
 
 BUSINESS_PREFIX = "dispute:"
 # What a dispute file's cursor pages (app.core.history_page).
@@ -45,14 +47,28 @@ def get_visible(*, session: Session, dispute_id: int, actor: Actor) -> Dispute:
     return dispute
 
 
-def get_all_for_department(*, session: Session, department_id: int | None, limit: int = 200) -> list[Dispute]:
-    """List the disputes a department opened, received or decides, newest first."""
+def get_all_for_department(*, session: Session, department_id: int | None, limit: int = 100,
+                           cursor: str | None = None) -> tuple[list[Dispute], str | None]:
+    """List one page of the disputes a department opened, received or decides, newest first; and the next
+    page's cursor (None on the last page)."""
     if department_id is None:
-        return []  # no case role: no department's cases (app.org.scope)
-    stmt = select(Dispute).where(or_(Dispute.requester_department_id == department_id,
-                                     Dispute.provider_department_id == department_id,
-                                     Dispute.authority_department_id == department_id))
-    return list(session.execute(stmt.order_by(Dispute.id.desc()).limit(limit)).scalars().all())
+        return [], None  # no case role: no department's cases (app.org.scope)
+    return keyset.newest_first(session, select(Dispute), [Dispute.requester_department_id == department_id,
+                                                          Dispute.provider_department_id == department_id,
+                                                          Dispute.authority_department_id == department_id],
+                               Dispute.id, limit, cursor)
+
+
+def disputable_requests(*, session: Session, department_id: int, limit: int = 50) -> list[ShareRequest]:
+    """List a department's refused requests it may still dispute, newest first, in one query: no grant, no
+    open dispute and no adjudication (the rules of flows.check_disputable)."""
+    barred = select(Dispute.id).where(Dispute.share_request_id == ShareRequest.id,
+                                      or_(Dispute.closed_at.is_(None), Dispute.resolution == "adjudication"))
+    granted = select(ShareGrant.id).where(ShareGrant.share_request_id == ShareRequest.id)
+    stmt = select(ShareRequest).where(ShareRequest.requester_department_id == department_id,
+                                      ShareRequest.status == ShareRequestStatus.refused.value,
+                                      ~barred.exists(), ~granted.exists())
+    return list(session.execute(stmt.order_by(ShareRequest.id.desc()).limit(limit)).scalars())
 
 
 def get_all_by_share_request(*, session: Session, share_request_id: int) -> list[Dispute]:

@@ -86,6 +86,8 @@ class Task(SQLModel, table=True):
     __tablename__ = "task"
     __table_args__ = (
         UniqueConstraint("instance_id", "spiff_task_id"),
+        # An instance's open steps, found directly however many rounds its history holds.
+        Index("ix_task_instance_status", "instance_id", "status"),
         # The scheduler's sweeps: open tasks by deadline.
         Index("ix_task_open_due", "status", "due_at"),
         # Escalation scans only what is still to escalate, however many tasks history holds.
@@ -94,7 +96,7 @@ class Task(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    instance_id: int = Field(foreign_key="process_instance.id", index=True)
+    instance_id: int = Field(foreign_key="process_instance.id")
     process_key: str = Field(max_length=128)
     spiff_task_id: str = Field(max_length=36)
     task_spec: str = Field(max_length=128)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime
@@ -109,14 +109,17 @@ class RectificationNotice(SQLModel, table=True):
     __tablename__ = "rectification_notice"
     # The number's parts: a sequence is used once per authority and year, whatever happens to the notice.
     __table_args__ = (UniqueConstraint("authority_department_id", "year", "seq",
-                                       name="uq_rectification_notice_number"),)
+                                       name="uq_rectification_notice_number"),
+                      # A department's list newest first, each side (notified, issuing) from its own index.
+                      Index("ix_rectification_notice_department_id_id", "department_id", "id"),
+                      Index("ix_rectification_notice_authority_id", "authority_department_id", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=64, unique=True)
-    authority_department_id: int = Field(foreign_key="department.id", index=True)
+    authority_department_id: int = Field(foreign_key="department.id")
     year: int
     seq: int
-    department_id: int = Field(foreign_key="department.id", index=True)
+    department_id: int = Field(foreign_key="department.id")
     article_item: int
     facts: str = Field(max_length=5000)
     requirements: str = Field(max_length=5000)

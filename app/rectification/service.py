@@ -8,12 +8,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from app.attachments.models import Attachment
 from app.attachments.service import register_owner
+from app.core import keyset
 from app.core.clock import SHANGHAI
 from app.core.config import ROOT, Settings, get_settings
 from app.core.errors import Conflict, DomainError
@@ -186,24 +187,25 @@ def get_visible(*, session: Session, notice_id: int, actor: Actor) -> Rectificat
     return notice
 
 
-def get_all_for_actor(*, session: Session, actor: Actor, status: str | None = None,
-                      limit: int = 200) -> list[RectificationNotice]:
-    """List the notices a person's department issued or received (a supervisor: those escalated to it)."""
+def get_all_for_actor(*, session: Session, actor: Actor, status: str | None = None, limit: int = 100,
+                      cursor: str | None = None) -> tuple[list[RectificationNotice], str | None]:
+    """List one page of the notices a person's department issued or received (a supervisor: also those
+    escalated to it), newest first; and the next page's cursor (None on the last page)."""
     if not works_cases(actor):
-        return []  # a designer lists no department's cases (app.org.scope)
-    mine = or_(RectificationNotice.department_id == actor.department_id,
-               RectificationNotice.authority_department_id == actor.department_id)
+        return [], None  # a designer lists no department's cases (app.org.scope)
+    sides = [RectificationNotice.department_id == actor.department_id,
+             RectificationNotice.authority_department_id == actor.department_id]
     if actor.has_role("supervisor"):
-        mine = or_(mine, RectificationNotice.instance_id.in_(
+        sides.append(RectificationNotice.instance_id.in_(
             select(SupervisionItem.instance_id).where(SupervisionItem.office_department_id == actor.department_id)))
-    stmt = select(RectificationNotice).where(mine)
+    stmt = select(RectificationNotice)
     if status == "open":
         stmt = stmt.where(RectificationNotice.status.in_([s.value for s in OPEN_STATUSES]))
     elif status == "closed":
         stmt = stmt.where(RectificationNotice.status.not_in([s.value for s in OPEN_STATUSES]))
     elif status:
         stmt = stmt.where(RectificationNotice.status == status)
-    return list(session.execute(stmt.order_by(RectificationNotice.id.desc()).limit(limit)).scalars().all())
+    return keyset.newest_first(session, stmt, sides, RectificationNotice.id, limit, cursor)
 
 
 def open_task(session: Session, notice: RectificationNotice, task_spec: str | None = None) -> Task | None:

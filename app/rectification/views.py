@@ -13,7 +13,8 @@ from app.audit import service as audit
 from app.core.clock import SHANGHAI
 from app.core.history_page import PAGE_SIZE
 from app.engine.runner import may_work
-from app.org.models import User
+from app.engine.models import Task, TaskStatus
+from app.org.models import Department, User
 from app.org.service import Actor
 from app.rectification import service
 from app.rectification.models import (
@@ -50,12 +51,38 @@ def date_zh(at: datetime | None) -> str:
     return f"{local.year}年{local.month}月{local.day}日"
 
 
+def notices_public(session: Session, notices: list[RectificationNotice], actor: Actor | None = None, *,
+                   calendar: WorkdayCalendar, now: datetime) -> list[dict[str, Any]]:
+    """Return several notices as lists show them: their departments, issuers and open steps read once."""
+    open_ids = {n.instance_id for n in notices if n.status in OPEN_STATUSES and n.instance_id is not None}
+    tasks: dict[int, Task] = {}
+    if open_ids:
+        for t in session.execute(select(Task).where(Task.instance_id.in_(open_ids),
+                                                    Task.status == TaskStatus.open.value)
+                                 .order_by(Task.id)).scalars():
+            tasks[t.instance_id] = t  # the latest open task of each instance, as open_task() picks it
+    depts = service.departments_by_id(session=session, ids={i for n in notices for i in (
+        n.department_id, n.authority_department_id)})
+    users = {u.id: u for u in session.execute(select(User).where(
+        User.id.in_({n.issued_by_id for n in notices}))).scalars()} if notices else {}
+    return [notice_public(session, n, actor, calendar=calendar, now=now, full=False,
+                          loaded=(depts, users.get(n.issued_by_id), tasks.get(n.instance_id or 0)
+                                  if n.status in OPEN_STATUSES else None)) for n in notices]
+
+
 def notice_public(session: Session, notice: RectificationNotice, actor: Actor | None = None, *,
-                  calendar: WorkdayCalendar, now: datetime, full: bool = True) -> dict[str, Any]:
-    """Return a notice as the API shows it; `full` adds reports, supervision, attachments and history."""
-    depts = service.departments_by_id(session=session, ids={notice.department_id, notice.authority_department_id})
-    issuer = session.get(User, notice.issued_by_id)
-    task = service.open_task(session, notice) if notice.status in OPEN_STATUSES else None
+                  calendar: WorkdayCalendar, now: datetime, full: bool = True,
+                  loaded: tuple[dict[int, Department], User | None, Task | None] | None = None) -> dict[str, Any]:
+    """Return a notice as the API shows it; `full` adds reports, supervision, attachments and history.
+
+    `loaded` is what a list read for all its rows at once: (departments, issuer, open task)."""
+    if loaded is not None:
+        depts, issuer, task = loaded
+    else:
+        depts = service.departments_by_id(session=session, ids={notice.department_id,
+                                                                  notice.authority_department_id})
+        issuer = session.get(User, notice.issued_by_id)
+        task = service.open_task(session, notice) if notice.status in OPEN_STATUSES else None
     rectify = task if task is not None and task.task_spec == "rectify" else None
     due_at = rectify.due_at if rectify is not None and rectify.due_at else notice.due_at
     deadline = deadline_fields(rectify, calendar, now) if rectify is not None else {

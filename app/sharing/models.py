@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime
@@ -31,11 +31,14 @@ class ShareRequest(SQLModel, table=True):
     """A using department's request for a catalog entry of a providing department."""
 
     __tablename__ = "share_request"
+    # A department's list (filed, received) newest first: each side read from its own index.
+    __table_args__ = (Index("ix_share_request_requester_id", "requester_department_id", "id"),
+                      Index("ix_share_request_provider_id", "provider_department_id", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     entry_id: int = Field(foreign_key="catalog_entry.id", index=True)
-    requester_department_id: int = Field(foreign_key="department.id", index=True)
-    provider_department_id: int = Field(foreign_key="department.id", index=True)
+    requester_department_id: int = Field(foreign_key="department.id")
+    provider_department_id: int = Field(foreign_key="department.id")
     requested_by_id: int = Field(foreign_key="app_user.id")
     items: list[str] = Field(default_factory=list, sa_type=JSON)
     purpose: str = Field(max_length=2000)

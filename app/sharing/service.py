@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.core import keyset
+
 from app.org.models import Department
 from app.org.scope import hidden, may_read_case
 from app.org.service import Actor
@@ -35,15 +37,23 @@ def get_grant(*, session: Session, share_request_id: int) -> ShareGrant | None:
     ).scalar_one_or_none()
 
 
-def get_all_for_department(*, session: Session, department_id: int | None, limit: int = 100) -> list[ShareRequest]:
-    """List the requests a department filed or received, newest first."""
+def get_all_for_department(*, session: Session, department_id: int | None, limit: int = 100,
+                           cursor: str | None = None) -> tuple[list[ShareRequest], str | None]:
+    """List one page of the requests a department filed or received, newest first; and the next cursor.
+
+    Filed and received are each read newest first from their own index (department, id), then merged."""
     if department_id is None:
-        return []  # no case role: no department's cases (app.org.scope)
-    stmt = select(ShareRequest).where(
-        (ShareRequest.requester_department_id == department_id)
-        | (ShareRequest.provider_department_id == department_id)
-    ).order_by(ShareRequest.id.desc()).limit(limit)
-    return list(session.execute(stmt).scalars().all())
+        return [], None  # no case role: no department's cases (app.org.scope)
+    key = keyset.decode(cursor, (int,))
+    found: dict[int, ShareRequest] = {}
+    for column in (ShareRequest.requester_department_id, ShareRequest.provider_department_id):
+        stmt = select(ShareRequest).where(column == department_id)
+        if key is not None:
+            stmt = stmt.where(ShareRequest.id < key[0])
+        for r in session.execute(stmt.order_by(ShareRequest.id.desc()).limit(limit + 1)).scalars():
+            found[r.id or 0] = r
+    rows = [found[i] for i in sorted(found, reverse=True)][:limit + 1]
+    return keyset.page(rows, limit, lambda r: (r.id,))
 
 
 def departments_by_id(*, session: Session, ids: set[int]) -> dict[int, Department]:

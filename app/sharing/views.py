@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.audit import service as audit
@@ -21,6 +22,21 @@ class DepartmentName(NamedTuple):
 
 
 _LOOK_UP: Any = object()
+
+
+def share_requests_public(session: Session, requests: list[ShareRequest]) -> list[dict[str, Any]]:
+    """Return several share requests as lists show them: entries, departments and grants read once."""
+    if not requests:
+        return []
+    departments = {k: DepartmentName(d.code, d.name) for k, d in service.departments_by_id(
+        session=session, ids={i for r in requests for i in (r.requester_department_id,
+                                                            r.provider_department_id)}).items()}
+    entries = {e.id: e for e in session.execute(select(CatalogEntry).where(
+        CatalogEntry.id.in_({r.entry_id for r in requests}))).scalars()}
+    grants = {g.share_request_id: g for g in session.execute(select(ShareGrant).where(
+        ShareGrant.share_request_id.in_({r.id for r in requests}))).scalars()}
+    return [share_request_public(session, r, with_history=False, entry=entries.get(r.entry_id),
+                                 departments=departments, grant=grants.get(r.id or 0)) for r in requests]
 
 
 def share_request_public(session: Session, request: ShareRequest, *, with_history: bool = True,

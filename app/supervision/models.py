@@ -23,7 +23,10 @@ class SupervisionItem(SQLModel, table=True):
     """One overdue task escalated, exactly once, to the government office of its department's level."""
 
     __tablename__ = "supervision_item"
-    __table_args__ = (Index("ix_supervision_item_office_state", "office_department_id", "state"),)
+    # The queue reads each state in deadline order: a supervisor's office (and an administrator's whole
+    # service) from its own index, so a page costs the same at any depth.
+    __table_args__ = (Index("ix_supervision_item_office_queue", "office_department_id", "state", "due_at", "id"),
+                      Index("ix_supervision_item_queue", "state", "due_at", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     # The unique key under which escalation records its effect: one item per task, ever.

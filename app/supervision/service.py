@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select, true
 from sqlmodel import Session
 
+from app.core import keyset
 from app.core.errors import Forbidden
 from app.org.models import Department, DepartmentKind, Region
 from app.org.scope import hidden
 from app.org.service import Actor
-from app.supervision.models import CLOSE_REASON_ZH, STATE_ZH, ItemState, SupervisionItem
+from app.supervision.models import CLOSE_REASON_ZH, STATE_ZH, ItemState, SupervisionItem, decision_public
 from app.workdays.calendar import WorkdayCalendar
 
 
@@ -53,25 +54,59 @@ def scope(actor: Actor) -> ColumnElement[bool]:
     raise Forbidden("只有督查员可以查看督办事项", code="supervisor_required")
 
 
+LIST_KEY = (str, datetime, int)  # the cursor of the queue: (state, due_at, id)
+STATE_ORDER = (ItemState.open.value, ItemState.closed.value)  # open items first, as the queue shows them
+
+
 def list_items(session: Session, actor: Actor, *, calendar: WorkdayCalendar, now: datetime,
                department_code: str | None = None, process_key: str | None = None,
                min_overdue_days: int | None = None, state: str | None = None,
-               limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
-    """List the items of a supervisor's government, filtered; overdue days counted up to now (or done)."""
-    stmt = (select(SupervisionItem, Department).join(Department, Department.id == SupervisionItem.department_id)
+               limit: int = 200, offset: int = 0, cursor: str | None = None
+               ) -> tuple[list[dict[str, Any]], str | None]:
+    """List one page of a supervisor's queue, filtered, open items first by deadline; and the next cursor.
+
+    Each state is read from the index (office, state, due_at, id) in its order, so a page costs the same
+    at any depth of the queue; `offset` is still honoured for old callers.
+    """
+    key = keyset.decode(cursor, LIST_KEY)
+    if key is not None and key[0] not in STATE_ORDER:
+        raise keyset.CursorInvalid()
+    base = (select(SupervisionItem, Department).join(Department, Department.id == SupervisionItem.department_id)
             .where(scope(actor)))
     if department_code:
-        stmt = stmt.where(Department.code == department_code)
+        base = base.where(SupervisionItem.department_id.in_(
+            select(Department.id).where(Department.code == department_code).scalar_subquery()))
     if process_key:
-        stmt = stmt.where(SupervisionItem.process_key == process_key)
-    if state:
-        stmt = stmt.where(SupervisionItem.state == state)
+        base = base.where(SupervisionItem.process_key == process_key)
     if min_overdue_days:
-        stmt = stmt.where(SupervisionItem.overdue_working_days >= min_overdue_days)
-    rows = session.execute(stmt.order_by(SupervisionItem.state.desc(), SupervisionItem.due_at,
-                                         SupervisionItem.id).limit(limit).offset(offset)).all()
-    offices = _names(session, {item.office_department_id for item, _ in rows})
-    return [item_public(item, dept, offices.get(item.office_department_id, ""), calendar, now) for item, dept in rows]
+        base = base.where(SupervisionItem.overdue_working_days >= min_overdue_days)
+    states = [state] if state else list(STATE_ORDER)
+    if key is not None:
+        states = [s for s in states if STATE_ORDER.index(s) >= STATE_ORDER.index(key[0])]
+    rows: list[Any] = []
+    skip = offset
+    for s in states:
+        want = limit + 1 - len(rows)
+        if want <= 0:
+            break
+        stmt = base.where(SupervisionItem.state == s)
+        if key is not None and s == key[0]:
+            stmt = stmt.where(keyset.after((SupervisionItem.due_at, SupervisionItem.id), key[1:]))
+        if skip and s != states[-1]:
+            # Old offset paging: count what this state holds to skip across the states (the last state
+            # takes the rest of the offset in SQL, which refuses an out-of-range number as before).
+            held = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+            if held <= skip:
+                skip -= held
+                continue
+        found = session.execute(stmt.order_by(SupervisionItem.due_at, SupervisionItem.id)
+                                .limit(want).offset(skip)).all()
+        skip = 0
+        rows.extend(found)
+    shown, next_cursor = keyset.page(rows, limit, lambda r: (r[0].state, r[0].due_at, r[0].id))
+    offices = _names(session, {item.office_department_id for item, _ in shown})
+    return [{**item_public(item, dept, offices.get(item.office_department_id, ""), calendar, now),
+             **decision_public(item)} for item, dept in shown], next_cursor
 
 
 def get_visible(session: Session, actor: Actor, item_id: int) -> SupervisionItem:

@@ -31,7 +31,7 @@ from app.org.service import Actor
 from app.sharing import flows as sharing_flows
 from app.sharing import service as sharing_service
 from app.sharing.views import history_page as sharing_history_page
-from app.sharing.views import share_request_public
+from app.sharing.views import share_request_public, share_requests_public
 from app.notifications import service as notification_service
 from app.tasks import flows as task_flows
 from app.tasks import service as task_service
@@ -376,9 +376,8 @@ def _json_tables(session: SessionDep, instance: Any, fields: list[dict[str, Any]
 @router.get("/share-requests", response_class=HTMLResponse)
 def share_requests(request: Request, session: SessionDep, actor: PageUser) -> Response:
     """List the requests my department filed or received."""
-    rows = [share_request_public(session, r, with_history=False)
-            for r in sharing_service.get_all_for_department(session=session, department_id=case_department(actor))]
-    return render(request, "sharing/list.html", {"rows": rows})
+    found, _ = sharing_service.get_all_for_department(session=session, department_id=case_department(actor))
+    return render(request, "sharing/list.html", {"rows": share_requests_public(session, found)})
 
 
 @router.get("/share-requests/new", response_class=HTMLResponse)

@@ -22,13 +22,13 @@ PAGE_SIZE = 50
 @router.get("/authority", response_class=HTMLResponse)
 def console_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser, kind: str = "",
                  state: str = "", overdue: str = "", region: str = "", level: str = "", sort: str = "",
-                 offset: int = Query(0, ge=0)) -> Response:
+                 offset: int = Query(0, ge=0), cursor: str = "") -> Response:
     """Show the disputes and notices of my level and below with their deadlines, and the counts."""
     service.require_console_user(actor)
     flt = service.parse_filter(session=session, actor=actor, kind=kind, state=state, overdue=overdue,
                                region=region, level=level, sort=sort)
     page = console(session, flt, calendar=rt.calendar.get(session), now=clock.now(),
-                   limit=PAGE_SIZE, offset=offset)
+                   limit=PAGE_SIZE, offset=offset, cursor=cursor or None)
     query = flt.query()
 
     def link(**over: str | int) -> str:
@@ -37,13 +37,13 @@ def console_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: P
 
     # The counts cover the region and level chosen; their links keep those and pick the rest.
     area = {k: v for k, v in query.items() if k in ("region", "level")}
-    total = page["total"]
     return render(request, "authority/console.html", {
         **page, "flt": flt, "KIND_ZH": service.KIND_ZH, "STATE_ZH": service.STATE_ZH, "SORT_ZH": service.SORT_ZH,
         "regions": service.region_options(session=session, actor=actor),
         "levels": service.level_options(actor),
-        "prev_url": link(offset=max(0, offset - PAGE_SIZE)) if offset > 0 else None,
-        "next_url": link(offset=offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
+        # 下一页 carries the cursor (the filters kept); 回到第一页 drops it.
+        "next_url": link(cursor=page["next_cursor"]) if page["next_cursor"] else None,
+        "first_url": link() if cursor or offset else None,
         "overdue_url": "/authority?" + urlencode({**area, "overdue": "1"}),
         "disputes_url": "/authority?" + urlencode({**area, "kind": "dispute"}),
         "notices_url": "/authority?" + urlencode({**area, "kind": "rectification_notice"}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import ChainMap
+from urllib.parse import urlencode
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,7 +23,8 @@ from app.org.models import Department
 from app.org.service import Actor
 from app.rectification import flows, service
 from app.rectification.flows import NOTIFIABLE_KINDS
-from app.rectification.views import article_items, date_zh, exemption_grounds, history_page, notice_public
+from app.rectification.views import (article_items, date_zh, exemption_grounds, history_page, notice_public,
+                                     notices_public)
 from app.runtime import Runtime
 from app.supervision import flows as supervision_flows
 from app.supervision.models import DECISION_ZH as SUPERVISION_DECISION_ZH
@@ -31,6 +33,8 @@ from app.web import FormData, PageUser
 from app.audit.labels import ACTION_ZH as AUDIT_ACTION_ZH
 from app.web.history import earlier_lines
 from app.web.render import flash_redirect, render
+
+PAGE_SIZE = 50
 
 router = APIRouter(include_in_schema=False)
 
@@ -101,14 +105,21 @@ def _act(request: Request, session: Session, rt: Runtime, actor: Actor, notice_i
 
 @router.get("/rectification-notices", response_class=HTMLResponse)
 def notices(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser,
-            status: str = "open") -> Response:
-    """List the notices my department issued or received (a supervisor: those escalated to my government)."""
+            status: str = "open", cursor: str = "") -> Response:
+    """List one page of the notices my department issued or received (a supervisor: those escalated to my
+    government); 下一页 carries the cursor."""
     status = status if status in ("open", "closed", "all") else "open"
-    rows = service.get_all_for_actor(session=session, actor=actor, status=None if status == "all" else status)
+    rows, next_cursor = service.get_all_for_actor(session=session, actor=actor,
+                                                  status=None if status == "all" else status, limit=PAGE_SIZE,
+                                                  cursor=cursor or None)
     calendar, now = rt.calendar.get(session), clock.now()
-    items = [notice_public(session, n, actor, calendar=calendar, now=now, full=False) for n in rows]
+    items = notices_public(session, rows, actor, calendar=calendar, now=now)
     may_issue = actor.has_role("authority_reviewer") and actor.department_kind == "data_authority"
-    return render(request, "rectification/list.html", {"rows": items, "status": status, "may_issue": may_issue})
+    filters = {"status": status} if status != "open" else {}
+    return render(request, "rectification/list.html", {
+        "rows": items, "status": status, "may_issue": may_issue,
+        "next_url": "/rectification-notices?" + urlencode({**filters, "cursor": next_cursor}) if next_cursor else None,
+        "first_url": ("/rectification-notices" + (f"?{urlencode(filters)}" if filters else "")) if cursor else None})
 
 
 def _departments(session: Session, actor: Actor) -> list[Department]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
@@ -15,15 +17,20 @@ from app.web.render import case_link, flash_redirect, render
 
 router = APIRouter(include_in_schema=False)
 
+PAGE_SIZE = 50
+
 
 @router.get("/supervision", response_class=HTMLResponse)
 def items(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser, state: str = "open",
-          department_code: str = "", min_overdue_days: str = "") -> Response:
-    """List my government's supervision items with filters."""
-    min_days = int(min_overdue_days) if min_overdue_days.isdigit() else None
-    rows = service.list_items(session, actor, calendar=rt.calendar.get(session), now=clock.now(),
-                              department_code=department_code or None, min_overdue_days=min_days,
-                              state=state if state in ("open", "closed") else None)
+          department_code: str = "", min_overdue_days: str = "", cursor: str = "") -> Response:
+    """List one page of my government's supervision items with filters; 下一页 carries the cursor."""
+    min_days = int(min_overdue_days) if min_overdue_days.isdigit() and len(min_overdue_days) < 6 else None
+    rows, next_cursor = service.list_items(
+        session, actor, calendar=rt.calendar.get(session), now=clock.now(), department_code=department_code or None,
+        min_overdue_days=min_days, state=state if state in ("open", "closed") else None, limit=PAGE_SIZE,
+        cursor=cursor or None)
+    filters = {k: v for k, v in (("state", state), ("department_code", department_code),
+                                 ("min_overdue_days", min_overdue_days)) if v}
     # Each item links to its case's own page (the case's read rules still decide what opens there).
     refs = dict(session.execute(select(ProcessInstance.id, ProcessInstance.business_ref).where(
         ProcessInstance.id.in_({r["instance_id"] for r in rows}))).all()) if rows else {}
@@ -32,9 +39,10 @@ def items(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser
         # The case's number as its page names it, e.g. 共享申请 #12 (a person quotes it on the phone).
         row["case_number"] = f"{row['case_link'][1]} #{row['case_link'][0].rsplit('/', 1)[-1]}" \
             if row["case_link"] else None
-    return render(request, "supervision/list.html", {"rows": rows, "state": state,
-                                                     "department_code": department_code,
-                                                     "min_overdue_days": min_overdue_days})
+    return render(request, "supervision/list.html", {
+        "rows": rows, "state": state, "department_code": department_code, "min_overdue_days": min_overdue_days,
+        "next_url": "/supervision?" + urlencode({**filters, "cursor": next_cursor}) if next_cursor else None,
+        "first_url": ("/supervision?" + urlencode(filters)) if cursor else None})
 
 
 @router.post("/supervision/{item_id}/urge")

@@ -80,6 +80,41 @@ def test_sorting_and_paging(as_user) -> None:
     assert cases(authority, offset=10)["items"] == [] and cases(authority, offset=10)["total"] == 4
 
 
+def _walk(authority: Any, **params: Any) -> list[tuple[str, int]]:
+    """Follow next_cursor one case at a time to the end."""
+    seen: list[tuple[str, int]] = []
+    cursor = None
+    while True:
+        page = cases(authority, limit=1, **params, **({"cursor": cursor} if cursor else {}))
+        seen += keys(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return seen
+
+
+@pytest.mark.parametrize("sort", ["deadline", "-opened_at", "opened_at"])
+def test_cursor_pages_list_every_case_once_in_order(as_user, sort) -> None:
+    _setup(as_user)
+    authority = as_user("data_reviewer")
+    for params in ({"sort": sort}, {"sort": sort, "state": "all"}, {"sort": sort, "kind": "dispute"}):
+        everything = cases(authority, **params)
+        assert everything["next_cursor"] is None
+        walked = _walk(authority, **params)
+        assert walked == keys(everything) and len(walked) == len(set(walked)) == everything["total"] > 0
+
+
+def test_a_forged_console_cursor_is_a_422(as_user) -> None:
+    authority = as_user("data_reviewer")
+    forged = "WyJub3QtYS1raW5kIl0"  # base64url of ["not-a-kind"]
+    for cursor in ("%%%", forged, "W10", "x" * 600):
+        r = authority.get("/api/authority/cases", params={"cursor": cursor})
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"]["code"] == "cursor_invalid"
+    r = authority.get("/api/authority/cases", params={"sort": "opened_at", "cursor": cases(
+        authority, limit=1)["next_cursor"] or "W10"})
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "cursor_invalid"
+
+
 @pytest.mark.parametrize(("params", "field"), [
     ({"kind": "case"}, "kind"), ({"state": "pending"}, "state"), ({"overdue": "maybe"}, "overdue"),
     ({"level": "village"}, "level"), ({"region": "999999"}, "region"), ({"region": "4" * 300}, "region"),
