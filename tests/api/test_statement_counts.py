@@ -54,7 +54,7 @@ CALLS: list[tuple[str, str, str | None]] = [
 
 # The cc list (抄送我的) still reads one row per copy, and the deputy's list (代理) one task at a time through
 # app.tasks.service.load_public; both belong to the task lists (issue 12, lists-tasks).
-KNOWN_N_PLUS_1 = {("gat_reviewer", "/api/me/copies"), ("gat_head", "/api/me/deputy/tasks")}
+KNOWN_N_PLUS_1: set[tuple[str, str]] = set()
 
 
 @contextmanager
