@@ -325,6 +325,10 @@ def main() -> int:
             if b.p95 is None and which == "after":
                 print(f"{label:24} {'after':6} (no page after: {big[label].next_by})")
                 continue
+            if s.p95 is None and which == "after":
+                # The small dataset has no page after the first (fewer rows than a page): the later page at
+                # 1M is held to the same call's first page at 1k, which is what a user compares it with.
+                s = small[label].first if label in small else s
             ratio = b.p95 / s.p95 if b.p95 is not None and s.p95 else None
             ok = b.p95 is not None and b.p95 <= TARGET_MS and ratio is not None and ratio <= TARGET_RATIO
             failures += not ok

@@ -133,7 +133,7 @@ def list_versions(session: SessionDep, actor: CurrentUser, department_code: str 
     rows = service.list_versions(session=session, actor=actor, department_code=department_code,
                                  status=status.value if status else None, instance_id=instance_id,
                                  limit=limit, offset=offset)
-    return [views.version_public(session, v, d, with_entries=False) for v, d in rows]
+    return views.versions_public(session, rows)
 
 
 @router.get("/versions/compare")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.audit.service import trail_page
@@ -51,6 +52,18 @@ def row_public(row: CatalogVersionEntry) -> dict[str, Any]:
         "comment": row.comment, "decided_round": row.decided_round, "decided_by": row.decided_by,
         "decided_at": _iso(row.decided_at), "problems": problems,
     }
+
+
+def versions_public(session: Session, rows: list[tuple[CatalogVersion, Department]]) -> list[dict[str, Any]]:
+    """Return a page of versions as the API lists them, their reviewing authorities read in one query."""
+    authority_ids = {v.authority_department_id for v, _ in rows if v.authority_department_id}
+    # Held here while the page is built: the session's identity map keeps objects only while they are
+    # referenced, and version_public's session.get then finds each authority without a query.
+    authorities = (session.execute(select(Department).where(Department.id.in_(authority_ids))).scalars().all()
+                   if authority_ids else [])
+    page = [version_public(session, v, d, with_entries=False) for v, d in rows]
+    del authorities
+    return page
 
 
 def version_public(session: Session, version: CatalogVersion, dept: Department, *, actor: Actor | None = None,
@@ -112,8 +125,6 @@ def duty_public(session: Session, duty: CatalogUpdateDuty, trigger: CatalogUpdat
 
     task = None
     if duty.instance_id is not None:
-        from sqlalchemy import select
-
         task = session.execute(select(Task).where(Task.instance_id == duty.instance_id)
                                .order_by(Task.id.desc()).limit(1)).scalar_one_or_none()
     return {

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime
@@ -88,10 +88,14 @@ class Notification(NotificationBase, table=True):
     """One message to one user; (user, dedupe_key) is unique so a retried job notifies once."""
 
     __tablename__ = "notification"
-    __table_args__ = (UniqueConstraint("user_id", "dedupe_key", name="uq_notification_user_dedupe"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "dedupe_key", name="uq_notification_user_dedupe"),
+        # A person's notifications newest first (the list, its pages), and any lookup by person.
+        Index("ix_notification_user_created", "user_id", "created_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="app_user.id", index=True)
+    user_id: int = Field(foreign_key="app_user.id")
     dedupe_key: str = Field(max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

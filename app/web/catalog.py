@@ -82,7 +82,7 @@ def browse(request: Request, session: SessionDep, actor: PageUser, share_type: s
 def version_list(request: Request, session: SessionDep, actor: PageUser, status: str = "") -> Response:
     """List my department's versions, and for an authority those of its region awaiting review."""
     rows = service.list_versions(session=session, actor=actor, status=status if status in VERSION_STATUS_ZH else None)
-    items = [views.version_public(session, v, d, with_entries=False) for v, d in rows]
+    items = views.versions_public(session, rows)
     current = service.open_version_of(session=session, department_id=actor.department_id)
     duties = [views.duty_public(session, d, t, dept)
               for d, t, dept in service.list_duties(session=session, actor=actor, status="open")]

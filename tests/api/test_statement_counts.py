@@ -109,7 +109,10 @@ def _grow(conn: Connection, seeds: dict[str, Any], k: int) -> None:
     _clone(conn, "share_request", seeds["d_request"], instance_id=None)  # refused, not disputed: disputable
     version = _table("catalog_version")
     number = conn.execute(select(version.c.number).where(version.c.id == seeds["version"])).scalar_one()
-    _clone(conn, "catalog_version", seeds["version"], status="discarded", number=number + 100 + k)
+    # Reviewed by different authorities, as across a province (a lookup per row would grow the count).
+    departments = conn.execute(select(_table("department").c.id).order_by(_table("department").c.id)).scalars().all()
+    _clone(conn, "catalog_version", seeds["version"], status="discarded", number=number + 100 + k,
+           authority_department_id=departments[k % len(departments)])
     _clone(conn, "attachment", seeds["attachment"])
     n_instance, _ = _clone_instance(conn, seeds["n_instance"], k)
     notice = _table("rectification_notice")
