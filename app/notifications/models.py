@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime
@@ -92,6 +92,9 @@ class Notification(NotificationBase, table=True):
         UniqueConstraint("user_id", "dedupe_key", name="uq_notification_user_dedupe"),
         # A person's notifications newest first (the list, its pages), and any lookup by person.
         Index("ix_notification_user_created", "user_id", "created_at", "id"),
+        # The unread badge: a person's unread ones only (counted up to 100).
+        Index("ix_notification_user_unread", "user_id", "id", sqlite_where=text("read_at IS NULL"),
+              postgresql_where=text("read_at IS NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

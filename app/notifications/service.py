@@ -186,11 +186,11 @@ def _insert_ignoring(session: Session, table: Any, unique_columns: list[str]) ->
 
 
 def unread_count(session: Session, user_id: int) -> int:
-    """Count a user's unread notifications."""
-    return int(session.execute(
-        select(func.count()).select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-    ).scalar_one())
+    """Count a user's unread notifications, reading at most 100 of them (100 is shown as "99+")."""
+    from app.core.keyset import capped_count
+
+    return capped_count(session, select(Notification.id).where(Notification.user_id == user_id,
+                                                               Notification.read_at.is_(None)))
 
 
 def list_for(session: Session, user_id: int, unread_only: bool = False, limit: int = 50,

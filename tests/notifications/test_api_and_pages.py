@@ -135,3 +135,18 @@ def test_someone_elses_notification_page_action_is_refused(  # type: ignore[no-u
 def test_the_page_sends_strangers_to_the_login(client) -> None:  # type: ignore[no-untyped-def]
     r = TestClient(client.app, follow_redirects=False).get("/notifications")
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_a_hundred_unread_show_as_99_plus(rt: Runtime, as_user, client) -> None:  # type: ignore[no-untyped-def]
+    """The unread count reads at most 100 notifications: the API says 100, the badges say 99+."""
+    with rt.db.session() as session:
+        user = org_service.get_user_by_username(session=session, username="gat_reviewer")
+        assert user is not None
+        for k in range(101):
+            service.notify(session, user_ids=[user.id or 0], kind="task_assigned", title=f"第{k}条", body="请及时办理",
+                           link="/tasks/1", dedupe_key=f"many-{k}", at=clock.now(), settings=rt.settings)
+        session.commit()
+    assert as_user("gat_reviewer").get("/api/notifications/unread-count").json() == {"unread": 100}
+    page = _login(client.app, "gat_reviewer").get("/notifications").text
+    assert re.search(r'消息\s*<span class="badge">99\+</span>', page), "the header badge"
+    assert re.search(r'未读\s*<span class="badge">99\+</span>', page), "the unread tab's badge"
