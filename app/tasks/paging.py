@@ -82,17 +82,5 @@ def _value(value: Any, kind: type) -> datetime | int:
     return moment
 
 
-# Counts shown to users stop at this many rows: a badge reads "99+" beyond 99, and no count scans the world.
-COUNT_CAP = 100
-
-
-def capped_count(session: Any, stmt: Any) -> int:
-    """Count the rows of a SELECT, reading at most COUNT_CAP of them (100 means "more than 99")."""
-    from sqlalchemy import func, select
-
-    return int(session.execute(select(func.count()).select_from(stmt.limit(COUNT_CAP).subquery())).scalar_one())
-
-
-def count_label(count: int) -> str:
-    """Return a capped count as users read it: the number, or "99+" beyond 99."""
-    return "99+" if count > 99 else str(count)
+# Capped counts ("99+") are the shared ones of app/core/keyset.py, re-exported for the task lists.
+from app.core.keyset import COUNT_CAP, capped_count, count_label  # noqa: E402,F401
