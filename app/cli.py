@@ -1,4 +1,5 @@
-"""Command line: `python -m app.cli migrate | seed-demo | verify-audit | load-calendar FILE`.
+"""Command line: `python -m app.cli migrate | seed-demo | verify-audit | load-calendar FILE | backup | restore`
+(also installed as the console script `govflow`).
 
 Exit codes: 0 done; 1 the audit chain is broken; 2 bad input, invalid settings or a database not
 migrated; 3 the database cannot be reached. Each failure is one Chinese line on stderr, no traceback.
@@ -11,10 +12,19 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
+try:
+    import sqlalchemy  # noqa: F401  (the dependencies are there: this Python is the virtualenv's)
+    from alembic import command
+    from alembic.config import Config
 
-from app.core.config import ROOT, get_settings
+    from app.core.config import ROOT, get_settings
+except ImportError as exc:  # pragma: no cover - a Python without the project's packages
+    if __name__ != "__main__":
+        raise
+    # The system's python (not the virtualenv's) finds none of the dependencies; once it also found the
+    # repository's alembic/ folder as an empty namespace package and said "cannot import name 'command'".
+    sys.exit(f"缺少依赖（{exc}）：请用虚拟环境中的 Python 运行，如 `.venv/bin/python -m app.cli …` 或 "
+             f"`.venv/bin/govflow …`（先运行 `make install`）。Run it with the virtualenv's Python.")
 
 
 def migrate(url: str | None = None) -> None:
@@ -54,7 +64,9 @@ def guarded(run: Callable[[], int]) -> int:
 
 
 class CommandError(Exception):
-    """A command cannot run as asked; its message says why, in Chinese."""
+    """A command cannot run as asked; its message says why, in Chinese. Exit code 2 unless told."""
+
+    code = 2
 
 
 def _read(path: str) -> bytes:
@@ -76,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return _run(argv)
         except CommandError as exc:
-            return _fail(f"失败：{exc}")
+            return _fail(f"失败：{exc}", exc.code)
     return guarded(run)
 
 
@@ -91,10 +103,38 @@ def _run(argv: list[str] | None) -> int:
                                             "如从 webhook 接收方取回的副本")
     load = sub.add_parser("load-calendar", help="导入某年节假日安排（holiday-cn JSON 文件）")
     load.add_argument("file", help="holiday-cn 格式的 JSON 文件，如 2027.json")
+    save = sub.add_parser("backup", help="备份数据库、附件和审计链头导出文件到一个归档（第二十四条 定期备份）",
+                          description="打印生成的归档路径。数据库为 PostgreSQL 时需要 pg_dump（postgresql-client）。")
+    save.add_argument("--out", type=Path, help="备份目录（默认 GOVFLOW_BACKUP_DIR，即 var/backups）")
+    back = sub.add_parser("restore", help="从备份归档恢复（第二十七条 灾难恢复）",
+                          description="先核对归档中每个文件的校验值，再恢复；目标数据库不是空的时需加 --yes。")
+    back.add_argument("archive", type=Path, help="backup 生成的 .tar 归档")
+    back.add_argument("--database-url", help="恢复到这个数据库（默认 GOVFLOW_DATABASE_URL）；PostgreSQL 须已建库")
+    back.add_argument("--attachments-dir", type=Path, help="附件恢复到这里（默认 GOVFLOW_ATTACHMENTS_DIR）")
+    back.add_argument("--audit-head-file", type=Path,
+                      help="审计链头导出文件（默认 GOVFLOW_AUDIT_HEAD_EXPORT_PATH）；已有的记录保留，只补入缺少的")
+    back.add_argument("--yes", action="store_true", help="确认覆盖不是空的目标数据库")
     args = parser.parse_args(argv)
     if args.cmd == "migrate":
         migrate()
         print("数据库已迁移到最新版本")
+        return 0
+    if args.cmd == "backup":
+        from app.backup import backup
+
+        path, manifest = backup(get_settings(), args.out)
+        files = manifest["attachments"]
+        head = manifest["audit_head"] or {}
+        print(f"备份完成：数据库结构版本 {manifest['database']['alembic_revision']}，附件 {files['count']} 个"
+              f"（{files['bytes']} 字节），审计链头第 {head.get('seq', 0)} 条", file=sys.stderr)
+        print(path)
+        return 0
+    if args.cmd == "restore":
+        from app.backup import restore, summary_zh
+
+        restored = restore(get_settings(), args.archive, database_url=args.database_url,
+                           attachments_dir=args.attachments_dir, audit_head_file=args.audit_head_file, yes=args.yes)
+        print("\n".join(summary_zh(restored, args.archive)))
         return 0
     from app.runtime import build_runtime
     from app.startup import check_migrated
@@ -124,8 +164,6 @@ def _run(argv: list[str] | None) -> int:
                 return 2
         print(f"已导入 {result['year']} 年安排：{result['days']} 天；重算暂定期限 {len(result['recomputed_tasks'])} 项")
         return 0
-    from pathlib import Path
-
     from app.audit.flows import check as check_audit
 
     path = Path(args.head_file) if args.head_file else rt.settings.audit_head_export_path

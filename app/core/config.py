@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     audit_head_export_path: Path = ROOT / "var" / "audit-head.jsonl"
     audit_head_webhook_url: str | None = None
     audit_head_export_minutes: int = Field(default=5, ge=1, le=24 * 60)
+    # Art. 24/27: `python -m app.cli backup` writes its archives here unless given --out.
+    backup_dir: Path = ROOT / "var" / "backups"
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":
