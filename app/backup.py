@@ -34,7 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
@@ -284,7 +284,8 @@ def backup(settings: Any, out_dir: Path | None = None, *, now: datetime | None =
     url = settings.database_url
     kind = kind_of(url)
     out_dir = Path(out_dir or settings.backup_dir)
-    _writable_dir(out_dir)
+    if kind == "sqlite" and not _sqlite_path(url).is_file():  # connecting would create an empty one
+        raise CommandError(f"SQLite 数据库文件“{_sqlite_path(url)}”不存在：请检查 GOVFLOW_DATABASE_URL")
     engine = _engine(url)
     try:
         with engine.connect() as conn:  # unreachable: OperationalError, told by app.cli.guarded
@@ -294,6 +295,7 @@ def backup(settings: Any, out_dir: Path | None = None, *, now: datetime | None =
         engine.dispose()
     if state.revision is None:
         raise CommandError(f"数据库 {shown(url)} 尚未迁移（没有 alembic_version 表），没有可备份的 GovFlow 数据")
+    _writable_dir(out_dir)
     now = now or datetime.now(timezone.utc)
     final = _archive_name(out_dir, now)
     part = final.with_name(final.name + ".part")
@@ -482,7 +484,7 @@ def _sqlite_tables(path: Path) -> int:
         raise CommandError(f"目标文件 {path} 不是可读的 SQLite 数据库（{exc}）：请给出另一个路径") from None
 
 
-def _restore_postgresql(tar: tarfile.TarFile, member: str, url: str, yes: bool, server_version: str | None) -> None:
+def _restore_postgresql(tar: tarfile.TarFile, member: str, url: str, yes: bool) -> None:
     engine, conn = _connect_target(url)
     try:
         tables = _pg_tables(conn)
@@ -570,7 +572,7 @@ def restore(settings: Any, archive: Path, *, database_url: str | None = None, at
         if kind == "sqlite":
             _restore_sqlite(tar, member, url, yes)
         else:
-            _restore_postgresql(tar, member, url, yes, manifest["database"].get("server_version"))
+            _restore_postgresql(tar, member, url, yes)
         root = Path(attachments_dir or settings.attachments_dir)
         head_path = Path(audit_head_file or settings.audit_head_export_path)
         try:

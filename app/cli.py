@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 try:
-    import sqlalchemy  # noqa: F401  (the dependencies are there: this Python is the virtualenv's)
     from alembic import command
     from alembic.config import Config
 

@@ -64,7 +64,7 @@ def test_commands_on_an_unmigrated_database_say_to_migrate(env, capsys, tmp_path
 
 def test_an_unreachable_database_is_named_without_its_password(env, capsys) -> None:
     env.setenv("GOVFLOW_DATABASE_URL", "postgresql+psycopg://govflow:s3cret@127.0.0.1:1/govflow")
-    for argv in (["migrate"], ["verify-audit"]):
+    for argv in (["migrate"], ["verify-audit"], ["backup"]):
         assert main(argv) == 3, argv
         err = _err(capsys)
         assert "无法连接数据库" in err and "127.0.0.1:1" in err and "s3cret" not in err
