@@ -144,3 +144,12 @@ def test_rejects_invalid_payload(payload: Any, code: str, extra: dict[str, Any])
     for key, value in extra.items():
         assert err.extra[key] == value
     assert err.to_detail()["code"] == code
+
+
+def test_the_example_holiday_file_in_data_loads() -> None:
+    from pathlib import Path
+
+    from app.core.config import ROOT
+
+    year, days = parse_holiday_cn(Path(ROOT / "data" / "holidays-2027.example.json").read_bytes())
+    assert year == 2027 and days[date(2027, 2, 8)] is False and days[date(2027, 1, 31)] is True
