@@ -443,6 +443,7 @@ class Restored:
     head_lines_added: int
     head_file_existed: bool
     latest_exported_seq: int | None
+    schema: str = "current"  # "current" | "older" (run migrate) | "unknown" (a newer GovFlow wrote it)
 
 
 def _restore_sqlite(tar: tarfile.TarFile, member: str, url: str, yes: bool) -> None:
@@ -590,7 +591,22 @@ def restore(settings: Any, archive: Path, *, database_url: str | None = None, at
         engine.dispose()
     chain = state.audit["chain"] if state.audit else None
     return Restored(manifest, url, state, count, root, head_path, added, existed,
-                    _latest_exported_seq(settings, head_path, chain))
+                    _latest_exported_seq(settings, head_path, chain), _schema(state.revision))
+
+
+def _schema(revision: str | None) -> str:
+    """Compare a restored database's schema revision with this program's migrations."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from app.core.config import ROOT
+
+    scripts = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini")))
+    have = set((revision or "").split(",")) - {""}
+    if have == set(scripts.get_heads()):
+        return "current"
+    known = {rev.revision for rev in scripts.walk_revisions()}
+    return "older" if have and have <= known else "unknown"
 
 
 def summary_zh(r: Restored, archive: Path) -> list[str]:
@@ -616,6 +632,10 @@ def summary_zh(r: Restored, archive: Path) -> list[str]:
                          f"备份之后写入的 {r.latest_exported_seq - got['seq']} 条审计事件不在本备份中，"
                          "verify-audit 将如实报告链尾缺失。")
     env = "" if r.url == os.environ.get("GOVFLOW_DATABASE_URL") else "（GOVFLOW_DATABASE_URL 指向恢复后的数据库）"
-    lines.append(f"下一步：运行 `.venv/bin/govflow verify-audit --head-file {r.head_file}`{env}核对审计链；"
-                 "如果程序版本比备份新，再运行 `.venv/bin/govflow migrate`。")
+    lines.append(f"下一步：运行 `.venv/bin/govflow verify-audit --head-file {r.head_file}`{env}核对审计链。")
+    if r.schema == "older":
+        lines.append("数据库结构版本比本程序旧：核对审计链后运行 `.venv/bin/govflow migrate` 再启动服务。")
+    elif r.schema == "unknown":
+        lines.append(f"数据库结构版本 {r.state.revision} 不是本程序所知的版本：备份来自更新的 GovFlow"
+                     f"（{m.get('govflow_version')}），请安装该版本后再启动服务。")
     return lines

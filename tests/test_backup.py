@@ -196,3 +196,16 @@ def test_backup_says_to_install_the_postgresql_client_when_pg_dump_is_missing(
     code, _, err = _run(capsys, "backup", "--out", str(tmp_path / "backups"))
     assert code == 2 and "找不到 pg_dump" in err and "postgresql-client" in err
     assert list((tmp_path / "backups").iterdir()) == []
+
+
+def test_the_restore_summary_says_whether_to_migrate() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from app.backup import _schema
+    from app.core.config import ROOT
+
+    heads = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_heads()
+    assert _schema(",".join(sorted(heads))) == "current"
+    assert _schema("0030") == "older"  # restored from an older GovFlow: migrate before starting
+    assert _schema("9999") == "unknown"  # written by a newer GovFlow than this one
