@@ -107,7 +107,7 @@ def _connect_target(url: str):  # type: ignore[no-untyped-def]
         engine.dispose()
         orig = exc.orig
         reason = str(orig).strip().splitlines()[0] if orig is not None else type(exc).__name__
-        if getattr(orig, "sqlstate", None) == "3D000" or "does not exist" in reason:
+        if getattr(orig, "sqlstate", None) == "3D000" or ('database "' in reason and "does not exist" in reason):
             name = make_url(url).database
             raise CommandError(f"目标数据库“{name}”不存在：请先创建它（如 `createdb -O <用户> {name}`），"
                                f"恢复命令不会自行建库") from None

@@ -174,13 +174,18 @@ def test_a_corrupt_or_truncated_archive_is_refused_and_nothing_changes(
         assert not Path(make_url(fresh_url).database).exists()
 
 
-def test_a_backup_of_one_kind_is_not_restored_into_the_other(
+def test_a_backup_goes_only_into_an_existing_database_of_its_kind(
         env, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     archive = _backup(capsys, tmp_path / "backups")
     other = (f"sqlite:///{tmp_path / 'x.db'}" if PG_URL
              else "postgresql+psycopg://govflow:s3cret@127.0.0.1:5432/govflow")
     code, _, err = _run(capsys, "restore", str(archive), "--database-url", other)
     assert code == 2 and "不能跨类型恢复" in err and "s3cret" not in err
+    if PG_URL:  # the restore never creates a database: the deployer does, with its owner and settings
+        missing = make_url(PG_URL).set(database=f"govflow_missing_{uuid.uuid4().hex[:8]}")
+        code, _, err = _run(capsys, "restore", str(archive), "--database-url",
+                            missing.render_as_string(hide_password=False))
+        assert code == 2 and "不存在：请先创建它" in err
 
 
 def test_backup_explains_an_unusable_output_folder(env, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
