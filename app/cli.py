@@ -7,6 +7,7 @@ migrated; 3 the database cannot be reached. Each failure is one Chinese line on 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -92,6 +93,10 @@ def _run(argv: list[str] | None) -> int:
     load = sub.add_parser("load-calendar", help="导入某年节假日安排（holiday-cn JSON 文件）")
     load.add_argument("file", help="holiday-cn 格式的 JSON 文件，如 2027.json")
     args = parser.parse_args(argv)
+    from app.core.logs import configure_logging
+
+    # A command's own output is its printed lines; the log (stderr) carries warnings and errors only.
+    configure_logging(get_settings(), level=logging.WARNING)
     if args.cmd == "migrate":
         migrate()
         print("数据库已迁移到最新版本")
