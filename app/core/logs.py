@@ -34,7 +34,9 @@ request_id_var: ContextVar[str | None] = ContextVar("govflow_request_id", defaul
 access_log = logging.getLogger("govflow.access")
 
 # What every LogRecord has: anything else on a record came from `extra=` and is written as a field.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+# (Uvicorn adds color_message, its message with terminal colours.)
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "taskName", "color_message"}
 
 
 def current_request_id() -> str | None:
@@ -115,9 +117,10 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 # Lines nobody needs at INFO: APScheduler's two lines per job run (every 2 s for the timer job; our own
-# run_job wrapper logs the runs that did something), Uvicorn's access log (ours has the request id).
+# run_job wrapper logs the runs that did something), Uvicorn's access log (ours has the request id),
+# Alembic's plugin and dialect lines at each start-up's schema check, httpx's line per webhook post.
 _QUIET = {"apscheduler.executors": logging.WARNING, "uvicorn.access": logging.WARNING,
-          "httpx": logging.WARNING, "httpcore": logging.WARNING}
+          "alembic": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING}
 
 
 class _DropJobErrors(logging.Filter):
@@ -257,7 +260,6 @@ def logged_job(job_id: str) -> Iterator[JobRun]:
         raise
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
     busy = did_something(run.result)
-    job_log.log(logging.INFO if busy else logging.DEBUG, "job %s: %s (%.1fms)", job_id,
-                json.dumps(run.result, ensure_ascii=False, default=str), duration_ms,
-                extra={"job": job_id, "duration_ms": duration_ms, "outcome": "done" if busy else "idle",
+    job_log.log(logging.INFO if busy else logging.DEBUG, "job %s %s in %.1fms", job_id, "done" if busy else "idle",
+                duration_ms, extra={"job": job_id, "duration_ms": duration_ms, "outcome": "done" if busy else "idle",
                        "result": run.result})
