@@ -11,8 +11,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy.exc import DBAPIError, DisconnectionError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from app.core.config import ROOT, Settings, get_settings
@@ -196,12 +196,12 @@ async def _database_error(request: Request, exc: Exception) -> Response:
 
     if not database_unavailable(exc):
         raise exc  # any other database error is a bug: the 500 handler logs it
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0][:300]
     log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path,
                 type(exc).__name__, reason)
-    return _error_response(request, 503, {"code": "database_unavailable", "message": N_("系统暂时无法访问数据库，请稍后再试"),
-                                          "message_en": "The database cannot be reached; please try again later"},
-                           {"Retry-After": "5"})
+    detail = {"code": "database_unavailable", "message": N_("系统暂时无法访问数据库，请稍后再试"),
+              "message_en": "The database cannot be reached; please try again later"}
+    return _error_response(request, 503, detail, {"Retry-After": "5"})
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:

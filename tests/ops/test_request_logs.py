@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text as sql
 
 from app.core.config import Settings
-from app.deps import SessionDep
 from app.core.logs import JsonFormatter, TextFormatter, configure_logging
+from app.deps import SessionDep
 from app.runtime import Runtime
 from app.scheduler.setup import JOBS, run_job
 from tests.conftest import SECRET
@@ -54,7 +54,8 @@ def test_anonymous_requests_and_static_files_are_logged_with_an_id_too(
     assert record.user_id is None and record.status == 200 and record.path == "/static/app.css"
 
 
-@pytest.mark.parametrize("sent", ["short", "x" * 65, "has space in it", "<b>bold</b>", "id\u00e9-accent", "a/b/c/d/e/f"])
+@pytest.mark.parametrize("sent", ["short", "x" * 65, "has space in it", "<b>bold</b>", "id\u00e9-accent",
+                                  "a/b/c/d/e/f"])
 def test_an_insane_request_id_is_replaced_by_a_generated_one(client: TestClient, sent: str) -> None:
     r = client.get("/login", headers={"X-Request-ID": sent.encode("utf-8")})
     assert r.status_code == 200
@@ -113,7 +114,8 @@ def _down_app():  # type: ignore[no-untyped-def]
     """An app whose PostgreSQL is unreachable (nothing listens on port 1); built without start-up (lifespan)."""
     from app.main import create_app
 
-    settings = Settings(environment="test", secret_key=SECRET, database_url="postgresql+psycopg://govflow@127.0.0.1:1/govflow")
+    settings = Settings(environment="test", secret_key=SECRET,
+                        database_url="postgresql+psycopg://govflow@127.0.0.1:1/govflow")
     return create_app(settings)
 
 
@@ -206,8 +208,27 @@ def test_configure_logging_writes_json_lines_or_text_to_stderr(capsys: pytest.Ca
 
 
 def test_json_is_the_default_format_in_production_only() -> None:
-    strong = {"secret_key": "Zq8#kP2v!Lm9@Wt4%Rb7^Yc1&Hn6*Jd3(Xs5)", "audit_key": "Aa1!Bb2@Cc3#Dd4$Ee5%Ff6^Gg7&Hh8*Ii9("}
+    strong = {"secret_key": "Zq8#kP2v!Lm9@Wt4%Rb7^Yc1&Hn6*Jd3(Xs5)",
+              "audit_key": "Aa1!Bb2@Cc3#Dd4$Ee5%Ff6^Gg7&Hh8*Ii9("}
     assert Settings(environment="production", **strong).log_format == "json"
     assert Settings(environment="production", log_format="text", **strong).log_format == "text"
     assert Settings(environment="development").log_format == "text"
     assert isinstance(TextFormatter(), logging.Formatter)
+
+
+def test_which_database_errors_mean_unavailable() -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from app.core.db import database_unavailable
+
+    def sqlite_error(message: str) -> OperationalError:
+        return OperationalError("SELECT 1", {}, sqlite3.OperationalError(message))
+
+    assert database_unavailable(sqlite_error("database is locked"))
+    assert database_unavailable(sqlite_error("unable to open database file"))
+    assert not database_unavailable(sqlite_error("no such table: task"))  # a bug: 500
+    assert not database_unavailable(sqlite_error("attempt to write a readonly database"))  # a write in a GET
+    assert not database_unavailable(IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint")))
+    assert not database_unavailable(ValueError("not a database error"))
