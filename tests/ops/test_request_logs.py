@@ -232,3 +232,23 @@ def test_which_database_errors_mean_unavailable() -> None:
     assert not database_unavailable(sqlite_error("attempt to write a readonly database"))  # a write in a GET
     assert not database_unavailable(IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint")))
     assert not database_unavailable(ValueError("not a database error"))
+
+
+def test_a_page_request_names_its_user_and_the_english_error_page_quotes_the_id(
+        app, client: TestClient, rt: Runtime, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.test_pages import _login
+
+    page = _login(app, "gat_reviewer")
+    with caplog.at_level(logging.INFO, logger="govflow.access"):
+        r = page.get("/tasks", headers={"X-Request-ID": "page-request-01"})
+    assert r.status_code == 200
+    with rt.db.read_session() as session:
+        user_id = session.execute(sql("SELECT id FROM app_user WHERE username = 'gat_reviewer'")).scalar_one()
+    [record] = _access_lines(caplog, "page-request-01")
+    assert (record.user_id, record.route, record.status) == (user_id, "/tasks", 200)
+
+    english = client.get("/no-such-page", headers={"Accept-Language": "en"})
+    rid = english.headers["X-Request-ID"]
+    assert english.status_code == 404
+    assert (f"Request ID: <code>{rid}</code> (please quote it when you contact the administrator)"
+            in english.text)
