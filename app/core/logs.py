@@ -247,6 +247,8 @@ def did_something(result: Any) -> bool:
 def logged_job(job_id: str) -> Iterator[JobRun]:
     """Log one job run: INFO when it did something, ERROR (with the traceback) when it failed, else DEBUG.
 
+    A run that failed because the database cannot be reached is one WARNING line without a traceback.
+
     An idle tick (the timer job runs every 2 seconds) writes nothing at INFO.
     """
     run = JobRun()
@@ -254,7 +256,15 @@ def logged_job(job_id: str) -> Iterator[JobRun]:
     try:
         yield run
     except Exception as exc:
+        from app.core.db import database_unavailable
+
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        if database_unavailable(exc):
+            # The database is down or restarting: one line per run, no traceback (the timer job runs every 2 s).
+            reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0][:300]
+            job_log.warning("job %s: database unavailable: %s", job_id, reason,
+                            extra={"job": job_id, "duration_ms": duration_ms, "outcome": "database_unavailable"})
+            raise
         job_log.error("job %s failed after %.1fms: %s", job_id, duration_ms, type(exc).__name__, exc_info=True,
                       extra={"job": job_id, "duration_ms": duration_ms, "outcome": "failed"})
         raise

@@ -252,3 +252,17 @@ def test_a_page_request_names_its_user_and_the_english_error_page_quotes_the_id(
     assert english.status_code == 404
     assert (f"Request ID: <code>{rid}</code> (please quote it when you contact the administrator)"
             in english.text)
+
+
+def test_a_job_run_while_the_database_is_down_is_one_warning_without_traceback(
+        job_records: pytest.LogCaptureFixture) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    app = _down_app()
+    with pytest.raises(OperationalError):
+        run_job(app.state.runtime, "fire-due-timers")
+    [line] = [r for r in job_records.records if r.name == "govflow.scheduler"]
+    assert (line.levelno, line.job, line.outcome, line.exc_info) == \
+        (logging.WARNING, "fire-due-timers", "database_unavailable", None)
+    assert "127.0.0.1" in line.getMessage()
+    app.state.runtime.db.dispose()
