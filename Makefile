@@ -33,9 +33,11 @@ migrate: install
 seed: migrate
 	$(BIN)/python -m app.cli seed-demo
 
+# --no-access-log: GovFlow writes its own access line per request (request id, user, route, status, time;
+# app/core/logs.py), so Uvicorn's would only repeat it. GOVFLOW_LOG_FORMAT=json|text (json in production).
 serve: install
 	GOVFLOW_RUN_SCHEDULER=$${GOVFLOW_RUN_SCHEDULER:-true} GOVFLOW_ENABLE_TIME_TRAVEL=$${GOVFLOW_ENABLE_TIME_TRAVEL:-true} \
-	  $(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT)
+	  $(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --no-access-log
 
 run: seed serve
 

@@ -8,6 +8,7 @@ migrated; 3 the database cannot be reached. Each failure is one Chinese line on 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -114,6 +115,10 @@ def _run(argv: list[str] | None) -> int:
                       help="审计链头导出文件（默认 GOVFLOW_AUDIT_HEAD_EXPORT_PATH）；已有的记录保留，只补入缺少的")
     back.add_argument("--yes", action="store_true", help="确认覆盖不是空的目标数据库")
     args = parser.parse_args(argv)
+    from app.core.logs import configure_logging
+
+    # A command's own output is its printed lines; the log (stderr) carries warnings and errors only.
+    configure_logging(get_settings(), level=logging.WARNING)
     if args.cmd == "migrate":
         migrate()
         print("数据库已迁移到最新版本")

@@ -119,6 +119,7 @@ async def get_current_user(request: Request, session: SessionDep, rt: RuntimeDep
         raise NotAuthenticated()
     # The API logout revokes the session the request came with.
     request.state.auth_session_id = session_id
+    request.state.user_id = actor.id  # the access log line names who made the request (app/core/logs.py)
     return actor
 
 

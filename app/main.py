@@ -11,12 +11,15 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from app.core.config import ROOT, Settings, get_settings
 from app.core.errors import DomainError
+from app.core.i18n import N_
 from app.core.limits import BodySizeLimit
+from app.core.logs import REQUEST_ID_HEADER, RequestContext, configure_logging
 from app.runtime import Runtime, build_runtime
 
 log = logging.getLogger("govflow")
@@ -37,6 +40,7 @@ HTTP_CODES = {
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """Build the application for the given settings (or the environment's)."""
     settings = settings or get_settings()
+    configure_logging(settings)
     rt = runtime or build_runtime(settings)
 
     @asynccontextmanager
@@ -105,8 +109,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     upload_limit = settings.attachment_max_bytes + 64 * 1024
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/api/attachments": upload_limit, "/attachments": upload_limit})
+    # Outermost (added last): every response, the 413 above included, carries the request id.
+    app.add_middleware(RequestContext)
 
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _database_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DisconnectionError, _database_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected_error)
@@ -119,6 +127,13 @@ def _wants_html(request: Request) -> bool:
 
 def _error_response(request: Request, status: int, detail: dict[str, Any],
                     headers: dict[str, str] | None = None) -> Response:
+    # The server's request id (app/core/logs.py), never text taken from the URL: a clerk quotes it to
+    # the administrator, who finds the request's log lines by it.
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        detail = {**detail, "request_id": request_id}
+        # The 500 handler answers outside the request-id middleware: the header is set here too.
+        headers = {**(headers or {}), REQUEST_ID_HEADER: request_id}
     if _wants_html(request):
         from app.web.render import render_error
 
@@ -175,8 +190,24 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
                            getattr(exc, "headers", None))
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """The database cannot be reached (down, restarting, refusing connections): 503, not a traceback."""
+    from app.core.db import database_unavailable
+
+    if not database_unavailable(exc):
+        raise exc  # any other database error is a bug: the 500 handler logs it
+    reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0][:300]
+    log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path,
+                type(exc).__name__, reason)
+    detail = {"code": "database_unavailable", "message": N_("系统暂时无法访问数据库，请稍后再试"),
+              "message_en": "The database cannot be reached; please try again later"}
+    return _error_response(request, 503, detail, {"Retry-After": "5"})
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    # Outside the request-id middleware (and its context variable): the id is named here.
+    log.exception("unexpected error on %s %s", request.method, request.url.path,
+                  extra={"request_id": getattr(request.state, "request_id", None)})
     return _error_response(request, 500, {"code": "internal_error", "message": "系统内部错误，已记录，请联系管理员"})
 
 

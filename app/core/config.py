@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOVFLOW_", env_file=".env", extra="ignore")
 
     environment: Literal["development", "production", "test"] = "development"
+    # Log lines on stderr: JSON (one object per line, for a log collector) or readable text. JSON by
+    # default in production, text elsewhere (app/core/logs.py).
+    log_format: Literal["json", "text"] = Field(
+        default_factory=lambda data: "json" if data.get("environment") == "production" else "text")
     database_url: str = f"sqlite:///{ROOT / 'var' / 'govflow.db'}"
     secret_key: str = PLACEHOLDER_SECRET
     bootstrap_admin_password: str | None = None

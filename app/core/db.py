@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
@@ -154,6 +155,35 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                            json_serializer=_json_dumps, **kwargs)
     _guard_values(engine)
     return engine
+
+
+# SQLite's OperationalErrors that say the database file cannot be used now (the others, such as "no such
+# table" or a write in a read-only transaction, are bugs).
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Tell whether a database error means the database cannot be reached now (a clean 503), not a bug.
+
+    True for a dropped or refused connection (PostgreSQL down or restarting: no SQLSTATE, class 08, 57P
+    shutdown states, too many connections), an invalidated pooled connection, and a SQLite file that is
+    locked or cannot be opened.
+    """
+    if isinstance(exc, DisconnectionError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return False
+    orig = exc.orig
+    if type(orig).__module__.startswith("sqlite3"):
+        return any(text in str(orig).lower() for text in _SQLITE_UNAVAILABLE)
+    if isinstance(exc, InterfaceError):
+        return True
+    state = getattr(orig, "sqlstate", None)
+    return state is None or state.startswith(("08", "57P")) or state == "53300"
 
 
 def is_read_only(session: Session) -> bool:

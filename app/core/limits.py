@@ -66,9 +66,12 @@ class BodySizeLimit:
                 await self._refuse(scope, send, limit)
 
     async def _refuse(self, scope: Scope, send: Any, limit: int) -> None:
-        body = json.dumps({"detail": {"code": "body_too_large",
-                                      "message": f"请求内容过大（上限 {limit // 1024} KB）",
-                                      "message_en": "Request body too large"}},
+        detail = {"code": "body_too_large", "message": f"请求内容过大（上限 {limit // 1024} KB）",
+                  "message_en": "Request body too large"}
+        request_id = scope.get("state", {}).get("request_id")  # set by app/core/logs.py RequestContext
+        if request_id:
+            detail["request_id"] = request_id
+        body = json.dumps({"detail": detail},
                           ensure_ascii=False).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json; charset=utf-8"),

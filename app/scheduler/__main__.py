@@ -2,10 +2,10 @@
 
 import argparse
 import json
-import logging
 import sys
 
 from app.core.config import get_settings
+from app.core.logs import configure_logging
 from app.runtime import build_runtime
 from app.scheduler.setup import JOBS, build_scheduler, run_job
 from app.startup import check_migrated
@@ -22,8 +22,9 @@ def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.scheduler", description="GovFlow 定时任务")
     parser.add_argument("--once", choices=sorted(JOBS), help="立即运行一次指定任务后退出")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    rt = build_runtime(get_settings())
+    settings = get_settings()
+    configure_logging(settings)
+    rt = build_runtime(settings)
     check_migrated(rt)  # as the web process: refuse an old schema rather than fail in every job
     if args.once:
         print(json.dumps({"job": args.once, "result": run_job(rt, args.once)}))

@@ -11,6 +11,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from app.audit.jobs import export_audit_head
 from app.auth.jobs import prune_logins
 from app.core.config import Settings
+from app.core.logs import logged_job
 from app.engine.jobs import fire_due_timers
 from app.notifications.jobs import deliver_notifications
 from app.runtime import Runtime
@@ -42,8 +43,10 @@ JOB_ZH: dict[str, str] = {
 def run_job(rt: Runtime, job_id: str) -> Any:
     """Run one registered job now, on the deployment's clock (demo offset read from the database first)."""
     func, _ = JOBS[job_id]
-    sync_clock(rt.db, rt.settings)
-    return func(rt)
+    with logged_job(job_id) as run:  # one log line per run that did something or failed (app/core/logs.py)
+        sync_clock(rt.db, rt.settings)
+        run.result = func(rt)
+    return run.result
 
 
 def build_scheduler(rt: Runtime, *, background: bool) -> BackgroundScheduler | BlockingScheduler:

@@ -49,6 +49,7 @@ def page_user(request: Request, session: SessionDep, rt: RuntimeDep) -> Actor:
     if actor is None:
         request.session.clear()
         raise NotAuthenticated()
+    request.state.user_id = actor.id  # for the access log line (app/core/logs.py)
     calendar_notice = None
     if actor.has_role("admin"):
         from app.workdays.flows import next_year_notice

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 from typing import Any
 
 from fastapi import Request
@@ -194,7 +195,8 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
 
 
 ERROR_TITLES = {400: "请求无效", 401: "请先登录", 403: "无权访问", 404: "未找到", 409: "操作冲突",
-                413: "内容过大", 422: "提交的数据有误", 429: "请稍后再试", 500: "系统错误"}
+                413: "内容过大", 422: "提交的数据有误", 429: "请稍后再试", 500: "系统错误",
+                503: "服务暂不可用"}
 
 
 def render_error(request: Request, status: int, detail: dict[str, Any],
@@ -203,8 +205,10 @@ def render_error(request: Request, status: int, detail: dict[str, Any],
     if status == 401 and request.method == "GET":
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     if "session" not in request.scope:
-        return HTMLResponse(f"<h1>{ERROR_TITLES.get(status, '错误')}</h1><p>{detail.get('message')}</p>",
-                            status_code=status)
+        request_id = detail.get("request_id")
+        quote = f"<p>请求编号：<code>{escape(str(request_id))}</code>（联系管理员时请提供）</p>" if request_id else ""
+        return HTMLResponse(f"<h1>{ERROR_TITLES.get(status, '错误')}</h1><p>{detail.get('message')}</p>{quote}",
+                            status_code=status, headers=headers)
     language = language_of(request, getattr(request.state, "page_context", {}).get("user"))
     current_language.set(language)
     message = detail.get("message")

@@ -46,8 +46,10 @@ def test_a_provincial_case_is_read_along_its_lines(province_case, as_user, usern
 def test_an_unknown_id_and_a_hidden_one_answer_alike(province_case, as_user) -> None:
     created, _ = province_case
     outsider = as_user("zz_data_reviewer")
-    hidden = outsider.get(f"/api/share-requests/{created['id']}")
-    missing = outsider.get("/api/share-requests/999999")
+    # The same request id both times: the answers' only per-request field (detail.request_id) then agrees too.
+    same_id = {"X-Request-ID": "same-request-id-2"}
+    hidden = outsider.get(f"/api/share-requests/{created['id']}", headers=same_id)
+    missing = outsider.get("/api/share-requests/999999", headers=same_id)
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json() == missing.json()
 

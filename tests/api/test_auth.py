@@ -14,8 +14,11 @@ def test_token_and_me(client, as_user) -> None:
 
 
 def test_wrong_credentials_reveal_nothing(client) -> None:
-    unknown = client.post("/api/auth/token", data={"username": "nobody", "password": "Demo#2026"})
-    wrong = client.post("/api/auth/token", data={"username": "gat_reviewer", "password": "wrong-password"})
+    # The same request id both times: the answers' only per-request field (detail.request_id) then agrees too.
+    same_id = {"X-Request-ID": "same-request-id-1"}
+    unknown = client.post("/api/auth/token", data={"username": "nobody", "password": "Demo#2026"}, headers=same_id)
+    wrong = client.post("/api/auth/token", data={"username": "gat_reviewer", "password": "wrong-password"},
+                        headers=same_id)
     assert unknown.status_code == wrong.status_code == 401
     assert unknown.json() == wrong.json()
     assert wrong.json()["detail"]["code"] == "bad_credentials"

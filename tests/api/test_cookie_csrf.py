@@ -31,7 +31,7 @@ def test_cross_origin_claim_with_the_cookie_and_no_token_is_refused(app, client,
     assert r.status_code == 403, r.text
     assert r.json()["detail"] == {"code": "csrf_failed", "message": CSRF_MESSAGE,
                                   "message_en": "Page expired or of unknown origin (CSRF check failed); "
-                                                "reload and try again"}
+                                                "reload and try again", "request_id": r.headers["X-Request-ID"]}
     r = page.post(f"/api/tasks/{task['id']}/claim", headers={"X-CSRF-Token": "guessed"})
     assert r.status_code == 403 and r.json()["detail"]["code"] == "csrf_failed"
     # Nothing changed: still in the department's pool.

@@ -14,7 +14,8 @@ def test_other_users_get_403_in_chinese(as_user, username) -> None:
         r = as_user(username).get("/api/authority/cases", params=params)
         assert r.status_code == 403, r.text
         assert r.json()["detail"] == {"code": "authority_console_forbidden",
-                                      "message": "只有政务数据主管部门的审核员和系统管理员可以使用主管部门工作台"}
+                                      "message": "只有政务数据主管部门的审核员和系统管理员可以使用主管部门工作台",
+                                      "request_id": r.headers["X-Request-ID"]}
 
 
 def test_an_anonymous_caller_must_log_in(client) -> None:

@@ -28,7 +28,8 @@ def test_a_party_reading_a_notice_that_is_not_theirs_is_refused(as_user) -> None
     for username in ("scjg_clerk", "gat_reviewer", "zz_clerk", "zz_data_reviewer", "zz_supervisor"):
         r = as_user(username).get(url)
         assert r.status_code == 404, username
-        assert r.json()["detail"] == {"code": "rectification_notice_not_found", "message": "整改通知不存在"}
+        assert r.json()["detail"] == {"code": "rectification_notice_not_found", "message": "整改通知不存在",
+                                      "request_id": r.headers["X-Request-ID"]}
     assert as_user("scjg_clerk").get("/api/rectification-notices").json()["items"] == []
     assert as_user("rst_clerk").get("/api/rectification-notices").json()["count"] == 1
     assert as_user("rst_clerk").get("/api/rectification-notices/99999").json()["detail"]["code"] == \
