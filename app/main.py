@@ -93,6 +93,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from app.web import language as language_pages
 
     app.include_router(language_pages.router)
+    from app.ops import http as ops_http  # /healthz /readyz /metrics
+    app.include_router(ops_http.router)
     _mount_api_docs(app)
     static_dir = ROOT / "static"
     static_dir.mkdir(exist_ok=True)
@@ -105,6 +107,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     upload_limit = settings.attachment_max_bytes + 64 * 1024
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/api/attachments": upload_limit, "/attachments": upload_limit})
+    # Outermost: counts and times every answer by route template, the 413s and 500s included.
+    from app.ops.metrics import RequestMetrics
+    app.add_middleware(RequestMetrics, registry=ops_http.metrics_registry(app))
 
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
