@@ -72,6 +72,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from app.web import router as web_router
     from app.web import supervision as supervision_pages
 
+    # First: the probes match before the other routers are looked at (a cold process answers them at once).
+    from app.ops import http as ops_http  # /healthz /readyz /metrics
+    app.include_router(ops_http.router)
     app.include_router(build_router(settings), prefix="/api")
     app.include_router(web_router)
     app.include_router(catalog_pages.router)
@@ -93,8 +96,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from app.web import language as language_pages
 
     app.include_router(language_pages.router)
-    from app.ops import http as ops_http  # /healthz /readyz /metrics
-    app.include_router(ops_http.router)
     _mount_api_docs(app)
     static_dir = ROOT / "static"
     static_dir.mkdir(exist_ok=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -41,6 +41,8 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 # Seconds: most pages answer in milliseconds, a heavy export in seconds.
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED = "<unmatched>"
+# Undelivered outbox rows are those with a next attempt (a range on its index; IS NOT NULL scans on SQLite).
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class RequestMetrics:
@@ -147,7 +149,7 @@ class DatabaseCollector(Collector):
                                  .where(SupervisionItem.__table__.c.state == literal_column("'open'"))).scalar_one()
             o = Outbox.__table__.c
             backlog = conn.execute(select(func.count()).select_from(Outbox.__table__).where(
-                o.next_attempt_at.is_not(None), o.topic == NOTIFICATION_TOPIC)).scalar_one()
+                o.next_attempt_at >= _EPOCH, o.topic == NOTIFICATION_TOPIC)).scalar_one()
             jobs = conn.execute(select(JobStatus.__table__)).mappings().all()
         open_ = GaugeMetricFamily("govflow_tasks_open", "Open tasks, by process and department code",
                                   labels=["process", "department"])

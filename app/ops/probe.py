@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import Any
 
@@ -29,8 +30,12 @@ CONNECT_TIMEOUT_SECONDS = 2
 STATEMENT_TIMEOUT_MS = 2000
 
 
+@lru_cache(maxsize=1)
 def migration_heads() -> frozenset[str]:
-    """Return the newest revisions of the migrations shipped with this code (as app/startup.py reads them)."""
+    """Return the newest revisions of the migrations shipped with this code (as app/startup.py reads them).
+
+    Read once per process: the code on disk does not change under it.
+    """
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
@@ -94,9 +99,7 @@ def run_checks(probe: Probe) -> dict[str, dict[str, Any]]:
 
 def _guarded(conn: Connection, check: Any, arg: Any, failed: str) -> dict[str, Any]:
     try:
-        result = check(conn, arg)
-        conn.rollback()
-        return result  # type: ignore[no-any-return]
+        return check(conn, arg)  # type: ignore[no-any-return]
     except SQLAlchemyError:
         # E.g. a table an older schema lacks; the next check starts a new transaction.
         log.warning("readiness check failed", exc_info=True)
