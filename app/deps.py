@@ -15,6 +15,7 @@ from app.auth.service import live_user_id
 from app.core import security
 from app.core.errors import CsrfFailed, Forbidden, NotAuthenticated
 from app.core.security import csrf_matches, decode_access_token
+from app.ops import PROBE_PATHS
 from app.org.service import Actor
 from app.runtime import Runtime
 from app.workdays.service import sync_clock
@@ -49,12 +50,15 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def sync_demo_clock(rt: RuntimeDep) -> None:
+async def sync_demo_clock(rt: RuntimeDep, request: Request) -> None:
     """Time travel on: take the deployment's demo offset from the database before the request's work.
 
     Mounted on the whole app only when time travel is enabled; then every worker answers with the
-    same "now" from the moment a move commits.
+    same "now" from the moment a move commits. The probes (/healthz, /readyz, /metrics) are left out:
+    /healthz must not touch the database and the others answer for themselves when it is down.
     """
+    if request.url.path in PROBE_PATHS:
+        return
     await run_in_threadpool(sync_clock, rt.db, rt.settings)
 
 

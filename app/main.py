@@ -76,6 +76,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from app.web import router as web_router
     from app.web import supervision as supervision_pages
 
+    # First: the probes match before the other routers are looked at (a cold process answers them at once).
+    from app.ops import http as ops_http  # /healthz /readyz /metrics
+    app.include_router(ops_http.router)
     app.include_router(build_router(settings), prefix="/api")
     app.include_router(web_router)
     app.include_router(catalog_pages.router)
@@ -109,6 +112,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     upload_limit = settings.attachment_max_bytes + 64 * 1024
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/api/attachments": upload_limit, "/attachments": upload_limit})
+    # Counts and times every answer by route template, the 413s and 500s included (inside RequestContext).
+    from app.ops.metrics import RequestMetrics
+    app.add_middleware(RequestMetrics, registry=ops_http.metrics_registry(app))
     # Outermost (added last): every response, the 413 above included, carries the request id.
     app.add_middleware(RequestContext)
 

@@ -14,6 +14,7 @@ from app.disputes.models import Dispute, DisputeRecord  # noqa: F401
 from app.engine.models import ProcessDefinition, ProcessInstance, Task
 from app.notifications.models import Notification, Outbox  # noqa: F401
 from app.open_data.models import OpenList, OpenListItem, OpenListReview  # noqa: F401
+from app.ops.models import JobStatus, SchedulerHeartbeat  # noqa: F401
 from app.org.models import Department, Region, User, UserRole
 from app.rectification.models import (RectificationAuthority, RectificationNotice,  # noqa: F401
                                       RectificationNumberCounter, RectificationSubmission)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import math
 from collections import Counter
 from datetime import time
@@ -10,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,6 +128,24 @@ class Settings(BaseSettings):
     audit_head_export_minutes: int = Field(default=5, ge=1, le=24 * 60)
     # Art. 24/27: `python -m app.cli backup` writes its archives here unless given --out.
     backup_dir: Path = ROOT / "var" / "backups"
+    # Operations (issue 13). /metrics answers a client whose address is in one of these networks, or one
+    # sending "Authorization: Bearer <metrics_token>"; anyone else gets 403. Behind a reverse proxy the
+    # client address is the proxy's unless uvicorn trusts its X-Forwarded-For (--forwarded-allow-ips).
+    metrics_token: str | None = None
+    metrics_allow_networks: list[str] = ["127.0.0.1/32", "::1/128"]
+    # /readyz fails when the newest scheduler heartbeat (every 10 s from each scheduler) is older than this.
+    scheduler_heartbeat_stale_seconds: int = Field(default=30, ge=5)
+
+    @field_validator("metrics_allow_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"GOVFLOW_METRICS_ALLOW_NETWORKS：“{item}”不是有效的网段（例如 10.0.0.0/8）"
+                                 f" / not a network (e.g. 10.0.0.0/8)") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":

@@ -290,7 +290,24 @@ class WorkerPool:
             self._cond.notify()
 
 
+class _Count:
+    """A thread-safe counter of this process (read by /metrics as govflow_sandbox_timeouts_total)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+# Scripts this process's workers stopped for running out of CPU time, since the process started.
+TIMEOUTS = _Count()
+
+
 def _timeout(seconds: float) -> ScriptTimeout:
+    TIMEOUTS.add()
     return ScriptTimeout(f"脚本运行超过 {seconds:g} 秒 CPU 时间，已被终止")
 
 

@@ -131,6 +131,9 @@ EXPECT: dict[tuple[str, str], Rule] = {
     # The framework's own pages: the API description is public (it is the contract).
     ("GET", "/openapi.json"): PUBLIC, ("GET", "/docs"): PUBLIC, ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,
+    # Operations (issue 13): the probes are public and reveal nothing; /metrics answers by network or
+    # token, never by user role (the test client's address "testclient" is in no allowed network).
+    ("GET", "/healthz"): PUBLIC, ("GET", "/readyz"): PUBLIC, ("GET", "/metrics"): NOBODY,
     # Sign-in and who am I.
     ("POST", "/api/auth/token"): PUBLIC, ("GET", "/api/me"): EVERYONE,
     # Ending one's own sessions: any logged-in person (allowed callers are not called, so no one's
@@ -594,6 +597,9 @@ def world(db_template: Template, tmp_path_factory: pytest.TempPathFactory) -> It
                                               "data_reviewer", "zz_data_reviewer", "gat_clerk", "designer")}
         _build(w)
         _escalate(w, rt)
+        # A scheduler beat at the final (frozen) clock, so that /readyz answers 200 rather than 503.
+        from app.ops.jobs import Heartbeat
+        Heartbeat(rt.db).beat()
         # Sign everyone in at the final clock (tokens are judged on it until the clock helper lands).
         w.api = {u: _bearer(app, u) for u in USERS}
         w.api[ANON] = TestClient(app, follow_redirects=False)

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, text
 
 from app.engine.models import ProcessDefinition, ProcessInstance, Task
+from app.ops.models import JobStatus
 from app.org.models import Department
 from app.runtime import Runtime
 from app.supervision.models import SupervisionItem
@@ -92,6 +93,11 @@ def test_three_schedulers_escalate_each_task_once(rt: Runtime, db_url: str) -> N
     assert again.returncode == 0, err.decode()
     assert b'"result": 0' in out
     assert len(_items(rt)) == len(tasks)
+    # Each replica's run was added to the job's one status row, none lost to a concurrent upsert.
+    with rt.db.session() as session:
+        status = session.execute(select(JobStatus.runs, JobStatus.failures, JobStatus.last_success_at)
+                                 .where(JobStatus.job_id == "escalate-overdue")).one()
+    assert (status.runs, status.failures) == (4, 0) and status.last_success_at is not None
 
 
 def test_a_scheduler_killed_between_claim_and_record_loses_and_duplicates_nothing(rt: Runtime, db_url: str) -> None:
