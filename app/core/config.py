@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     audit_head_export_path: Path = ROOT / "var" / "audit-head.jsonl"
     audit_head_webhook_url: str | None = None
     audit_head_export_minutes: int = Field(default=5, ge=1, le=24 * 60)
+    # Seconds between two runs of a scheduler job, by job id (app/scheduler/setup.py JOBS), replacing its
+    # default interval, e.g. GOVFLOW_JOB_INTERVALS='{"escalate-overdue": 20}'. Unknown ids are refused at start.
+    job_intervals: dict[str, Annotated[int, Field(ge=1, le=24 * 3600)]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":
