@@ -311,6 +311,8 @@ def test_two_web_and_two_scheduler_processes_do_everything_once(deployment: Depl
         assert sorted(int(r[0]) for r in fired) == sorted(dispute_ids)
         assert {json.loads(r[1])["reason_code"] if isinstance(r[1], str) else r[1]["reason_code"]
                 for r in fired} == {"deadline"}
+        timers = Counter(r[0] for r in rows("SELECT instance_id FROM audit_event WHERE action = 'timer.fired'"))
+        assert sorted(timers) == sorted(d["instance_id"] for d in disputes) and set(timers.values()) == {1}
         statuses = Counter(r[0] for r in rows("SELECT status FROM dispute WHERE id = ANY(:ids)", ids=dispute_ids))
         assert statuses == {"coordinating": DISPUTES}
 
