@@ -110,11 +110,14 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     logs: dict[str, Path] = {}
     engine = create_engine(url)
     try:
-        # The one-shot steps of docker/compose.yaml: migrate once (then the demo data, for its users).
-        for command in ("migrate", "seed-demo"):
+        def cli(command: str) -> None:
             done = subprocess.run([py, "-m", "app.cli", command], cwd=ROOT, env=env, capture_output=True,
                                   timeout=180)
             assert done.returncode == 0, done.stderr.decode()[-3000:]
+
+        # As docker/compose.yaml: the one-shot migration, then every replica starts at once on the fresh
+        # database (each web process loads the regions and deploys bpmn/ at start: they must take turns).
+        cli("migrate")
         ports = [_free_port(), _free_port()]
         commands = {f"web{i + 1}": [py, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
                                     "--port", str(port), "--log-level", "warning", "--no-access-log"]
@@ -132,7 +135,8 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
             except httpx.HTTPError:
                 return False
 
-        _wait_until("both web processes to answer", up, 60, dep)
+        _wait_until("both web processes to answer", up, 180, dep)
+        cli("seed-demo")  # the demo's departments and users, for the clients below
         yield dep
     finally:
         for proc in procs.values():
@@ -279,7 +283,7 @@ def test_two_web_and_two_scheduler_processes_do_everything_once(deployment: Depl
                                   "AND next_timer_at <= :moved", moved=moved)
             return missed == 0 and timers == 0
 
-        _wait_until("the schedulers' sweeps", swept, 60, dep)
+        _wait_until("the schedulers' sweeps", swept, 180, dep)
         marks["swept"] = time.monotonic()
     finally:
         pool.shutdown()
