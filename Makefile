@@ -10,7 +10,7 @@ PORT ?= 8000
 # A subset: make test PYTEST_ARGS="-q tests/workdays"
 PYTEST_ARGS ?= -n auto --durations=25
 
-.PHONY: run test install install-test migrate seed serve bench bench-pages clean assets assets-check messages
+.PHONY: run test install install-test migrate seed serve bench bench-pages clean assets assets-check messages deploy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,15 @@ assets:
 # CI: a rebuild from the lockfile must give exactly the committed bundles.
 assets-check: assets
 	git diff --exit-code --stat -- static/vendor
+
+# CI: docker/compose.yaml must resolve (`docker compose config`, with the example env file) and the
+# Dockerfile must pass hadolint. Both tools come from PyPI into the venv (test extras): no Docker engine.
+deploy-check: install-test
+	@# The package's bin/docker-compose wrapper drops the exit code: run the Compose binary it wraps.
+	GOVFLOW_ENV_FILE=govflow.env.example "$$($(BIN)/python -c 'import compose, pathlib; \
+	  print(pathlib.Path(compose.__file__).parent / "docker-compose")')" -f docker/compose.yaml config --quiet
+	$(BIN)/hadolint docker/Dockerfile
+	@echo "docker/compose.yaml and docker/Dockerfile: OK"
 
 # Translations: collect the Chinese texts (msgids) of templates and app/ into the catalog template, then
 # add new ones to each language's .po (app/locale/<lang>/LC_MESSAGES/messages.po) for a translator to fill.

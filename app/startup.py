@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy import text
+
 from app.org.seed import ensure_admin, load_regions
 from app.runtime import Runtime
 
 log = logging.getLogger("govflow")
+# PostgreSQL advisory lock key of start-up preparation (any constant unique within the database).
+_PREPARE_LOCK = 0x60F10_0001
 
 
 class NotMigrated(RuntimeError):
@@ -38,6 +42,11 @@ def prepare(rt: Runtime) -> None:
     """Load regions, deploy bpmn/ and create the bootstrap admin, in one transaction."""
     check_migrated(rt)
     with rt.db.session() as session:
+        if rt.db.is_postgres:
+            # Replicas starting together on a fresh database (docker/compose.yaml's web1 and web2) take
+            # turns: the first loads and deploys, the next finds everything there. Without this the
+            # second died on a duplicate region key. Released at commit.
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PREPARE_LOCK})
         load_regions(session, rt.settings.province_code)
         rt.runner.deploy_directory(session, rt.settings.bpmn_dir)
         if rt.settings.bootstrap_admin_password:

@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -146,6 +146,9 @@ class Settings(BaseSettings):
                 raise ValueError(f"GOVFLOW_METRICS_ALLOW_NETWORKS：“{item}”不是有效的网段（例如 10.0.0.0/8）"
                                  f" / not a network (e.g. 10.0.0.0/8)") from None
         return value
+    # Seconds between two runs of a scheduler job, by job id (app/scheduler/setup.py JOBS), replacing its
+    # default interval, e.g. GOVFLOW_JOB_INTERVALS='{"escalate-overdue": 20}'. Unknown ids are refused at start.
+    job_intervals: dict[str, Annotated[int, Field(ge=1, le=24 * 3600)]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":

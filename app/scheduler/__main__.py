@@ -29,7 +29,12 @@ def _run(argv: list[str] | None) -> int:
     if args.once:
         print(json.dumps({"job": args.once, "result": run_job(rt, args.once)}))
         return 0
-    build_scheduler(rt, background=False).start()
+    try:
+        scheduler = build_scheduler(rt, background=False)
+    except ValueError as exc:  # GOVFLOW_JOB_INTERVALS names a job that does not exist
+        print(exc, file=sys.stderr)
+        return 2
+    scheduler.start()
     return 0
 
 

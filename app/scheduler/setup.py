@@ -64,12 +64,24 @@ def run_job(rt: Runtime, job_id: str) -> Any:
         record_run(rt.db, job_id, started_at, round((time.perf_counter() - t0) * 1000), ok)
 
 
+def job_interval(settings: Settings, job_id: str) -> int:
+    """Seconds between two runs of a job: GOVFLOW_JOB_INTERVALS, else the registry's default."""
+    unknown = sorted(set(settings.job_intervals) - set(JOBS))
+    if unknown:
+        raise ValueError(f"GOVFLOW_JOB_INTERVALS 含未知任务 {', '.join(unknown)}（可用：{', '.join(sorted(JOBS))}）"
+                         f" / unknown job ids in GOVFLOW_JOB_INTERVALS: {', '.join(unknown)}")
+    if job_id in settings.job_intervals:
+        return settings.job_intervals[job_id]  # 1 s to a day (Settings)
+    interval = JOBS[job_id][1]
+    return interval(settings) if callable(interval) else interval
+
+
 def build_scheduler(rt: Runtime, *, background: bool) -> BackgroundScheduler | BlockingScheduler:
     """Build a scheduler with every registered job on its interval."""
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai") if background \
         else BlockingScheduler(timezone="Asia/Shanghai")
-    for job_id, (_, interval) in JOBS.items():
-        seconds = interval(rt.settings) if callable(interval) else interval
+    for job_id in JOBS:
+        seconds = job_interval(rt.settings, job_id)
         scheduler.add_job(run_job, "interval", seconds=seconds, args=[rt, job_id], id=job_id, max_instances=1,
                           coalesce=True, misfire_grace_time=seconds * 4)
     # Not a registered job (no button, no job_status row): the beat /readyz looks for, first one at once.

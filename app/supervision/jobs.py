@@ -66,8 +66,14 @@ def escalate_overdue(rt: Runtime, batch: int | None = None) -> int:
                 # Keyset paging: a task that cannot be escalated never blocks the ones after it.
                 stmt = stmt.where(tuple_(Task.due_at, Task.id) > tuple_(*after))
             if rt.db.is_postgres:
-                # Replicas claim disjoint rows; a crashed replica's claims free up when it dies.
-                stmt = stmt.with_for_update(of=Task, skip_locked=True)
+                # Replicas claim disjoint rows; a crashed replica's claims free up when it dies. The
+                # instance is key-share locked in the same claim: the supervision item's foreign key needs
+                # that lock, and taken later (at the INSERT) it would wait for a timer or a user holding
+                # the instance while they wait for this claim's task row - a deadlock (seen with two
+                # schedulers, tests/ops/test_replicas.py). An instance being worked is skipped this
+                # sweep and escalated by the next one.
+                stmt = stmt.with_for_update(of=Task, skip_locked=True).suffix_with(
+                    f"FOR KEY SHARE OF {ProcessInstance.__tablename__} SKIP LOCKED")
             rows = session.execute(stmt).all()
             if not rows:
                 break
