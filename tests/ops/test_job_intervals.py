@@ -25,8 +25,9 @@ def test_defaults_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_scheduler_runs_each_job_on_its_interval() -> None:
-    # Building the scheduler reads only the settings (jobs get the runtime when they run).
-    rt = SimpleNamespace(settings=_settings(job_intervals={"escalate-overdue": 3}))
+    # Building the scheduler reads the settings (jobs get the runtime when they run); the heartbeat keeps the
+    # database handle without touching it until it beats.
+    rt = SimpleNamespace(settings=_settings(job_intervals={"escalate-overdue": 3}), db=None)
     scheduler = build_scheduler(rt, background=True)  # type: ignore[arg-type]
     seconds = {job.id: job.trigger.interval.total_seconds() for job in scheduler.get_jobs()}
     assert seconds["escalate-overdue"] == 3 and seconds["fire-due-timers"] == 2
