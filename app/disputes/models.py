@@ -119,8 +119,20 @@ class Dispute(SQLModel, table=True):
     complied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     instance_id: int | None = Field(default=None, foreign_key="process_instance.id", index=True)
+    # The earliest deadline running among the case's open tasks (a paused task's does not run); kept by the
+    # flush that changes the tasks (app/authority/next_due.py), so the console orders by an index.
+    next_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# The authority console's default order of the open cases (next deadline, newest first, id): the whole
+# service's, and one authority's (migration 0032).
+Index("ix_dispute_console_due", Dispute.next_due_at, Dispute.created_at.desc(), Dispute.id,  # type: ignore[attr-defined]
+      sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
+Index("ix_dispute_console_authority_due", Dispute.authority_department_id, Dispute.next_due_at,
+      Dispute.created_at.desc(), Dispute.id,  # type: ignore[attr-defined]
+      sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
 
 
 class DisputeRecord(SQLModel, table=True):
