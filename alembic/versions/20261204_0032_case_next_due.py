@@ -1,7 +1,7 @@
 """The authority console ordered from an index: disputes and rectification notices carry `next_due_at`, the
 earliest running deadline among their open tasks (kept by the flush that changes the tasks), filled here from
 the open tasks; partial indexes of the open cases in the console's order (next deadline, newest first, id),
-for the whole service and per authority.
+for the whole service and per authority; and one authority's cases by their opening.
 
 Revision ID: 0032
 Revises: 0031
@@ -43,10 +43,13 @@ def upgrade() -> None:
         op.create_index(f"ix_{table}_console_authority_due", table,
                         ["authority_department_id", "next_due_at", sa.desc(sa.column(opened)), "id"],
                         sqlite_where=OPEN, postgresql_where=OPEN)
+        # One authority's cases by their opening: the closed part of the deadline order, the opened-at orders.
+        op.create_index(f"ix_{table}_authority_opened", table, ["authority_department_id", opened, "id"])
 
 
 def downgrade() -> None:
     for table, _ in CASES:
+        op.drop_index(f"ix_{table}_authority_opened", table_name=table)
         op.drop_index(f"ix_{table}_console_authority_due", table_name=table)
         op.drop_index(f"ix_{table}_console_due", table_name=table)
         with op.batch_alter_table(table) as batch:

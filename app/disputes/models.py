@@ -133,6 +133,8 @@ Index("ix_dispute_console_due", Dispute.next_due_at, Dispute.created_at.desc(), 
 Index("ix_dispute_console_authority_due", Dispute.authority_department_id, Dispute.next_due_at,
       Dispute.created_at.desc(), Dispute.id,  # type: ignore[attr-defined]
       sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
+# One authority's cases by their opening (the closed ones of the deadline order, the opened-at orders).
+Index("ix_dispute_authority_opened", Dispute.authority_department_id, Dispute.created_at, Dispute.id)
 
 
 class DisputeRecord(SQLModel, table=True):
