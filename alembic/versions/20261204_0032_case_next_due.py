@@ -21,6 +21,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 OPEN = sa.text("closed_at IS NULL")
+UNDATED = sa.text("closed_at IS NULL AND next_due_at IS NULL")
 CASES = (("dispute", "created_at"), ("rectification_notice", "issued_at"))
 
 # The same rule as app/authority/next_due.py: open tasks with a deadline that is not paused.
@@ -43,6 +44,10 @@ def upgrade() -> None:
         op.create_index(f"ix_{table}_console_authority_due", table,
                         ["authority_department_id", "next_due_at", sa.desc(sa.column(opened)), "id"],
                         sqlite_where=OPEN, postgresql_where=OPEN)
+        # The open cases without a running deadline, newest first (PostgreSQL does not order by the index above
+        # after "next_due_at IS NULL").
+        op.create_index(f"ix_{table}_console_undated", table, [sa.desc(sa.column(opened)), "id"],
+                        sqlite_where=UNDATED, postgresql_where=UNDATED)
         # One authority's cases by their opening: the closed part of the deadline order, the opened-at orders.
         op.create_index(f"ix_{table}_authority_opened", table, ["authority_department_id", opened, "id"])
 
@@ -50,6 +55,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table, _ in CASES:
         op.drop_index(f"ix_{table}_authority_opened", table_name=table)
+        op.drop_index(f"ix_{table}_console_undated", table_name=table)
         op.drop_index(f"ix_{table}_console_authority_due", table_name=table)
         op.drop_index(f"ix_{table}_console_due", table_name=table)
         with op.batch_alter_table(table) as batch:

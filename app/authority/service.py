@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -113,16 +113,18 @@ def authorities_in_scope(session: Session, flt: CaseFilter) -> list[int] | None:
     scope = (flt.area_code, flt.region_code, flt.level)
     if scope not in memo:
         region, parent = aliased(Region), aliased(Region)
-        stmt = (select(Department.id).join(region, region.code == Department.region_code)
-                .outerjoin(parent, parent.code == region.parent_code)
-                .where(Department.kind == DepartmentKind.data_authority.value))
-        for code in (flt.area_code, flt.region_code):
-            if code is not None:
-                stmt = stmt.where(_in_area(region, parent, code))
+        conds: list[ColumnElement[bool]] = [_in_area(region, parent, code)
+                                            for code in (flt.area_code, flt.region_code) if code is not None]
         if flt.level is not None:
-            stmt = stmt.where(region.level == flt.level)
-        memo[scope] = sorted(session.execute(stmt).scalars())
-    return list(memo[scope])
+            conds.append(region.level == flt.level)
+        rows = session.execute(
+            select(Department.id, case((and_(*conds), 1), else_=0))
+            .join(region, region.code == Department.region_code)
+            .outerjoin(parent, parent.code == region.parent_code)
+            .where(Department.kind == DepartmentKind.data_authority.value)).all()
+        # Every authority of the service (the province's, with no region or level chosen): no filter at all.
+        memo[scope] = None if all(inside for _, inside in rows) else sorted(i for i, inside in rows if inside)
+    return None if memo[scope] is None else list(memo[scope])
 
 
 # Each kind's table, the column of its opening instant.
@@ -137,15 +139,28 @@ DEADLINE_KEY = (int, keyset.Optional(datetime), datetime, str, int)
 OPENED_KEY = (datetime, str, int)
 
 
-def _scoped(model: Any, authorities: list[int] | None) -> ColumnElement[bool]:
+def _scoped(model: Any, authorities: list[int] | None, sqlite: bool = False) -> ColumnElement[bool]:
     if authorities is None:
         return true()
+    if not authorities:
+        return false()
     if len(authorities) == 1:
         # One authority (a county's, or a city's with none below it): its own index serves the order.
         return model.authority_department_id == authorities[0]
-    # Several: read the open cases in order from the index of the whole service and keep those of the area
-    # ("+ 0" keeps both databases from taking the per-authority index and sorting what it finds).
-    return (model.authority_department_id + 0).in_(authorities) if authorities else false()
+    if sqlite:
+        # Several, on SQLite (no statistics): read the open cases in order from the index of the whole service
+        # and keep those of the area ("+ 0" keeps it from taking the per-authority index and sorting).
+        return (model.authority_department_id + 0).in_(authorities)
+    # PostgreSQL weighs, from its statistics, reading the whole service's index in order and keeping the
+    # area's cases against reading the area's cases from the per-authority index and sorting the few found.
+    return model.authority_department_id.in_(authorities)
+
+
+def scope_filter(session: Session, flt: CaseFilter) -> Any:
+    """Return model -> the condition "handled by an authority of the filter's scope"."""
+    authorities = authorities_in_scope(session, flt)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    return lambda model: _scoped(model, authorities, sqlite)
 
 
 def _segment(model: Any, segment: int, flt: CaseFilter, now: datetime) -> list[ColumnElement[bool]]:
@@ -170,7 +185,7 @@ def _state(model: Any, flt: CaseFilter, now: datetime) -> list[ColumnElement[boo
     return {"open": [model.closed_at.is_(None)], "closed": [model.closed_at.is_not(None)], "all": []}[flt.state]
 
 
-def _deadline_branches(kind: str, flt: CaseFilter, authorities: list[int] | None, now: datetime,
+def _deadline_branches(kind: str, flt: CaseFilter, scoped: Any, now: datetime,
                        key: list[Any] | None, need: int) -> list[Any]:
     """One query per segment of one kind, after the cursor in the deadline order, cut to `need` rows."""
     model, opened = _TABLES[kind]
@@ -180,7 +195,7 @@ def _deadline_branches(kind: str, flt: CaseFilter, authorities: list[int] | None
             continue
         stmt = (select(literal(segment).label("segment"), model.id.label("id"),
                        model.next_due_at.label("next_due"), opened.label("opened_at"))
-                .where(_scoped(model, authorities), *_segment(model, segment, flt, now)))
+                .where(scoped(model), *_segment(model, segment, flt, now)))
         if segment == 0:
             order, desc = [model.next_due_at, opened, model.id], [False, True, False]
         else:
@@ -194,14 +209,14 @@ def _deadline_branches(kind: str, flt: CaseFilter, authorities: list[int] | None
     return branches
 
 
-def _opened_branch(kind: str, flt: CaseFilter, authorities: list[int] | None, now: datetime,
+def _opened_branch(kind: str, flt: CaseFilter, scoped: Any, now: datetime,
                    key: list[Any] | None, need: int) -> Any:
     """The cases of one kind after the cursor by their opening instant, cut to `need` rows."""
     model, opened = _TABLES[kind]
     desc = flt.sort == "-opened_at"
     stmt = (select(literal(0).label("segment"), model.id.label("id"), model.next_due_at.label("next_due"),
                    opened.label("opened_at"))
-            .where(_scoped(model, authorities), *_state(model, flt, now)))
+            .where(scoped(model), *_state(model, flt, now)))
     if key is not None:
         stmt = stmt.where(keyset.after_mixed([opened, kind, model.id], key, [desc, False, False]))
     return stmt.order_by(opened.desc() if desc else opened, model.id).limit(need)
@@ -218,14 +233,14 @@ def get_page(*, session: Session, flt: CaseFilter, now: datetime, limit: int, of
     key = keyset.decode(cursor, DEADLINE_KEY if deadline else OPENED_KEY)
     if key is not None and (key[-2] not in KIND_ZH or (deadline and key[0] not in (0, 1, 2))):
         raise keyset.CursorInvalid()
-    authorities = authorities_in_scope(session, flt)
+    scoped = scope_filter(session, flt)
     need = offset + limit + 1
     parts: list[tuple[str, Any]] = []
     for kind in ([flt.kind] if flt.kind else list(KIND_ZH)):
         if deadline:
-            parts += [(kind, b) for b in _deadline_branches(kind, flt, authorities, now, key, need)]
+            parts += [(kind, b) for b in _deadline_branches(kind, flt, scoped, now, key, need)]
         else:
-            parts.append((kind, _opened_branch(kind, flt, authorities, now, key, need)))
+            parts.append((kind, _opened_branch(kind, flt, scoped, now, key, need)))
     if not parts:
         return [], None
     tagged = [select(literal(kind).label("kind"), b.subquery()) for kind, b in parts]
@@ -247,18 +262,18 @@ def counts(*, session: Session, flt: CaseFilter, now: datetime) -> tuple[int, di
     """Count the cases the list shows, and the open disputes, open notices and overdue cases of the area
     (region and level filters apply, not kind or state), each up to 100 (shown as "99+"), in one statement;
     the area's counts read the open cases' index."""
-    authorities = authorities_in_scope(session, flt)
+    scoped = scope_filter(session, flt)
 
     def capped(stmt: Any) -> Any:
         return select(func.count()).select_from(stmt.limit(keyset.COUNT_CAP).subquery()).scalar_subquery()
 
     def area_open(model: Any, *conds: ColumnElement[bool]) -> Any:
-        return capped(select(model.id).where(_scoped(model, authorities), model.closed_at.is_(None), *conds))
+        return capped(select(model.id).where(scoped(model), model.closed_at.is_(None), *conds))
 
     def late(model: Any) -> ColumnElement[bool]:
         return and_(model.next_due_at.is_not(None), model.next_due_at < now)
 
-    listed = [select(_TABLES[k][0].id).where(_scoped(_TABLES[k][0], authorities), *_state(_TABLES[k][0], flt, now))
+    listed = [select(_TABLES[k][0].id).where(scoped(_TABLES[k][0]), *_state(_TABLES[k][0], flt, now))
               for k in ([flt.kind] if flt.kind else list(KIND_ZH))]
     first, *rest = listed
     row = session.execute(select(

@@ -133,6 +133,11 @@ Index("ix_dispute_console_due", Dispute.next_due_at, Dispute.created_at.desc(), 
 Index("ix_dispute_console_authority_due", Dispute.authority_department_id, Dispute.next_due_at,
       Dispute.created_at.desc(), Dispute.id,  # type: ignore[attr-defined]
       sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
+# The open cases without a running deadline (paused, or a step with none), newest first: PostgreSQL cannot order
+# by the index above after "next_due_at IS NULL".
+Index("ix_dispute_console_undated", Dispute.created_at.desc(), Dispute.id,  # type: ignore[attr-defined]
+      sqlite_where=text("closed_at IS NULL AND next_due_at IS NULL"),
+      postgresql_where=text("closed_at IS NULL AND next_due_at IS NULL"))
 # One authority's cases by their opening (the closed ones of the deadline order, the opened-at orders).
 Index("ix_dispute_authority_opened", Dispute.authority_department_id, Dispute.created_at, Dispute.id)
 

@@ -149,6 +149,10 @@ Index("ix_rectification_notice_console_due", RectificationNotice.next_due_at,
 Index("ix_rectification_notice_console_authority_due", RectificationNotice.authority_department_id,
       RectificationNotice.next_due_at, RectificationNotice.issued_at.desc(),  # type: ignore[attr-defined]
       RectificationNotice.id, sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
+# The open notices without a running deadline, newest first (see ix_dispute_console_undated).
+Index("ix_rectification_notice_console_undated", RectificationNotice.issued_at.desc(),  # type: ignore[attr-defined]
+      RectificationNotice.id, sqlite_where=text("closed_at IS NULL AND next_due_at IS NULL"),
+      postgresql_where=text("closed_at IS NULL AND next_due_at IS NULL"))
 # One authority's notices by their issue (the closed ones of the deadline order, the opened-at orders).
 Index("ix_rectification_notice_authority_opened", RectificationNotice.authority_department_id,
       RectificationNotice.issued_at, RectificationNotice.id)
