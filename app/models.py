@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+import app.authority.next_due  # noqa: F401  (the flush keeps the cases' next deadline with their tasks)
 from app.attachments.models import Attachment  # noqa: F401
 from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import LoginThrottle, UserSession  # noqa: F401

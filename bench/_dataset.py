@@ -272,6 +272,10 @@ def load(rt, org: Organisation, n_tasks: int, seed: int = 410000) -> dict[str, A
     instances: list[tuple] = []
     tasks: list[tuple] = []
     by_key: dict[str, list[int]] = {k: [] for k in keys}
+    # Each process's running and finished instances: an open case takes a running one (its open task gives
+    # the case its next deadline), a closed case a finished one.
+    running_of: dict[str, list[int]] = {}
+    finished_of: dict[str, list[int]] = {}
     open_tasks: list[tuple[int, int, str, str, int, datetime, str]] = []  # for supervision items
     task_id = 0
     instance_id = 0
@@ -318,6 +322,7 @@ def load(rt, org: Organisation, n_tasks: int, seed: int = 410000) -> dict[str, A
         instances.append((instance_id, definition_id, key, "running" if running else "completed", "{}", 1,
                           subject, None, starter, dept, started, at, None if running else at))
         by_key[key].append(instance_id)
+        (running_of if running else finished_of).setdefault(key, []).append(instance_id)
 
     raw = rt.db.engine.raw_connection()
     try:
@@ -338,8 +343,10 @@ def load(rt, org: Organisation, n_tasks: int, seed: int = 410000) -> dict[str, A
                        cur.execute("SELECT id, department_id, items FROM catalog_entry ORDER BY id").fetchall()]
             share = _share_requests(cur, rng, org, entries, by_key["sharing_share_request"], n_tasks // 5, now, span)
             counts["share_request"] = len(share)
-            counts["dispute"] = _disputes(cur, rng, org, share, n_tasks // 50, now, span)
-            counts["rectification_notice"] = _notices(cur, rng, org, by_key["rectification_notice"],
+            pools = {k: (running_of.get(k, [])[:], finished_of.get(k, [])[:]) for k in keys}
+            counts["dispute"] = _disputes(cur, rng, org, share, n_tasks // 50, now, span,
+                                          pools.get("disputes_share_dispute", ([], [])))
+            counts["rectification_notice"] = _notices(cur, rng, org, pools.get("rectification_notice", ([], [])),
                                                       n_tasks // 100, now, span)
             counts["supervision_item"] = _supervision(cur, rng, org, open_tasks, n_tasks // 20, now)
             counts["notification"] = _notifications(cur, rng, org, n_tasks // 4, now, span)
@@ -348,6 +355,11 @@ def load(rt, org: Organisation, n_tasks: int, seed: int = 410000) -> dict[str, A
             # The instances of share requests, disputes and notices name their case (business_ref).
             cur.execute("UPDATE process_instance p SET business_ref = 'share_request:' || s.id FROM share_request s "
                         "WHERE s.instance_id = p.id")
+            # The cases' next deadline, as app/authority/next_due.py keeps it (migration 0032's backfill).
+            for table in ("dispute", "rectification_notice"):
+                cur.execute(f"UPDATE {table} c SET next_due_at = t.due FROM (SELECT instance_id, min(due_at) AS due "
+                            "FROM task WHERE status = 'open' AND due_at IS NOT NULL AND paused_at IS NULL "
+                            f"GROUP BY instance_id) t WHERE t.instance_id = c.instance_id")
         conn.commit()
         t1 = time.perf_counter()
         conn.autocommit = True
@@ -390,7 +402,13 @@ def _share_requests(cur, rng, org, entries, instances, n, now, span):  # type: i
     return out
 
 
-def _disputes(cur, rng, org, share, n, now, span):  # type: ignore[no-untyped-def]
+def _case_instance(pool: tuple[list[int], list[int]], is_open: bool) -> int | None:
+    running, finished = pool
+    free = running if is_open else finished
+    return free.pop() if free else None
+
+
+def _disputes(cur, rng, org, share, n, now, span, pool):  # type: ignore[no-untyped-def]
     refused = [s for s in share if s[4] == "refused"]
     rng.shuffle(refused)
     statuses = ["negotiating"] * 30 + ["coordinating"] * 20 + ["settled"] * 20 + ["decided"] * 15 + ["complied"] * 15
@@ -402,19 +420,18 @@ def _disputes(cur, rng, org, share, n, now, span):  # type: ignore[no-untyped-de
         rows.append((i, sid, entry_id, requester, provider, org.authority_of[provider],
                      org.holders[(requester, "clerk")], "refused", json.dumps(items[:1], ensure_ascii=False),
                      "法定职责", "核验需要", status, created + timedelta(days=10), 1, created,
-                     closed or created, closed))
+                     closed or created, closed, _case_instance(pool, closed is None)))
     return _copy(cur, "dispute", [
         "id", "share_request_id", "entry_id", "requester_department_id", "provider_department_id",
         "authority_department_id", "opened_by_id", "kind", "items", "duties", "need", "status",
-        "negotiation_due_at", "negotiation_rounds", "created_at", "updated_at", "closed_at"], rows)
+        "negotiation_due_at", "negotiation_rounds", "created_at", "updated_at", "closed_at", "instance_id"], rows)
 
 
-def _notices(cur, rng, org, instances, n, now, span):  # type: ignore[no-untyped-def]
+def _notices(cur, rng, org, pool, n, now, span):  # type: ignore[no-untyped-def]
     statuses = ["rectifying"] * 30 + ["reported"] * 10 + ["exemption_claimed"] * 5 + ["accepted"] * 45 + \
         ["exempted"] * 5 + ["withdrawn"] * 5
     seq: dict[tuple[int, int], int] = {}
     rows = []
-    free = instances[:]
     province = [d for d in org.line if org.level[d] == "province"]
     for i in range(1, n + 1):
         # The province's authority issues a third of them (to province departments), the cities the rest.
@@ -427,7 +444,8 @@ def _notices(cur, rng, org, instances, n, now, span):  # type: ignore[no-untyped
         due = issued + timedelta(days=21)
         rows.append((i, f"{authority}整改〔{issued.year}〕{seq[key]}号", authority, issued.year, seq[key], dept,
                      rng.randint(1, 6), "未按照要求更新目录", "限期更新并报告", 15, due, 15, due, False, status, 1,
-                     free.pop() if free else None, org.authority_users[authority], issued,
+                     _case_instance(pool, status in ("rectifying", "reported", "exemption_claimed")),
+                     org.authority_users[authority], issued,
                      issued + timedelta(days=20) if status in ("accepted", "exempted", "withdrawn") else None))
     return _copy(cur, "rectification_notice", [
         "id", "number", "authority_department_id", "year", "seq", "department_id", "article_item", "facts",

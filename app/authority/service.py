@@ -8,17 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, Subquery, and_, case, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.core import keyset
 from app.core.errors import Forbidden, InvalidInput
 from app.disputes.models import Dispute
-from app.engine.models import Task, TaskStatus
 from app.org.models import LEVEL_ZH, Department, DepartmentKind, Level, Region
 from app.org.service import Actor, region_covers
-from app.rectification.models import OPEN_STATUSES, RectificationNotice
+from app.rectification.models import RectificationNotice
 
 KIND_ZH = {"dispute": "共享争议", "rectification_notice": "整改通知"}
 STATE_ZH = {"open": "办理中", "closed": "已办结", "all": "全部"}
@@ -103,133 +102,190 @@ def _in_area(region: Any, parent: Any, code: str) -> ColumnElement[bool]:
     return or_(region.code == code, region.parent_code == code, parent.parent_code == code)
 
 
-def _next_due(instance_id: Any) -> Any:
-    """The earliest deadline that runs among an instance's open tasks (a paused task's does not)."""
-    return (select(func.min(Task.due_at))
-            .where(Task.instance_id == instance_id, Task.status == TaskStatus.open.value,
-                   Task.due_at.is_not(None), Task.paused_at.is_(None))
-            .scalar_subquery())
+def authorities_in_scope(session: Session, flt: CaseFilter) -> list[int] | None:
+    """Return the data authorities whose cases the filter covers (area, region, level), None for every one.
+
+    Read once per request (a few hundred rows at most: one authority per region; kept in the session), so
+    that the case queries filter on their own column instead of joining departments and regions per row."""
+    if flt.area_code is None and flt.region_code is None and flt.level is None:
+        return None
+    memo = session.info.setdefault("authority_console_scope", {})
+    scope = (flt.area_code, flt.region_code, flt.level)
+    if scope not in memo:
+        region, parent = aliased(Region), aliased(Region)
+        conds: list[ColumnElement[bool]] = [_in_area(region, parent, code)
+                                            for code in (flt.area_code, flt.region_code) if code is not None]
+        if flt.level is not None:
+            conds.append(region.level == flt.level)
+        rows = session.execute(
+            select(Department.id, case((and_(*conds), 1), else_=0))
+            .join(region, region.code == Department.region_code)
+            .outerjoin(parent, parent.code == region.parent_code)
+            .where(Department.kind == DepartmentKind.data_authority.value)).all()
+        # Every authority of the service (the province's, with no region or level chosen): no filter at all.
+        memo[scope] = None if all(inside for _, inside in rows) else sorted(i for i, inside in rows if inside)
+    return None if memo[scope] is None else list(memo[scope])
 
 
-def _part(kind: str, model: Any, opened_at: Any, is_open: ColumnElement[bool], flt: CaseFilter,
-          state: str) -> Any:
-    authority, region, parent = aliased(Department), aliased(Region), aliased(Region)
-    stmt = (
-        select(literal(kind, String).label("kind"), model.id.label("id"),
-               _next_due(model.instance_id).label("next_due"), opened_at.label("opened_at"),
-               case((is_open, 1), else_=0).label("is_open"))
-        .select_from(model)
-        .join(authority, authority.id == model.authority_department_id)
-        .join(region, region.code == authority.region_code)
-        .outerjoin(parent, parent.code == region.parent_code)
-    )
-    if flt.area_code is not None:
-        stmt = stmt.where(_in_area(region, parent, flt.area_code))
-    if flt.region_code is not None:
-        stmt = stmt.where(_in_area(region, parent, flt.region_code))
-    if flt.level is not None:
-        stmt = stmt.where(region.level == flt.level)
-    if state == "open":
-        stmt = stmt.where(is_open)
-    elif state == "closed":
-        stmt = stmt.where(not_(is_open))
-    return stmt
+# Each kind's table, the column of its opening instant.
+_TABLES: dict[str, tuple[Any, Any]] = {"dispute": (Dispute, Dispute.created_at),
+                                       "rectification_notice": (RectificationNotice, RectificationNotice.issued_at)}
 
-
-def _cases(flt: CaseFilter, *, kind: str | None, state: str) -> Subquery:
-    """One row per case in the area: kind, id, next deadline, opened at, open (1/0)."""
-    parts: list[Any] = []
-    if kind in (None, "dispute"):
-        parts.append(_part("dispute", Dispute, Dispute.created_at, Dispute.closed_at.is_(None), flt, state))
-    if kind in (None, "rectification_notice"):
-        parts.append(_part("rectification_notice", RectificationNotice, RectificationNotice.issued_at,
-                           RectificationNotice.status.in_([s.value for s in OPEN_STATUSES]), flt, state))
-    first, *rest = parts
-    cases: Subquery = (first.union_all(*rest) if rest else first).subquery("cases")
-    return cases
-
-
-def _overdue(cases: Subquery, now: datetime) -> ColumnElement[bool]:
-    # A task is overdue once its due instant has passed (WorkdayCalendar.working_days_left < 0).
-    return and_(cases.c.is_open == 1, cases.c.next_due < now)
-
-
-# The cursor of each order: the sort key of the last case shown (its kind and id last).
-DEADLINE_KEY = (int, keyset.Optional(datetime), int, datetime, str, int)
+# The deadline order in segments, each read from an index of its own (ties by kind, then id):
+# 0 open cases whose deadline runs (next_due_at, newest first), overdue ones first by nature;
+# 1 open cases whose deadline is paused or not set (newest first); 2 closed cases (newest first).
+SEGMENTS = {"open": (0, 1), "closed": (2,), "all": (0, 1, 2)}
+DEADLINE_KEY = (int, keyset.Optional(datetime), datetime, str, int)
 OPENED_KEY = (datetime, str, int)
 
 
-def _order(sort: str, c: Any) -> list[tuple[Any, bool]]:
-    """Return the console's order as (column, descending) over a case row's columns."""
-    if sort == "deadline":
-        # Overdue deadlines are the earliest, so they come first; then open cases whose deadline is
-        # paused or not set; closed cases last, the latest first. The deadline is the earliest of a case's
-        # running tasks, so no index serves this order: a page reads the area's cases and sorts them.
-        return [(case((c.next_due.is_(None), 1), else_=0), False), (c.next_due, False), (c.is_open, True),
-                (c.opened_at, True), (c.kind, False), (c.id, False)]
-    # Opened at: each kind's branch is read from its index on the opening instant (ties by kind, then id).
-    return [(c.opened_at, sort == "-opened_at"), (c.kind, False), (c.id, False)]
+def _scoped(model: Any, authorities: list[int] | None, sqlite: bool = False) -> ColumnElement[bool]:
+    if authorities is None:
+        return true()
+    if not authorities:
+        return false()
+    if len(authorities) == 1:
+        # One authority (a county's, or a city's with none below it): its own index serves the order.
+        return model.authority_department_id == authorities[0]
+    if sqlite:
+        # Several, on SQLite (no statistics): read the open cases in order from the index of the whole service
+        # and keep those of the area ("+ 0" keeps it from taking the per-authority index and sorting).
+        return (model.authority_department_id + 0).in_(authorities)
+    # PostgreSQL weighs, from its statistics, reading the whole service's index in order and keeping the
+    # area's cases against reading the area's cases from the per-authority index and sorting the few found.
+    return model.authority_department_id.in_(authorities)
+
+
+def scope_filter(session: Session, flt: CaseFilter) -> Any:
+    """Return model -> the condition "handled by an authority of the filter's scope"."""
+    authorities = authorities_in_scope(session, flt)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    return lambda model: _scoped(model, authorities, sqlite)
+
+
+def _segment(model: Any, segment: int, flt: CaseFilter, now: datetime) -> list[ColumnElement[bool]]:
+    if segment == 2:
+        return [model.closed_at.is_not(None)]
+    if segment == 1:
+        return [model.closed_at.is_(None), model.next_due_at.is_(None)]
+    found = [model.closed_at.is_(None), model.next_due_at.is_not(None)]
+    return found + [model.next_due_at < now] if flt.overdue else found
+
+
+def _segments(flt: CaseFilter) -> tuple[int, ...]:
+    if flt.overdue:  # only a running deadline can be overdue
+        return () if flt.state == "closed" else (0,)
+    return SEGMENTS[flt.state]
+
+
+def _state(model: Any, flt: CaseFilter, now: datetime) -> list[ColumnElement[bool]]:
+    """The cases of the chosen state (and overdue), for the opened-at orders and the count."""
+    if flt.overdue:
+        return _segment(model, 0, flt, now) if flt.state != "closed" else [false()]
+    return {"open": [model.closed_at.is_(None)], "closed": [model.closed_at.is_not(None)], "all": []}[flt.state]
+
+
+def _deadline_branches(kind: str, flt: CaseFilter, scoped: Any, now: datetime,
+                       key: list[Any] | None, need: int) -> list[Any]:
+    """One query per segment of one kind, after the cursor in the deadline order, cut to `need` rows."""
+    model, opened = _TABLES[kind]
+    branches = []
+    for segment in _segments(flt):
+        if key is not None and segment < key[0]:
+            continue
+        stmt = (select(literal(segment).label("segment"), model.id.label("id"),
+                       model.next_due_at.label("next_due"), opened.label("opened_at"))
+                .where(scoped(model), *_segment(model, segment, flt, now)))
+        if segment == 0:
+            order, desc = [model.next_due_at, opened, model.id], [False, True, False]
+        else:
+            order, desc = [opened, model.id], [True, False]
+        if key is not None and segment == key[0]:
+            values = [key[1], key[2], key[3], key[4]] if segment == 0 else [key[2], key[3], key[4]]
+            columns = order[:-1] + [kind, model.id]
+            stmt = stmt.where(keyset.after_mixed(columns, values, desc[:-1] + [False, False]))
+        branches.append(stmt.order_by(*(c.desc() if d else c for c, d in zip(order, desc, strict=True)))
+                        .limit(need))
+    return branches
+
+
+def _opened_branch(kind: str, flt: CaseFilter, scoped: Any, now: datetime,
+                   key: list[Any] | None, need: int) -> Any:
+    """The cases of one kind after the cursor by their opening instant, cut to `need` rows."""
+    model, opened = _TABLES[kind]
+    desc = flt.sort == "-opened_at"
+    stmt = (select(literal(0).label("segment"), model.id.label("id"), model.next_due_at.label("next_due"),
+                   opened.label("opened_at"))
+            .where(scoped(model), *_state(model, flt, now)))
+    if key is not None:
+        stmt = stmt.where(keyset.after_mixed([opened, kind, model.id], key, [desc, False, False]))
+    return stmt.order_by(opened.desc() if desc else opened, model.id).limit(need)
 
 
 def get_page(*, session: Session, flt: CaseFilter, now: datetime, limit: int, offset: int = 0,
-             cursor: str | None = None) -> tuple[int, list[tuple[str, int]], str | None]:
-    """Return the number of matching cases (counted up to 100), one page of (kind, id) by next deadline by
-    default, and the next page's cursor (None on the last page).
+             cursor: str | None = None) -> tuple[list[tuple[str, int]], str | None]:
+    """Return one page of (kind, id), by next deadline by default, and the next page's cursor (None on the
+    last page), in one statement.
 
-    Each kind is read as its own query, ordered like the page and cut after the cursor to the page's size
-    (plus the offset of old callers, plus one); the two are then merged by the same order."""
-    key = keyset.decode(cursor, DEADLINE_KEY if flt.sort == "deadline" else OPENED_KEY)
-    if key is not None and key[-2] not in KIND_ZH:
+    Each kind (and each segment of the deadline order) is read from the index of its order, cut after the
+    cursor to the page's size (plus the offset of old callers, plus one); the parts are merged here."""
+    deadline = flt.sort == "deadline"
+    key = keyset.decode(cursor, DEADLINE_KEY if deadline else OPENED_KEY)
+    if key is not None and (key[-2] not in KIND_ZH or (deadline and key[0] not in (0, 1, 2))):
         raise keyset.CursorInvalid()
-    cases = _cases(flt, kind=flt.kind, state=flt.state)
-    where = [_overdue(cases, now)] if flt.overdue else []
-    total = keyset.capped_count(session, select(cases.c.id).where(*where))
-    branches = []
+    scoped = scope_filter(session, flt)
+    need = offset + limit + 1
+    parts: list[tuple[str, Any]] = []
     for kind in ([flt.kind] if flt.kind else list(KIND_ZH)):
-        part = _cases(flt, kind=kind, state=flt.state)
-        stmt = select(part).where(_overdue(part, now)) if flt.overdue else select(part)
-        order = _order(flt.sort, part.c)
-        if key is not None:
-            columns = [kind if col is part.c.kind else col for col, _ in order]
-            stmt = stmt.where(keyset.after_mixed(columns, key, [d for _, d in order]))
-        stmt = stmt.order_by(*(col.desc() if d else col for col, d in order)).limit(offset + limit + 1)
-        branches.append(select(stmt.subquery()))
-    first, *rest = branches
-    merged = (first.union_all(*rest) if rest else first).subquery("page")
-    order = _order(flt.sort, merged.c)
-    rows = session.execute(select(merged).order_by(*(col.desc() if d else col for col, d in order))
-                           .limit(limit + 1).offset(offset)).all()
-
-    def sort_key(row: Any) -> tuple[Any, ...]:
-        if flt.sort == "deadline":
-            return (1 if row.next_due is None else 0, row.next_due, row.is_open, row.opened_at, row.kind, row.id)
-        return (row.opened_at, row.kind, row.id)
-
-    shown, next_cursor = keyset.page(rows, limit, sort_key)
-    return total, [(str(r.kind), int(r.id)) for r in shown], next_cursor
+        if deadline:
+            parts += [(kind, b) for b in _deadline_branches(kind, flt, scoped, now, key, need)]
+        else:
+            parts.append((kind, _opened_branch(kind, flt, scoped, now, key, need)))
+    if not parts:
+        return [], None
+    tagged = [select(literal(kind).label("kind"), b.subquery()) for kind, b in parts]
+    first, *rest = tagged
+    found = session.execute(first.union_all(*rest) if rest else first).all()
+    if deadline:
+        rows = [(int(r.segment), r.next_due if r.segment == 0 else None, r.opened_at, str(r.kind), int(r.id))
+                for r in found]
+        rows.sort(key=lambda r: (r[0], r[1].timestamp() if r[1] else 0.0, -r[2].timestamp(), r[3], r[4]))
+    else:
+        sign = -1 if flt.sort == "-opened_at" else 1
+        rows = sorted(((r.opened_at, str(r.kind), int(r.id)) for r in found),
+                      key=lambda r: (sign * r[0].timestamp(), r[1], r[2]))
+    shown, next_cursor = keyset.page(rows[offset:offset + limit + 1], limit, lambda r: r)
+    return [(r[-2], r[-1]) for r in shown], next_cursor
 
 
-def summary(*, session: Session, flt: CaseFilter, now: datetime) -> dict[str, int]:
-    """Count the open disputes, open notices and overdue cases of the area (region and level filters apply),
-    each counted up to 100 (shown as "99+"), in one statement."""
+def counts(*, session: Session, flt: CaseFilter, now: datetime) -> tuple[int, dict[str, int]]:
+    """Count the cases the list shows, and the open disputes, open notices and overdue cases of the area
+    (region and level filters apply, not kind or state), each up to 100 (shown as "99+"), in one statement;
+    the area's counts read the open cases' index."""
+    scoped = scope_filter(session, flt)
 
-    def count(kind: str | None, *conds: Any) -> Any:
-        cases = _cases(flt, kind=kind, state="all")
-        found = select(cases.c.id).where(*(c(cases) for c in conds)).limit(keyset.COUNT_CAP).subquery()
-        return select(func.count()).select_from(found).scalar_subquery()
+    def capped(stmt: Any) -> Any:
+        return select(func.count()).select_from(stmt.limit(keyset.COUNT_CAP).subquery()).scalar_subquery()
 
-    def is_open(c: Subquery) -> ColumnElement[bool]:
-        return c.c.is_open == 1
+    def area_open(model: Any, *conds: ColumnElement[bool]) -> Any:
+        return capped(select(model.id).where(scoped(model), model.closed_at.is_(None), *conds))
 
-    def late(c: Subquery) -> ColumnElement[bool]:
-        return _overdue(c, now)
+    def late(model: Any) -> ColumnElement[bool]:
+        return and_(model.next_due_at.is_not(None), model.next_due_at < now)
 
+    listed = [select(_TABLES[k][0].id).where(scoped(_TABLES[k][0]), *_state(_TABLES[k][0], flt, now))
+              for k in ([flt.kind] if flt.kind else list(KIND_ZH))]
+    first, *rest = listed
     row = session.execute(select(
-        count("dispute", is_open), count("rectification_notice", is_open),
-        count(None, late), count("dispute", late), count("rectification_notice", late),
+        capped(first.union_all(*rest) if rest else first),
+        area_open(Dispute), area_open(RectificationNotice), area_open(Dispute, late(Dispute)),
+        area_open(RectificationNotice, late(RectificationNotice)),
     )).one()
-    keys = ("open_disputes", "open_notices", "overdue", "overdue_disputes", "overdue_notices")
-    return {k: int(v) for k, v in zip(keys, row, strict=True)}
+    total, disputes, notices, late_disputes, late_notices = (int(v) for v in row)
+    # Each part is capped at 100, so their sum capped at 100 is the capped count of both.
+    return total, {"open_disputes": disputes, "open_notices": notices,
+                   "overdue": min(keyset.COUNT_CAP, late_disputes + late_notices),
+                   "overdue_disputes": late_disputes, "overdue_notices": late_notices}
 
 
 def region_options(*, session: Session, actor: Actor) -> list[dict[str, str]]:

@@ -31,9 +31,9 @@ def console(session: Session, flt: CaseFilter, *, calendar: WorkdayCalendar, now
             offset: int = 0, cursor: str | None = None) -> dict[str, Any]:
     """Return one page of the console: the cases, their total and the counts of the area (each counted up
     to 100, labelled "99+" beyond 99), and the next page's cursor."""
-    total, keys, next_cursor = service.get_page(session=session, flt=flt, now=now, limit=limit, offset=offset,
-                                                cursor=cursor)
-    counts = service.summary(session=session, flt=flt, now=now)
+    keys, next_cursor = service.get_page(session=session, flt=flt, now=now, limit=limit, offset=offset,
+                                         cursor=cursor)
+    total, counts = service.counts(session=session, flt=flt, now=now)
     return {"items": cases_public(session, keys, calendar=calendar, now=now), "total": total,
             "total_label": keyset.count_label(total), "next_cursor": next_cursor,
             "limit": limit, "offset": offset, "summary": counts,

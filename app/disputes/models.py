@@ -119,8 +119,27 @@ class Dispute(SQLModel, table=True):
     complied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     instance_id: int | None = Field(default=None, foreign_key="process_instance.id", index=True)
+    # The earliest deadline running among the case's open tasks (a paused task's does not run); kept by the
+    # flush that changes the tasks (app/authority/next_due.py), so the console orders by an index.
+    next_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# The authority console's default order of the open cases (next deadline, newest first, id): the whole
+# service's, and one authority's (migration 0032).
+Index("ix_dispute_console_due", Dispute.next_due_at, Dispute.created_at.desc(), Dispute.id,  # type: ignore[attr-defined]
+      sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
+Index("ix_dispute_console_authority_due", Dispute.authority_department_id, Dispute.next_due_at,
+      Dispute.created_at.desc(), Dispute.id,  # type: ignore[attr-defined]
+      sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
+# The open cases without a running deadline (paused, or a step with none), newest first: PostgreSQL cannot order
+# by the index above after "next_due_at IS NULL".
+Index("ix_dispute_console_undated", Dispute.created_at.desc(), Dispute.id,  # type: ignore[attr-defined]
+      sqlite_where=text("closed_at IS NULL AND next_due_at IS NULL"),
+      postgresql_where=text("closed_at IS NULL AND next_due_at IS NULL"))
+# One authority's cases by their opening (the closed ones of the deadline order, the opened-at orders).
+Index("ix_dispute_authority_opened", Dispute.authority_department_id, Dispute.created_at, Dispute.id)
 
 
 class DisputeRecord(SQLModel, table=True):

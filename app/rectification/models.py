@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime
@@ -133,10 +133,29 @@ class RectificationNotice(SQLModel, table=True):
     status: str = Field(max_length=24, index=True)
     round: int = 1
     instance_id: int | None = Field(default=None, foreign_key="process_instance.id", index=True)
+    # The earliest running deadline among the notice's open tasks (app/authority/next_due.py keeps it).
+    next_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     issued_by_id: int = Field(foreign_key="app_user.id")
     issued_at: datetime = Field(sa_type=UTCDateTime, index=True)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     withdrawn_reason: str | None = Field(default=None, max_length=1000)
+
+
+# The authority console's default order of the open notices (next deadline, newest first, id): the whole
+# service's, and one authority's (migration 0032).
+Index("ix_rectification_notice_console_due", RectificationNotice.next_due_at,
+      RectificationNotice.issued_at.desc(), RectificationNotice.id,  # type: ignore[attr-defined]
+      sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
+Index("ix_rectification_notice_console_authority_due", RectificationNotice.authority_department_id,
+      RectificationNotice.next_due_at, RectificationNotice.issued_at.desc(),  # type: ignore[attr-defined]
+      RectificationNotice.id, sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"))
+# The open notices without a running deadline, newest first (see ix_dispute_console_undated).
+Index("ix_rectification_notice_console_undated", RectificationNotice.issued_at.desc(),  # type: ignore[attr-defined]
+      RectificationNotice.id, sqlite_where=text("closed_at IS NULL AND next_due_at IS NULL"),
+      postgresql_where=text("closed_at IS NULL AND next_due_at IS NULL"))
+# One authority's notices by their issue (the closed ones of the deadline order, the opened-at orders).
+Index("ix_rectification_notice_authority_opened", RectificationNotice.authority_department_id,
+      RectificationNotice.issued_at, RectificationNotice.id)
 
 
 class RectificationSubmission(SQLModel, table=True):
