@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -103,7 +105,7 @@ def inbox_context(session: SessionDep, actor: Actor, view: str, read: str, param
 def _batch_options(session: SessionDep, actor: Actor, task_ids: list[int]) -> dict[str, Any]:
     """Which 待办 rows of the page shown may be batch-completed, and the decisions offered (the union of their
     options): only the page's rows are read, forms and all, not every open task of the department."""
-    from sqlalchemy import or_, select
+    from sqlalchemy import Text, cast, or_, select
 
     from app.engine.models import TaskStatus
 
@@ -111,19 +113,29 @@ def _batch_options(session: SessionDep, actor: Actor, task_ids: list[int]) -> di
 
     if not task_ids:
         return {"fit": set(), "decisions": []}
-    rows = session.execute(select(Task.id, Task.form, Task.process_key, Task.task_spec).where(
+    # The form as its stored text: the rows of a page mostly share a handful of forms, each parsed once.
+    rows = session.execute(select(Task.id, cast(Task.form, Text), Task.process_key, Task.task_spec).where(
         Task.id.in_(task_ids), Task.status == TaskStatus.open.value, Task.trial.is_(False), Task.department_id == actor.department_id,
         Task.role.in_(sorted(actor.roles)), or_(Task.assignee_id.is_(None), Task.assignee_id == actor.id))).all()
     fit: set[int] = set()
     options: dict[str, str] = {}
     for task_id, form, process_key, task_spec in rows:
-        fields = service.batch_fields(form, validated=(process_key, task_spec) in hooks.validators)
-        if fields is None:
+        decisions = _batch_decisions(form, (process_key, task_spec) in hooks.validators)
+        if decisions is None:
             continue
         fit.add(task_id)
-        for o in fields[0].get("options") or []:
-            options.setdefault(o[0], o[1])
+        for value, label in decisions:
+            options.setdefault(value, label)
     return {"fit": fit, "decisions": list(options.items())}
+
+
+@lru_cache(maxsize=512)
+def _batch_decisions(form_json: str | None, validated: bool) -> tuple[tuple[str, str], ...] | None:
+    """Return the decisions a batch may give a task of this form (its stored JSON text), None if unfit."""
+    fields = service.batch_fields(json.loads(form_json) if form_json else [], validated=validated)
+    if fields is None:
+        return None
+    return tuple((o[0], o[1]) for o in fields[0].get("options") or [])
 
 
 @router.post("/tasks/batch", response_class=HTMLResponse)
