@@ -373,11 +373,29 @@ def _json_tables(session: SessionDep, instance: Any, fields: list[dict[str, Any]
     return {f["id"]: rows for f in fields if f.get("type") == "json"} if rows else {}
 
 
+SHARE_REQUESTS_PAGE = 50  # rows per page of the share-request list (as the supervision queue)
+
+
 @router.get("/share-requests", response_class=HTMLResponse)
-def share_requests(request: Request, session: SessionDep, actor: PageUser) -> Response:
-    """List the requests my department filed or received."""
-    found, _ = sharing_service.get_all_for_department(session=session, department_id=case_department(actor))
-    return render(request, "sharing/list.html", {"rows": share_requests_public(session, found)})
+def share_requests(request: Request, session: SessionDep, actor: PageUser, cursor: str = "") -> Response:
+    """List one page of the requests my department filed or received, newest first; 下一页 carries the cursor."""
+    problems: list[str] = []
+    department_id = case_department(actor)
+    try:
+        found, next_cursor = sharing_service.get_all_for_department(
+            session=session, department_id=department_id, limit=SHARE_REQUESTS_PAGE, cursor=cursor or None)
+    except InvalidInput as exc:
+        if exc.code != "cursor_invalid":
+            raise
+        problems.append(N_("翻页链接已失效，已回到第一页"))
+        cursor = ""
+        found, next_cursor = sharing_service.get_all_for_department(
+            session=session, department_id=department_id, limit=SHARE_REQUESTS_PAGE)
+    # The list has no filters yet: 回到第一页 is the bare list.
+    return render(request, "sharing/list.html", {
+        "rows": share_requests_public(session, found), "problems": problems,
+        "next_url": f"/share-requests?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
+        "first_url": "/share-requests" if cursor else None})
 
 
 @router.get("/share-requests/new", response_class=HTMLResponse)
