@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import false, literal_column, or_, select, union
+from sqlalchemy import Select, false, literal_column, or_, select, union
 from sqlmodel import Session
 
 from app.core.clock import SHANGHAI
@@ -35,9 +35,14 @@ def is_copied(*, session: Session, instance_id: int, user_id: int) -> bool:
                                                      CaseCopy.user_id == user_id)).first() is not None
 
 
+def unread_copies_query(actor: Actor) -> Select[Any]:
+    """Return the ids of the copies a person has not read (what count_unread_copies counts)."""
+    return select(CaseCopy.id).where(CaseCopy.user_id == actor.id, CaseCopy.read_at.is_(None))
+
+
 def count_unread_copies(*, session: Session, actor: Actor) -> int:
     """Count the copies a person has not read (待阅), up to COUNT_CAP (100: shown as "99+")."""
-    return capped_count(session, select(CaseCopy.id).where(CaseCopy.user_id == actor.id, CaseCopy.read_at.is_(None)))
+    return capped_count(session, unread_copies_query(actor))
 
 
 def copies_for(*, session: Session, actor: Actor, read: bool | None = None, limit: int = 100,

@@ -16,6 +16,7 @@ from app.catalog.models import CHANGE_ZH, SHARE_METHOD_ZH, SHARE_TYPE_ZH
 from app.core.clock import clock
 from app.core.errors import CsrfFailed, DomainError, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from app.core.i18n import N_
+from app.core.keyset import capped_counts
 from app.core.security import csrf_matches
 from app.audit.service import instance_history_page
 from app.auth import flows as auth_flows
@@ -54,9 +55,10 @@ def page_user(request: Request, session: SessionDep, rt: RuntimeDep) -> Actor:
         from app.workdays.flows import next_year_notice
 
         calendar_notice = next_year_notice(rt.calendar.get(session), clock.now())
+    # The 待办 badge and the unread messages in one round trip (every page shows both).
+    *todo, unread = capped_counts(session, *task_service.todo_queries(actor), notification_service.unread_query(actor.id))
     request.state.page_context = {
-        "user": actor, "todo_count": task_service.count_todo(session=session, actor=actor),
-        "unread_notifications": notification_service.unread_count(session, actor.id),
+        "user": actor, "todo_count": task_service.todo_total(todo), "unread_notifications": unread,
         "calendar_notice": calendar_notice,
         "role_names": "、".join(ROLE_ZH[Role(r)] for r in sorted(actor.roles) if r in Role.__members__),
     }
@@ -167,14 +169,15 @@ def inbox(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser
         try:
             page = task_service.inbox(session=session, actor=actor, view=view,  # type: ignore[arg-type]
                                       calendar=rt.calendar.get(session), now=clock.now(), cursor=cursor or None,
-                                      **query)  # type: ignore[arg-type]
+                                      form_text=view == "todo", **query)  # type: ignore[arg-type]
         except InvalidInput as exc:
             if exc.code != "cursor_invalid":
                 raise
             problems.append((N_("翻页链接已失效，已回到第一页"), {}))
             cursor = ""
             page = task_service.inbox(session=session, actor=actor, view=view,  # type: ignore[arg-type]
-                                      calendar=rt.calendar.get(session), now=clock.now(), **query)  # type: ignore[arg-type]
+                                      calendar=rt.calendar.get(session), now=clock.now(), form_text=view == "todo",
+                                      **query)  # type: ignore[arg-type]
     # The filters as they came, for the page links (下一页, 回到第一页) that keep them.
     kept = {k: v for k, v in (("view", view), ("process_key", process_key), ("q", q[:100]),
                               ("received_from", received_from), ("received_to", received_to),
