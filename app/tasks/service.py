@@ -255,7 +255,8 @@ def check_received_range(received_from: date | None, received_to: date | None) -
 
 
 def todo_queries(actor: Actor) -> list[Select[Any]]:
-    """Return what 待办 counts: the open tasks a person may work now (if they hold a role) and their side tasks."""
+    """Return what 待办 counts: the open tasks a person may work now (if they hold a role), then their side
+    tasks (always the last query)."""
     queries = [side_open_query(actor)]
     if actor.roles:
         queries.insert(0, select(Task.id).where(

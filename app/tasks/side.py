@@ -101,8 +101,13 @@ def sides_of_task(session: Session, task_id: int) -> list[dict[str, Any]]:
     return [side_public(s, n, subj, a, b) for s, n, subj, a, b in rows]
 
 
+def principals_query(deputy_id: int, now: datetime) -> Select[Any]:
+    """Return the people whose tasks a deputy may work today (代理 in force)."""
+    today = now.astimezone(SHANGHAI).date()
+    return select(Deputy.user_id).where(Deputy.deputy_id == deputy_id, Deputy.starts_on <= today,
+                                        Deputy.ends_on >= today)
+
+
 def principals_of(session: Session, deputy_id: int, now: datetime) -> list[int]:
     """The people whose tasks a deputy may work today (代理 in force)."""
-    today = now.astimezone(SHANGHAI).date()
-    return list(session.execute(select(Deputy.user_id).where(
-        Deputy.deputy_id == deputy_id, Deputy.starts_on <= today, Deputy.ends_on >= today)).scalars().all())
+    return list(session.execute(principals_query(deputy_id, now)).scalars().all())

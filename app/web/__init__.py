@@ -36,6 +36,7 @@ from app.sharing.views import share_request_public, share_requests_public
 from app.notifications import service as notification_service
 from app.tasks import flows as task_flows
 from app.tasks import service as task_service
+from app.tasks.side import principals_query
 from app.web.render import business_link, csrf_token, flash_redirect, render
 from app.web.history import earlier_lines
 
@@ -55,10 +56,14 @@ def page_user(request: Request, session: SessionDep, rt: RuntimeDep) -> Actor:
         from app.workdays.flows import next_year_notice
 
         calendar_notice = next_year_notice(rt.calendar.get(session), clock.now())
-    # The 待办 badge and the unread messages in one round trip (every page shows both).
-    *todo, unread = capped_counts(session, *task_service.todo_queries(actor), notification_service.unread_query(actor.id))
+    # The 待办 badge and the unread messages in one round trip (every page shows both); with them whether the
+    # person has side tasks to answer or deputies' tasks today, so that the 待办 list reads those only if so.
+    *todo, unread, principals = capped_counts(session, *task_service.todo_queries(actor),
+                                              notification_service.unread_query(actor.id),
+                                              principals_query(actor.id, clock.now()))
     request.state.page_context = {
         "user": actor, "todo_count": task_service.todo_total(todo), "unread_notifications": unread,
+        "side_open": todo[-1], "deputy_principals": principals,
         "calendar_notice": calendar_notice,
         "role_names": "、".join(ROLE_ZH[Role(r)] for r in sorted(actor.roles) if r in Role.__members__),
     }
