@@ -10,7 +10,7 @@ from app.core.clock import clock
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.desk import flows, service
 from app.tasks import service as task_service
-from app.tasks.paging import count_label
+from app.tasks.paging import capped_counts, count_label
 
 router = APIRouter(tags=["desk"])
 
@@ -107,10 +107,12 @@ def inbox_counts(session: SessionDep, actor: CurrentUser) -> dict[str, Any]:
 
     Each count reads at most 100 rows: 100 means "more than 99", and `labels` gives each as shown ("99+").
     """
-    counts = {"todo": task_service.count_todo(session=session, actor=actor),
-              "done": task_service.count_done(session=session, actor=actor),
-              "initiated": task_service.count_initiated(session=session, actor=actor),
-              "cc_unread": service.count_unread_copies(session=session, actor=actor)}
+    todo = task_service.todo_queries(actor)
+    *todo_counts, done, initiated, cc_unread = capped_counts(  # one round trip
+        session, *todo, task_service.done_query(actor), task_service.initiated_query(actor),
+        service.unread_copies_query(actor))
+    counts = {"todo": task_service.todo_total(todo_counts), "done": done, "initiated": initiated,
+              "cc_unread": cc_unread}
     return {**counts, "labels": {k: count_label(v) for k, v in counts.items()}}
 
 

@@ -147,6 +147,14 @@ def capped_count(session: Session, stmt: Select[Any], cap: int = COUNT_CAP) -> i
     return int(session.execute(select(func.count()).select_from(inner)).scalar_one())
 
 
+def capped_counts(session: Session, *stmts: Select[Any], cap: int = COUNT_CAP) -> list[int]:
+    """Count the rows of several queries, each up to `cap`, in one round trip (a page's badges and tabs)."""
+    if not stmts:
+        return []
+    counts = [select(func.count()).select_from(stmt.limit(cap).subquery()).scalar_subquery() for stmt in stmts]
+    return [int(n) for n in session.execute(select(*counts)).one()]
+
+
 def count_label(count: int, cap: int = COUNT_CAP) -> str:
     """Show a capped count: the number up to cap-1, else "99+"."""
     return f"{cap - 1}+" if count >= cap else str(count)

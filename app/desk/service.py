@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import false, literal_column, or_, select
+from sqlalchemy import Select, false, literal_column, or_, select, union
 from sqlmodel import Session
 
 from app.core.clock import SHANGHAI
@@ -35,9 +35,14 @@ def is_copied(*, session: Session, instance_id: int, user_id: int) -> bool:
                                                      CaseCopy.user_id == user_id)).first() is not None
 
 
+def unread_copies_query(actor: Actor) -> Select[Any]:
+    """Return the ids of the copies a person has not read (what count_unread_copies counts)."""
+    return select(CaseCopy.id).where(CaseCopy.user_id == actor.id, CaseCopy.read_at.is_(None))
+
+
 def count_unread_copies(*, session: Session, actor: Actor) -> int:
     """Count the copies a person has not read (待阅), up to COUNT_CAP (100: shown as "99+")."""
-    return capped_count(session, select(CaseCopy.id).where(CaseCopy.user_id == actor.id, CaseCopy.read_at.is_(None)))
+    return capped_count(session, unread_copies_query(actor))
 
 
 def copies_for(*, session: Session, actor: Actor, read: bool | None = None, limit: int = 100,
@@ -130,14 +135,14 @@ def initiators(*, session: Session, actor: Actor, selected: int | None = None) -
     latest completed ones; the person selected now is always offered.
     """
     open_ = Task.status == literal_column("'open'")
-    instance_ids = set(session.execute(
-        select(Task.instance_id).where(open_, Task.trial == false(), Task.department_id == actor.department_id)
-        .limit(PICKER_SCAN)).scalars())
-    instance_ids |= set(session.execute(
-        select(Task.instance_id).where(Task.completed_by_id == actor.id, Task.status == literal_column("'completed'"),
-                                       Task.trial == false())
-        .order_by(Task.completed_at.desc(), Task.id.desc()).limit(PICKER_SCAN)).scalars())
-    starters = select(ProcessInstance.started_by_id).where(ProcessInstance.id.in_(instance_ids))
+    # One statement: the two scans as subqueries, so their ids never travel to Python and back as parameters.
+    latest_open = (select(Task.instance_id).where(open_, Task.trial == false(), Task.department_id == actor.department_id)
+                   .limit(PICKER_SCAN).subquery())
+    latest_done = (select(Task.instance_id).where(Task.completed_by_id == actor.id,
+                                                  Task.status == literal_column("'completed'"), Task.trial == false())
+                   .order_by(Task.completed_at.desc(), Task.id.desc()).limit(PICKER_SCAN).subquery())
+    instance_ids = union(select(latest_open.c.instance_id), select(latest_done.c.instance_id)).subquery()
+    starters = select(ProcessInstance.started_by_id).where(ProcessInstance.id.in_(select(instance_ids.c.instance_id)))
     return [(i, n) for i, n in session.execute(
         select(User.id, User.display_name).where(or_(User.id.in_(starters), User.id == (selected or 0)))
         .order_by(User.display_name))]

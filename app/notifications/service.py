@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select, update
+from sqlalchemy import Select, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -185,12 +185,16 @@ def _insert_ignoring(session: Session, table: Any, unique_columns: list[str]) ->
     raise NotImplementedError(f"notifications need ON CONFLICT: {dialect} is not supported")
 
 
+def unread_query(user_id: int) -> Select[Any]:
+    """Return the ids of a user's unread notifications (what unread_count counts)."""
+    return select(Notification.id).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+
+
 def unread_count(session: Session, user_id: int) -> int:
     """Count a user's unread notifications, reading at most 100 of them (100 is shown as "99+")."""
     from app.core.keyset import capped_count
 
-    return capped_count(session, select(Notification.id).where(Notification.user_id == user_id,
-                                                               Notification.read_at.is_(None)))
+    return capped_count(session, unread_query(user_id))
 
 
 def list_for(session: Session, user_id: int, unread_only: bool = False, limit: int = 50,

@@ -83,4 +83,4 @@ def _value(value: Any, kind: type) -> datetime | int:
 
 
 # Capped counts ("99+") are the shared ones of app/core/keyset.py, re-exported for the task lists.
-from app.core.keyset import COUNT_CAP, capped_count, count_label  # noqa: E402,F401
+from app.core.keyset import COUNT_CAP, capped_count, capped_counts, count_label  # noqa: E402,F401

@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, literal_column, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, cast, false, literal_column, null, or_, select, tuple_
 from sqlalchemy.orm import aliased, defer
 from sqlmodel import Session
 
@@ -20,7 +20,8 @@ from app.org.models import Department, User
 from app.org.scope import hidden, may_read_case, works_cases
 from app.org.service import Actor
 from app.tasks import paging
-from app.tasks.side import count_open, not_waiting
+from app.tasks.side import not_waiting
+from app.tasks.side import open_query as side_open_query
 from app.workdays.calendar import WorkdayCalendar
 
 View = Literal["todo", "done", "initiated"]
@@ -148,39 +149,48 @@ def _page_keys(session: Session, wheres: list[list[ColumnElement[bool]]], join_i
     return out
 
 
-def _load_rows(session: Session, ids: list[int], calendar: WorkdayCalendar, now: datetime
+def _load_rows(session: Session, ids: list[int], calendar: WorkdayCalendar, now: datetime, form_text: bool = False
                ) -> dict[int, dict[str, Any]]:
-    """Return the list items of some tasks by id: the columns a list shows, never the form or data JSON."""
+    """Return the list items of some tasks by id: the columns a list shows, never the form or data JSON.
+
+    With `form_text`, each item also holds its form as the stored JSON text (`form_json`, not parsed here):
+    the inbox page decides from it which rows may be batch-completed.
+    """
     if not ids:
         return {}
     assignee = _ASSIGNEE
     rows = session.execute(
         select(Task, ProcessInstance.subject, Department.code, Department.name, assignee.username,
-               assignee.display_name)
+               assignee.display_name, cast(Task.form, Text) if form_text else null())
         .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
         .outerjoin(Department, Department.id == Task.department_id)
         .outerjoin(assignee, assignee.id == Task.assignee_id)
         .options(defer(Task.form), defer(Task.data))
         .where(Task.id.in_(ids))).all()
-    return {t.id: task_public(t, subject, _DepartmentName(code, name) if code is not None else None,
-                              _UserName(user, display) if user is not None else None,
-                              calendar=calendar, now=now, full=False)
-            for t, subject, code, name, user, display in rows}
+    out = {}
+    for t, subject, code, name, user, display, form in rows:
+        out[t.id] = task_public(t, subject, _DepartmentName(code, name) if code is not None else None,
+                                _UserName(user, display) if user is not None else None,
+                                calendar=calendar, now=now, full=False)
+        if form_text:
+            out[t.id]["form_json"] = form
+    return out
 
 
 def inbox(*, session: Session, actor: Actor, view: View, calendar: WorkdayCalendar, now: datetime,
           process_key: str | None = None, overdue: bool | None = None, sort: Sort | None = None,
           q: str | None = None, received_from: date | None = None, received_to: date | None = None,
           initiator_id: int | None = None, department_id: int | None = None,
-          limit: int = 100, offset: int = 0, cursor: str | None = None) -> Page:
+          limit: int = 100, offset: int = 0, cursor: str | None = None, form_text: bool = False) -> Page:
     """List one page of an inbox view for a person, with deadlines counted in working days.
 
     Filters: process, overdue, a keyword in the matter (subject) or step name, the days (Asia/Shanghai)
     on which the task arrived, both ends included, who started the case and the task's department.
     Pages follow `cursor` (the previous page's next_cursor); `offset` is still honoured for old clients.
+    `form_text`: each item also carries its form's stored JSON text (`form_json`), for the page's batch.
     """
     return _list(session=session, audiences=[(actor, None)], view=view, calendar=calendar, now=now,
-                 sort=sort, limit=limit, offset=offset, cursor=cursor,
+                 sort=sort, limit=limit, offset=offset, cursor=cursor, form_text=form_text,
                  filters=_filters(now=now, process_key=process_key, overdue=overdue, q=q,
                                   received_from=received_from, received_to=received_to,
                                   initiator_id=initiator_id, department_id=department_id),
@@ -199,7 +209,7 @@ def deputy_inbox(*, session: Session, principals: list[tuple[Actor, str]], calen
 
 def _list(*, session: Session, audiences: list[tuple[Actor, str | None]], view: str, calendar: WorkdayCalendar,
           now: datetime, sort: Sort | None, limit: int, offset: int, cursor: str | None,
-          filters: list[ColumnElement[bool]], join_instance: bool) -> Page:
+          filters: list[ColumnElement[bool]], join_instance: bool, form_text: bool = False) -> Page:
     order = _order(view, sort)
     list_name = f"{view}:{sort or ''}"
     after = paging.decode(list_name, cursor, value_kind=order.kind)
@@ -217,7 +227,7 @@ def _list(*, session: Session, audiences: list[tuple[Actor, str | None]], view: 
     keys = _page_keys(session, wheres, join_instance, order, after, offset + limit + 1)[offset:]
     more = len(keys) > limit
     keys = keys[:limit]
-    rows = _load_rows(session, [k.id for k in keys], calendar, now)
+    rows = _load_rows(session, [k.id for k in keys], calendar, now, form_text)
     items = [rows[k.id] for k in keys if k.id in rows]
     if len(audiences) > 1 or audiences[0][1] is not None:
         _name_principals(session, items, audiences)
@@ -244,27 +254,46 @@ def check_received_range(received_from: date | None, received_to: date | None) -
         raise InvalidInput("到达日期止不能早于到达日期起", code="received_range_invalid")
 
 
-def count_todo(*, session: Session, actor: Actor) -> int:
-    """Count the tasks a person may work now, side tasks included, up to paging.COUNT_CAP (100: "99+")."""
-    if not actor.roles:
-        tasks = 0
-    else:
-        tasks = paging.capped_count(session, select(Task.id).where(
+def todo_queries(actor: Actor) -> list[Select[Any]]:
+    """Return what 待办 counts: the open tasks a person may work now (if they hold a role), then their side
+    tasks (always the last query)."""
+    queries = [side_open_query(actor)]
+    if actor.roles:
+        queries.insert(0, select(Task.id).where(
             _OPEN, _NOT_TRIAL, Task.department_id == actor.department_id, Task.role.in_(sorted(actor.roles)),
             or_(Task.assignee_id.is_(None), Task.assignee_id == actor.id), not_waiting()))
-    return min(paging.COUNT_CAP, tasks + count_open(session, actor))
+    return queries
+
+
+def todo_total(counts: list[int]) -> int:
+    """Return the 待办 badge from the capped counts of todo_queries, up to paging.COUNT_CAP."""
+    return min(paging.COUNT_CAP, sum(counts))
+
+
+def count_todo(*, session: Session, actor: Actor) -> int:
+    """Count the tasks a person may work now, side tasks included, up to paging.COUNT_CAP (100: "99+")."""
+    return todo_total(paging.capped_counts(session, *todo_queries(actor)))
+
+
+def done_query(actor: Actor) -> Select[Any]:
+    """Return the ids of the tasks a person completed (已办)."""
+    return select(Task.id).where(Task.completed_by_id == actor.id, _COMPLETED, _NOT_TRIAL)
+
+
+def initiated_query(actor: Actor) -> Select[Any]:
+    """Return the ids of the rows of 我发起的 (the tasks of the cases a person started)."""
+    return (select(Task.id).join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+            .where(ProcessInstance.started_by_id == actor.id, _NOT_TRIAL))
 
 
 def count_done(*, session: Session, actor: Actor) -> int:
     """Count the tasks a person completed (已办), up to paging.COUNT_CAP."""
-    return paging.capped_count(session, select(Task.id).where(
-        Task.completed_by_id == actor.id, _COMPLETED, _NOT_TRIAL))
+    return paging.capped_count(session, done_query(actor))
 
 
 def count_initiated(*, session: Session, actor: Actor) -> int:
     """Count the rows of 我发起的 (the tasks of the cases a person started), up to paging.COUNT_CAP."""
-    return paging.capped_count(session, select(Task.id).join(ProcessInstance, ProcessInstance.id == Task.instance_id)
-                               .where(ProcessInstance.started_by_id == actor.id, _NOT_TRIAL))
+    return paging.capped_count(session, initiated_query(actor))
 
 
 def instance_departments(*, session: Session, instance: ProcessInstance) -> set[int | None]:

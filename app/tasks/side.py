@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, event, exists, literal_column, select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, event, exists, literal_column, select, tuple_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -67,10 +67,14 @@ def open_side_items(session: Session, actor: Actor, *, limit: int = 100, cursor:
     return items, encode("side", Cursor(0, last.created_at, last.id)) if last is not None else None
 
 
+def open_query(actor: Actor) -> Select[Any]:
+    """Return the ids of the side tasks a person must answer (what count_open counts)."""
+    return select(TaskSide.id).where(TaskSide.assignee_id == actor.id, TaskSide.status == SideStatus.open.value)
+
+
 def count_open(session: Session, actor: Actor) -> int:
     """Count the side tasks a person must answer, up to paging.COUNT_CAP."""
-    return capped_count(session, select(TaskSide.id).where(
-        TaskSide.assignee_id == actor.id, TaskSide.status == SideStatus.open.value))
+    return capped_count(session, open_query(actor))
 
 
 def side_public(side: TaskSide, task_name: str, subject: str, requester: str | None,
@@ -97,8 +101,13 @@ def sides_of_task(session: Session, task_id: int) -> list[dict[str, Any]]:
     return [side_public(s, n, subj, a, b) for s, n, subj, a, b in rows]
 
 
+def principals_query(deputy_id: int, now: datetime) -> Select[Any]:
+    """Return the people whose tasks a deputy may work today (代理 in force)."""
+    today = now.astimezone(SHANGHAI).date()
+    return select(Deputy.user_id).where(Deputy.deputy_id == deputy_id, Deputy.starts_on <= today,
+                                        Deputy.ends_on >= today)
+
+
 def principals_of(session: Session, deputy_id: int, now: datetime) -> list[int]:
     """The people whose tasks a deputy may work today (代理 in force)."""
-    today = now.astimezone(SHANGHAI).date()
-    return list(session.execute(select(Deputy.user_id).where(
-        Deputy.deputy_id == deputy_id, Deputy.starts_on <= today, Deputy.ends_on >= today)).scalars().all())
+    return list(session.execute(principals_query(deputy_id, now)).scalars().all())

@@ -16,6 +16,7 @@ from app.catalog.models import CHANGE_ZH, SHARE_METHOD_ZH, SHARE_TYPE_ZH
 from app.core.clock import clock
 from app.core.errors import CsrfFailed, DomainError, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from app.core.i18n import N_
+from app.core.keyset import capped_counts
 from app.core.security import csrf_matches
 from app.audit.service import instance_history_page
 from app.auth import flows as auth_flows
@@ -35,6 +36,7 @@ from app.sharing.views import share_request_public, share_requests_public
 from app.notifications import service as notification_service
 from app.tasks import flows as task_flows
 from app.tasks import service as task_service
+from app.tasks.side import principals_query
 from app.web.render import business_link, csrf_token, flash_redirect, render
 from app.web.history import earlier_lines
 
@@ -55,9 +57,14 @@ def page_user(request: Request, session: SessionDep, rt: RuntimeDep) -> Actor:
         from app.workdays.flows import next_year_notice
 
         calendar_notice = next_year_notice(rt.calendar.get(session), clock.now())
+    # The 待办 badge and the unread messages in one round trip (every page shows both); with them whether the
+    # person has side tasks to answer or deputies' tasks today, so that the 待办 list reads those only if so.
+    *todo, unread, principals = capped_counts(session, *task_service.todo_queries(actor),
+                                              notification_service.unread_query(actor.id),
+                                              principals_query(actor.id, clock.now()))
     request.state.page_context = {
-        "user": actor, "todo_count": task_service.count_todo(session=session, actor=actor),
-        "unread_notifications": notification_service.unread_count(session, actor.id),
+        "user": actor, "todo_count": task_service.todo_total(todo), "unread_notifications": unread,
+        "side_open": todo[-1], "deputy_principals": principals,
         "calendar_notice": calendar_notice,
         "role_names": "、".join(ROLE_ZH[Role(r)] for r in sorted(actor.roles) if r in Role.__members__),
     }
@@ -168,14 +175,15 @@ def inbox(request: Request, session: SessionDep, rt: RuntimeDep, actor: PageUser
         try:
             page = task_service.inbox(session=session, actor=actor, view=view,  # type: ignore[arg-type]
                                       calendar=rt.calendar.get(session), now=clock.now(), cursor=cursor or None,
-                                      **query)  # type: ignore[arg-type]
+                                      form_text=view == "todo", **query)  # type: ignore[arg-type]
         except InvalidInput as exc:
             if exc.code != "cursor_invalid":
                 raise
             problems.append((N_("翻页链接已失效，已回到第一页"), {}))
             cursor = ""
             page = task_service.inbox(session=session, actor=actor, view=view,  # type: ignore[arg-type]
-                                      calendar=rt.calendar.get(session), now=clock.now(), **query)  # type: ignore[arg-type]
+                                      calendar=rt.calendar.get(session), now=clock.now(), form_text=view == "todo",
+                                      **query)  # type: ignore[arg-type]
     # The filters as they came, for the page links (下一页, 回到第一页) that keep them.
     kept = {k: v for k, v in (("view", view), ("process_key", process_key), ("q", q[:100]),
                               ("received_from", received_from), ("received_to", received_to),
@@ -374,11 +382,29 @@ def _json_tables(session: SessionDep, instance: Any, fields: list[dict[str, Any]
     return {f["id"]: rows for f in fields if f.get("type") == "json"} if rows else {}
 
 
+SHARE_REQUESTS_PAGE = 50  # rows per page of the share-request list (as the supervision queue)
+
+
 @router.get("/share-requests", response_class=HTMLResponse)
-def share_requests(request: Request, session: SessionDep, actor: PageUser) -> Response:
-    """List the requests my department filed or received."""
-    found, _ = sharing_service.get_all_for_department(session=session, department_id=case_department(actor))
-    return render(request, "sharing/list.html", {"rows": share_requests_public(session, found)})
+def share_requests(request: Request, session: SessionDep, actor: PageUser, cursor: str = "") -> Response:
+    """List one page of the requests my department filed or received, newest first; 下一页 carries the cursor."""
+    problems: list[str] = []
+    department_id = case_department(actor)
+    try:
+        found, next_cursor = sharing_service.get_all_for_department(
+            session=session, department_id=department_id, limit=SHARE_REQUESTS_PAGE, cursor=cursor or None)
+    except InvalidInput as exc:
+        if exc.code != "cursor_invalid":
+            raise
+        problems.append(N_("翻页链接已失效，已回到第一页"))
+        cursor = ""
+        found, next_cursor = sharing_service.get_all_for_department(
+            session=session, department_id=department_id, limit=SHARE_REQUESTS_PAGE)
+    # The list has no filters yet: 回到第一页 is the bare list.
+    return render(request, "sharing/list.html", {
+        "rows": share_requests_public(session, found), "problems": problems,
+        "next_url": f"/share-requests?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
+        "first_url": "/share-requests" if cursor else None})
 
 
 @router.get("/share-requests/new", response_class=HTMLResponse)

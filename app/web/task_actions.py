@@ -99,12 +99,19 @@ def side_items_for(request: Request, user: Actor | None) -> dict[str, Any]:
     """The 补正/加签/委派 items and the 代理 tasks a person's 待办 shows above their own tasks."""
     if user is None:
         return {"side": [], "deputy": []}
+    # The page's counts (app/web page_user) say whether there is anything to read: mostly there is not.
+    counted = getattr(request.state, "page_context", None) or {}
     with _session(request) as session:
-        principals = actions.deputy_principals(session, user)
-        page = task_service.deputy_inbox(session=session, principals=principals,
-                                         calendar=request.app.state.runtime.calendar.get(session), now=clock.now())
-        deputy = [{**t, "for": t["on_behalf_of_name"]} for t in page.items] if principals else []
-        return {"side": side.open_side_items(session, user)[0], "deputy": deputy}
+        deputy: list[dict[str, Any]] = []
+        if counted.get("deputy_principals") != 0:
+            principals = actions.deputy_principals(session, user)
+            if principals:
+                page = task_service.deputy_inbox(session=session, principals=principals,
+                                                 calendar=request.app.state.runtime.calendar.get(session),
+                                                 now=clock.now())
+                deputy = [{**t, "for": t["on_behalf_of_name"]} for t in page.items]
+        items = side.open_side_items(session, user)[0] if counted.get("side_open") != 0 else []
+        return {"side": items, "deputy": deputy}
 
 
 templates.env.globals["task_actions_for"] = task_actions_for

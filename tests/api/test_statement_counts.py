@@ -51,6 +51,9 @@ CALLS: list[tuple[str, str, str | None]] = [
     ("rst_clerk", "/disputes", None),
     ("data_reviewer", "/rectification-notices?status=all", None),
     ("gat_head", "/api/me/deputy/tasks", "items"),
+    ("gat_reviewer", "/tasks", None),
+    ("gat_head", "/tasks", None),  # with the 代理 tasks of the reviewer above his own
+    ("rst_clerk", "/tasks?view=initiated&sort=due_at", None),
     ("gat_clerk", "/api/catalog/versions", ""),
     ("gat_reviewer", "/api/attachments?owner_type=dispute&owner_id={dispute}", ""),
 ]
@@ -231,3 +234,26 @@ def test_list_calls_do_not_grow_with_the_page(rt: Runtime, app: Any, client: Any
 def test_a_forged_cursor_is_refused_plainly(as_user: Any, url: str) -> None:
     r = as_user("gov_supervisor").get(url)
     assert r.status_code == 422 and r.json()["detail"]["code"] == "cursor_invalid", r.text
+
+
+# The inbox page's statements (app/web page_user and inbox, issue 12): the session; the 待办 badge, unread
+# messages and today's principals in one; the page's keys and rows (with the forms for 批量办理); the process
+# picker; the tabs' counts in one; saved filters; the initiator picker; the department picker. Side tasks and
+# 代理 tasks are read only when the counts say there are some. A page not filled by tasks with a deadline reads
+# the keys of those without one too (app.tasks.service._page_keys): 10 here. Counted: the SELECTs of the page
+# itself (not BEGIN, nor the shared clock's offset every request reads).
+INBOX_PAGE_BUDGET = 10
+
+
+def test_the_inbox_page_keeps_to_its_statement_budget(rt: Runtime, app: Any, as_user: Any) -> None:
+    seeds = _seeds(rt, as_user)
+    with rt.db.engine.begin() as conn:
+        for k in range(5):
+            _grow(conn, seeds, k)
+    page = _login(app, "gat_reviewer")
+    assert page.get("/tasks").status_code == 200
+    with counted(rt.db.engine) as seen:
+        r = page.get("/tasks")
+    assert r.status_code == 200 and r.text.count('data-task="') >= 6, r.text[:300]
+    selects = [s for s in seen if s.lstrip().upper().startswith("SELECT") and "service_clock" not in s]
+    assert len(selects) <= INBOX_PAGE_BUDGET, "\n".join(s.split("\n")[0][:120] for s in selects)
