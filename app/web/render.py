@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from html import escape
 from typing import Any
 
 from fastapi import Request
