@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, event, insert, select, text, update
+from sqlalchemy import and_, bindparam, event, insert, select, text, update
 from sqlmodel import Session
 
 from app.audit.models import KEYED, UNKEYED, AuditEvent, AuditHead
@@ -24,6 +24,10 @@ _EVENT = AuditEvent.__table__  # type: ignore[attr-defined]
 # What a 流转记录 cursor pages (app.core.history_page).
 HISTORY_CURSOR = "history"
 _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
+# Built once (every write request runs them; a prebuilt statement's cache key is memoized).
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+_INSERT_EVENTS = insert(_EVENT)
 # json.dumps(..., <these options>) builds an encoder per call; these are the same encoders, built once.
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 _PLAIN = json.JSONEncoder(ensure_ascii=False, default=str)
@@ -76,9 +80,7 @@ def chain_key(session: Session) -> ChainKey:
 def _lock_head(session: Session) -> tuple[int, str]:
     # The head row is the chain's mutex: appenders queue on it until their transaction ends, so
     # two transactions can never link to the same predecessor.
-    row = session.connection().execute(
-        select(_HEAD.c.seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
-    ).first()
+    row = session.connection().execute(_LOCK_HEAD).first()
     if row is None:
         raise RuntimeError("audit_head row missing: run the migrations")
     return int(row[0]), str(row[1])
@@ -150,8 +152,8 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> None:
         # one commit mostly share one instant, so its text is computed once.
         conn.execute(_PG_INSERT, {"rows": json.dumps(rows, default=lru_cache(maxsize=8)(datetime.isoformat))})
     else:
-        conn.execute(insert(_EVENT), rows)
-    conn.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, last_hash=prev))
+        conn.execute(_INSERT_EVENTS, rows)
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -19,7 +19,9 @@ from app.core.security import new_session_id
 _SESSION = UserSession.__table__  # type: ignore[attr-defined]
 _THROTTLE = LoginThrottle.__table__  # type: ignore[attr-defined]
 # The one query every authenticated request makes: a primary-key read of three columns.
-_LIVE = select(_SESSION.c.user_id, _SESSION.c.expires_at, _SESSION.c.revoked_at)
+# Built once with its parameter: the statement's cache key is memoized, not recomputed per request.
+_LIVE = select(_SESSION.c.user_id, _SESSION.c.expires_at, _SESSION.c.revoked_at).where(
+    _SESSION.c.id == bindparam("session_id"))
 
 
 def create_session(*, session: Session, user_id: int, kind: SessionKind, now: datetime, minutes: int,
@@ -37,7 +39,7 @@ def live_user_id(*, session: Session, session_id: str, now: datetime) -> int | N
     """Return the user of a session that exists, is not revoked and has not expired, else None."""
     if not session_id or len(session_id) > 64:
         return None
-    row = session.execute(_LIVE.where(_SESSION.c.id == session_id)).first()
+    row = session.execute(_LIVE, {"session_id": session_id}).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
     return int(row.user_id)

@@ -6,7 +6,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta, timezone
 from hashlib import sha256
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jwt
 from argon2 import PasswordHasher
@@ -66,15 +66,30 @@ def create_access_token(*, user_id: int, session_id: str, secret: str, now: date
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
+# Payloads of tokens whose signature was verified, by (secret, token): a client sends the same token with
+# every request, and verifying it again (base64, JSON, HMAC) was a measurable part of each one. Only
+# verified tokens enter, so forged ones cannot fill it; expiry and type are still judged on every request
+# (below), and whether the session is live by the caller (a database read): the cache decides nothing else.
+_VERIFIED: dict[tuple[str, str], dict[str, Any]] = {}
+_VERIFIED_MAX = 4096
+
+
 def decode_access_token(token: str, *, secret: str, now: datetime) -> AccessClaims | None:
     """Return the user and session of a validly signed, unexpired token, else None."""
-    try:
-        # Time claims are checked below against `now` (the caller passes real time, utcnow()), so a
-        # test can move it without sleeping.
-        payload = jwt.decode(token, secret, algorithms=[ALGORITHM],
-                             options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
-    except jwt.PyJWTError:
-        return None
+    payload = _VERIFIED.get((secret, token))
+    if payload is None:
+        try:
+            # Time claims are checked below against `now` (the caller passes real time, utcnow()), so a
+            # test can move it without sleeping.
+            payload = jwt.decode(token, secret, algorithms=[ALGORITHM],
+                                 options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
+        except jwt.PyJWTError:
+            return None
+        if not isinstance(payload, dict):
+            return None
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[(secret, token)] = payload
     try:
         if payload.get("typ") != "access" or int(payload.get("exp", 0)) <= int(now.timestamp()):
             return None

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, or_, select, update
+from sqlalchemy import Select, bindparam, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -80,6 +80,18 @@ def notify(session: Session, *, user_ids: Iterable[int] | None = None, departmen
         raise TypeError(f"dedupe_key must be printable ASCII: {dedupe_key!r}")
     if link is not None and not (link.startswith("/") and not link.startswith("//")):
         raise TypeError(f"link must be a path on this site: {link!r}")
+    if role is not None and department_id is None:
+        raise TypeError("a role is held inside a department: pass department_id with role")
+    ids = sorted(set(user_ids or ()))
+    shape = "users" if ids and department_id is None else \
+        ("department_role" if role is not None else "department") if not ids and department_id is not None else None
+    if shape is not None:
+        # The usual shapes (a task's role in its department, or named people) run a statement built once.
+        inserted = set(session.execute(_notify_statement(session.get_bind().dialect.name, shape), {
+            "user_ids": ids, "department_id": department_id, "role": role, "kind": kind, "title": title,
+            "body": body, "link": link, "dedupe_key": dedupe_key, "created_at": at}).scalars().all())
+        return _after_notify(session, inserted, kind=kind, title=title, body=body, link=link,
+                             dedupe_key=dedupe_key, at=at, settings=settings)
     where = _recipient_filter(user_ids=user_ids, department_id=department_id, role=role)
     if where is None:
         return 0
@@ -97,6 +109,41 @@ def notify(session: Session, *, user_ids: Iterable[int] | None = None, departmen
         .from_select(["user_id", "kind", "title", "body", "link", "dedupe_key", "created_at"], source)
         .returning(columns.user_id)
     ).scalars().all())
+    return _after_notify(session, inserted, kind=kind, title=title, body=body, link=link, dedupe_key=dedupe_key,
+                         at=at, settings=settings)
+
+
+_NOTIFY_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _notify_statement(dialect: str, shape: str) -> Any:
+    """Return notify()'s INSERT ... SELECT for one dialect and recipient shape, built once with parameters."""
+    key = (dialect, shape)
+    stmt = _NOTIFY_STATEMENTS.get(key)
+    if stmt is not None:
+        return stmt
+    columns = _NOTIFICATION.c
+    if shape == "users":
+        where = User.id.in_(bindparam("user_ids", expanding=True))
+    else:
+        where = User.department_id == bindparam("department_id")
+        if shape == "department_role":
+            where = where & User.id.in_(select(UserRole.user_id).where(UserRole.role == bindparam("role")))
+    names = ["kind", "title", "body", "link", "dedupe_key", "created_at"]
+    source = select(User.id, *(bindparam(name, type_=columns[name].type) for name in names)).where(
+        User.is_active.is_(True) & where)
+    insert_ = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert_ is None:
+        raise NotImplementedError(f"notifications need ON CONFLICT: {dialect} is not supported")
+    stmt = (insert_(_NOTIFICATION).on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+            .from_select(["user_id", *names], source).returning(columns.user_id))
+    _NOTIFY_STATEMENTS[key] = stmt
+    return stmt
+
+
+def _after_notify(session: Session, inserted: set[int], *, kind: str, title: str, body: str, link: str | None,
+                  dedupe_key: str, at: datetime, settings: Settings | None) -> int:
+    """Queue the webhook delivery of what notify() inserted (when one is configured); return how many."""
     webhook_url = (settings or get_settings()).notification_webhook_url
     if inserted and webhook_url:
         payload = {

@@ -7,7 +7,8 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from app.audit import service as audit
@@ -26,6 +27,29 @@ from app.sharing.models import DECISION_ZH, STATUS_ZH, ShareGrant, ShareRequest,
 PROCESS_KEY = "sharing_share_request"
 # The share requests this transaction's hooks read, held so that a second read is an identity-map hit.
 _READ = "sharing_requests_read"
+# The hot path's reads, built once (a prebuilt statement's cache key is memoized).
+_ENTRY_WITH_PROVIDER = (select(CatalogEntry, Department).join(Department, Department.id == CatalogEntry.department_id)
+                        .where(CatalogEntry.code == bindparam("code")))
+_REQUEST_WITH_NAMES = (select(ShareRequest, CatalogEntry.name, Department.name)
+                       .join(CatalogEntry, CatalogEntry.id == ShareRequest.entry_id)
+                       .join(Department, Department.id == ShareRequest.provider_department_id)
+                       .where(ShareRequest.id == bindparam("request_id")))
+_REQUEST = ShareRequest.__table__  # type: ignore[attr-defined]
+_GRANT = ShareGrant.__table__  # type: ignore[attr-defined]
+_INSERT_GRANT = insert(_GRANT).returning(_GRANT.c.id)
+_GRANT_COLUMNS = tuple(c.key for c in _GRANT.columns if c.key != "id")
+_UPDATE_REQUEST = update(_REQUEST).where(_REQUEST.c.id == bindparam("request_id"))
+
+
+def _write_request(session: Session, request: ShareRequest, changes: dict[str, Any]) -> None:
+    """Write changes of a loaded share request in one Core UPDATE, and tell the object they are its values.
+
+    The flows that call this hold the request's instance lock (submit: the row is this transaction's own).
+    """
+    with session.no_autoflush:
+        session.execute(_UPDATE_REQUEST.values(**changes), {"request_id": request.id})
+    for key, value in changes.items():
+        set_committed_value(request, key, value)
 
 
 class ShareRequestCreate(BaseModel):
@@ -66,10 +90,7 @@ def file_request(session: Session, runner: Runner, actor: Actor, data: ShareRequ
     if not actor.has_role("clerk"):
         raise Forbidden("只有经办人可以提交共享申请", code="clerk_required")
     # The entry with its providing department, in one read.
-    found = session.execute(
-        select(CatalogEntry, Department).join(Department, Department.id == CatalogEntry.department_id)
-        .where(CatalogEntry.code == data.entry_code)
-    ).one_or_none()
+    found = session.execute(_ENTRY_WITH_PROVIDER, {"code": data.entry_code}).one_or_none()
     if found is None:
         raise InvalidInput(f"目录条目“{data.entry_code}”不存在", code="entry_not_found")
     entry, provider = found
@@ -111,8 +132,7 @@ def file_request(session: Session, runner: Runner, actor: Actor, data: ShareRequ
                    "requester_department": actor.department_code, "items": items,
                    "entry_code": entry.code, "entry_name": entry.name},
     )
-    request.instance_id = instance.id
-    session.add(request)
+    _write_request(session, request, {"instance_id": instance.id})
     # A new request has a grant only if the process granted it at once (record_outcome, just now).
     grant = service.get_grant(session=session, share_request_id=request.id) \
         if request.status == ShareRequestStatus.granted.value else None
@@ -196,39 +216,39 @@ def record_outcome(*, session: Session, instance: ProcessInstance, variables: di
     if request is None or request.status != ShareRequestStatus.under_review.value:
         return
     now = clock.now()
-    request.decision = variables.get("decision")
-    request.decided_at = now
-    request.decided_by = actor_name(actor) if variables["share_type"] == ShareType.conditional else "system"
+    # The request's new values, written in one Core UPDATE with the grant's Core INSERT (no unit of work).
+    changes: dict[str, Any] = {
+        "decision": variables.get("decision"), "decided_at": now,
+        "decided_by": actor_name(actor) if variables["share_type"] == ShareType.conditional else "system"}
     if variables.get("outcome") == "granted":
-        request.status = ShareRequestStatus.granted.value
-        request.approved_items = list(variables.get("approved_items") or request.items)
-        request.terms = variables.get("terms")
+        changes.update(status=ShareRequestStatus.granted.value,
+                       approved_items=list(variables.get("approved_items") or request.items),
+                       terms=variables.get("terms"))
         grant = ShareGrant(
             share_request_id=request.id, entry_id=request.entry_id,
             consumer_department_id=request.requester_department_id,
-            provider_department_id=request.provider_department_id, items=request.approved_items,
-            terms=request.terms, method=request.method, valid_from=request.period_from,
+            provider_department_id=request.provider_department_id, items=changes["approved_items"],
+            terms=changes["terms"], method=request.method, valid_from=request.period_from,
             valid_to=request.period_to,
             basis="unconditional" if variables["share_type"] == ShareType.unconditional else "review",
             created_at=now,
         )
-        session.add(grant)
-        session.flush()
+        grant.id = session.execute(_INSERT_GRANT, {k: getattr(grant, k) for k in _GRANT_COLUMNS}).scalar_one()
+        _write_request(session, request, changes)
         audit.append(session, at=now, actor=request.decided_by, action="share_grant.created",
                      entity_type="share_request", entity_id=request.id, instance_id=instance.id,
                      detail={"grant_id": grant.id, "items": grant.items, "terms": grant.terms,
                              "decision": request.decision, "basis": grant.basis,
                              "valid": [str(grant.valid_from), str(grant.valid_to)]})
     else:
-        request.status = ShareRequestStatus.refused.value
+        changes["status"] = ShareRequestStatus.refused.value
         if variables["share_type"] == ShareType.not_shared:
             entry = session.get(CatalogEntry, request.entry_id)
             assert entry is not None
-            request.refusal_reason = "该数据资源在目录中列为不予共享"
-            request.refusal_basis = entry.legal_basis
+            changes.update(refusal_reason="该数据资源在目录中列为不予共享", refusal_basis=entry.legal_basis)
         else:
-            request.refusal_reason = variables.get("reason")
-            request.refusal_basis = variables.get("legal_basis")
+            changes.update(refusal_reason=variables.get("reason"), refusal_basis=variables.get("legal_basis"))
+        _write_request(session, request, changes)
         audit.append(session, at=now, actor=request.decided_by, action="share_request.refused",
                      entity_type="share_request", entity_id=request.id, instance_id=instance.id,
                      detail={"reason": request.refusal_reason, "basis": request.refusal_basis})
@@ -242,8 +262,6 @@ def record_outcome(*, session: Session, instance: ProcessInstance, variables: di
             entry_name=entry_name, provider_name=provider_name,
             granted=request.status == ShareRequestStatus.granted.value,
             decision_label=DECISION_ZH.get(request.decision or "", ""), at=now)
-    session.add(request)
-    session.flush()
 
 
 def _request_of(session: Session, instance: ProcessInstance) -> ShareRequest | None:
@@ -255,12 +273,7 @@ def _request_of(session: Session, instance: ProcessInstance) -> ShareRequest | N
     if held is not None:
         return held[0]  # type: ignore[no-any-return]
     # With the names the reply's notification shows (entry, provider): one read for the whole completion.
-    row = session.execute(
-        select(ShareRequest, CatalogEntry.name, Department.name)
-        .join(CatalogEntry, CatalogEntry.id == ShareRequest.entry_id)
-        .join(Department, Department.id == ShareRequest.provider_department_id)
-        .where(ShareRequest.id == request_id)
-    ).one_or_none()
+    row = session.execute(_REQUEST_WITH_NAMES, {"request_id": request_id}).one_or_none()
     if row is None:
         return None
     # The validator and the after-step hook of one completion both read it: keep it until the

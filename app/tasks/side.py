@@ -25,14 +25,16 @@ def not_waiting() -> ColumnElement[bool]:
     return ~exists().where(TaskSide.task_id == Task.id, TaskSide.status == SideStatus.open.value)
 
 
+_OPEN_SIDE = select(TaskSide).where(TaskSide.task_id == bindparam("task_id"), TaskSide.status == SideStatus.open.value)
+
+
 def open_side_of(session: Session, task_id: int, *, locked: bool = False) -> TaskSide | None:
     """Return the open side task a task waits on, if any.
 
     `locked`: the caller holds the task's instance lock (side tasks open only under it), so an answer of
     none stays true until the transaction ends; closing the task then need not look again.
     """
-    side = session.execute(select(TaskSide).where(TaskSide.task_id == task_id,
-                                                  TaskSide.status == SideStatus.open.value)).scalars().first()
+    side = session.execute(_OPEN_SIDE, {"task_id": task_id}).scalars().first()
     if side is None and locked:
         session.info.setdefault(_NONE_OPEN, set()).add(task_id)
     return side

@@ -71,3 +71,20 @@ def test_department_in_unknown_region_is_refused(client, as_user) -> None:
                                                                    "kind": "department", "region_code": "999999"})
     assert r.status_code == 422
     assert r.json()["detail"]["code"] == "region_not_found"
+
+
+def test_a_token_verified_once_is_still_judged_on_every_request() -> None:
+    """Verified signatures are remembered per process (issue 12); expiry, secret and signature still decide."""
+    from datetime import datetime, timezone
+
+    from app.core.security import create_access_token, decode_access_token
+
+    now = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)
+    token = create_access_token(user_id=7, session_id="s1", secret="k" * 40, now=now, minutes=30)
+    assert decode_access_token(token, secret="k" * 40, now=now) == (7, "s1")
+    assert decode_access_token(token, secret="k" * 40, now=now) == (7, "s1")  # remembered
+    assert decode_access_token(token, secret="k" * 40, now=now + timedelta(minutes=31)) is None
+    assert decode_access_token(token, secret="x" * 40, now=now) is None
+    head, body, signature = token.split(".")
+    forged = ".".join((head, body, ("A" if signature[0] != "A" else "B") + signature[1:]))
+    assert decode_access_token(forged, secret="k" * 40, now=now) is None
