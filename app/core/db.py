@@ -115,6 +115,9 @@ def _guard_values(engine: Engine) -> None:
         return None
 
 
+CONNECT_TIMEOUT_SECONDS = 3
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; on SQLite, WAL mode and BEGIN IMMEDIATE so writers queue instead of failing."""
     parsed = make_url(url)
@@ -151,6 +154,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         _guard_values(engine)
         return engine
+    # A database that does not answer (host down, network cut) fails a request within seconds, as a clean
+    # 503, rather than holding a worker thread for the operating system's TCP time-out.
+    kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                            json_serializer=_json_dumps, **kwargs)
     _guard_values(engine)
