@@ -118,9 +118,11 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 # Lines nobody needs at INFO: APScheduler's two lines per job run (every 2 s for the timer job; our own
 # run_job wrapper logs the runs that did something), Uvicorn's access log (ours has the request id),
-# Alembic's plugin and dialect lines at each start-up's schema check, httpx's line per webhook post.
+# Alembic's plugin and dialect lines at each start-up's schema check, httpx's line per webhook post, and
+# SpiffWorkflow's line per task state change, which also carries the case's data (names, ID numbers).
 _QUIET = {"apscheduler.executors": logging.WARNING, "uvicorn.access": logging.WARNING,
-          "alembic": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING}
+          "alembic": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING,
+          "spiff": logging.WARNING}
 
 
 class _DropJobErrors(logging.Filter):

@@ -76,6 +76,15 @@ _SAVE_STEP = (update(_INSTANCE)
                       **{key: bindparam(key, type_=_INSTANCE.c[key].type) for key in _STEPPED}))
 _INSTANCE_COLUMNS = tuple(c.key for c in _INSTANCE.columns if c.key != "id")
 _INSERT_INSTANCE = insert(_INSTANCE).returning(_INSTANCE.c.id)
+# Called with (session, process_key, instance_id) after the runner opened or closed a task row with a Core
+# statement above, which no flush sees: what the flush listeners keep in step with tasks (the authority
+# console's next deadline, app/authority/next_due.py) registers here too.
+CORE_TASK_WRITES: list[Callable[[Session, str, int], None]] = []
+
+
+def _core_task_written(session: Session, task: Task) -> None:
+    for listener in CORE_TASK_WRITES:
+        listener(session, task.process_key, task.instance_id)
 
 
 def actor_name(actor: Actor | str) -> str:
@@ -395,6 +404,7 @@ class Runner:
         session.execute(_COMPLETE_TASK, {"task_id": task.id, **closed})
         for key, value in closed.items():
             set_committed_value(task, key, value)
+        _core_task_written(session, task)
         _task_closed(session, task, now)
         trial = {"trial": True, "as_role": trial_role} if trial_role is not None else {}
         audit.append(session, at=now, actor=actor.username, action="task.completed", entity_type="task",
@@ -709,6 +719,7 @@ class Runner:
                 trial=instance.trial,
             )
             row.id = session.execute(_INSERT_TASK, {k: getattr(row, k) for k in _TASK_COLUMNS}).scalar_one()
+            _core_task_written(session, row)
             audit.append(session, at=now, actor="system", action="task.created", entity_type="task",
                          entity_id=row.id, instance_id=instance.id,
                          detail={"task": row.name, "task_spec": row.task_spec, "role": row.role,

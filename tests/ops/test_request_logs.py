@@ -17,6 +17,7 @@ from app.core.logs import JsonFormatter, TextFormatter, configure_logging
 from app.deps import SessionDep
 from app.runtime import Runtime
 from app.scheduler.setup import JOBS, run_job
+from tests.api.helpers import submit
 from tests.conftest import SECRET
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
@@ -266,3 +267,17 @@ def test_a_job_run_while_the_database_is_down_is_one_warning_without_traceback(
         (logging.WARNING, "fire-due-timers", "database_unavailable", None)
     assert "127.0.0.1" in line.getMessage()
     app.state.runtime.db.dispose()
+
+
+def test_a_case_step_writes_no_log_line_with_the_cases_data(rt: Runtime, as_user, capsys) -> None:  # type: ignore[no-untyped-def]
+    # SpiffWorkflow logs each task state change at INFO with the workflow's data (names, ID numbers).
+    configure_logging(rt.settings)
+    try:
+        clerk = as_user("rst_clerk")
+        capsys.readouterr()
+        submit(clerk, purpose="核验申请人户籍信息 MARKER-7731")
+        err = capsys.readouterr().err
+        assert "govflow.access" in err  # the request itself is logged
+        assert "MARKER-7731" not in err and "spiff" not in err
+    finally:
+        configure_logging(Settings(environment="test", secret_key=SECRET))
