@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,10 @@ from app.engine.errors import TaskNotReady
 from app.engine.multi_instance import MULTI_INSTANCE_CLASSES, GovflowMultiInstanceConverter
 from app.engine.restricted import normalize_data
 from app.engine.sandbox import RestrictedScriptEngine
+
+# SpiffWorkflow logs every task state change at INFO with the workflow's data (names, ID numbers): never in
+# the service log, whatever level the root logger has (app/core/logs.py sets INFO).
+logging.getLogger("spiff").setLevel(logging.WARNING)
 
 Specs = tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]
 # The deployed processes a definition's call activities reach, pinned at deploy: process key ->
