@@ -118,11 +118,10 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 # Lines nobody needs at INFO: APScheduler's two lines per job run (every 2 s for the timer job; our own
 # run_job wrapper logs the runs that did something), Uvicorn's access log (ours has the request id),
-# Alembic's plugin and dialect lines at each start-up's schema check, httpx's line per webhook post, and
-# SpiffWorkflow's line per task state change, which also carries the case's data (names, ID numbers).
+# Alembic's plugin and dialect lines at each start-up's schema check, httpx's line per webhook post. (The
+# workflow engine's own loggers are quieted by app/engine/core.py, which alone knows the engine.)
 _QUIET = {"apscheduler.executors": logging.WARNING, "uvicorn.access": logging.WARNING,
-          "alembic": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING,
-          "spiff": logging.WARNING}
+          "alembic": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING}
 
 
 class _DropJobErrors(logging.Filter):
@@ -155,7 +154,7 @@ def configure_logging(settings: Any, level: int = logging.INFO) -> None:
         logger.propagate = True
 
 
-def _route_template(scope: dict[str, Any]) -> str | None:
+def route_template(scope: dict[str, Any]) -> str | None:
     """Return the matched route's path template with its routers' prefixes (``/api/tasks/{task_id}``).
 
     FastAPI (0.16x) keeps included routers as they are; the matched route's full template is on its
@@ -215,7 +214,7 @@ class RequestContext:
         if not access_log.isEnabledFor(logging.INFO):
             return
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
-        route = _route_template(scope)
+        route = route_template(scope)
         path = scope.get("path", "")
         if len(path) > 300:
             path = path[:300] + "…"

@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from app.core.counters import ProcessCounter
 from app.engine import wire
 from app.engine.errors import ScriptError, ScriptOutOfMemory, ScriptTimeout
 from app.engine.restricted import compile_expression, compile_script
@@ -290,20 +291,8 @@ class WorkerPool:
             self._cond.notify()
 
 
-class _Count:
-    """A thread-safe counter of this process (read by /metrics as govflow_sandbox_timeouts_total)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.value = 0
-
-    def add(self) -> None:
-        with self._lock:
-            self.value += 1
-
-
 # Scripts this process's workers stopped for running out of CPU time, since the process started.
-TIMEOUTS = _Count()
+TIMEOUTS = ProcessCounter()
 
 
 def _timeout(seconds: float) -> ScriptTimeout:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.core.clock import clock
+from app.core.counters import ProcessCounter
 from app.core.db import Database
 from app.ops.models import JobStatus, SchedulerHeartbeat
 
@@ -36,19 +36,8 @@ def _insert(db: Database, model: Any) -> Any:
     return (postgresql.insert if db.is_postgres else sqlite.insert)(model)
 
 
-class _JobsRun:
-    """The number of job runs of this process (the heartbeat row carries it)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.value = 0
-
-    def add(self) -> None:
-        with self._lock:
-            self.value += 1
-
-
-JOBS_RUN = _JobsRun()
+# The number of job runs of this process (the heartbeat row carries it).
+JOBS_RUN = ProcessCounter()
 
 
 def record_run(db: Database, job_id: str, started_at: datetime, duration_ms: int, ok: bool) -> None:
