@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, false, func, literal_column, select
 
 from app.core.clock import clock
+from app.core.logs import route_template
 from app.engine import sandbox
 from app.engine.models import Task
 from app.notifications.models import NOTIFICATION_TOPIC, Outbox
@@ -55,9 +56,6 @@ class RequestMetrics:
         self.duration = Histogram("govflow_http_request_duration_seconds",
                                   "Time to answer an HTTP request, by route template", ["method", "route"],
                                   buckets=_BUCKETS, registry=registry)
-        # id(the route object FastAPI puts in the scope) -> its full template (included routers' routes
-        # carry their path without the prefix); filled on first sight of each route.
-        self._templates: dict[int, str] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -76,31 +74,9 @@ class RequestMetrics:
             await self.app(scope, receive, send_status)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            route = self._template(scope)
+            route = route_template(scope) or UNMATCHED  # the access log's template (app/core/logs.py)
             self.requests.labels(method, route, str(status)).inc()
             self.duration.labels(method, route).observe(time.perf_counter() - start)
-
-    def _template(self, scope: dict[str, Any]) -> str:
-        route = scope.get("route")
-        if route is None:
-            return UNMATCHED
-        known = self._templates.get(id(route))
-        if known is None:
-            known = self._templates[id(route)] = _full_template(scope.get("app"), route)
-        return known
-
-
-def _full_template(app: Any, route: Any) -> str:
-    """Find the template a route is served under (with its router's prefix), from the app's route table."""
-    for top in getattr(app, "routes", ()):
-        contexts = top.effective_route_contexts() if hasattr(top, "effective_route_contexts") else [top]
-        for context in contexts:
-            if context is route or getattr(context, "original_route", None) is route:
-                path = getattr(context, "path_format", None) or getattr(context, "path", None)
-                if path:
-                    return path  # type: ignore[no-any-return]
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return f"{path}/{{path}}" if path and not hasattr(route, "endpoint") else (path or UNMATCHED)
 
 
 class DatabaseCollector(Collector):
