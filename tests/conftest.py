@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +61,25 @@ def _prepare_template(url: str) -> None:
 
 def _pg_admin(admin_url: str):  # type: ignore[no-untyped-def]
     return create_engine(admin_url, isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def blank_database(sqlite_path: Path, label: str) -> Iterator[str]:
+    """Give the URL of an empty database of the suite's kind, neither migrated nor seeded: on SQLite a file
+    at `sqlite_path` that does not exist yet; on PostgreSQL a database created now and dropped afterwards."""
+    if not PG_URL:
+        yield f"sqlite:///{sqlite_path}"
+        return
+    name = f"govflow_{label}_{uuid.uuid4().hex[:10]}"
+    admin = _pg_admin(PG_URL)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

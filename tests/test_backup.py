@@ -23,7 +23,7 @@ from app.cli import main
 from app.core.config import get_settings
 from app.runtime import Runtime, build_runtime
 from tests.api.helpers import review_task, submit
-from tests.conftest import DEMO_PASSWORD, PG_URL, SECRET, _pg_admin, _settings
+from tests.conftest import DEMO_PASSWORD, PG_URL, SECRET, _settings, blank_database
 
 PDF = b"%PDF-1.4\n%backup drill\n" + bytes(range(256))
 
@@ -44,18 +44,8 @@ def env(monkeypatch: pytest.MonkeyPatch, rt: Runtime) -> Iterator[pytest.MonkeyP
 @pytest.fixture
 def fresh_url(rt: Runtime, tmp_path: Path) -> Iterator[str]:
     """An empty database of the test's kind to restore into (PostgreSQL: created, as a deployer would)."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'restored' / 'govflow.db'}"
-        return
-    name = f"govflow_r_{uuid.uuid4().hex[:10]}"
-    admin = _pg_admin(PG_URL)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
+    with blank_database(tmp_path / "restored" / "govflow.db", "r") as url:
+        yield url
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))

@@ -227,24 +227,10 @@ def test_truncate_and_moving_the_head_back_are_refused(rt: Runtime) -> None:
 @pytest.fixture
 def blank_url(tmp_path: Path) -> Iterator[str]:
     """An empty database of the suite's kind (migrated by the test itself)."""
-    from tests.conftest import PG_URL, _pg_admin
+    from tests.conftest import blank_database
 
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'legacy.db'}"
-        return
-    import uuid
-
-    from sqlalchemy.engine import make_url
-
-    name = f"govflow_t_legacy_{uuid.uuid4().hex[:10]}"
-    admin = _pg_admin(PG_URL)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
+    with blank_database(tmp_path / "legacy.db", "t_legacy") as url:
+        yield url
 
 def test_an_unkeyed_history_stays_as_written_and_cannot_be_extended_unkeyed(blank_url: str, frozen_clock,
                                                                             tmp_path: Path) -> None:

@@ -12,26 +12,15 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import make_url
 
 from app.core.config import ROOT
-from tests.conftest import PG_URL, _pg_admin
+from tests.conftest import blank_database
 
 
 @pytest.fixture
 def empty_url(tmp_path: Path) -> Iterator[str]:
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path}/m.db"
-        return
-    name = f"govflow_m_{uuid.uuid4().hex[:10]}"
-    admin = _pg_admin(PG_URL)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
+    with blank_database(tmp_path / "m.db", "m") as url:
+        yield url
 
 def test_backfill_flags_old_trial_runs_and_their_tasks_only(empty_url: str) -> None:
     cfg = Config(str(ROOT / "alembic.ini"))
