@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from app.core.counters import ProcessCounter
-from app.engine import wire
+from app.engine import fastpath, wire
 from app.engine.errors import ScriptError, ScriptOutOfMemory, ScriptTimeout
 from app.engine.restricted import compile_expression, compile_script
 
@@ -330,6 +330,9 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
                  external_context: dict[str, Any] | None = None) -> Any:
         """Evaluate an expression against the task data."""
         compile_expression(expression)  # refused here, without a round trip (and cached)
+        value = fastpath.evaluate(expression, context, external_context, ScriptError)
+        if value is not fastpath.NOT_TRIVIAL:
+            return value
         reply = self._run("eval", expression, context, external_context)
         return reply.get("value")
 
@@ -337,8 +340,9 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
                 external_context: dict[str, Any] | None = None) -> bool:
         """Run a script; on success replace the task data with what the script left behind."""
         compile_script(script)
-        reply = self._run("exec", script, context, external_context)
-        data = reply.get("data")
+        data = fastpath.execute(script, context, external_context, ScriptError)
+        if data is fastpath.NOT_TRIVIAL:
+            data = self._run("exec", script, context, external_context).get("data")
         if not isinstance(data, dict):
             raise ScriptError("脚本执行进程应答无效")
         context.clear()
