@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import httpx
+from _service import service_log
 
 ROOT = Path(__file__).resolve().parents[1]
 BPMN = ROOT / "bpmn" / "sharing_share_request.bpmn"
@@ -109,7 +110,8 @@ def start_service(port: int) -> tuple[subprocess.Popen[bytes], str]:
     for command in ("migrate", "seed-demo"):
         subprocess.run([py, "-m", "app.cli", command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     proc = subprocess.Popen([py, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port),
-                             "--host", "127.0.0.1", "--log-level", "warning"], cwd=ROOT, env=env)
+                             "--host", "127.0.0.1", "--log-level", "warning"], cwd=ROOT, env=env,
+                            stderr=service_log(tmp))
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:

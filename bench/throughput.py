@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from _service import service_log
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -157,7 +158,7 @@ def start_service(db_url: str, port: int, workers: int, time_travel: bool) -> su
         subprocess.run([py, "-m", "app.cli", command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     proc = subprocess.Popen([py, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port),
                              "--host", "127.0.0.1", "--workers", str(workers), "--log-level", "warning"],
-                            cwd=ROOT, env=env)
+                            cwd=ROOT, env=env, stderr=service_log())
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:

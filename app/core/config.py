@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # default in production, text elsewhere (app/core/logs.py).
     log_format: Literal["json", "text"] = Field(
         default_factory=lambda data: "json" if data.get("environment") == "production" else "text")
+    # The lowest level logged (access lines are INFO; WARNING keeps only problems).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     database_url: str = f"sqlite:///{ROOT / 'var' / 'govflow.db'}"
     secret_key: str = PLACEHOLDER_SECRET
     bootstrap_admin_password: str | None = None

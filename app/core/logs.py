@@ -131,9 +131,13 @@ class _DropJobErrors(logging.Filter):
         return "raised an exception" not in str(record.msg)
 
 
-def configure_logging(settings: Any, level: int = logging.INFO) -> None:
-    """Send every record to stderr in the configured format (idempotent: a second call replaces the first)."""
+def configure_logging(settings: Any, level: int | None = None) -> None:
+    """Send every record to stderr in the configured format (idempotent: a second call replaces the first).
+
+    The level is the setting's (GOVFLOW_LOG_LEVEL, INFO by default) unless the caller gives one."""
     fmt = getattr(settings, "log_format", "text")
+    if level is None:
+        level = logging.getLevelName(getattr(settings, "log_level", "INFO"))
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
         root.removeHandler(handler)

@@ -208,6 +208,23 @@ def test_configure_logging_writes_json_lines_or_text_to_stderr(capsys: pytest.Ca
         configure_logging(Settings(environment="test", secret_key=SECRET))
 
 
+def test_log_level_setting_drops_what_is_below_it(capsys: pytest.CaptureFixture[str]) -> None:
+    log = logging.getLogger("govflow.access")
+    try:
+        configure_logging(Settings(environment="test", secret_key=SECRET, log_level="WARNING"))
+        log.info("GET /api/me 200")
+        log.warning("slow request")
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].endswith("WARNING govflow.access slow request")
+        configure_logging(Settings(environment="test", secret_key=SECRET))  # INFO by default
+        log.info("GET /api/me 200")
+        assert capsys.readouterr().err.strip().endswith("INFO govflow.access GET /api/me 200")
+    finally:
+        configure_logging(Settings(environment="test", secret_key=SECRET))
+    with pytest.raises(ValueError):
+        Settings(environment="test", secret_key=SECRET, log_level="LOUD")
+
+
 def test_json_is_the_default_format_in_production_only() -> None:
     strong = {"secret_key": "Zq8#kP2v!Lm9@Wt4%Rb7^Yc1&Hn6*Jd3(Xs5)",
               "audit_key": "Aa1!Bb2@Cc3#Dd4$Ee5%Ff6^Gg7&Hh8*Ii9("}
