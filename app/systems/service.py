@@ -12,6 +12,7 @@ from app.catalog import service as catalog_service
 from app.catalog.models import (VERSION_STATUS_ZH, CatalogEntry, CatalogVersion, ChangeKind, VersionStatus)
 from app.core import keyset
 from app.core.errors import Conflict
+from app.core.i18n import N_
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department
 from app.org.scope import hidden, may_read_case, works_cases
@@ -137,9 +138,9 @@ class CatalogCheck:
             reviewed_note = f"目录第 {number} 版{VERSION_STATUS_ZH[VersionStatus(status)]}，尚未审定"
         else:
             reviewed_note = "尚无列明本系统数据的已审定目录版本"
-        return [{"key": "catalog_listed", "label": "已提交列明本系统全部数据项的政务数据资源目录",
+        return [{"key": "catalog_listed", "label": N_("已提交列明本系统全部数据项的政务数据资源目录"),
                  "done": self.listed, "note": listed_note, "missing": list(self.missing)},
-                {"key": "catalog_reviewed", "label": "该目录版本已经政务数据主管部门审定",
+                {"key": "catalog_reviewed", "label": N_("该目录版本已经政务数据主管部门审定"),
                  "done": self.reviewed, "note": reviewed_note}]
 
     def refusal(self) -> Conflict:
