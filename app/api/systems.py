@@ -1,4 +1,5 @@
-"""New business systems (Art. 7): register, the catalog checklist, record the project approval (立项), withdraw."""
+"""New business systems (Art. 7): register, the catalog checklist, record the project approval (立项),
+withdraw."""
 
 from typing import Any
 
@@ -27,7 +28,8 @@ def catalog_entries(session: SessionDep, actor: CurrentUser) -> list[dict[str, A
 
 
 @router.post("/systems", status_code=201)
-def register(body: flows.SystemCreate, session: SessionDep, rt: RuntimeDep, actor: CurrentUser) -> dict[str, Any]:
+def register(body: flows.SystemCreate, session: SessionDep, rt: RuntimeDep,
+             actor: CurrentUser) -> dict[str, Any]:
     """Register a new business system of my department: name, purpose, data items (each optionally linked to
     an entry of my catalog by `entry_code`), contact. Opens the 立项 step, due in working days."""
     return _one(session, rt, flows.register(session, rt.runner, actor, body), actor)

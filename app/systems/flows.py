@@ -34,7 +34,7 @@ def _strip(v: Any) -> Any:
 
 
 class DataItemIn(BaseModel):
-    """One data item the system will collect, linked to an entry of the department's catalog where one exists."""
+    """One data item the system will collect, linked to an entry of the department's catalog if it has one."""
 
     name: str = Field(min_length=1, max_length=64)
     entry_code: str | None = Field(default=None, max_length=64)
@@ -93,7 +93,8 @@ def _require_open(system: BusinessSystem) -> None:
 
 def _data_items(session: Session, department: Department, items: list[DataItemIn]) -> list[dict[str, Any]]:
     """Check the data items: no repeats, links only to the department's own catalog entries."""
-    entries = {e["code"]: e for e in service.department_entries(session=session, department_id=department.id or 0)}
+    entries = {e["code"]: e
+               for e in service.department_entries(session=session, department_id=department.id or 0)}
     seen: set[tuple[str, str | None]] = set()
     errors: list[dict[str, str]] = []
     out: list[dict[str, Any]] = []
@@ -130,7 +131,8 @@ def register(session: Session, runner: Runner, actor: Actor, data: SystemCreate)
     now = clock.now()
     system = BusinessSystem(
         department_id=department.id or 0, authority_department_id=authority.id or 0, name=data.name,
-        purpose=data.purpose, data_items=items, contact_name=data.contact_name, contact_phone=data.contact_phone,
+        purpose=data.purpose, data_items=items, contact_name=data.contact_name,
+        contact_phone=data.contact_phone,
         status=SystemStatus.pending.value, created_by_id=actor.id, created_at=now, updated_at=now)
     session.add(system)
     session.flush()
@@ -169,7 +171,8 @@ def record_approval(session: Session, runner: Runner, actor: Actor, system_id: i
     return system
 
 
-def withdraw(session: Session, runner: Runner, actor: Actor, system_id: int, body: WithdrawBody) -> BusinessSystem:
+def withdraw(session: Session, runner: Runner, actor: Actor, system_id: int,
+             body: WithdrawBody) -> BusinessSystem:
     """Withdraw a registration that is not yet approved (the project was dropped, or registered in error)."""
     system = service.get_for_update(session=session, system_id=system_id, actor=actor)
     require_clerk_of(actor, system)
@@ -198,7 +201,7 @@ def withdraw(session: Session, runner: Runner, actor: Actor, system_id: int, bod
 @hooks.task_validator(PROCESS_KEY, APPROVAL_TASK)
 def validate_approval(*, session: Session, instance: ProcessInstance, task: Task, data: dict[str, Any],
                       actor: Actor) -> dict[str, Any]:
-    """Check the approval's facts, then the Art. 7 gate: a reviewed catalog lists every data item of the system."""
+    """Check the approval's facts, then the Art. 7 gate: a reviewed catalog lists every item of the system."""
     errors: list[dict[str, str]] = []
     for name, label in (("approval_number", "立项批复文号"), ("approving_body", "审批机关")):
         value = data.get(name)
@@ -219,7 +222,8 @@ def validate_approval(*, session: Session, instance: ProcessInstance, task: Task
     else:
         data["approval_date"] = approved_on.isoformat()
     if errors:
-        raise InvalidInput("；".join(e["message"] for e in errors), code="approval_invalid", extra={"errors": errors})
+        raise InvalidInput("；".join(e["message"] for e in errors), code="approval_invalid",
+                           extra={"errors": errors})
     system = service.of_instance(session, instance)
     if system is None:
         return data  # a designer's trial instance: no catalog to check against
@@ -252,5 +256,6 @@ def record_outcome(*, session: Session, instance: ProcessInstance, variables: di
                  entity_type="business_system", entity_id=system.id or 0, instance_id=instance.id,
                  detail={"approval_number": system.approval_number,
                          "approval_date": system.approval_date.isoformat(),
-                         "approving_body": system.approving_body, "catalog_version_id": system.catalog_version_id})
+                         "approving_body": system.approving_body,
+                         "catalog_version_id": system.catalog_version_id})
     session.flush()

@@ -1,4 +1,5 @@
-"""Queries on new business systems and the Art. 7 catalog gate of their project approval (flush, never commit)."""
+"""Queries on new business systems and the Art. 7 catalog gate of their project approval (flush, never
+commit)."""
 
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def get_all_for_actor(*, session: Session, actor: Actor, status: str | None = No
         sides.append(BusinessSystem.department_id.in_(
             select(Department.id).where(Department.region_code == actor.region_code)))
         sides.append(BusinessSystem.instance_id.in_(
-            select(SupervisionItem.instance_id).where(SupervisionItem.office_department_id == actor.department_id)))
+            select(SupervisionItem.instance_id)
+            .where(SupervisionItem.office_department_id == actor.department_id)))
     stmt = select(BusinessSystem)
     if status == "open":
         stmt = stmt.where(BusinessSystem.status.in_(OPEN_STATUSES))
@@ -180,7 +182,8 @@ def catalog_check(session: Session, system: BusinessSystem) -> CatalogCheck:
     if published is not None and not missing:
         return CatalogCheck(listed=True, reviewed=True, version=published)
     in_works = catalog_service.open_version_of(session=session, department_id=system.department_id)
-    if in_works is not None and in_works.status in (VersionStatus.under_review.value, VersionStatus.returned.value):
+    submitted = (VersionStatus.under_review.value, VersionStatus.returned.value)
+    if in_works is not None and in_works.status in submitted:
         missing_now = missing_items(session, in_works, items)
         if not missing_now:
             state = "仍在主管部门审定中" if in_works.status == VersionStatus.under_review.value \

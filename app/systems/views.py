@@ -34,10 +34,11 @@ def systems_public(session: Session, systems: list[BusinessSystem], *, calendar:
     tasks: dict[int, Task] = {}
     if open_ids:
         for t in session.execute(select(Task).where(Task.instance_id.in_(open_ids),
-                                                    Task.status == TaskStatus.open.value).order_by(Task.id)).scalars():
+                                                    Task.status == TaskStatus.open.value)
+                                 .order_by(Task.id)).scalars():
             tasks[t.instance_id] = t
-    depts = service.departments_by_id(session=session, ids={i for s in systems
-                                                              for i in (s.department_id, s.authority_department_id)})
+    ids = {i for s in systems for i in (s.department_id, s.authority_department_id)}
+    depts = service.departments_by_id(session=session, ids=ids)
     return [system_public(session, s, None, calendar=calendar, now=now, full=False,
                           loaded=(depts, tasks.get(s.instance_id or 0))) for s in systems]
 
@@ -57,10 +58,12 @@ def system_public(session: Session, system: BusinessSystem, actor: Actor | None 
         "id": system.id, "name": system.name, "purpose": system.purpose,
         "status": system.status, "status_label": STATUS_ZH[SystemStatus(system.status)],
         "open": system.status in OPEN_STATUSES,
-        "department_code": depts[system.department_id].code, "department_name": depts[system.department_id].name,
+        "department_code": depts[system.department_id].code,
+        "department_name": depts[system.department_id].name,
         "authority_department_code": depts[system.authority_department_id].code,
         "authority_department_name": depts[system.authority_department_id].name,
-        "data_items": [{"name": i.get("name"), "entry_code": i.get("entry_code")} for i in system.data_items or []],
+        "data_items": [{"name": i.get("name"), "entry_code": i.get("entry_code")}
+                       for i in system.data_items or []],
         "contact_name": system.contact_name, "contact_phone": system.contact_phone,
         "instance_id": system.instance_id, "created_at": system.created_at.isoformat(),
         "approval_number": system.approval_number,
@@ -80,13 +83,15 @@ def system_public(session: Session, system: BusinessSystem, actor: Actor | None 
         return data
     if system.status == SystemStatus.pending.value:
         check = service.catalog_check(session, system)
+        checked = check.version
         data["catalog_check"] = {"passed": check.passed, "code": check.code or None,
                                  "message": check.message or None,
-                                 "catalog_version_id": check.version.id if check.version is not None else None,
-                                 "catalog_version_number": check.version.number if check.version is not None else None,
+                                 "catalog_version_id": checked.id if checked is not None else None,
+                                 "catalog_version_number": checked.number if checked is not None else None,
                                  "missing_items": check.missing, "checklist": check.checklist()}
     else:
-        version = session.get(CatalogVersion, system.catalog_version_id) if system.catalog_version_id else None
+        version = session.get(CatalogVersion, system.catalog_version_id) \
+            if system.catalog_version_id else None
         data["catalog_check"] = {"passed": system.status == SystemStatus.approved.value, "code": None,
                                  "message": None, "catalog_version_id": system.catalog_version_id,
                                  "catalog_version_number": version.number if version is not None else None,
@@ -108,7 +113,8 @@ def supervision_of(session: Session, system: BusinessSystem, *, calendar: Workda
                            .order_by(SupervisionItem.id)).scalars().all()
     offices = service.departments_by_id(session=session, ids={r.office_department_id for r in rows})
     return [{"id": r.id, "state": r.state, "state_label": STATE_ZH[ItemState(r.state)],
-             "office_name": offices[r.office_department_id].name if r.office_department_id in offices else None,
+             "office_name": offices[r.office_department_id].name
+             if r.office_department_id in offices else None,
              "task_name": r.task_name, "due_at": _iso(r.due_at), "escalated_at": _iso(r.escalated_at),
              "overdue_working_days": r.overdue_working_days} for r in rows]
 

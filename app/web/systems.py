@@ -125,7 +125,8 @@ def _context(session: Session, rt: Runtime, actor: Actor, system_id: int) -> dic
 
 
 @router.get("/systems/{system_id}", response_class=HTMLResponse)
-def system_page(request: Request, system_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser) -> Response:
+def system_page(request: Request, system_id: int, session: SessionDep, rt: RuntimeDep,
+                actor: PageUser) -> Response:
     """Show the case: the system, its data, the Art. 7 checklist, the 立项 form, supervision and history."""
     return render(request, "systems/detail.html", _context(session, rt, actor, system_id))
 
@@ -173,5 +174,6 @@ def withdraw(request: Request, system_id: int, session: SessionDep, rt: RuntimeD
              form: FormData) -> Response:
     """Withdraw the registration with a reason."""
     def run() -> None:
-        flows.withdraw(session, rt.runner, actor, system_id, _parse(flows.WithdrawBody, {"reason": form.get("reason", "")}))
+        body = _parse(flows.WithdrawBody, {"reason": form.get("reason", "")})
+        flows.withdraw(session, rt.runner, actor, system_id, body)
     return _act(request, session, rt, actor, system_id, run, N_("业务系统登记已撤回"), form)

@@ -17,8 +17,8 @@ def _record_approval(page) -> None:  # type: ignore[no-untyped-def]
     page.get_by_role("button", name="登记立项").click()
 
 
-def test_register_then_approval_refused_with_the_checklist_then_allowed(page, expect, screenshot,  # type: ignore[no-untyped-def]
-                                                                         as_user) -> None:
+def test_register_then_approval_refused_with_the_checklist_then_allowed(  # type: ignore[no-untyped-def]
+        page, expect, screenshot, as_user) -> None:
     log_in(page, "gat_clerk", DEMO_PASSWORD)
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="新建系统").click()
     page.get_by_role("link", name="登记新建业务系统").click()

@@ -22,7 +22,8 @@ def test_register_then_approval_refused_with_the_checklist_then_recorded(client,
     assert page.status_code == 200 and "居民户籍信息（410000-gat-0001）" in page.text
     token = _csrf(page.text)
     r = web.post("/systems", data={"csrf_token": token, "name": "出入境证件签发系统", "purpose": "签发出入境证件",
-                                      "item_name": ["姓名", "证件号码", ""], "item_entry": ["410000-gat-0001", "", ""],
+                                      "item_name": ["姓名", "证件号码", ""],
+                                      "item_entry": ["410000-gat-0001", "", ""],
                                       "contact_name": "王芳", "contact_phone": "0371-65550000"})
     assert r.status_code == 303
     url = r.headers["location"]
@@ -63,7 +64,7 @@ def test_other_departments_do_not_see_the_case_page(client, as_user) -> None:
 def _login(client, username: str) -> TestClient:  # type: ignore[no-untyped-def]
     c = TestClient(client.app, follow_redirects=False)
     page = c.get("/login")
-    r = c.post("/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": _csrf(page.text),
-                               "next": "/tasks"})
+    r = c.post("/login", data={"username": username, "password": DEMO_PASSWORD,
+                               "csrf_token": _csrf(page.text), "next": "/tasks"})
     assert r.status_code == 303, r.text
     return c

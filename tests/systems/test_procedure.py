@@ -14,13 +14,17 @@ def _detail(r):  # type: ignore[no-untyped-def]
     return r.json()["detail"]
 
 
+def _steps(clerk):  # type: ignore[no-untyped-def]
+    return [t for t in clerk.get("/api/tasks").json()["items"] if t["process_key"] == "systems_business_system"]
+
+
 def test_approval_is_gated_by_a_reviewed_catalog_listing_the_systems_data(client, as_user) -> None:
     clerk = as_user("gat_clerk")
     system = register(clerk)
     assert system["status"] == "pending" and system["status_label"] == "待立项"
     assert system["department_code"] == "410000-gat" and system["authority_department_code"] == "410000-data"
     # The step is in the clerk's inbox, due in 20 working days (Monday 2026-11-02 → Monday 2026-11-30).
-    [task] = [t for t in clerk.get("/api/tasks").json()["items"] if t["process_key"] == "systems_business_system"]
+    [task] = _steps(clerk)
     assert task["name"] == "编制目录并登记立项" and task["role"] == "clerk"
     assert datetime.fromisoformat(task["due_at"]).astimezone(SHANGHAI).date().isoformat() == "2026-11-30"
     assert task["due_rule"] == "20WD（business_system_catalog）"
@@ -39,7 +43,8 @@ def test_approval_is_gated_by_a_reviewed_catalog_listing_the_systems_data(client
     vid = new_draft(clerk)["id"]
     add(clerk, vid)  # 410000-gat-0100 出入境证件信息: 证件号码, 签发日期
     r = approve(clerk, system["id"])
-    assert r.status_code == 409 and _detail(r)["code"] == "catalog_not_submitted" and "草稿" in _detail(r)["message"]
+    assert r.status_code == 409 and _detail(r)["code"] == "catalog_not_submitted"
+    assert "草稿" in _detail(r)["message"]
 
     # 3. Submitted, still under review.
     submit(clerk, vid)
@@ -81,7 +86,8 @@ def test_bad_approval_facts_are_refused_and_change_nothing(client, as_user) -> N
     r = approve(clerk, system["id"], approval_date="2026-13-01")
     assert r.status_code == 422 and _detail(r)["code"] == "invalid_input"
     r = approve(clerk, system["id"], approval_date="2026-11-20")  # after today
-    assert r.status_code == 422 and _detail(r)["code"] == "approval_invalid" and "晚于今天" in _detail(r)["message"]
+    assert r.status_code == 422 and _detail(r)["code"] == "approval_invalid"
+    assert "晚于今天" in _detail(r)["message"]
     r = clerk.post("/api/systems", json={"name": "x", "purpose": "", "data_items": [], "contact_name": "",
                                          "contact_phone": "abc"})
     assert r.status_code == 422
@@ -113,7 +119,7 @@ def test_only_the_departments_clerk_registers_approves_and_withdraws(client, as_
     assert r.status_code == 200
     withdrawn = r.json()
     assert withdrawn["status"] == "withdrawn" and withdrawn["withdrawn_reason"] == "项目取消建设"
-    assert [t for t in clerk.get("/api/tasks").json()["items"] if t["process_key"] == "systems_business_system"] == []
+    assert _steps(clerk) == []
     assert "business_system.withdrawn" in [h["action"] for h in withdrawn["history"]]
     r = approve(clerk, system["id"])
     assert r.status_code == 409 and _detail(r)["code"] == "business_system_closed"
@@ -127,7 +133,8 @@ def test_reads_follow_the_lines_of_the_level(client, as_user) -> None:
         assert as_user(username).get(f"/api/systems/{system['id']}").status_code == 404, username
     # Lists: the department, its authority and the level's supervisors.
     for username in ("gat_clerk", "data_reviewer", "gov_supervisor"):
-        assert [s["id"] for s in as_user(username).get("/api/systems").json()["items"]] == [system["id"]], username
+        listed = as_user(username).get("/api/systems").json()["items"]
+        assert [s["id"] for s in listed] == [system["id"]], username
     for username in ("scjg_clerk", "zz_data_reviewer", "zz_supervisor", "designer"):
         assert as_user(username).get("/api/systems").json()["items"] == [], username
 
