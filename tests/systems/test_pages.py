@@ -68,3 +68,17 @@ def _login(client, username: str) -> TestClient:  # type: ignore[no-untyped-def]
                                "csrf_token": _csrf(page.text), "next": "/tasks"})
     assert r.status_code == 303, r.text
     return c
+
+
+def test_the_case_page_reads_in_english(client, as_user) -> None:
+    system = register(as_user("gat_clerk"))
+    web = _login(client, "gat_clerk")
+    shown = web.get(f"/systems/{system['id']}")
+    r = web.post("/me/language", data={"csrf_token": _csrf(shown.text), "language": "en",
+                                       "next": f"/systems/{system['id']}"})
+    assert r.status_code == 303
+    page = web.get(f"/systems/{system['id']}").text
+    assert "Conditions of project approval (Art. 7)" in page and "Not met" in page
+    assert "A submitted catalogue lists every data item of the system" in page
+    assert "Awaiting project approval" in page and "Record project approval" in page
+    assert "New systems" in web.get("/systems").text
