@@ -82,3 +82,16 @@ def test_the_case_page_reads_in_english(client, as_user) -> None:
     assert "A submitted catalogue lists every data item of the system" in page
     assert "Awaiting project approval" in page and "Record project approval" in page
     assert "New systems" in web.get("/systems").text
+
+
+def test_withdraw_from_the_page_needs_a_reason(client, as_user) -> None:
+    system = register(as_user("gat_clerk"))
+    web = _login(client, "gat_clerk")
+    token = _csrf(web.get(f"/systems/{system['id']}").text)
+    r = web.post(f"/systems/{system['id']}/withdraw", data={"csrf_token": token, "reason": " "})
+    assert r.status_code == 422 and 'data-code="withdraw_reason_required"' in r.text
+    r = web.post(f"/systems/{system['id']}/withdraw", data={"csrf_token": token, "reason": "项目取消建设"})
+    assert r.status_code == 303
+    page = web.get(f"/systems/{system['id']}").text
+    assert "已撤回" in page and "项目取消建设" in page and "撤回业务系统登记" in page
+    assert 'action="/systems/%s/approval"' % system["id"] not in page  # nothing more to record
