@@ -52,6 +52,7 @@ def test_register_then_approval_refused_with_the_checklist_then_allowed(  # type
     page.goto(case_url)  # not reload(): that would post the refused form again
     expect(checklist.locator("li[data-key=catalog_listed]")).to_have_attribute("data-done", "true")
     expect(checklist.locator("li[data-key=catalog_reviewed]")).to_have_attribute("data-done", "false")
+    expect(checklist.get_by_role("link", name="查看目录第 1 版")).to_have_attribute("href", f"/catalog/versions/{vid}")
     _record_approval(page)
     expect(page.locator(".error[data-code=catalog_under_review]")).to_contain_text("审定中")
     page.locator("#checklist").scroll_into_view_if_needed()
