@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from app.web import rectification as rectification_pages
     from app.web import router as web_router
     from app.web import supervision as supervision_pages
+    from app.web import systems as system_pages
 
     # First: the probes match before the other routers are looked at (a cold process answers them at once).
     from app.ops import http as ops_http  # /healthz /readyz /metrics
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(notification_pages.router)
     app.include_router(open_data_pages.router)
     app.include_router(rectification_pages.router)
+    app.include_router(system_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(dispute_pages.router)
     app.include_router(authority_pages.router)

@@ -21,6 +21,7 @@ from app.rectification.models import (RectificationAuthority, RectificationNotic
                                       RectificationNumberCounter, RectificationSubmission)
 from app.sharing.models import ShareGrant, ShareRequest
 from app.supervision.models import SupervisionItem
+from app.systems.models import BusinessSystem  # noqa: F401
 from app.tasks.models import Deputy, TaskSide  # noqa: F401
 from app.workdays.models import CalendarYear, ServiceClock
 

@@ -29,6 +29,9 @@ ACTION_ZH: dict[str, str] = {
     "open_list.item_removed": "移除条目", "open_list.submitted": "提交审查", "open_list.resubmitted": "修改后重新提交",
     "open_list.returned": "退回修改", "open_list.published": "审查通过并公布", "open_list.superseded": "被新版本替代",
     "open_list.discarded": "作废草稿",
+    # new business systems (Art. 7)
+    "business_system.registered": "登记新建业务系统", "business_system.approved": "登记立项",
+    "business_system.withdrawn": "撤回业务系统登记",
     # disputes
     "dispute.opened": "提起共享争议", "dispute.escalated": "提请主管部门协调", "dispute.settled": "协商一致",
     "dispute.decided": "主管部门评判", "dispute.complied": "落实评判",

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     share_reply_working_days: int = 5
     # Art. 9: an updated catalog is due within 10 working days of the trigger.
     catalog_update_working_days: int = 10
+    # Art. 7: a new business system's catalog is planned with it; the regulation sets no limit for the
+    # department to have its catalog reviewed and the project approval recorded (立项): 20 working days.
+    business_system_catalog_working_days: int = 20
     # Art. 16 para 3: a dispute is first negotiated between the two departments. The regulation
     # sets no limit; after 10 working days without agreement it goes to the data authority.
     dispute_negotiation_working_days: int = 10

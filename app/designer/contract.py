@@ -43,6 +43,7 @@ class ProcessContract:
 
 _SHARING, _CATALOG, _UPDATES = "app.sharing.flows", "app.catalog.versions", "app.catalog.updates"
 _DISPUTES, _OPEN_DATA, _RECTIFICATION = "app.disputes.flows", "app.open_data.flows", "app.rectification.flows"
+_SYSTEMS = "app.systems.flows"
 
 CONTRACTS: dict[str, ProcessContract] = {c.process_key: c for c in (
     ProcessContract(
@@ -117,6 +118,16 @@ CONTRACTS: dict[str, ProcessContract] = {c.process_key: c for c in (
                       ("decision", "reason", "deadline_working_days"), "authority_department"),
         ),
         variables=(("notified_department", "被通知部门编码"), ("authority_department", "主管部门编码")),
+    ),
+    ProcessContract(
+        "systems_business_system",
+        tasks=(
+            BoundTask("record_approval", _SYSTEMS,
+                      "部门登记立项（第七条）：校验本部门已提交并经主管部门审定、列明系统全部数据项的目录，记录立项批复",
+                      ("approval_number", "approval_date", "approving_body"), "department"),
+        ),
+        variables=(("department", "登记业务系统的部门编码"), ("authority_department", "审定目录的主管部门编码"),
+                   ("business_system_id", "业务系统编号")),
     ),
 )}
 

@@ -144,6 +144,7 @@ BUSINESS_PAGES = {
     "catalog_version:": ("/catalog/versions/{id}", "目录版本"),
     "dispute:": ("/disputes/{id}", "共享争议"),
     "rectification_notice:": ("/rectification-notices/{id}", "整改通知"),
+    "business_system:": ("/systems/{id}", "新建业务系统"),
 }
 
 

@@ -88,6 +88,9 @@ READERS: dict[tuple[str, str], frozenset[str]] = {
     ("notification", "C"): frozenset({"zz_reviewer"}),
     # A 委派 of a provincial review task: the reviewer who asked and the head it went to.
     ("side_task", "P"): frozenset({"gat_reviewer", "gat_head"}),
+    # New business systems (Art. 7) of 省公安厅 and 郑州市人社局: the department and its level's overseers.
+    ("system", "P"): frozenset({*GAT, *PROVINCE_OVERSEERS}),
+    ("system", "C"): frozenset({"zz_clerk", *CITY_OVERSEERS}),
 }
 # The departments each object belongs to (for the relation a failure names).
 PARTIES: dict[tuple[str, str], set[str]] = {
@@ -104,6 +107,7 @@ PARTIES[("attachment", "P")], PARTIES[("attachment", "C")] = PARTIES[("dispute",
 PARTIES[("open_list", "P")], PARTIES[("open_list", "C")] = PARTIES[("version", "P")], PARTIES[("version", "C")]
 PARTIES[("notification", "P")], PARTIES[("notification", "C")] = {"410000-gat"}, {"410100-gaj"}
 PARTIES[("side_task", "P")] = {"410000-gat"}
+PARTIES[("system", "P")], PARTIES[("system", "C")] = {"410000-gat", "410000-data"}, {"410100-rsj", "410100-data"}
 
 
 @dataclass(frozen=True)
@@ -119,11 +123,11 @@ Rule = frozenset[str] | Reads
 PARAM_KIND = {"share_request_id": "share_request", "task_id": "task", "instance_id": "instance",
               "dispute_id": "dispute", "notice_id": "notice", "version_id": "version",
               "open_list_id": "open_list", "item_id": "item", "attachment_id": "attachment",
-              "notification_id": "notification", "side_task_id": "side_task"}
+              "notification_id": "notification", "side_task_id": "side_task", "system_id": "system"}
 
 R_SR, R_TASK, R_INST, R_DISP = Reads("share_request"), Reads("task"), Reads("instance"), Reads("dispute")
 R_NOTICE, R_VER, R_LIST, R_ITEM = Reads("notice"), Reads("version"), Reads("open_list"), Reads("item")
-R_FILE, R_NOTE = Reads("attachment"), Reads("notification")
+R_FILE, R_NOTE, R_SYS = Reads("attachment"), Reads("notification"), Reads("system")
 
 # Who may get a 2xx, per route. Writes on a case name its readers: the matrix proves that no one outside
 # the case's lines can act on it; who inside may do which step is each area's own tests' business.
@@ -282,6 +286,15 @@ EXPECT: dict[tuple[str, str], Rule] = {
     **{("POST", f"{p}/{{notice_id}}/{a}"): R_NOTICE for p in ("/api/rectification-notices", "/rectification-notices")
        for a in ("report", "exemption-claim", "verification", "exemption-decision", "withdraw")},
     ("POST", "/rectification-notices/{notice_id}/supervision/{item_id}/decide"): R_NOTICE,
+    # New business systems (Art. 7): registered by a department's clerk; the case is the department's and its
+    # level's overseers'.
+    ("GET", "/api/systems/catalog-entries"): EVERYONE,
+    ("POST", "/api/systems"): CLERKS, ("GET", "/api/systems"): EVERYONE,
+    ("GET", "/systems"): EVERYONE, ("GET", "/systems/new"): CLERKS, ("POST", "/systems"): CLERKS,
+    ("GET", "/api/systems/{system_id}"): R_SYS, ("GET", "/api/systems/{system_id}/history"): R_SYS,
+    ("GET", "/systems/{system_id}"): R_SYS, ("GET", "/systems/{system_id}/history"): R_SYS,
+    **{("POST", f"{p}/{{system_id}}/{a}"): R_SYS for p in ("/api/systems", "/systems")
+       for a in ("approval", "withdraw")},
     # Disputes (Art. 17).
     ("POST", "/api/disputes"): CLERKS, ("GET", "/api/disputes"): EVERYONE,
     ("GET", "/api/disputes/{dispute_id}"): R_DISP,
@@ -409,6 +422,11 @@ JSON: dict[tuple[str, str], Any] = {
                                              "facts": "越权下发测试事实。", "requirements": "越权下发测试要求。",
                                              "deadline_working_days": 10},
     ("PUT", "/api/rectification/authorities/{department_code}"): {"number_prefix": "越权"},
+    ("POST", "/api/systems"): {"name": "越权登记系统", "purpose": "越权登记测试", "data_items": [{"name": "姓名"}],
+                               "contact_name": "越权", "contact_phone": "0371-65550000"},
+    ("POST", "/api/systems/{system_id}/approval"): {"approval_number": "越权〔2026〕1号", "approval_date": "2026-11-02",
+                                                    "approving_body": "越权审批机关"},
+    ("POST", "/api/systems/{system_id}/withdraw"): {"reason": "越权撤回测试"},
     ("POST", "/api/processes/{process_key}/instances"): {"variables": {}},
     ("POST", "/api/trials/tasks/{task_id}/complete"): {"role": "reviewer",
                                                        "data": {"decision": "approve", "terms": "越权办理测试"}},
@@ -431,6 +449,11 @@ FORM: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/designer/processes/{process_key}/migrate"): {"to_version": "1", "action": "all"},
     ("POST", "/rectification-notices/{notice_id}/verification"): {"decision": "accept"},
     ("POST", "/disputes/{dispute_id}/decision"): {"decision": "share", "reasons": "越权决定测试"},
+    ("POST", "/systems"): {"name": "越权登记系统", "purpose": "越权登记测试", "item_name": "姓名",
+                           "contact_name": "越权", "contact_phone": "0371-65550000"},
+    ("POST", "/systems/{system_id}/approval"): {"approval_number": "越权〔2026〕1号", "approval_date": "2026-11-02",
+                                                "approving_body": "越权审批机关"},
+    ("POST", "/systems/{system_id}/withdraw"): {"reason": "越权撤回测试"},
 }
 UPLOAD_ROUTES = {("POST", "/api/attachments"), ("POST", "/api/tasks/{task_id}/attachments")}
 # The entry a path's entry_code names: one in the set's draft (郑州市人社局 has no published entry to list).
@@ -527,6 +550,11 @@ def _build(world: World) -> None:
     ids[("open_list", "P")] = _ok(a["gat_clerk"].post("/api/open-lists", json={"year": 2027}), 201)["id"]
     _ok(a["gat_clerk"].post(f"/api/open-lists/{ids[('open_list', 'P')]}/items", json=conditional_item()), 201)
     ids[("open_list", "C")] = _ok(a["zz_clerk"].post("/api/open-lists", json={"year": 2027}), 201)["id"]
+    # New business systems (Art. 7) of 省公安厅 and 郑州市人社局, waiting for their 立项.
+    from tests.systems.helpers import SYSTEM
+    ids[("system", "P")] = _ok(a["gat_clerk"].post("/api/systems", json=SYSTEM), 201)["id"]
+    ids[("system", "C")] = _ok(a["zz_clerk"].post("/api/systems", json={**SYSTEM, "data_items": [{"name": "姓名"}]}),
+                               201)["id"]
     # A designer's trial instance.
     trial = a["designer"].post("/api/processes/catalog_catalog_review/instances",
                                json={"variables": {"authority_department": "410000-data"}})

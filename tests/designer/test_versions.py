@@ -105,7 +105,7 @@ def test_rollback_deploys_the_old_file_as_a_new_version_and_new_instances_start_
     assert started.json()["open_tasks"][0]["name"] == "办理"
     # The service restarting deploys its bpmn/ files idempotently, duplicated hashes or not.
     with rt.db.session() as session:
-        assert len(rt.runner.deploy_directory(session, rt.settings.bpmn_dir)) == 6
+        assert len(rt.runner.deploy_directory(session, rt.settings.bpmn_dir)) == 7
         session.commit()
     assert len(versions(designer, "sharing_share_request")) == 1
 

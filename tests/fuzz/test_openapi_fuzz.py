@@ -39,6 +39,7 @@ from tests.conftest import DEMO_PASSWORD
 from tests.designer import helpers as designer_helpers
 from tests.open_data.helpers import submitted
 from tests.rectification.helpers import upload
+from tests.systems.helpers import register as register_system
 
 # The README's demo accounts, then anonymous (None). The administrator comes last among the users: what it
 # changes (users, departments, calendars) should not take the ground from under the other roles' runs.
@@ -93,6 +94,7 @@ KNOWN_VALUES_SQL = {
     "copy_id": "SELECT id FROM case_copy ORDER BY id",
     "phrase_id": "SELECT id FROM phrase ORDER BY id",
     "filter_id": "SELECT id FROM saved_filter ORDER BY id",
+    "system_id": "SELECT id FROM business_system ORDER BY id",
 }
 
 
@@ -207,6 +209,7 @@ def _live_objects(as_user: Any) -> None:
     upload(as_user("data_reviewer"), notice["id"])
     submitted(as_user("gat_clerk"))  # an open list under review
     new_draft(as_user("scjg_clerk"))  # a draft catalog version
+    register_system(as_user("gat_clerk"))  # a new business system waiting for its 立项 (Art. 7)
     # A process designer's draft, and another one awaiting approval (of a trial process only).
     designer_helpers.new_draft(as_user("designer"), designer_helpers.one_task(key="fuzz_trial"))
     pending = designer_helpers.new_draft(as_user("designer"), designer_helpers.one_task(key="fuzz_trial"))
