@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, column, func, literal, or_, select, values
+from sqlalchemy import Date, and_, case, cast, column, func, literal, or_, select, values
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -138,23 +138,29 @@ def authority_of(*, session: Session, region_code: str) -> Department | None:
 
 
 def _due_days(calendar: WorkdayCalendar, year: int, working_days: int) -> tuple[Any, bool]:
-    """A VALUES table (day_start, day_end, due_at): the reply deadline of a request received that day.
+    """A VALUES table (day, due_at): the reply deadline of a request received that day (Asia/Shanghai).
 
     Art. 16: the provider replies within 5 working days; the deadline is computed on the statutory
     calendar exactly as for the review task (receipt day not counted, 24:00 of the N-th working day).
-    One row per day of the year, so the deadline of a million requests is a join, not a loop.
+    One row per day of the year, so the deadline of a million requests is a hash join, not a loop.
     """
     start = date(year, 1, 1)
     rows, provisional = [], False
     for offset in range((date(year + 1, 1, 1) - start).days):
         day = start + timedelta(days=offset)
-        begin = datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
-        deadline = calendar.add_working_days(begin, working_days)
+        deadline = calendar.add_working_days(datetime(day.year, day.month, day.day, 12, tzinfo=SHANGHAI),
+                                             working_days)
         provisional = provisional or deadline.provisional
-        rows.append((begin, begin + timedelta(days=1), deadline.due_at))
-    table = values(column("day_start", UTCDateTime()), column("day_end", UTCDateTime()),
-                   column("due_at", UTCDateTime()), name="report_due_day").data(rows).cte("report_due_day")
-    return table, provisional
+        rows.append((day, deadline.due_at))
+    table = values(column("day", Date()), column("due_at", UTCDateTime()), name="report_due_day").data(rows)
+    return table.cte("report_due_day"), provisional
+
+
+def _shanghai_day(session: Session, at: Any) -> Any:
+    """The Asia/Shanghai date of a stored instant, in SQL (UTC+8 all year: China keeps no daylight time)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("Asia/Shanghai", at), Date)
+    return func.date(at, "+8 hours")
 
 
 def _count(condition: ColumnElement[bool]) -> Any:
@@ -222,7 +228,7 @@ def compute(session: Session, calendar: WorkdayCalendar, *, year: int, region_co
                _count(and_(under_review, days.c.due_at >= as_of_param)),
                _count(refused), _count(and_(refused, _filled(sr.refusal_basis))),
                _count(and_(refused, ~_filled(sr.refusal_basis))))
-        .join(days, and_(sr.created_at >= days.c.day_start, sr.created_at < days.c.day_end))
+        .join(days, _shanghai_day(session, sr.created_at) == days.c.day)
         .where(sr.created_at >= start, sr.created_at < end, sr.provider_department_id.in_(in_area))
         .group_by(sr.provider_department_id)),
         ("requests_received", "replies_due", "replies_on_time", "replies_late", "replies_pending", "refused",

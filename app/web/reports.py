@@ -34,7 +34,8 @@ def _year(raw: str) -> int | None:
 def report_charts(report: dict[str, Any]) -> dict[str, Any]:
     """Build the report's SVG charts from its figures."""
     t = report["totals"]
-    busiest = sorted(report["departments"], key=lambda d: -d["figures"]["requests_received"])[:10]
+    busiest = sorted((d for d in report["departments"] if d["figures"]["requests_received"]),
+                     key=lambda d: -d["figures"]["requests_received"])[:10]
     return {
         "rate": charts.gauge("按时答复率", t["on_time_rate"],
                              caption=f"{t['replies_on_time']} / {t['replies_on_time'] + t['replies_late']}"),

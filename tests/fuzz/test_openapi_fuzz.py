@@ -93,6 +93,7 @@ KNOWN_VALUES_SQL = {
     "copy_id": "SELECT id FROM case_copy ORDER BY id",
     "phrase_id": "SELECT id FROM phrase ORDER BY id",
     "filter_id": "SELECT id FROM saved_filter ORDER BY id",
+    "report_id": "SELECT id FROM yearly_report ORDER BY id",
 }
 
 
