@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+from app.core.i18n import gettext
+
 PALETTE = ("#2b6cb0", "#38a169", "#d69e2e", "#c53030", "#805ad5", "#718096", "#dd6b20", "#319795")
 _ids = itertools.count(1)
 
@@ -32,13 +34,13 @@ def bar_chart(title: str, items: Sequence[tuple[str, float]], *, width: int = 64
     """Draw one horizontal bar per (label, value), longest first as given."""
     row, label_w, top = 26, 190, 8
     height = top * 2 + row * max(1, len(items))
-    desc = "；".join(f"{label}：{_fmt(value)}{unit}" for label, value in items) or "无数据"
+    desc = "；".join(f"{label}：{_fmt(value)}{unit}" for label, value in items) or gettext("无数据")
     head, tail = _head(width, height, title, desc)
     top_value = max((v for _, v in items), default=0) or 1
     bar_w = width - label_w - 70
     parts = [head]
     if not items:
-        parts.append(f'<text x="8" y="{top + 16}" class="chart-empty">无数据</text>')
+        parts.append(f'<text x="8" y="{top + 16}" class="chart-empty">{escape(gettext("无数据"))}</text>')
     for i, (label, value) in enumerate(items):
         y = top + i * row
         w = max(0.0, bar_w * value / top_value)
@@ -59,13 +61,13 @@ def stacked_bar(title: str, segments: Sequence[tuple[str, float]], *, width: int
     per_row = 3
     height = bar_h + 16 + legend_row * math.ceil(max(1, len(segments)) / per_row)
     total = sum(v for _, v in segments)
-    desc = "；".join(f"{label}：{_fmt(value)}" for label, value in segments) + f"；合计：{_fmt(total)}"
+    desc = "；".join(f"{label}：{_fmt(value)}" for label, value in segments) + f"；{gettext('合计')}：{_fmt(total)}"
     head, tail = _head(width, height, title, desc)
     parts = [head]
     x = 0.0
     if total == 0:
         parts.append(f'<rect x="0" y="0" width="{width}" height="{bar_h}" fill="#edf2f7"/>'
-                     f'<text x="8" y="19" class="chart-empty">无数据</text>')
+                     f'<text x="8" y="19" class="chart-empty">{escape(gettext("无数据"))}</text>')
     for i, (label, value) in enumerate(segments):
         color = PALETTE[i % len(PALETTE)]
         if total:
@@ -84,7 +86,7 @@ def gauge(title: str, rate: float | None, *, size: int = 180, caption: str = "")
     """Draw a half-circle gauge of a percentage (None: no figure yet)."""
     r, cx, cy = size / 2 - 14, size / 2, size / 2 + 4
     height = int(size / 2 + 44)
-    desc = f"{_fmt(rate)}%" if rate is not None else "暂无应答复的申请"
+    desc = f"{_fmt(rate)}%" if rate is not None else gettext("暂无应答复的申请")
     head, tail = _head(size, height, title, f"{desc}{('，' + caption) if caption else ''}")
 
     def point(fraction: float) -> tuple[float, float]:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from app.core.errors import InvalidInput
+from app.core.i18n import gettext
 from app.deps import RuntimeDep, SessionDep
 from app.org.models import LEVEL_ZH, Level
 from app.org.service import Actor
@@ -37,22 +38,22 @@ def report_charts(report: dict[str, Any]) -> dict[str, Any]:
     busiest = sorted((d for d in report["departments"] if d["figures"]["requests_received"]),
                      key=lambda d: -d["figures"]["requests_received"])[:10]
     return {
-        "rate": charts.gauge("按时答复率", t["on_time_rate"],
+        "rate": charts.gauge(gettext("按时答复率"), t["on_time_rate"],
                              caption=f"{t['replies_on_time']} / {t['replies_on_time'] + t['replies_late']}"),
-        "replies": charts.stacked_bar("共享申请答复情况", [
-            ("5个工作日内答复", t["replies_on_time"]), ("逾期", t["replies_late"]),
-            ("审核中（未到期）", t["replies_pending"])]),
-        "catalog": charts.stacked_bar("目录条目共享类型", [
-            ("无条件共享", t["catalog_unconditional"]), ("有条件共享", t["catalog_conditional"]),
-            ("不予共享", t["catalog_not_shared"])]),
-        "received": charts.bar_chart("各部门收到的共享申请",
+        "replies": charts.stacked_bar(gettext("共享申请答复情况"), [
+            (gettext("5个工作日内答复"), t["replies_on_time"]), (gettext("逾期"), t["replies_late"]),
+            (gettext("审核中（未到期）"), t["replies_pending"])]),
+        "catalog": charts.stacked_bar(gettext("目录条目共享类型"), [
+            (gettext("无条件共享"), t["catalog_unconditional"]), (gettext("有条件共享"), t["catalog_conditional"]),
+            (gettext("不予共享"), t["catalog_not_shared"])]),
+        "received": charts.bar_chart(gettext("各部门收到的共享申请"),
                                      [(d["name"], d["figures"]["requests_received"]) for d in busiest]),
-        "disputes": charts.stacked_bar("共享争议处理结果", [
-            ("协商一致", t["disputes_settled"]), ("评判予以共享", t["disputes_adjudicated_share"]),
-            ("评判不予共享", t["disputes_adjudicated_not_share"]), ("处理中", t["disputes_open"])]),
-        "notices": charts.stacked_bar("整改通知结果", [
-            ("核验通过", t["notices_accepted"]), ("免责办结", t["notices_exempted"]),
-            ("已撤回", t["notices_withdrawn"]), ("整改中", t["notices_open"])]),
+        "disputes": charts.stacked_bar(gettext("共享争议处理结果"), [
+            (gettext("协商一致"), t["disputes_settled"]), (gettext("评判予以共享"), t["disputes_adjudicated_share"]),
+            (gettext("评判不予共享"), t["disputes_adjudicated_not_share"]), (gettext("处理中"), t["disputes_open"])]),
+        "notices": charts.stacked_bar(gettext("整改通知结果"), [
+            (gettext("核验通过"), t["notices_accepted"]), (gettext("免责办结"), t["notices_exempted"]),
+            (gettext("已撤回"), t["notices_withdrawn"]), (gettext("整改中"), t["notices_open"])]),
     }
 
 
