@@ -25,7 +25,7 @@ def test_report_page_charts_download_publish_and_public_page(browser, live_serve
     expect(page.get_by_role("img", name="按时答复率")).to_be_visible()
     expect(page.get_by_role("img", name="各部门收到的共享申请")).to_be_visible()
     expect(page.locator("table.report-table tbody tr", has_text="河南省公安厅")).to_contain_text("33.3%")
-    screenshot("draft")
+    page.screenshot(path=str(screenshot("draft").parent / "draft-full.png"), full_page=True)
     with page.expect_download() as info:
         page.get_by_role("link", name="导出 XLSX").click()
     sheet = load_workbook(io.BytesIO(open(info.value.path(), "rb").read()))["年度评估"]
