@@ -46,7 +46,7 @@ def bar_chart(title: str, items: Sequence[tuple[str, float]], *, width: int = 64
         w = max(0.0, bar_w * value / top_value)
         short = label if len(label) <= 12 else label[:11] + "…"
         parts.append(
-            f'<g role="listitem"><title>{escape(label)}：{escape(_fmt(value))}{escape(unit)}</title>'
+            f'<g><title>{escape(label)}：{escape(_fmt(value))}{escape(unit)}</title>'
             f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" class="chart-label">{escape(short)}</text>'
             f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" rx="2" fill="{PALETTE[0]}"/>'
             f'<text x="{label_w + w + 6:.1f}" y="{y + 17}" class="chart-value">{escape(_fmt(value))}{escape(unit)}</text>'
