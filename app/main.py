@@ -86,6 +86,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(supervision_pages.router)
     app.include_router(notification_pages.router)
     app.include_router(open_data_pages.router)
+    from app.web import reports as report_pages  # Art. 18 yearly evaluation
+    app.include_router(report_pages.router)
     app.include_router(rectification_pages.router)
     app.include_router(system_pages.router)
     app.include_router(admin_pages.router)

@@ -17,6 +17,7 @@ from app.notifications.models import Notification, Outbox  # noqa: F401
 from app.open_data.models import OpenList, OpenListItem, OpenListReview  # noqa: F401
 from app.ops.models import JobStatus, SchedulerHeartbeat  # noqa: F401
 from app.org.models import Department, Region, User, UserRole
+from app.reports.models import YearlyReport  # noqa: F401
 from app.rectification.models import (RectificationAuthority, RectificationNotice,  # noqa: F401
                                       RectificationNumberCounter, RectificationSubmission)
 from app.sharing.models import ShareGrant, ShareRequest

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from app.api import (admin, attachments, auth, authority, calendar, catalog, designer, designer_scenarios, diagram,
                      disputes, notifications, open_data, processes, rectification, sharing, supervision, tasks,
                      trials)
+from app.api import reports
 from app.api import desk
 from app.api import migrations as designer_migrations
 from app.api import messages
@@ -18,7 +19,7 @@ def build_router(settings: Settings) -> APIRouter:
     router = APIRouter()
     for module in (auth, admin, calendar, catalog, sharing, tasks, processes, supervision, notifications,
                    attachments, open_data, rectification, disputes, authority, designer, trials, designer_scenarios,
-                   diagram):
+                   diagram, reports):
         router.include_router(module.router)
     router.include_router(designer_migrations.router)
     router.include_router(messages.router)

@@ -28,6 +28,7 @@ ACTION_ZH: dict[str, str] = {
     "open_list.created": "新建开放清单", "open_list.item_added": "列入条目", "open_list.item_updated": "修改条目",
     "open_list.item_removed": "移除条目", "open_list.submitted": "提交审查", "open_list.resubmitted": "修改后重新提交",
     "open_list.returned": "退回修改", "open_list.published": "审查通过并公布", "open_list.superseded": "被新版本替代",
+    "yearly_report.published": "公布年度评估报告和改进意见",
     "open_list.discarded": "作废草稿",
     # new business systems (Art. 7)
     "business_system.registered": "登记新建业务系统", "business_system.approved": "登记立项",

@@ -344,6 +344,15 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("POST", "/me/filters/{filter_id}/delete"): EVERYONE,
     ("POST", "/api/tasks/batch-complete"): EVERYONE, ("POST", "/tasks/batch"): EVERYONE,
     ("GET", "/api/me/inbox-counts"): EVERYONE, ("GET", "/api/people"): EVERYONE,
+    # The yearly evaluation (Art. 18): everyone reads their own level's draft (the default scope); the level's
+    # authority publishes; published reports are public (公布评估报告和改进意见).
+    ("GET", "/api/reports/yearly"): EVERYONE, ("GET", "/api/reports/yearly/export"): EVERYONE,
+    ("POST", "/api/reports/published"): AUTHORITIES, ("GET", "/api/reports/published"): PUBLIC,
+    ("GET", "/api/reports/published/{report_id}"): PUBLIC,
+    ("GET", "/api/reports/published/{report_id}/export"): PUBLIC,
+    ("GET", "/reports"): EVERYONE, ("GET", "/reports/print"): EVERYONE, ("POST", "/reports/publish"): AUTHORITIES,
+    ("GET", "/reports/published"): PUBLIC, ("GET", "/reports/published/{report_id}"): PUBLIC,
+    ("GET", "/reports/published/{report_id}/print"): PUBLIC,
 }
 # Task actions (issue 11): 退回, 撤回, 补正, 加签, 委派 act on a task like claim; a side task is its asker's and
 # its assignee's (only the assignee answers); nobody of the fixture deputises, so 代理 work is nobody's.
@@ -438,6 +447,7 @@ JSON: dict[tuple[str, str], Any] = {
     ("POST", "/api/designer/validate"): {"xml": DESIGNER_XML},
     ("POST", "/api/designer/submissions/{submission_id}/return"): {"comment": "越权退回测试"},
     ("POST", "/api/messages"): {"message": "越权投递测试", "business_ref": "越权投递测试", "variables": {}},
+    ("POST", "/api/reports/published"): {"year": 2024, "opinions": "越权公布测试"},
 }
 FORM: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/designer/drafts"): {"mode": "new", "title": "越权新建流程"},
@@ -454,6 +464,7 @@ FORM: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/systems/{system_id}/approval"): {"approval_number": "越权〔2026〕1号", "approval_date": "2026-11-02",
                                                 "approving_body": "越权审批机关"},
     ("POST", "/systems/{system_id}/withdraw"): {"reason": "越权撤回测试"},
+    ("POST", "/reports/publish"): {"year": "2024", "opinions": "越权公布测试"},
 }
 UPLOAD_ROUTES = {("POST", "/api/attachments"), ("POST", "/api/tasks/{task_id}/attachments")}
 # The entry a path's entry_code names: one in the set's draft (郑州市人社局 has no published entry to list).
@@ -563,6 +574,9 @@ def _build(world: World) -> None:
     ids[("draft", "P")] = _ok(a["designer"].post("/api/designer/drafts", json={"xml": DESIGNER_XML}), 201)["id"]
     pending = _ok(a["designer"].post("/api/designer/drafts", json={"xml": DESIGNER_XML}), 201)["id"]
     ids[("submission", "P")] = _ok(a["designer"].post(f"/api/designer/drafts/{pending}/submit", json={}), 201)["id"]
+    # The province's published evaluation of 2025 (Art. 18): public.
+    ids[("report", "P")] = _ok(a["data_reviewer"].post("/api/reports/published", json={
+        "year": 2025, "opinions": "各部门应按时答复共享申请。"}), 201)["id"]
     # A review task 委派 by its reviewer to the department's head: a side task.
     from app.org.models import User
     with world.app.state.runtime.db.session() as session:
@@ -729,6 +743,8 @@ def _url(world: World, path: str, key: str) -> str:
             return "1"
         if name in ("copy_id", "phrase_id", "filter_id"):
             return "1"  # one's own objects (the desk): the routes are everyone's, the rows the owner's
+        if name == "report_id":
+            return str(world.ids[("report", "P")])
         if name in ("draft_id", "submission_id"):
             return str(world.ids[(name.removesuffix("_id"), "P")])
         kind = PARAM_KIND[name]

@@ -95,6 +95,7 @@ KNOWN_VALUES_SQL = {
     "phrase_id": "SELECT id FROM phrase ORDER BY id",
     "filter_id": "SELECT id FROM saved_filter ORDER BY id",
     "system_id": "SELECT id FROM business_system ORDER BY id",
+    "report_id": "SELECT id FROM yearly_report ORDER BY id",
 }
 
 
