@@ -113,7 +113,7 @@ def notice_public(session: Session, notice: RectificationNotice, actor: Actor | 
         return data
     party = actor is None or service.is_party(actor, notice) or actor.has_role("admin")
     files = {a.id: a for a in service.attachments_of(session, notice.id or 0)} if party else {}
-    data["submissions"] = [_submission(session, s, files) for s in service.submissions(session, notice.id or 0)]
+    data.update(submissions_public(session, notice, files=files))
     data["attachments_visible"] = party
     data["attachments"] = [attachments.public(a) for a in files.values()]
     data["supervision"] = supervision_of(session, notice, calendar=calendar, now=now)
@@ -130,9 +130,30 @@ def history_page(session: Session, notice: RectificationNotice, cursor: str | No
                             limit=limit)
 
 
-def _submission(session: Session, s: RectificationSubmission, files: dict[int | None, Any]) -> dict[str, Any]:
-    by = session.get(User, s.submitted_by_id)
-    decider = session.get(User, s.decided_by_id) if s.decided_by_id else None
+def submissions_public(session: Session, notice: RectificationNotice, cursor: str | None = None,
+                       limit: int = PAGE_SIZE, *, files: dict[int | None, Any] | None = None,
+                       actor: Actor | None = None) -> dict[str, Any]:
+    """Return the notice's reports and exemption claims with their decisions: the latest `limit` before the
+    cursor, oldest first (`submissions`), and the cursor to the earlier ones (`submissions_next_cursor`).
+
+    `files`: the notice's attachments by id when the caller has read them; else those the page's rows
+    carry are read, and only for a party to the case (an `actor` that is not one sees none)."""
+    rows, next_cursor = service.submissions_page(session, notice.id or 0, cursor, limit)
+    if files is None:
+        wanted = {i for r in rows for i in r.attachment_ids}
+        files = {}
+        if wanted and (actor is None or service.is_party(actor, notice) or actor.has_role("admin")):
+            files = {a.id: a for a in service.attachments_of(session, notice.id or 0, ids=wanted)}
+    user_ids = {i for r in rows for i in (r.submitted_by_id, r.decided_by_id) if i is not None}
+    users = {u.id: u for u in session.execute(select(User).where(User.id.in_(user_ids))).scalars()} \
+        if user_ids else {}
+    return {"submissions": [_submission(r, files, users) for r in rows], "submissions_next_cursor": next_cursor}
+
+
+def _submission(s: RectificationSubmission, files: dict[int | None, Any], users: dict[int | None, User]
+                ) -> dict[str, Any]:
+    by = users.get(s.submitted_by_id)
+    decider = users.get(s.decided_by_id) if s.decided_by_id else None
     return {
         "id": s.id, "round": s.round, "kind": s.kind, "kind_label": KIND_ZH[SubmissionKind(s.kind)],
         "text": s.text, "ground": s.ground,

@@ -1,0 +1,108 @@
+"""A case's sub-lists are paged like a dispute's file (issue 12): the case and the list's own API return the
+latest 20 rows with a cursor to the earlier ones, the case page shows 20 with 「更早的记录」, and none of
+these calls issues more statements for a long list than for a short one.
+
+Each case is made by the real flows once; its list is then grown by copying a row in SQL (cheap), and the
+calls are counted at 3 rows and at 3 + GROW rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from app.runtime import Runtime
+from tests.api.test_statement_counts import _clone, _table, counted
+from tests.disputes.helpers import earlier
+from tests.rectification.helpers import issue, report, upload, verify
+from tests.web.test_pages import _login
+
+GROW = 42  # 45 rows: three pages of 20
+
+
+def _count(rt: Runtime, call: Callable[[], Any]) -> int:
+    """Statements of one call (after a warm-up call: caches of people and calendar)."""
+    r = call()
+    assert r.status_code == 200, r.text[:300]
+    with counted(rt.db.engine) as seen:
+        r = call()
+    assert r.status_code == 200, r.text[:300]
+    return len(seen)
+
+
+def _grow(rt: Runtime, table: str, row_id: int, times: int) -> None:
+    with rt.db.engine.begin() as conn:
+        for _ in range(times):
+            _clone(conn, table, row_id)
+
+
+def test_rectification_submissions_are_paged_and_cost_the_same_at_any_length(rt: Runtime, app: Any,
+                                                                             as_user: Any) -> None:
+    authority, clerk = as_user("data_reviewer"), as_user("rst_clerk")
+    n = issue(authority)
+    report(clerk, n["id"], attachment_ids=[upload(clerk, n["id"])])
+    verify(authority, n["id"], decision="return", reason="材料不全，请补充", deadline_working_days=5)
+    report(clerk, n["id"], text="已补充材料。")
+    verify(authority, n["id"], decision="return", reason="仍不完整", deadline_working_days=5)
+    report(clerk, n["id"], text="再次补充。", attachment_ids=[upload(clerk, n["id"], "补充.pdf")])
+    nid = n["id"]
+    page = _login(app, "rst_clerk")
+    calls = {
+        "notice": lambda: clerk.get(f"/api/rectification-notices/{nid}"),
+        "list": lambda: clerk.get(f"/api/rectification-notices/{nid}/submissions"),
+        "page": lambda: page.get(f"/rectification-notices/{nid}"),
+    }
+    small = {k: _count(rt, c) for k, c in calls.items()}
+    whole = clerk.get(f"/api/rectification-notices/{nid}").json()
+    assert len(whole["submissions"]) == 3 and whole["submissions_next_cursor"] is None
+
+    with rt.db.read_session() as session:
+        table = _table("rectification_submission")
+        first = session.execute(select(table.c.id).where(table.c.notice_id == nid).order_by(table.c.id)
+                                ).scalars().first()
+    _grow(rt, "rectification_submission", first, GROW)  # the copies carry the first report's attachment
+    large = {k: _count(rt, c) for k, c in calls.items()}
+    assert large == small, (small, large)
+
+    one = clerk.get(f"/api/rectification-notices/{nid}").json()
+    assert len(one["submissions"]) == 20 and one["submissions_next_cursor"]
+    listed = clerk.get(f"/api/rectification-notices/{nid}/submissions").json()
+    assert listed["items"] == one["submissions"] and listed["next_cursor"] == one["submissions_next_cursor"]
+    rows = earlier(clerk, f"/api/rectification-notices/{nid}/submissions", listed["items"], listed["next_cursor"])
+    ids = [s["id"] for s in rows]
+    assert ids == sorted(set(ids)) and len(ids) == 3 + GROW  # each once, oldest first
+    assert rows[0]["text"] == "已编制共享目录并提交审定，现报告整改情况。" and rows[0]["decision"] == "returned"
+    assert rows[0]["attachments"][0]["filename"] == "整改报告.pdf" and rows[0]["decided_by"]
+    assert [a["filename"] for a in rows[-1]["attachments"]] == ["整改报告.pdf"]  # a copy of the first
+
+    # The page: 20 rows and the link to the earlier ones; without script a page of them, with it the rows.
+    html = page.get(f"/rectification-notices/{nid}").text
+    card = html[html.index('id="submissions"'):]
+    card = card[:card.index("</table>")]
+    assert card.count("<tr>") == 1 + 20 and "更早的记录" in card
+    url = f"/rectification-notices/{nid}/submissions?cursor={one['submissions_next_cursor']}"
+    assert f'href="{url}"' in card
+    older = page.get(url)
+    assert older.status_code == 200 and "<html" in older.text and "整改报告与免责申请" in older.text
+    assert "更早的记录" in older.text  # 45 rows: 20 shown, 20 on this page, 5 before
+    fragment = page.get(url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert fragment.text.count("<tr>") == 20 and 'class="earlier noprint"' in fragment.text
+    assert _count(rt, lambda: page.get(url, headers={"HX-Request": "true"})) == \
+        _count(rt, lambda: page.get(f"/rectification-notices/{nid}/submissions"))
+
+    # Someone who may not read the case gets what the case itself answers.
+    for user in ("gat_clerk", "gov_supervisor"):
+        other = as_user(user)
+        case = other.get(f"/api/rectification-notices/{nid}")
+        r = other.get(f"/api/rectification-notices/{nid}/submissions")
+        assert r.status_code == case.status_code, (user, r.text)
+        if r.status_code == 200:
+            assert r.json()["items"] == case.json()["submissions"]
+    # A forged cursor or a page size out of range: 422 with its code.
+    r = clerk.get(f"/api/rectification-notices/{nid}/submissions", params={"cursor": "garbage!"})
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "cursor_invalid"
+    r = clerk.get(f"/api/rectification-notices/{nid}/submissions", params={"limit": 0})
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "limit_invalid"
+    assert page.get(f"/rectification-notices/{nid}/submissions", params={"cursor": "garbage!"}).status_code == 422
