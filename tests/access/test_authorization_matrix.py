@@ -279,6 +279,8 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/rectification-notices/{notice_id}/history"): R_NOTICE,
     ("GET", "/api/rectification-notices/{notice_id}/submissions"): R_NOTICE,
     ("GET", "/rectification-notices/{notice_id}/submissions"): R_NOTICE,
+    ("GET", "/api/rectification-notices/{notice_id}/supervision"): R_NOTICE,
+    ("GET", "/rectification-notices/{notice_id}/supervision"): R_NOTICE,
     ("GET", "/rectification-notices/{notice_id}"): R_NOTICE,
     ("GET", "/rectification-notices/{notice_id}/print"): R_NOTICE,
     **{("POST", f"{p}/{{notice_id}}/{a}"): R_NOTICE for p in ("/api/rectification-notices", "/rectification-notices")

@@ -12,10 +12,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.core.clock import clock
 from app.runtime import Runtime
 from tests.api.test_statement_counts import _clone, _table, counted
 from tests.disputes.helpers import earlier
-from tests.rectification.helpers import issue, report, upload, verify
+from tests.rectification.helpers import at, issue, report, upload, verify
 from tests.web.test_pages import _login
 
 GROW = 42  # 45 rows: three pages of 20
@@ -106,3 +107,56 @@ def test_rectification_submissions_are_paged_and_cost_the_same_at_any_length(rt:
     r = clerk.get(f"/api/rectification-notices/{nid}/submissions", params={"limit": 0})
     assert r.status_code == 422 and r.json()["detail"]["code"] == "limit_invalid"
     assert page.get(f"/rectification-notices/{nid}/submissions", params={"cursor": "garbage!"}).status_code == 422
+
+
+def test_supervision_items_of_a_case_are_paged_and_cost_the_same_at_any_length(rt: Runtime, app: Any,
+                                                                               as_user: Any) -> None:
+    n = issue(as_user("data_reviewer"), deadline_working_days=10)  # due 2026-11-16
+    clock.freeze(at(2026, 11, 18, 9, 0))
+    assert as_user("demo_admin").post("/api/admin/jobs/escalate-overdue/run").json()["result"] == 1
+    nid, supervisor = n["id"], as_user("gov_supervisor")
+    page = _login(app, "gov_supervisor")
+    calls = {
+        "notice": lambda: supervisor.get(f"/api/rectification-notices/{nid}"),
+        "list": lambda: supervisor.get(f"/api/rectification-notices/{nid}/supervision"),
+        "page": lambda: page.get(f"/rectification-notices/{nid}"),
+    }
+    small = {k: _count(rt, c) for k, c in calls.items()}
+
+    # Later overdue rounds' items, all decided: the one still awaiting a decision is the oldest.
+    with rt.db.engine.begin() as conn:
+        item = _table("supervision_item")
+        first = conn.execute(select(item.c.id, item.c.task_id).where(item.c.instance_id == n["instance_id"])).one()
+        for k in range(GROW + 2):
+            task = _clone(conn, "task", first.task_id, spiff_task_id=f"overdue-round-{k}", status="completed")
+            _clone(conn, "supervision_item", first.id, task_id=task, decision="order_to_correct",
+                   decision_note=f"第{k + 2}次督办", decided_by="gov_supervisor", decided_at=clock.now())
+    large = {k: _count(rt, c) for k, c in calls.items()}
+    assert large == small, (small, large)
+
+    one = supervisor.get(f"/api/rectification-notices/{nid}").json()
+    assert len(one["supervision"]) == 20 and one["supervision_next_cursor"]
+    assert one["may"]["supervise"]  # the undecided item is on an earlier page: the decision is still offered
+    listed = supervisor.get(f"/api/rectification-notices/{nid}/supervision").json()
+    assert listed["items"] == one["supervision"] and listed["next_cursor"] == one["supervision_next_cursor"]
+    rows = earlier(supervisor, f"/api/rectification-notices/{nid}/supervision", listed["items"],
+                   listed["next_cursor"])
+    assert [r["id"] for r in rows] == sorted({r["id"] for r in rows}) and len(rows) == 3 + GROW
+    assert rows[0]["decision"] is None and rows[-1]["decision_note"] == f"第{GROW + 3}次督办"
+
+    html = page.get(f"/rectification-notices/{nid}").text
+    card = html[html.index('id="supervision"'):]
+    card = card[:card.index("</table>")]
+    assert card.count("<tr>") == 1 + 20 and "作出督办决定" not in card  # the 20 shown are decided
+    url = f"/rectification-notices/{nid}/supervision?cursor={one['supervision_next_cursor']}"
+    assert f'href="{url}"' in card
+    fragment = page.get(url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text and fragment.text.count("<tr>") == 20
+    last = page.get(f"/rectification-notices/{nid}/supervision?cursor=" +
+                    supervisor.get(f"/api/rectification-notices/{nid}/supervision",
+                                   params={"cursor": one["supervision_next_cursor"]}).json()["next_cursor"])
+    assert last.status_code == 200 and "<html" in last.text and "作出督办决定" in last.text  # the oldest item
+    assert "更早的记录" not in last.text.split("<tbody>", 1)[1]
+    r = supervisor.get(f"/api/rectification-notices/{nid}/supervision",
+                       params={"cursor": one["submissions_next_cursor"] or "garbage!"})
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "cursor_invalid"
