@@ -4,7 +4,7 @@ document.addEventListener("click", async (event) => {
   const link = event.target.closest("a[data-earlier]");
   if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
   event.preventDefault();
-  const item = link.closest("li, tr");
+  const item = link.closest(".earlier");
   link.setAttribute("aria-busy", "true");
   let response;
   try {

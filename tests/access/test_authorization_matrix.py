@@ -251,6 +251,7 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("POST", "/api/open-lists"): CLERKS, ("GET", "/api/open-lists"): EVERYONE,
     ("GET", "/api/open-lists/{open_list_id}"): R_LIST, ("GET", "/api/open-lists/{open_list_id}/history"): R_LIST,
     ("GET", "/open-lists/{open_list_id}/history"): R_LIST,
+    ("GET", "/api/open-lists/{open_list_id}/reviews"): R_LIST, ("GET", "/open-lists/{open_list_id}/reviews"): R_LIST,
     ("POST", "/api/open-lists/{open_list_id}/discard"): R_LIST,
     ("POST", "/api/open-lists/{open_list_id}/items"): R_LIST,
     ("PUT", "/api/open-lists/{open_list_id}/items/{entry_code:path}"): R_LIST,

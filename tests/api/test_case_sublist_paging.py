@@ -16,6 +16,7 @@ from app.core.clock import clock
 from app.runtime import Runtime
 from tests.api.test_statement_counts import _clone, _table, counted
 from tests.disputes.helpers import earlier
+from tests.open_data.helpers import HOUSEHOLD, review, submitted
 from tests.rectification.helpers import at, issue, report, upload, verify
 from tests.web.test_pages import _login
 
@@ -159,4 +160,56 @@ def test_supervision_items_of_a_case_are_paged_and_cost_the_same_at_any_length(r
     assert "更早的记录" not in last.text.split("<tbody>", 1)[1]
     r = supervisor.get(f"/api/rectification-notices/{nid}/supervision",
                        params={"cursor": one["submissions_next_cursor"] or "garbage!"})
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "cursor_invalid"
+
+
+def test_open_list_review_rounds_are_paged_and_cost_the_same_at_any_length(rt: Runtime, app: Any,
+                                                                           as_user: Any) -> None:
+    clerk, reviewer = as_user("gat_clerk"), as_user("data_reviewer")
+    created = submitted(clerk)
+    lid = created["id"]
+    review(reviewer, lid, "return", comment="请细化开放条件", item_comments={HOUSEHOLD: "开放条件过宽"})
+    page = _login(app, "gat_clerk")
+    calls = {
+        "list": lambda: clerk.get(f"/api/open-lists/{lid}"),
+        "reviews": lambda: clerk.get(f"/api/open-lists/{lid}/reviews"),
+        "page": lambda: page.get(f"/open-lists/{lid}"),
+    }
+    small = {k: _count(rt, c) for k, c in calls.items()}
+
+    with rt.db.engine.begin() as conn:
+        table = _table("open_list_review")
+        first = conn.execute(select(table.c.id, table.c.task_id).where(table.c.open_list_id == lid)).one()
+        for k in range(GROW + 2):
+            task = _clone(conn, "task", first.task_id, spiff_task_id=f"review-round-{k}")
+            _clone(conn, "open_list_review", first.id, task_id=task, round=k + 2, comment=f"第{k + 2}轮意见")
+    large = {k: _count(rt, c) for k, c in calls.items()}
+    assert large == small, (small, large)
+
+    one = clerk.get(f"/api/open-lists/{lid}").json()
+    assert len(one["reviews"]) == 20 and one["reviews_next_cursor"]
+    assert one["reviews"][-1]["comment"] == f"第{GROW + 3}轮意见"
+    by_code = {i["entry_code"]: i for i in one["items"]}
+    assert by_code[HOUSEHOLD]["review_comment"] == "开放条件过宽"  # the latest round's, beside the item
+    listed = clerk.get(f"/api/open-lists/{lid}/reviews").json()
+    assert listed["items"] == one["reviews"] and listed["next_cursor"] == one["reviews_next_cursor"]
+    rounds = earlier(clerk, f"/api/open-lists/{lid}/reviews", listed["items"], listed["next_cursor"])
+    assert [r["round"] for r in rounds] == list(range(1, GROW + 4))
+    assert rounds[0]["comment"] == "请细化开放条件"
+
+    html = page.get(f"/open-lists/{lid}").text
+    card = html[html.index('id="reviews"'):]
+    card = card[:card.index('id="history"')]
+    assert card.count('class="review-round"') == 20 and f"第{GROW + 3}轮意见" in card and "请细化开放条件" not in card
+    url = f"/open-lists/{lid}/reviews?cursor={one['reviews_next_cursor']}"
+    assert f'href="{url}"' in card
+    older = page.get(url)
+    assert older.status_code == 200 and "<html" in older.text and "审查意见" in older.text
+    fragment = page.get(f"/open-lists/{lid}/reviews?cursor=" + clerk.get(
+        f"/api/open-lists/{lid}/reviews", params={"cursor": one["reviews_next_cursor"]}).json()["next_cursor"],
+        headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert fragment.text.count('class="review-round"') == 5 and "更早的记录" not in fragment.text
+    assert "请细化开放条件" in fragment.text and "开放条件过宽" in fragment.text
+    r = clerk.get(f"/api/open-lists/{lid}/reviews", params={"cursor": one["reviews_next_cursor"][:-2] + "!!"})
     assert r.status_code == 422 and r.json()["detail"]["code"] == "cursor_invalid"
