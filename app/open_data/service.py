@@ -131,8 +131,9 @@ def item_names(*, session: Session, open_list_id: int, codes: set[str]) -> dict[
     """Return the names of a list's items by entry code (those of `codes`)."""
     if not codes:
         return {}
-    return dict(session.execute(select(OpenListItem.entry_code, OpenListItem.entry_name).where(
-        OpenListItem.open_list_id == open_list_id, OpenListItem.entry_code.in_(codes))).tuples().all())
+    rows = session.execute(select(OpenListItem.entry_code, OpenListItem.entry_name).where(
+        OpenListItem.open_list_id == open_list_id, OpenListItem.entry_code.in_(codes)))
+    return {code: name for code, name in rows}
 
 
 def latest_review(*, session: Session, open_list_id: int) -> OpenListReview | None:

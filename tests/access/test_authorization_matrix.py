@@ -292,6 +292,7 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/api/disputes/{dispute_id}"): R_DISP,
     ("GET", "/api/disputes/{dispute_id}/history"): R_DISP, ("GET", "/api/disputes/{dispute_id}/records"): R_DISP,
     ("GET", "/disputes/{dispute_id}/history"): R_DISP, ("GET", "/disputes/{dispute_id}/records"): R_DISP,
+    ("GET", "/api/disputes/{dispute_id}/attachments"): R_DISP, ("GET", "/disputes/{dispute_id}/attachments"): R_DISP,
     ("GET", "/disputes"): EVERYONE, ("GET", "/disputes/new"): R_SR, ("POST", "/disputes"): CLERKS,
     ("GET", "/disputes/{dispute_id}"): R_DISP, ("GET", "/disputes/{dispute_id}/decision"): R_DISP,
     **{("POST", f"{p}/{{dispute_id}}/{a}"): R_DISP for p in ("/api/disputes", "/disputes")

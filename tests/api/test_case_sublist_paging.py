@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import select
 
 from app.core.clock import clock
+from app.core.history_page import encode_cursor
 from app.runtime import Runtime
 from tests.api.test_statement_counts import _clone, _table, counted
-from tests.disputes.helpers import earlier
+from tests.disputes.helpers import earlier, open_dispute, refused_request
 from tests.open_data.helpers import HOUSEHOLD, review, submitted
 from tests.rectification.helpers import at, issue, report, upload, verify
 from tests.web.test_pages import _login
@@ -213,3 +214,55 @@ def test_open_list_review_rounds_are_paged_and_cost_the_same_at_any_length(rt: R
     assert "请细化开放条件" in fragment.text and "开放条件过宽" in fragment.text
     r = clerk.get(f"/api/open-lists/{lid}/reviews", params={"cursor": one["reviews_next_cursor"][:-2] + "!!"})
     assert r.status_code == 422 and r.json()["detail"]["code"] == "cursor_invalid"
+
+
+def test_dispute_attachments_are_paged_and_cost_the_same_at_any_length(rt: Runtime, app: Any,
+                                                                       as_user: Any) -> None:
+    clerk = as_user("rst_clerk")
+    d = open_dispute(clerk, refused_request(as_user)["id"])
+    did = d["id"]
+    for name in ("用途说明.pdf", "职责依据.pdf", "安全方案.pdf"):
+        r = clerk.post("/api/attachments", data={"owner_type": "dispute", "owner_id": str(did), "note": name},
+                       files={"file": (name, b"%PDF-1.4 " + name.encode(), "application/pdf")})
+        assert r.status_code == 201, r.text
+    page = _login(app, "rst_clerk")
+    calls = {
+        "dispute": lambda: clerk.get(f"/api/disputes/{did}"),
+        "list": lambda: clerk.get(f"/api/disputes/{did}/attachments"),
+        "page": lambda: page.get(f"/disputes/{did}"),
+    }
+    small = {k: _count(rt, c) for k, c in calls.items()}
+    with rt.db.read_session() as session:
+        table = _table("attachment")
+        last = session.execute(select(table.c.id).where(table.c.owner_type == "dispute", table.c.owner_id == did)
+                               .order_by(table.c.id.desc())).scalars().first()
+    _grow(rt, "attachment", last, GROW)
+    large = {k: _count(rt, c) for k, c in calls.items()}
+    assert large == small, (small, large)
+
+    one = clerk.get(f"/api/disputes/{did}").json()
+    assert len(one["attachments"]) == 20 and one["attachments_next_cursor"]
+    listed = clerk.get(f"/api/disputes/{did}/attachments").json()
+    assert listed["items"] == one["attachments"] and listed["next_cursor"] == one["attachments_next_cursor"]
+    files = earlier(clerk, f"/api/disputes/{did}/attachments", listed["items"], listed["next_cursor"])
+    assert [f["filename"] for f in files[:3]] == ["用途说明.pdf", "职责依据.pdf", "安全方案.pdf"]
+    assert len({f["id"] for f in files}) == 3 + GROW and files[0]["department_name"] and files[0]["uploaded_by"]
+
+    html = page.get(f"/disputes/{did}").text
+    card = html[html.index('id="attachments"'):]
+    card = card[:card.index("</table>")]
+    assert card.count("<tr>") == 1 + 20 and "用途说明.pdf" not in card
+    url = f"/disputes/{did}/attachments?cursor={one['attachments_next_cursor']}"
+    assert f'href="{url}"' in card
+    older = page.get(url)
+    assert older.status_code == 200 and "<html" in older.text and "附件" in older.text
+    fragment = page.get(url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text and fragment.text.count("<tr>") == 20
+
+    # Readers who are not parties (the province's supervisor) get none, as in the dispute itself.
+    supervisor = as_user("gov_supervisor")
+    case = supervisor.get(f"/api/disputes/{did}")
+    assert case.status_code == 200 and case.json()["attachments"] == []
+    assert supervisor.get(f"/api/disputes/{did}/attachments").json() == {"items": [], "next_cursor": None}
+    r = clerk.get(f"/api/disputes/{did}/attachments", params={"cursor": encode_cursor("dispute_records", last)})
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "cursor_invalid"  # another list's cursor
