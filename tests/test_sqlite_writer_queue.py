@@ -194,3 +194,26 @@ def test_a_memory_database_does_not_queue() -> None:
             assert conn.connection.dbapi_connection.writer_queue is None  # type: ignore[union-attr]
     finally:
         db.dispose()
+
+
+def _open_lock_files(url: str) -> int:
+    """How many descriptors of this process point at the database's writer lock file."""
+    target = os.path.realpath(_lock_path(url))
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        pytest.skip("no /proc/self/fd on this platform")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == target)
+
+
+def test_disposing_an_engine_closes_its_lock_file(url: str) -> None:
+    db = _database(url)
+    _write(db, "one", 1)
+    assert _open_lock_files(url) == 1  # one per engine and process, not per connection or transaction
+    _write(db, "two", 2)
+    assert _open_lock_files(url) == 1
+    db.dispose()
+    assert _open_lock_files(url) == 0
+    _write(db, "after", 1)  # a disposed engine still works: the file is opened again
+    assert _open_lock_files(url) == 1
+    db.dispose()
+    assert _counts(url)[1] == {"one": 1, "two": 2, "after": 1}

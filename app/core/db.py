@@ -38,6 +38,7 @@ import logging
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -163,14 +164,25 @@ class _WriterQueue:
         self._threads = threading.Lock()
         self._fd: int | None = None
         self._pid = 0
+        self._closer: weakref.finalize | None = None
 
     def _file(self) -> int:
         if self._fd is None or self._pid != os.getpid():
             # After a fork the inherited description is shared with the parent (one flock for both):
             # open our own.
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._pid = os.getpid()
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._fd, self._pid = fd, os.getpid()
+            self._closer = weakref.finalize(self, os.close, fd)  # also when the engine is dropped
         return self._fd
+
+    def close(self) -> None:
+        """Close the lock file (the engine was disposed) unless a writer holds it; reopened when needed."""
+        if self._fd is not None and self._closer is not None and self._threads.acquire(blocking=False):
+            try:
+                self._closer()
+                self._fd = None
+            finally:
+                self._threads.release()
 
     def acquire(self) -> bool:
         """Wait for the writer lock; False when the wait in the process was given up (nothing to release).
@@ -284,6 +296,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 dbapi_conn.release_writer_lock()  # no transaction began: nothing will commit or roll back
                 raise
 
+        if queue is not None:
+            event.listen(engine, "engine_disposed", lambda _engine: queue.close())
         _guard_values(engine)
         return engine
     # A database that does not answer (host down, network cut) fails a request within seconds, as a clean
