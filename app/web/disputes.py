@@ -143,7 +143,7 @@ def _detail_context(session: Session, rt: Runtime, actor: Actor, dispute: Disput
     return {"d": d, "mine": mine, "my_attachments": my_attachments,
             "files": record_files(session, dispute, d["records"]) if party else {},
             "attachments_url": f"/disputes/{dispute.id}/attachments",
-            "is_party": service.is_party(dispute, actor),
+            "is_party": party,
             "STANCE_ZH": STANCE_ZH, "RESPONSE_ZH": RESPONSE_ZH,
             "history": d["history"], "history_next_cursor": d["history_next_cursor"],
             "history_url": f"/disputes/{dispute.id}/history", "records_url": f"/disputes/{dispute.id}/records",
