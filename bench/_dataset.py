@@ -306,7 +306,7 @@ def load(rt, org: Organisation, n_tasks: int, seed: int = 410000) -> dict[str, A
                 assignee = org.holders.get((tdept, role)) if rng.random() < 0.05 else None
                 tasks.append((task_id, instance_id, key, f"{instance_id}-{k}", spec.task_spec, spec.name, tdept,
                                role, assignee, "open", "5WD", 5, due, None, None, False, spec.form, None, created, None,
-                               None))
+                               None, starter))
                 open_tasks.append((task_id, instance_id, key, spec.name, tdept, due, subject))
             else:
                 done = created + timedelta(seconds=rng.randrange(600, 86400 * 10))
@@ -317,7 +317,7 @@ def load(rt, org: Organisation, n_tasks: int, seed: int = 410000) -> dict[str, A
                 worker = hot_reviewer if (tdept, role) == (hot, "reviewer") else org.holders[(tdept, role)]
                 tasks.append((task_id, instance_id, key, f"{instance_id}-{k}", spec.task_spec, spec.name, tdept,
                               role, None, "completed", "5WD", 5, due, None, None, False, spec.form,
-                              '{"opinion": "同意"}', created, done, worker))
+                              '{"opinion": "同意"}', created, done, worker, starter))
                 at = done
         instances.append((instance_id, definition_id, key, "running" if running else "completed", "{}", 1,
                           subject, None, starter, dept, started, at, None if running else at))
@@ -334,7 +334,8 @@ def load(rt, org: Organisation, n_tasks: int, seed: int = 410000) -> dict[str, A
             counts["task"] = _copy(cur, "task", [
                 "id", "instance_id", "process_key", "spiff_task_id", "task_spec", "name", "department_id", "role",
                 "assignee_id", "status", "due_rule", "due_working_days", "due_at", "paused_at", "escalated_at",
-                "due_provisional", "form", "data", "created_at", "completed_at", "completed_by_id"], tasks)
+                "due_provisional", "form", "data", "created_at", "completed_at", "completed_by_id",
+                "initiator_id"], tasks)
             del tasks
             counts["task_open"] = len(open_tasks)
 

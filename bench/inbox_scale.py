@@ -284,11 +284,14 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument("--reuse", action="store_true", help="measure kept databases (migrated, analyzed) "
                                                              "instead of building them")
+    parser.add_argument("--db-prefix", default="ib", help="name prefix of the two databases (default ib: "
+                        "ib_1k_t1000, ib_1m_t1000000); give your own when others run it on the same server")
     parser.add_argument("--no-explain", action="store_true", help="skip the EXPLAIN of each statement")
     args = parser.parse_args()
     only = set(args.only) if args.only else None
 
-    sizes = [("1k", args.small, f"ib_1k_t{args.small}"), ("1M", args.tasks, f"ib_1m_t{args.tasks}")]
+    sizes = [("1k", args.small, f"{args.db_prefix}_1k_t{args.small}"),
+             ("1M", args.tasks, f"{args.db_prefix}_1m_t{args.tasks}")]
     results: dict[str, dict[str, Result]] = {}
     builds: dict[str, Any] = {}
     for tag, tasks, name in sizes:

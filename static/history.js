@@ -1,10 +1,10 @@
-// 「更早的记录」: load the earlier lines in place of the link (without script the link opens a page of them).
+// 「更早的记录」: load the earlier lines (list items or table rows) in place of the link (without script the link opens a page of them).
 // The request carries HX-Request, as htmx sends it, so the server answers with the lines alone.
 document.addEventListener("click", async (event) => {
   const link = event.target.closest("a[data-earlier]");
   if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
   event.preventDefault();
-  const item = link.closest("li");
+  const item = link.closest(".earlier");
   link.setAttribute("aria-busy", "true");
   let response;
   try {

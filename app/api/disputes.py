@@ -10,7 +10,7 @@ from app.core.history_page import check_limit
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.disputes import flows, service
 from app.disputes.models import Dispute
-from app.disputes.views import dispute_public, history_page, records_public, summaries
+from app.disputes.views import attachments_for, dispute_public, history_page, records_public, summaries
 from app.org.scope import case_department
 from app.org.service import Actor
 from app.runtime import Runtime
@@ -66,6 +66,17 @@ def records(dispute_id: int, session: SessionDep, actor: CurrentUser, cursor: st
     dispute = service.get_visible(session=session, dispute_id=dispute_id, actor=actor)
     page = records_public(session, dispute, cursor, check_limit(limit))
     return {"items": page["records"], "next_cursor": page["records_next_cursor"]}
+
+
+@router.get("/{dispute_id}/attachments")
+def attachments(dispute_id: int, session: SessionDep, actor: CurrentUser, cursor: str | None = None,
+                limit: int | None = None) -> dict[str, Any]:
+    """Return a dispute's attachments with uploading department and person, oldest first: the latest ones, or
+    those before `cursor` (`next_cursor` of the previous answer, or `attachments_next_cursor` of the
+    dispute). The parties only: anyone else who may read the dispute gets none, as in the dispute."""
+    dispute = service.get_visible(session=session, dispute_id=dispute_id, actor=actor)
+    page = attachments_for(session, dispute, actor, cursor, check_limit(limit))
+    return {"items": page["attachments"], "next_cursor": page["attachments_next_cursor"]}
 
 
 @router.post("/{dispute_id}/provider-position")

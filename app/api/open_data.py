@@ -8,7 +8,7 @@ from app.core.history_page import check_limit
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.open_data import flows, service
 from app.open_data.models import OpenListStatus
-from app.open_data.views import history_page, item_public, open_list_detail, open_list_public
+from app.open_data.views import history_page, item_public, open_list_detail, open_list_public, reviews_public
 
 lists = APIRouter(prefix="/open-lists", tags=["open_data"])
 public = APIRouter(prefix="/open-data", tags=["open_data_public"])
@@ -44,6 +44,16 @@ def history(open_list_id: int, session: SessionDep, actor: CurrentUser, cursor: 
     (`next_cursor` of the previous answer, or `history_next_cursor` of the list)."""
     open_list = service.get_visible(session=session, open_list_id=open_list_id, actor=actor)
     items, next_cursor = history_page(session, open_list, cursor, check_limit(limit))
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@lists.get("/{open_list_id}/reviews")
+def reviews(open_list_id: int, session: SessionDep, actor: CurrentUser, cursor: str | None = None,
+            limit: int | None = None) -> dict[str, Any]:
+    """Return a list's review rounds with their comments, oldest first: the latest ones, or those before
+    `cursor` (`next_cursor` of the previous answer, or `reviews_next_cursor` of the list)."""
+    open_list = service.get_visible(session=session, open_list_id=open_list_id, actor=actor)
+    items, next_cursor = reviews_public(session, open_list, cursor, check_limit(limit))
     return {"items": items, "next_cursor": next_cursor}
 
 

@@ -10,7 +10,8 @@ from app.core.history_page import check_limit
 from app.deps import CurrentUser, RuntimeDep, SessionDep
 from app.rectification import flows, service
 from app.rectification.models import RectificationNotice
-from app.rectification.views import article_items, exemption_grounds, history_page, notice_public, notices_public
+from app.rectification.views import (article_items, exemption_grounds, history_page, notice_public, notices_public,
+                                     submissions_public, supervision_of)
 
 router = APIRouter(tags=["rectification"])
 
@@ -75,6 +76,29 @@ def history(notice_id: int, session: SessionDep, actor: CurrentUser, cursor: str
     notice = service.get_visible(session=session, notice_id=notice_id, actor=actor)
     items, next_cursor = history_page(session, notice, cursor, check_limit(limit))
     return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/rectification-notices/{notice_id}/submissions")
+def submissions(notice_id: int, session: SessionDep, actor: CurrentUser, cursor: str | None = None,
+                limit: int | None = None) -> dict[str, Any]:
+    """Return a notice's reports and exemption claims with their decisions, oldest first: the latest ones,
+    or those before `cursor` (`next_cursor` of the previous answer, or `submissions_next_cursor` of the
+    notice)."""
+    notice = service.get_visible(session=session, notice_id=notice_id, actor=actor)
+    page = submissions_public(session, notice, cursor, check_limit(limit), actor=actor)
+    return {"items": page["submissions"], "next_cursor": page["submissions_next_cursor"]}
+
+
+@router.get("/rectification-notices/{notice_id}/supervision")
+def supervision(notice_id: int, session: SessionDep, rt: RuntimeDep, actor: CurrentUser, cursor: str | None = None,
+                limit: int | None = None) -> dict[str, Any]:
+    """Return a notice's supervision items (督查督办) with their decisions, oldest first: the latest ones, or
+    those before `cursor` (`next_cursor` of the previous answer, or `supervision_next_cursor` of the
+    notice)."""
+    notice = service.get_visible(session=session, notice_id=notice_id, actor=actor)
+    page = supervision_of(session, notice, cursor, check_limit(limit), calendar=rt.calendar.get(session),
+                          now=clock.now())
+    return {"items": page["supervision"], "next_cursor": page["supervision_next_cursor"]}
 
 
 @router.post("/rectification-notices/{notice_id}/report")

@@ -19,6 +19,7 @@ from app.audit import service as audit
 from app.core.clock import clock
 from app.core.config import Settings
 from app.core.errors import Conflict, DomainError, InvalidInput
+from app.core.history_page import PAGE_SIZE, decode_cursor, page_of
 from app.org.scope import hidden, works_cases
 from app.org.service import Actor
 
@@ -174,6 +175,32 @@ def list_for(session: Session, owner_type: str, owner_id: int) -> list[Attachmen
     return list(session.execute(
         select(Attachment).where(Attachment.owner_type == owner_type, Attachment.owner_id == owner_id)
         .order_by(Attachment.id)).scalars().all())
+
+
+PAGE_CURSOR = "attachments"
+
+
+def page_for(session: Session, owner_type: str, owner_id: int, cursor: str | None = None, limit: int = PAGE_SIZE
+             ) -> tuple[list[Attachment], str | None]:
+    """Return an owner's latest `limit` attachments before the cursor, oldest first, and the cursor to the
+    earlier ones (None when these are the first); read from the owner index (its rows in id order)."""
+    before = decode_cursor(cursor, PAGE_CURSOR)
+    stmt = select(Attachment).where(Attachment.owner_type == owner_type, Attachment.owner_id == owner_id)
+    if before is not None:
+        stmt = stmt.where(Attachment.id < before)
+    rows = session.execute(stmt.order_by(Attachment.id.desc()).limit(limit + 1)).scalars().all()
+    return page_of(rows, kind=PAGE_CURSOR, limit=limit, key=lambda r: r.id)
+
+
+def of_owner(session: Session, owner_type: str, owner_id: int, *, ids: set[int] | None = None,
+             department_id: int | None = None) -> list[Attachment]:
+    """Return an owner's attachments among `ids` and/or uploaded by a department, oldest first."""
+    stmt = select(Attachment).where(Attachment.owner_type == owner_type, Attachment.owner_id == owner_id)
+    if ids is not None:
+        stmt = stmt.where(Attachment.id.in_(ids))
+    if department_id is not None:
+        stmt = stmt.where(Attachment.department_id == department_id)
+    return list(session.execute(stmt.order_by(Attachment.id)).scalars().all())
 
 
 def public(row: Attachment) -> dict[str, Any]:

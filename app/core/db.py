@@ -6,6 +6,28 @@ readers. On SQLite a read-only transaction begins DEFERRED, so it never waits fo
 one up (a WAL reader reads its snapshot), and runs under ``PRAGMA query_only``; on PostgreSQL it
 begins READ ONLY. A write in a read-only session fails at once, on both databases, rather than
 racing for the lock.
+
+SQLite writers queue fairly (``_WriterQueue``). SQLite lets one writer in at a time; one that finds the
+lock taken sleeps in SQLite's busy handler and tries again, backing off up to 100 ms per try, so with two
+worker processes a write could wait many times longer than the writer ahead of it needed (write p95 15-20x
+its p50 in bench/throughput.py). Instead, on a database file (not ``:memory:``) where the platform has
+``fcntl``, every write transaction first takes an exclusive ``flock`` on ``<database file>.writer-lock``
+and only then begins IMMEDIATE; the lock is let go right after its COMMIT or ROLLBACK, or when the
+connection closes (also when the pool invalidates it), and by the kernel if the process dies. A blocked
+``flock`` is woken by the kernel the moment the lock is free, so the next writer starts at once.
+
+- flock locks belong to an open file description: each engine opens the lock file once per process
+  (again after a fork) and lets one of its threads at a time wait for it, behind a ``threading.Lock``;
+  another engine on the same file (another worker, a test's second ``Database``) has its own
+  description and queues like another process.
+- Per connection: the lock is taken when a write transaction begins and released when that
+  transaction ends (``_QueuedSQLiteConnection``, the DBAPI connection class, releases it in its own
+  ``commit``/``rollback``/``close``, i.e. after SQLite finished them). Read-only transactions never
+  take it, nor do savepoints (they live inside a transaction that already holds it).
+- ``PRAGMA busy_timeout`` stays as the safety net for writers outside the queue: other programs
+  (the sqlite3 shell, a backup), a writer of this engine that gave up waiting in the process
+  (``WRITER_QUEUE_WAIT_SECONDS``: a thread that opens a second write transaction while its first is
+  open waits that long, then fails on busy_timeout as before), and a platform without ``fcntl``, where writers behave as before.
 """
 
 from __future__ import annotations
@@ -13,6 +35,10 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
+import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +51,11 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
 from app.core.errors import DomainError, InvalidInput
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX platform: writers wait in SQLite's busy handler only
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger("govflow")
 # The widest integer either database stores (SQLite INTEGER, PostgreSQL BIGINT).
@@ -115,6 +146,104 @@ def _guard_values(engine: Engine) -> None:
         return None
 
 
+# How long a thread waits for another thread of its process to finish its write transaction before it
+# stops queueing and leaves the wait to SQLite's busy handler (busy_timeout, 30 s): long enough for any
+# sane transaction, short enough that a thread waiting on itself fails as "database is locked".
+WRITER_QUEUE_WAIT_SECONDS = 30.0
+
+
+class _WriterQueue:
+    """A fair queue of the write transactions on one SQLite file, across threads and processes.
+
+    One engine's share of it: a flock on ``<db>.writer-lock`` (opened per process) taken by at most one
+    of the engine's threads at a time, the others waiting on a thread lock.
+    """
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}.writer-lock"
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+        self._closer: weakref.finalize | None = None
+
+    def _file(self) -> int:
+        if self._fd is None or self._pid != os.getpid():
+            # After a fork the inherited description is shared with the parent (one flock for both):
+            # open our own.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._fd, self._pid = fd, os.getpid()
+            self._closer = weakref.finalize(self, os.close, fd)  # also when the engine is dropped
+        return self._fd
+
+    def close(self) -> None:
+        """Close the lock file (the engine was disposed) unless a writer holds it; reopened when needed."""
+        if self._fd is not None and self._closer is not None and self._threads.acquire(blocking=False):
+            try:
+                self._closer()
+                self._fd = None
+            finally:
+                self._threads.release()
+
+    def acquire(self) -> bool:
+        """Wait for the writer lock; False when the wait in the process was given up (nothing to release).
+
+        The lock is not tied to a thread: a request's transaction may begin in one worker thread and
+        commit in another (FastAPI hops between them), and it is the connection that releases it.
+        """
+        if not self._threads.acquire(timeout=WRITER_QUEUE_WAIT_SECONDS):
+            log.warning("SQLite writer queue: waited %s s for a writer of this process; leaving the wait "
+                        "to busy_timeout", WRITER_QUEUE_WAIT_SECONDS)
+            return False
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX)  # blocks; the kernel wakes us when it is free
+        except BaseException:
+            self._threads.release()
+            raise
+        return True
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+class _QueuedSQLiteConnection(sqlite3.Connection):
+    """pysqlite's connection that lets go of the writer lock once its transaction has ended."""
+
+    writer_queue: _WriterQueue | None = None
+    holds_writer_lock = False
+
+    def begin_write(self) -> None:
+        """Queue for the writer lock (before BEGIN IMMEDIATE); a no-op when this connection holds it."""
+        if self.writer_queue is not None and not self.holds_writer_lock:
+            self.holds_writer_lock = self.writer_queue.acquire()
+
+    def release_writer_lock(self) -> None:
+        if self.holds_writer_lock:
+            self.holds_writer_lock = False
+            assert self.writer_queue is not None
+            self.writer_queue.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_writer_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_writer_lock()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_writer_lock()
+
+
 CONNECT_TIMEOUT_SECONDS = 3
 
 
@@ -122,15 +251,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; on SQLite, WAL mode and BEGIN IMMEDIATE so writers queue instead of failing."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        queue = None
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+            if fcntl is not None and not parsed.query.get("uri"):
+                queue = _WriterQueue(str(Path(parsed.database).resolve()))
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30,
+                                                  "factory": _QueuedSQLiteConnection},
                                json_serializer=_json_dumps, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             # Let SQLAlchemy, not pysqlite, decide when transactions begin.
             dbapi_conn.isolation_level = None
+            dbapi_conn.writer_queue = queue
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -150,8 +284,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # A deferred transaction that reads then writes fails at once under WAL when another
             # writer committed meanwhile; taking the write lock up front makes writers wait instead.
             # A reader never writes, so it begins deferred and reads its snapshot without any lock.
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            if read_only:
+                conn.exec_driver_sql("BEGIN")
+                return
+            # Writers take their turn in the writer queue first (see the module's docstring).
+            dbapi_conn = conn.connection.dbapi_connection
+            dbapi_conn.begin_write()
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                dbapi_conn.release_writer_lock()  # no transaction began: nothing will commit or roll back
+                raise
 
+        if queue is not None:
+            event.listen(engine, "engine_disposed", lambda _engine: queue.close())
         _guard_values(engine)
         return engine
     # A database that does not answer (host down, network cut) fails a request within seconds, as a clean

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.attachments import service as attachments
 from app.audit import service as audit
 from app.catalog.models import CatalogEntry
-from app.core.history_page import PAGE_SIZE
+from app.core.history_page import PAGE_SIZE, decode_cursor
 from app.disputes import service
 from app.disputes.models import (ACTION_ZH, ESCALATION_ZH, KIND_ZH, OUTCOME_ZH, RECORD_ZH, RESOLUTION_ZH,
                                  RESPONSE_ZH, STANCE_ZH, STATUS_ZH, Dispute, DisputeKind, DisputeRecord,
@@ -95,7 +95,7 @@ def dispute_public(session: Session, dispute: Dispute, *, actor: Actor, calendar
             "basis": grant.basis, "created_at": grant.created_at.isoformat()},
         **records_public(session, dispute, whole=whole_records),
         "open_steps": open_steps(session, dispute, actor=actor, calendar=calendar, now=now),
-        "attachments": attachments_public(session, dispute) if service.is_party(dispute, actor) else [],
+        **attachments_for(session, dispute, actor),
     })
     # What the forms quote: the position being answered, the question being stated on.
     data["last_position"] = _latest(session, dispute, data["records"], RecordKind.provider_position)
@@ -184,9 +184,42 @@ def open_steps(session: Session, dispute: Dispute, *, actor: Actor, calendar: Wo
     return steps
 
 
-def attachments_public(session: Session, dispute: Dispute) -> list[dict[str, Any]]:
-    """Return the dispute's attachments with the uploading department and person."""
-    rows = attachments.list_for(session, "dispute", dispute.id or 0)
+def attachments_public(session: Session, dispute: Dispute, cursor: str | None = None, limit: int = PAGE_SIZE
+                       ) -> dict[str, Any]:
+    """Return the dispute's attachments with the uploading department and person: the latest `limit` before
+    the cursor, oldest first (`attachments`), and the cursor to the earlier ones (`attachments_next_cursor`).
+    Only for the parties (the caller checks)."""
+    rows, next_cursor = attachments.page_for(session, "dispute", dispute.id or 0, cursor, limit)
+    return {"attachments": attachment_lines(session, rows), "attachments_next_cursor": next_cursor}
+
+
+def attachments_for(session: Session, dispute: Dispute, actor: Actor, cursor: str | None = None,
+                    limit: int = PAGE_SIZE) -> dict[str, Any]:
+    """`attachments_public` for a party; none for anyone else who may read the dispute (a forged cursor is
+    refused all the same)."""
+    if service.is_party(dispute, actor):
+        return attachments_public(session, dispute, cursor, limit)
+    decode_cursor(cursor, attachments.PAGE_CURSOR)
+    return {"attachments": [], "attachments_next_cursor": None}
+
+
+def record_files(session: Session, dispute: Dispute, records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Return, by id (text), the attachments the given entries of the file cite (statements' materials)."""
+    ids = {int(i) for r in records for i in (r["detail"].get("attachment_ids") or []) if str(i).isdigit()}
+    if not ids:
+        return {}
+    rows = attachments.of_owner(session, "dispute", dispute.id or 0, ids=ids)
+    return {str(a["id"]): a for a in attachment_lines(session, rows)}
+
+
+def department_attachments(session: Session, dispute: Dispute, department_id: int) -> list[dict[str, Any]]:
+    """Return the attachments a department uploaded to the dispute (what its statements may cite)."""
+    rows = attachments.of_owner(session, "dispute", dispute.id or 0, department_id=department_id)
+    return attachment_lines(session, rows)
+
+
+def attachment_lines(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
+    """Return attachments of a dispute as the page and the API show them, with department and uploader."""
     departments = service.departments_by_id(session=session, ids={a.department_id for a in rows})
     users = {u.id: u for u in session.execute(
         select(User).where(User.id.in_({a.uploaded_by_id for a in rows}))).scalars()} if rows else {}

@@ -125,6 +125,9 @@ class Task(SQLModel, table=True):
     completed_by_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
     # Copied from the instance so that inbox and sweep queries need no join to exclude trial runs.
     trial: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Who started the case (the instance's started_by_id, which never changes), copied so that 我发起的 reads
+    # its own indexes in the order it shows (app/tasks/models.py) instead of sorting all the person's tasks.
+    initiator_id: int | None = Field(default=None)
 
     @property
     def due_start(self) -> datetime:

@@ -716,7 +716,7 @@ class Runner:
                 due_at=due[1].due_at if due else None, due_provisional=due[1].provisional if due else False,
                 due_from=due_from if due else None,
                 form=forms.resolve_form(meta.get("form") or [], variables), created_at=now,
-                trial=instance.trial,
+                trial=instance.trial, initiator_id=instance.started_by_id,
             )
             row.id = session.execute(_INSERT_TASK, {k: getattr(row, k) for k in _TASK_COLUMNS}).scalar_one()
             _core_task_written(session, row)

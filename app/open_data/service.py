@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from app.catalog.models import CatalogEntry
 from app.core.errors import InvalidInput, NotFound
+from app.core.history_page import PAGE_SIZE, decode_cursor, page_of
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.open_data.models import (EDITABLE, PUBLIC, RESTRICTED, OpenList, OpenListItem, OpenListReview,
                                   OpenListStatus)
@@ -111,11 +112,34 @@ def item_by_code(*, session: Session, open_list_id: int, entry_code: str) -> Ope
     ).scalar_one_or_none()
 
 
-def reviews_of(*, session: Session, open_list_id: int) -> list[OpenListReview]:
-    """Return a list's review rounds, oldest first."""
-    return list(session.execute(
-        select(OpenListReview).where(OpenListReview.open_list_id == open_list_id).order_by(OpenListReview.round)
-    ).scalars().all())
+REVIEWS_CURSOR = "open_list_reviews"
+
+
+def reviews_page(*, session: Session, open_list_id: int, cursor: str | None = None, limit: int = PAGE_SIZE
+                 ) -> tuple[list[OpenListReview], str | None]:
+    """Return the latest `limit` review rounds of a list before the cursor, oldest first, and the cursor to
+    the earlier ones (None when these are the first); read from (open_list_id, id)."""
+    before = decode_cursor(cursor, REVIEWS_CURSOR)
+    stmt = select(OpenListReview).where(OpenListReview.open_list_id == open_list_id)
+    if before is not None:
+        stmt = stmt.where(OpenListReview.id < before)
+    rows = session.execute(stmt.order_by(OpenListReview.id.desc()).limit(limit + 1)).scalars().all()
+    return page_of(rows, kind=REVIEWS_CURSOR, limit=limit, key=lambda r: r.id)
+
+
+def item_names(*, session: Session, open_list_id: int, codes: set[str]) -> dict[str, str]:
+    """Return the names of a list's items by entry code (those of `codes`)."""
+    if not codes:
+        return {}
+    rows = session.execute(select(OpenListItem.entry_code, OpenListItem.entry_name).where(
+        OpenListItem.open_list_id == open_list_id, OpenListItem.entry_code.in_(codes)))
+    return {code: name for code, name in rows}
+
+
+def latest_review(*, session: Session, open_list_id: int) -> OpenListReview | None:
+    """Return a list's latest review round."""
+    return session.execute(select(OpenListReview).where(OpenListReview.open_list_id == open_list_id)
+                           .order_by(OpenListReview.id.desc()).limit(1)).scalars().first()
 
 
 def open_task(*, session: Session, open_list: OpenList, task_spec: str) -> Task | None:

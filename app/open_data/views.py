@@ -68,7 +68,7 @@ def open_list_detail(session: Session, open_list: OpenList, actor: Actor | None 
     """Return a list as its department and its reviewers see it: status, reviews, comments per item, trail."""
     assert open_list.id is not None
     data = open_list_public(session, open_list)
-    reviews = service.reviews_of(session=session, open_list_id=open_list.id)
+    reviews, reviews_next_cursor = service.reviews_page(session=session, open_list_id=open_list.id)
     latest = reviews[-1] if reviews else None
     for item in data["items"]:
         # The comments of the latest round sit beside the item they concern; earlier rounds stay in `reviews`.
@@ -80,7 +80,7 @@ def open_list_detail(session: Session, open_list: OpenList, actor: Actor | None 
         "review_rounds": open_list.review_rounds, "editable": service.editable(open_list),
         "created_at": _iso(open_list.created_at), "updated_at": _iso(open_list.updated_at),
         "submitted_at": _iso(open_list.submitted_at), "published_by": open_list.published_by,
-        "reviews": [review_public(r) for r in reviews],
+        "reviews": [review_public(r) for r in reviews], "reviews_next_cursor": reviews_next_cursor,
         "item_names": {i["entry_code"]: i["entry_name"] for i in data["items"]},
         "review_task_id": review_task.id if review_task else None,
         "revise_task_id": revise_task.id if revise_task else None,
@@ -92,6 +92,15 @@ def open_list_detail(session: Session, open_list: OpenList, actor: Actor | None 
     if with_history:
         data["history"], data["history_next_cursor"] = history_page(session, open_list)
     return data
+
+
+def reviews_public(session: Session, open_list: OpenList, cursor: str | None = None, limit: int = PAGE_SIZE
+                   ) -> tuple[list[dict[str, Any]], str | None]:
+    """Return the latest review rounds of a list before the cursor, oldest first, and the cursor to earlier
+    ones."""
+    rows, next_cursor = service.reviews_page(session=session, open_list_id=open_list.id or 0, cursor=cursor,
+                                             limit=limit)
+    return [review_public(r) for r in rows], next_cursor
 
 
 def history_page(session: Session, open_list: OpenList, cursor: str | None = None, limit: int = PAGE_SIZE

@@ -18,6 +18,7 @@ from app.core import keyset
 from app.core.clock import SHANGHAI
 from app.core.config import ROOT, Settings, get_settings
 from app.core.errors import Conflict, DomainError
+from app.core.history_page import PAGE_SIZE, decode_cursor, page_of
 from app.engine.models import ProcessInstance, Task, TaskStatus
 from app.org.models import Department
 from app.org.scope import hidden, may_read_case, works_cases
@@ -225,6 +226,21 @@ def submissions(session: Session, notice_id: int) -> list[RectificationSubmissio
         .order_by(RectificationSubmission.id)).scalars().all())
 
 
+SUBMISSIONS_CURSOR = "rectification_submissions"
+
+
+def submissions_page(session: Session, notice_id: int, cursor: str | None = None, limit: int = PAGE_SIZE
+                     ) -> tuple[list[RectificationSubmission], str | None]:
+    """Return the latest `limit` reports and claims of a notice before the cursor, oldest first, and the
+    cursor to the earlier ones (None when these are the first); read from (notice_id, id)."""
+    before = decode_cursor(cursor, SUBMISSIONS_CURSOR)
+    stmt = select(RectificationSubmission).where(RectificationSubmission.notice_id == notice_id)
+    if before is not None:
+        stmt = stmt.where(RectificationSubmission.id < before)
+    rows = session.execute(stmt.order_by(RectificationSubmission.id.desc()).limit(limit + 1)).scalars().all()
+    return page_of(rows, kind=SUBMISSIONS_CURSOR, limit=limit, key=lambda r: r.id)
+
+
 def undecided_submission(session: Session, notice_id: int) -> RectificationSubmission | None:
     """Return the submission that awaits the authority's decision."""
     return session.execute(
@@ -233,11 +249,12 @@ def undecided_submission(session: Session, notice_id: int) -> RectificationSubmi
         .order_by(RectificationSubmission.id.desc()).limit(1)).scalar_one_or_none()
 
 
-def attachments_of(session: Session, notice_id: int) -> list[Attachment]:
-    """Return a notice's attachments, oldest first."""
-    return list(session.execute(
-        select(Attachment).where(Attachment.owner_type == OWNER_TYPE, Attachment.owner_id == notice_id)
-        .order_by(Attachment.id)).scalars().all())
+def attachments_of(session: Session, notice_id: int, ids: set[int] | None = None) -> list[Attachment]:
+    """Return a notice's attachments (those of `ids` only, when given), oldest first."""
+    stmt = select(Attachment).where(Attachment.owner_type == OWNER_TYPE, Attachment.owner_id == notice_id)
+    if ids is not None:
+        stmt = stmt.where(Attachment.id.in_(ids))
+    return list(session.execute(stmt.order_by(Attachment.id)).scalars().all())
 
 
 def unsubmitted_attachments(session: Session, notice: RectificationNotice) -> list[Attachment]:

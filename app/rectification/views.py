@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.attachments import service as attachments
 from app.audit import service as audit
 from app.core.clock import SHANGHAI
-from app.core.history_page import PAGE_SIZE
+from app.core.history_page import PAGE_SIZE, decode_cursor
 from app.engine.runner import may_work
 from app.engine.models import Task, TaskStatus
 from app.org.models import Department, User
@@ -32,7 +32,8 @@ from app.rectification.models import (
     SubmissionKind,
     item_label,
 )
-from app.supervision.models import CLOSE_REASON_ZH, STATE_ZH, ItemState, SupervisionItem, decision_public
+from app.supervision import service as supervision_service
+from app.supervision.models import CLOSE_REASON_ZH, STATE_ZH, ItemState, decision_public
 from app.tasks.service import deadline_fields
 from app.workdays.calendar import WorkdayCalendar
 
@@ -113,13 +114,13 @@ def notice_public(session: Session, notice: RectificationNotice, actor: Actor | 
         return data
     party = actor is None or service.is_party(actor, notice) or actor.has_role("admin")
     files = {a.id: a for a in service.attachments_of(session, notice.id or 0)} if party else {}
-    data["submissions"] = [_submission(session, s, files) for s in service.submissions(session, notice.id or 0)]
+    data.update(submissions_public(session, notice, files=files))
     data["attachments_visible"] = party
     data["attachments"] = [attachments.public(a) for a in files.values()]
-    data["supervision"] = supervision_of(session, notice, calendar=calendar, now=now)
+    data.update(supervision_of(session, notice, calendar=calendar, now=now))
     data["history"], data["history_next_cursor"] = history_page(session, notice)
     if actor is not None:
-        data["may"] = permissions(session, notice, actor, task, data["supervision"])
+        data["may"] = permissions(session, notice, actor, task)
     return data
 
 
@@ -130,9 +131,30 @@ def history_page(session: Session, notice: RectificationNotice, cursor: str | No
                             limit=limit)
 
 
-def _submission(session: Session, s: RectificationSubmission, files: dict[int | None, Any]) -> dict[str, Any]:
-    by = session.get(User, s.submitted_by_id)
-    decider = session.get(User, s.decided_by_id) if s.decided_by_id else None
+def submissions_public(session: Session, notice: RectificationNotice, cursor: str | None = None,
+                       limit: int = PAGE_SIZE, *, files: dict[int | None, Any] | None = None,
+                       actor: Actor | None = None) -> dict[str, Any]:
+    """Return the notice's reports and exemption claims with their decisions: the latest `limit` before the
+    cursor, oldest first (`submissions`), and the cursor to the earlier ones (`submissions_next_cursor`).
+
+    `files`: the notice's attachments by id when the caller has read them; else those the page's rows
+    carry are read, and only for a party to the case (an `actor` that is not one sees none)."""
+    rows, next_cursor = service.submissions_page(session, notice.id or 0, cursor, limit)
+    if files is None:
+        wanted = {i for r in rows for i in r.attachment_ids}
+        files = {}
+        if wanted and (actor is None or service.is_party(actor, notice) or actor.has_role("admin")):
+            files = {a.id: a for a in service.attachments_of(session, notice.id or 0, ids=wanted)}
+    user_ids = {i for r in rows for i in (r.submitted_by_id, r.decided_by_id) if i is not None}
+    users = {u.id: u for u in session.execute(select(User).where(User.id.in_(user_ids))).scalars()} \
+        if user_ids else {}
+    return {"submissions": [_submission(r, files, users) for r in rows], "submissions_next_cursor": next_cursor}
+
+
+def _submission(s: RectificationSubmission, files: dict[int | None, Any], users: dict[int | None, User]
+                ) -> dict[str, Any]:
+    by = users.get(s.submitted_by_id)
+    decider = users.get(s.decided_by_id) if s.decided_by_id else None
     return {
         "id": s.id, "round": s.round, "kind": s.kind, "kind_label": KIND_ZH[SubmissionKind(s.kind)],
         "text": s.text, "ground": s.ground,
@@ -146,13 +168,15 @@ def _submission(session: Session, s: RectificationSubmission, files: dict[int | 
     }
 
 
-def supervision_of(session: Session, notice: RectificationNotice, *, calendar: WorkdayCalendar,
-                   now: datetime) -> list[dict[str, Any]]:
-    """Return the supervision items (督查督办) the case's overdue rounds produced, with the decisions."""
+def supervision_of(session: Session, notice: RectificationNotice, cursor: str | None = None,
+                   limit: int = PAGE_SIZE, *, calendar: WorkdayCalendar, now: datetime) -> dict[str, Any]:
+    """Return the supervision items (督查督办) the case's overdue rounds produced, with the decisions: the
+    latest `limit` before the cursor, oldest first (`supervision`), and the cursor to the earlier ones
+    (`supervision_next_cursor`)."""
     if notice.instance_id is None:
-        return []
-    rows = session.execute(select(SupervisionItem).where(SupervisionItem.instance_id == notice.instance_id)
-                           .order_by(SupervisionItem.id)).scalars().all()
+        decode_cursor(cursor, supervision_service.CASE_ITEMS_CURSOR)  # a forged one is still refused
+        return {"supervision": [], "supervision_next_cursor": None}
+    rows, next_cursor = supervision_service.items_of_case(session, notice.instance_id, cursor, limit)
     offices = service.departments_by_id(session=session, ids={r.office_department_id for r in rows})
     out = []
     for item in rows:
@@ -166,11 +190,10 @@ def supervision_of(session: Session, notice: RectificationNotice, *, calendar: W
             "state": item.state, "state_label": STATE_ZH[ItemState(item.state)], "urge_count": item.urge_count,
             "close_reason_label": CLOSE_REASON_ZH.get(item.close_reason or ""), **decision_public(item),
         })
-    return out
+    return {"supervision": out, "supervision_next_cursor": next_cursor}
 
 
-def permissions(session: Session, notice: RectificationNotice, actor: Actor, task: Any,
-                supervision: list[dict[str, Any]]) -> dict[str, bool]:
+def permissions(session: Session, notice: RectificationNotice, actor: Actor, task: Any) -> dict[str, bool]:
     """Tell which actions the person may take on the notice now (pages show only those)."""
     spec = task.task_spec if task is not None else None
     workable = task is not None and may_work(task, actor)
@@ -181,8 +204,9 @@ def permissions(session: Session, notice: RectificationNotice, actor: Actor, tas
         "withdraw": is_open and actor.department_id == notice.authority_department_id
         and actor.has_role("authority_reviewer"),
         "upload": is_open and service.is_party(actor, notice),
-        "supervise": actor.has_role("supervisor") and any(
-            s["office_department_id"] == actor.department_id and s["decision"] is None for s in supervision),
+        # Any item of the supervisor's office still without a decision, also on an earlier page.
+        "supervise": actor.has_role("supervisor") and notice.instance_id is not None
+        and supervision_service.awaits_decision_of(session, notice.instance_id, actor.department_id),
     }
 
 

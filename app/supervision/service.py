@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from app.core import keyset
 from app.core.errors import Forbidden
+from app.core.history_page import PAGE_SIZE, decode_cursor, page_of
 from app.org.models import Department, DepartmentKind, Region
 from app.org.scope import hidden
 from app.org.service import Actor
@@ -165,3 +166,25 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(session.execute(select(Department.id, Department.name).where(Department.id.in_(ids))).all())
+
+
+CASE_ITEMS_CURSOR = "supervision_items"
+
+
+def items_of_case(session: Session, instance_id: int, cursor: str | None = None, limit: int = PAGE_SIZE
+                  ) -> tuple[list[SupervisionItem], str | None]:
+    """Return the latest `limit` supervision items of a case (its instance) before the cursor, oldest
+    first, with the cursor to the earlier ones (None when these are the first)."""
+    before = decode_cursor(cursor, CASE_ITEMS_CURSOR)
+    stmt = select(SupervisionItem).where(SupervisionItem.instance_id == instance_id)
+    if before is not None:
+        stmt = stmt.where(SupervisionItem.id < before)
+    rows = session.execute(stmt.order_by(SupervisionItem.id.desc()).limit(limit + 1)).scalars().all()
+    return page_of(rows, kind=CASE_ITEMS_CURSOR, limit=limit, key=lambda r: r.id)
+
+
+def awaits_decision_of(session: Session, instance_id: int, office_department_id: int) -> bool:
+    """Tell whether a case has a supervision item of this office without a decision yet (on any page)."""
+    return session.execute(select(SupervisionItem.id).where(
+        SupervisionItem.instance_id == instance_id, SupervisionItem.office_department_id == office_department_id,
+        SupervisionItem.decision.is_(None)).limit(1)).first() is not None

@@ -13,7 +13,8 @@ from app.engine.models import Task
 # The task lists read these indexes in the order they show (app/tasks/service.py), so a page reads about
 # a page of index entries however many tasks history holds. Each matches its list's WHERE and ORDER BY:
 # 待办 by department and role (one range per role), open and not a trial, by deadline or arrival; 已办 by
-# whoever completed, newest first. The predicates are written as the queries write them (literals), so
+# whoever completed, newest first, by deadline or arrival; 我发起的 by who started the case (copied to the
+# task), cases newest first, by deadline or by arrival. The predicates are written as the queries write them (literals), so
 # that SQLite recognises them.
 _task = Task.__table__.c
 Index("ix_task_todo_due", _task.department_id, _task.role, _task.due_at, _task.id,
@@ -25,6 +26,10 @@ _COMPLETED = dict(sqlite_where=text("status = 'completed' AND trial = 0"),
 Index("ix_task_done", _task.completed_by_id, _task.completed_at, _task.id, **_COMPLETED)
 Index("ix_task_done_due", _task.completed_by_id, _task.due_at, _task.id, **_COMPLETED)
 Index("ix_task_done_created", _task.completed_by_id, _task.created_at, _task.id, **_COMPLETED)
+_NOT_TRIAL = dict(sqlite_where=text("trial = 0"), postgresql_where=text("trial = false"))
+Index("ix_task_initiated", _task.initiator_id, _task.instance_id, _task.id, **_NOT_TRIAL)
+Index("ix_task_initiated_due", _task.initiator_id, _task.due_at, _task.id, **_NOT_TRIAL)
+Index("ix_task_initiated_created", _task.initiator_id, _task.created_at, _task.id, **_NOT_TRIAL)
 
 
 class SideKind(StrEnum):

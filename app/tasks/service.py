@@ -78,7 +78,7 @@ def _audiences(view: str, actor: Actor) -> list[list[ColumnElement[bool]]]:
                 for role in sorted(actor.roles)]
     if view == "done":
         return [[Task.completed_by_id == actor.id, _COMPLETED, _NOT_TRIAL]]
-    return [[ProcessInstance.started_by_id == actor.id, _NOT_TRIAL]]
+    return [[Task.initiator_id == actor.id, _NOT_TRIAL]]
 
 
 def _filters(*, now: datetime, process_key: str | None, overdue: bool | None, q: str | None,
@@ -88,7 +88,7 @@ def _filters(*, now: datetime, process_key: str | None, overdue: bool | None, q:
     if process_key:
         out.append(Task.process_key == process_key)
     if initiator_id is not None:
-        out.append(ProcessInstance.started_by_id == initiator_id)
+        out.append(Task.initiator_id == initiator_id)
     if department_id is not None:
         out.append(Task.department_id == department_id)
     if q and q.strip():
@@ -107,8 +107,9 @@ def _filters(*, now: datetime, process_key: str | None, overdue: bool | None, q:
     return out
 
 
-def _needs_instance(view: str, initiator_id: int | None, q: str | None) -> bool:
-    return view == "initiated" or initiator_id is not None or bool(q and q.strip())
+def _needs_instance(q: str | None) -> bool:
+    # Only the keyword reads the case (its subject); who started it is on the task (initiator_id).
+    return bool(q and q.strip())
 
 
 def _page_keys(session: Session, wheres: list[list[ColumnElement[bool]]], join_instance: bool, order: _Order,
@@ -194,7 +195,7 @@ def inbox(*, session: Session, actor: Actor, view: View, calendar: WorkdayCalend
                  filters=_filters(now=now, process_key=process_key, overdue=overdue, q=q,
                                   received_from=received_from, received_to=received_to,
                                   initiator_id=initiator_id, department_id=department_id),
-                 join_instance=_needs_instance(view, initiator_id, q))
+                 join_instance=_needs_instance(q))
 
 
 def deputy_inbox(*, session: Session, principals: list[tuple[Actor, str]], calendar: WorkdayCalendar,
@@ -282,8 +283,7 @@ def done_query(actor: Actor) -> Select[Any]:
 
 def initiated_query(actor: Actor) -> Select[Any]:
     """Return the ids of the rows of 我发起的 (the tasks of the cases a person started)."""
-    return (select(Task.id).join(ProcessInstance, ProcessInstance.id == Task.instance_id)
-            .where(ProcessInstance.started_by_id == actor.id, _NOT_TRIAL))
+    return select(Task.id).where(Task.initiator_id == actor.id, _NOT_TRIAL)
 
 
 def count_done(*, session: Session, actor: Actor) -> int:

@@ -22,7 +22,8 @@ from app.core.security import csrf_matches
 from app.deps import RuntimeDep, SessionDep
 from app.disputes import flows, service
 from app.disputes.models import RESPONSE_ZH, STANCE_ZH, Dispute
-from app.disputes.views import attachments_public, dispute_public, history_page, records_public, summaries
+from app.disputes.views import (attachments_for, department_attachments, dispute_public, history_page,
+                                 record_files, records_public, summaries)
 from app.org.scope import case_department
 from app.org.service import Actor
 from app.runtime import Runtime
@@ -137,9 +138,12 @@ def create_dispute(request: Request, session: SessionDep, rt: RuntimeDep, actor:
 def _detail_context(session: Session, rt: Runtime, actor: Actor, dispute: Dispute) -> dict[str, Any]:
     d = dispute_public(session, dispute, actor=actor, calendar=rt.calendar.get(session), now=clock.now())
     mine = {s["task_spec"]: s for s in d["open_steps"] if s["may_work"]}
-    my_attachments = [a for a in d["attachments"] if a["department_name"] == actor.department_name]
+    party = service.is_party(dispute, actor)
+    my_attachments = department_attachments(session, dispute, actor.department_id) if party else []
     return {"d": d, "mine": mine, "my_attachments": my_attachments,
-            "is_party": service.is_party(dispute, actor),
+            "files": record_files(session, dispute, d["records"]) if party else {},
+            "attachments_url": f"/disputes/{dispute.id}/attachments",
+            "is_party": party,
             "STANCE_ZH": STANCE_ZH, "RESPONSE_ZH": RESPONSE_ZH,
             "history": d["history"], "history_next_cursor": d["history_next_cursor"],
             "history_url": f"/disputes/{dispute.id}/history", "records_url": f"/disputes/{dispute.id}/records",
@@ -173,12 +177,23 @@ def dispute_records(request: Request, dispute_id: int, session: SessionDep, acto
     """Show the earlier entries of a dispute's file (「更早的记录」)."""
     dispute = service.get_visible(session=session, dispute_id=dispute_id, actor=actor)
     page = records_public(session, dispute, cursor)
-    files = ({str(a["id"]): a for a in attachments_public(session, dispute)} if service.is_party(dispute, actor)
-             else {})
+    files = record_files(session, dispute, page["records"]) if service.is_party(dispute, actor) else {}
     return earlier_lines(request, lines="disputes/_record_lines.html", case=N_("共享争议"), case_id=dispute_id,
                          part=N_("争议卷宗"),
                          back_url=f"/disputes/{dispute_id}#records",
                          context={**page, "files": files, "records_url": f"/disputes/{dispute_id}/records"})
+
+
+@router.get("/disputes/{dispute_id}/attachments", response_class=HTMLResponse)
+def dispute_attachments(request: Request, dispute_id: int, session: SessionDep, actor: PageUser,
+                        cursor: str | None = None) -> Response:
+    """Show the earlier attachments of a dispute (「更早的记录」; the parties only, as on the dispute)."""
+    dispute = service.get_visible(session=session, dispute_id=dispute_id, actor=actor)
+    page = attachments_for(session, dispute, actor, cursor)
+    return earlier_lines(request, lines="disputes/_attachment_rows.html", case=N_("共享争议"), case_id=dispute_id,
+                         part=N_("附件"), back_url=f"/disputes/{dispute_id}#attachments",
+                         context={**page, "attachments_url": f"/disputes/{dispute_id}/attachments",
+                                  "table_head": [N_("文件"), N_("说明"), N_("上传部门"), N_("上传人"), N_("时间")]})
 
 
 def _act(request: Request, session: Session, rt: Runtime, actor: Actor, dispute_id: int, name: str,

@@ -16,7 +16,7 @@ from app.deps import RuntimeDep, SessionDep
 from app.open_data import flows, service
 from app.open_data.models import (DATA_DOMAINS, DATA_FORMATS, OPEN_TYPE_ZH, STATUS_ZH, OpenList, OpenListStatus,
                                   OpenType)
-from app.open_data.views import history_page, item_public, open_list_detail, open_list_public
+from app.open_data.views import history_page, item_public, open_list_detail, open_list_public, reviews_public
 from app.org.service import Actor
 from app.web import FormData, PageUser, _redirect, page_user
 from app.web.history import earlier_lines
@@ -156,6 +156,20 @@ def list_history(request: Request, open_list_id: int, session: SessionDep, actor
                                   "history_url": f"/open-lists/{open_list_id}/history"})
 
 
+@router.get("/open-lists/{open_list_id}/reviews", response_class=HTMLResponse)
+def list_reviews(request: Request, open_list_id: int, session: SessionDep, actor: PageUser,
+                 cursor: str | None = None) -> Response:
+    """Show the earlier review rounds of a list with their comments (「更早的记录」)."""
+    open_list = service.get_visible(session=session, open_list_id=open_list_id, actor=actor)
+    rows, next_cursor = reviews_public(session, open_list, cursor)
+    names = service.item_names(session=session, open_list_id=open_list_id,
+                               codes={code for r in rows for code in r["item_comments"]})
+    return earlier_lines(request, lines="open_data/_review_rounds.html", case=N_("开放清单"),
+                         case_id=open_list_id, part=N_("审查意见"), back_url=f"/open-lists/{open_list_id}#reviews",
+                         context={**COMMON, "reviews": rows, "reviews_next_cursor": next_cursor, "item_names": names,
+                                  "reviews_url": f"/open-lists/{open_list_id}/reviews", "plain_lines": True})
+
+
 def _rerender_detail(request: Request, session: SessionDep, actor: Actor, open_list_id: int,
                      exc: ValidationError | DomainError, submitted: dict[str, Any]) -> Response:
     session.rollback()
@@ -242,8 +256,8 @@ def edit_item(request: Request, open_list_id: int, session: SessionDep, actor: P
     item = flows.require_item(session, open_list_id, entry_code)
     entry = session.get(CatalogEntry, item.entry_id)
     assert entry is not None
-    reviews = service.reviews_of(session=session, open_list_id=open_list_id)
-    comment = (reviews[-1].item_comments or {}).get(item.entry_code) if reviews else None
+    latest = service.latest_review(session=session, open_list_id=open_list_id)
+    comment = (latest.item_comments or {}).get(item.entry_code) if latest else None
     return _item_form(request, open_list, entry, {**item_public(item), "review_comment": comment}, editing=True)
 
 

@@ -24,7 +24,7 @@ from app.org.service import Actor
 from app.rectification import flows, service
 from app.rectification.flows import NOTIFIABLE_KINDS
 from app.rectification.views import (article_items, date_zh, exemption_grounds, history_page, notice_public,
-                                     notices_public)
+                                     notices_public, submissions_public, supervision_of)
 from app.runtime import Runtime
 from app.supervision import flows as supervision_flows
 from app.supervision.models import DECISION_ZH as SUPERVISION_DECISION_ZH
@@ -85,6 +85,8 @@ def _context(session: Session, rt: Runtime, actor: Actor, notice_id: int) -> dic
     return {"n": n, "pending_attachments": pending, "grounds": exemption_grounds(), "ACTION_ZH": ACTION_ZH,
             "history": n["history"], "history_next_cursor": n["history_next_cursor"],
             "history_url": f"/rectification-notices/{notice_id}/history",
+            "submissions_url": f"/rectification-notices/{notice_id}/submissions",
+            "supervision_url": f"/rectification-notices/{notice_id}/supervision",
             "SUPERVISION_DECISION_ZH": {k.value: v for k, v in SUPERVISION_DECISION_ZH.items()}}
 
 
@@ -178,6 +180,39 @@ def notice_history(request: Request, notice_id: int, session: SessionDep, actor:
                          back_url=f"/rectification-notices/{notice_id}#history",
                          context={"history": lines, "history_next_cursor": next_cursor, "ACTION_ZH": ACTION_ZH,
                                   "history_url": f"/rectification-notices/{notice_id}/history"})
+
+
+@router.get("/rectification-notices/{notice_id}/submissions", response_class=HTMLResponse)
+def notice_submissions(request: Request, notice_id: int, session: SessionDep, actor: PageUser,
+                       cursor: str | None = None) -> Response:
+    """Show the earlier reports and exemption claims of a notice (「更早的记录」)."""
+    notice = service.get_visible(session=session, notice_id=notice_id, actor=actor)
+    page = submissions_public(session, notice, cursor, actor=actor)
+    party = service.is_party(actor, notice) or actor.has_role("admin")
+    return earlier_lines(request, lines="rectification/_submission_rows.html", case=N_("整改通知"),
+                         case_id=notice_id, part=N_("整改报告与免责申请"),
+                         back_url=f"/rectification-notices/{notice_id}#submissions",
+                         context={**page, "attachments_visible": party,
+                                  "submissions_url": f"/rectification-notices/{notice_id}/submissions",
+            "supervision_url": f"/rectification-notices/{notice_id}/supervision",
+                                  "table_head": [N_("轮次"), N_("类型"), N_("内容"), N_("附件"),
+                                                 N_("主管部门结论")]})
+
+
+@router.get("/rectification-notices/{notice_id}/supervision", response_class=HTMLResponse)
+def notice_supervision(request: Request, notice_id: int, session: SessionDep, rt: RuntimeDep, actor: PageUser,
+                       cursor: str | None = None) -> Response:
+    """Show the earlier supervision items of a notice with their decisions (「更早的记录」)."""
+    notice = service.get_visible(session=session, notice_id=notice_id, actor=actor)
+    page = supervision_of(session, notice, cursor, calendar=rt.calendar.get(session), now=clock.now())
+    return earlier_lines(request, lines="rectification/_supervision_rows.html", case=N_("整改通知"),
+                         case_id=notice_id, part=N_("督查督办"),
+                         back_url=f"/rectification-notices/{notice_id}#supervision",
+                         context={**page, "notice_id": notice_id,
+                                  "supervision_url": f"/rectification-notices/{notice_id}/supervision",
+                                  "SUPERVISION_DECISION_ZH": {k.value: v for k, v in SUPERVISION_DECISION_ZH.items()},
+                                  "table_head": [N_("督办机关"), N_("移交时间"), N_("逾期"), N_("状态"),
+                                                 N_("督办决定")]})
 
 
 @router.get("/rectification-notices/{notice_id}/print", response_class=HTMLResponse)

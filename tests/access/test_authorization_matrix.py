@@ -255,6 +255,7 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("POST", "/api/open-lists"): CLERKS, ("GET", "/api/open-lists"): EVERYONE,
     ("GET", "/api/open-lists/{open_list_id}"): R_LIST, ("GET", "/api/open-lists/{open_list_id}/history"): R_LIST,
     ("GET", "/open-lists/{open_list_id}/history"): R_LIST,
+    ("GET", "/api/open-lists/{open_list_id}/reviews"): R_LIST, ("GET", "/open-lists/{open_list_id}/reviews"): R_LIST,
     ("POST", "/api/open-lists/{open_list_id}/discard"): R_LIST,
     ("POST", "/api/open-lists/{open_list_id}/items"): R_LIST,
     ("PUT", "/api/open-lists/{open_list_id}/items/{entry_code:path}"): R_LIST,
@@ -281,6 +282,10 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/api/rectification-notices/{notice_id}"): R_NOTICE,
     ("GET", "/api/rectification-notices/{notice_id}/history"): R_NOTICE,
     ("GET", "/rectification-notices/{notice_id}/history"): R_NOTICE,
+    ("GET", "/api/rectification-notices/{notice_id}/submissions"): R_NOTICE,
+    ("GET", "/rectification-notices/{notice_id}/submissions"): R_NOTICE,
+    ("GET", "/api/rectification-notices/{notice_id}/supervision"): R_NOTICE,
+    ("GET", "/rectification-notices/{notice_id}/supervision"): R_NOTICE,
     ("GET", "/rectification-notices/{notice_id}"): R_NOTICE,
     ("GET", "/rectification-notices/{notice_id}/print"): R_NOTICE,
     **{("POST", f"{p}/{{notice_id}}/{a}"): R_NOTICE for p in ("/api/rectification-notices", "/rectification-notices")
@@ -300,6 +305,7 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/api/disputes/{dispute_id}"): R_DISP,
     ("GET", "/api/disputes/{dispute_id}/history"): R_DISP, ("GET", "/api/disputes/{dispute_id}/records"): R_DISP,
     ("GET", "/disputes/{dispute_id}/history"): R_DISP, ("GET", "/disputes/{dispute_id}/records"): R_DISP,
+    ("GET", "/api/disputes/{dispute_id}/attachments"): R_DISP, ("GET", "/disputes/{dispute_id}/attachments"): R_DISP,
     ("GET", "/disputes"): EVERYONE, ("GET", "/disputes/new"): R_SR, ("POST", "/disputes"): CLERKS,
     ("GET", "/disputes/{dispute_id}"): R_DISP, ("GET", "/disputes/{dispute_id}/decision"): R_DISP,
     **{("POST", f"{p}/{{dispute_id}}/{a}"): R_DISP for p in ("/api/disputes", "/disputes")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from app.engine.models import Task
+from app.engine.models import ProcessInstance, Task
 from app.org.models import User
 from tests.api.helpers import submit
 from tests.web.test_pages import _login
@@ -35,8 +35,10 @@ def _add_tasks(rt, instance_id: int, dues: list[datetime | None], *, department_
     """Insert task rows of one case (a cheap stand-in for many cases' steps), one per deadline given."""
     ids = []
     with rt.db.session() as session:
+        initiator = session.get(ProcessInstance, instance_id).started_by_id  # as the runner copies it
         for n, due in enumerate(dues):
             row = Task(instance_id=instance_id, process_key="sharing_share_request", spiff_task_id=str(uuid.uuid4()),
+                       initiator_id=initiator,
                        task_spec="review", name=name, department_id=department_id, role="reviewer", status=status,
                        due_at=due, created_at=DAY + timedelta(minutes=n % 3), form=[],
                        completed_at=DAY + timedelta(hours=1 + n % 4) if status == "completed" else None,
@@ -237,6 +239,14 @@ def test_sqlite_lists_read_their_indexes_in_order(rt, as_user) -> None:  # type:
     plans = _plans(rt, lambda: reviewer.get("/api/tasks", params={"cursor": cursor}))
     assert any("ix_task_todo_due" in p and "TEMP B-TREE" not in p for p in plans), plans
     assert not any("SCAN task" in p for p in plans), plans
+    # 我发起的: the initiator's tasks in each order, from the task's own copy of who started the case.
+    clerk = as_user("rst_clerk")
+    for sort, index in ((None, "ix_task_initiated"), ("due_at", "ix_task_initiated_due"),
+                        ("-created_at", "ix_task_initiated_created"), ("created_at", "ix_task_initiated_created")):
+        plans = _plans(rt, lambda: clerk.get("/api/tasks", params={"view": "initiated",
+                                                                   **({"sort": sort} if sort else {})}))
+        keyed = [p for p in plans if "USING INDEX" in p and f"{index} " in p]
+        assert keyed and not any("TEMP B-TREE" in p for p in keyed), (sort, plans)
 
 
 def _statements(rt, call) -> int:  # type: ignore[no-untyped-def]
