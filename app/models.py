@@ -22,6 +22,7 @@ from app.rectification.models import (RectificationAuthority, RectificationNotic
 from app.sharing.models import ShareGrant, ShareRequest
 from app.supervision.models import SupervisionItem
 from app.tasks.models import Deputy, TaskSide  # noqa: F401
+from app.usage.models import SystemClient, UsageEvent, UsageFlag  # noqa: F401
 from app.workdays.models import CalendarYear, ServiceClock
 
 metadata = SQLModel.metadata
