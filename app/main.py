@@ -111,7 +111,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Uploads may be larger than JSON bodies; the attachment service enforces its own exact limit.
     upload_limit = settings.attachment_max_bytes + 64 * 1024
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
-                       overrides={"/api/attachments": upload_limit, "/attachments": upload_limit})
+                       overrides={"/api/attachments": upload_limit, "/attachments": upload_limit,
+                                  "/api/usage/events": settings.usage_batch_max_bytes})
     # Counts and times every answer by route template, the 413s and 500s included (inside RequestContext).
     from app.ops.metrics import RequestMetrics
     app.add_middleware(RequestMetrics, registry=ops_http.metrics_registry(app))

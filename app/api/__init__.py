@@ -9,6 +9,7 @@ from app.api import desk
 from app.api import migrations as designer_migrations
 from app.api import messages
 from app.api import task_actions
+from app.api import usage
 from app.core.config import Settings
 
 
@@ -23,6 +24,7 @@ def build_router(settings: Settings) -> APIRouter:
     router.include_router(messages.router)
     router.include_router(task_actions.router)
     router.include_router(desk.router)
+    router.include_router(usage.router)
     if settings.enable_time_travel:
         router.include_router(admin.clock_router)
     return router
