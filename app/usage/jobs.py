@@ -78,7 +78,9 @@ def archive_usage_events(rt: Runtime) -> dict[str, Any]:
                 months.append(month)
                 month = service.month_start(month, 1)
         for month in months:
-            done.append(_archive_month(session, directory, month, pg))
+            archived = _archive_month(session, directory, month, pg)
+            if archived is not None:
+                done.append(archived)
         if pg:  # partitions left empty by an earlier run, or months that never had events
             for name in session.execute(text(
                     "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -91,10 +93,14 @@ def archive_usage_events(rt: Runtime) -> dict[str, Any]:
     return {"archived": done, "cutoff": cutoff.isoformat()}
 
 
-def _archive_month(session: Session, directory: Any, month: date, pg: bool) -> dict[str, Any]:
+def _archive_month(session: Session, directory: Any, month: date, pg: bool) -> dict[str, Any] | None:
     start, end = service.shanghai_midnight(month), service.shanghai_midnight(service.month_start(month, 1))
     where = [E.occurred_at >= start, E.occurred_at < end]
     count = session.execute(select(func.count()).select_from(E).where(*where)).scalar_one()
+    if count == 0:  # a month without events leaves no file (an empty partition is dropped)
+        if pg:
+            _drop_partition(session, month)
+        return None
     path = archive.archive_path(directory, month)
     # A file left by a run whose deletion did not commit holds the same events (the month takes no new
     # ones: ingestion refuses events older than 24 months): keep it if it still verifies and counts them all.
