@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from app.web import notifications as notification_pages
     from app.web import open_data as open_data_pages
     from app.web import rectification as rectification_pages
+    from app.web import usage as usage_pages
     from app.web import router as web_router
     from app.web import supervision as supervision_pages
 
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(notification_pages.router)
     app.include_router(open_data_pages.router)
     app.include_router(rectification_pages.router)
+    app.include_router(usage_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(dispute_pages.router)
     app.include_router(authority_pages.router)

@@ -35,7 +35,8 @@ def flag_labels(flags: str | list[str] | None) -> list[str]:
 
 def event_public(e: UsageEvent) -> dict[str, Any]:
     return {"event_id": e.event_id, "system_client_id": e.system_client_id, "grant_id": e.grant_id,
-            "occurred_at": e.occurred_at.isoformat(), "provider_department_id": e.provider_department_id,
+            "occurred_at": e.occurred_at.isoformat(), "occurred_at_local": local(e.occurred_at),
+            "provider_department_id": e.provider_department_id,
             "consumer_department_id": e.consumer_department_id, "items": e.items, "rows": e.row_count,
             "calls": e.call_count, "method": e.method, "method_label": METHOD_ZH.get(e.method, e.method),
             "requesting_system": e.requesting_system, "requesting_user": e.requesting_user,
