@@ -93,6 +93,10 @@ KNOWN_VALUES_SQL = {
     "copy_id": "SELECT id FROM case_copy ORDER BY id",
     "phrase_id": "SELECT id FROM phrase ORDER BY id",
     "filter_id": "SELECT id FROM saved_filter ORDER BY id",
+    "grant_id": "SELECT id FROM share_grant ORDER BY id",
+    "flag_id": "SELECT id FROM usage_flag ORDER BY id",
+    "department_id": "SELECT id FROM department ORDER BY id",
+    "system_id": "SELECT id FROM system_client ORDER BY id",
 }
 
 
