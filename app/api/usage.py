@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from app.core.clock import clock
@@ -28,9 +30,29 @@ async def reporting_system(request: Request, rt: RuntimeDep) -> SystemClient:
 ReportingSystem = Annotated[SystemClient, Depends(reporting_system)]
 
 
-@router.post("/events")
-def ingest(batch: flows.EventBatch, session: SessionDep, rt: RuntimeDep, client: ReportingSystem
-           ) -> dict[str, Any]:
+def _batch_schema() -> dict[str, Any]:
+    """The request body's JSON schema, its one nested model written inline (the body is read by hand)."""
+    schema = flows.EventBatch.model_json_schema()
+    defs = schema.pop("$defs", {})
+    schema["properties"]["events"]["items"] = defs["EventIn"]
+    return schema
+
+
+async def event_batch(request: Request) -> flows.EventBatch:
+    """Parse the body with pydantic's own JSON parser (a 10,000-event batch: several times faster than
+    decoding to Python objects first); errors answer like any other body's (at most 20 of them listed)."""
+    body = await request.body()
+    try:
+        return flows.EventBatch.model_validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)[:20]
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+
+
+@router.post("/events", openapi_extra={"requestBody": {
+    "required": True, "content": {"application/json": {"schema": _batch_schema()}}}})
+def ingest(client: ReportingSystem, batch: Annotated[flows.EventBatch, Depends(event_batch)], session: SessionDep,
+           rt: RuntimeDep) -> dict[str, Any]:
     """Report up to 10,000 events of data provided under share grants (exchange systems only, HTTP Basic
     `code:secret`). A resent event (same system, event_id and occurred_at) counts as a duplicate; an event
     outside its grant is stored and flagged; an unknown or foreign grant is rejected with its reason."""

@@ -44,20 +44,27 @@ def test_a_system_reports_uses_once_each_and_uses_outside_the_grant_are_flagged(
     again = post_events(client, system, batch[:4]).json()
     assert (again["accepted"], again["duplicates"], again["flagged"]) == (0, 4, 0)
 
-    # The providing and using departments and their authority are told once per grant and day.
+    # The providing and using departments and their authority are told once per grant and day: the batch's
+    # two new flags in one message each.
     for username in ("scjg_clerk", "rst_clerk", "data_reviewer"):
         notes = _notifications(as_user(username))
-        assert len(notes) == 2, (username, notes)
-        assert all(n["link"] == f"/usage/grants/{grant_id}" for n in notes)
+        assert len(notes) == 1, (username, notes)
+        assert "2026-10-20" in notes[0]["body"] and "2026-11-01" in notes[0]["body"]
+        assert "超出使用期限" in notes[0]["body"] and "使用了未获授权的数据项" in notes[0]["body"]
     more = post_events(client, system, [event("e-7", grant_id, items=["法定代表人"])]).json()
     assert more["flagged"] == 1 and more["new_flags"] == 0
-    assert len(_notifications(as_user("scjg_clerk"))) == 2
+    assert len(_notifications(as_user("scjg_clerk"))) == 1
+    later = post_events(client, system, [event("e-8", grant_id, items=["法定代表人"],
+                                               occurred_at="2026-11-02T08:00:00+08:00")]).json()
+    assert later["new_flags"] == 1
+    notes = _notifications(as_user("scjg_clerk"))
+    assert len(notes) == 2 and notes[0]["link"] == f"/usage/grants/{grant_id}"
 
     # The grant's usage as either department reads it.
     usage = as_user("rst_clerk").get(f"/api/usage/grants/{grant_id}").json()
     assert usage["grant"]["provider"]["name"] == "河南省市场监督管理局"
     months = {m["month"]: m for m in usage["monthly"]}
-    assert months["2026-11"]["events"] == 4 and months["2026-11"]["flagged"] == 3
+    assert months["2026-11"]["events"] == 5 and months["2026-11"]["flagged"] == 4
     assert months["2026-10"]["events"] == 1 and months["2026-10"]["flagged"] == 1
     flags = {f["day"]: f for f in usage["flags"]}
     assert flags["2026-11-01"]["events"] == 3
@@ -68,9 +75,9 @@ def test_a_system_reports_uses_once_each_and_uses_outside_the_grant_are_flagged(
         volumes = volume_by_department(session, 2026)
         provider = session.execute(text("SELECT id FROM department WHERE code = '410000-scjg'")).scalar_one()
         consumer = session.execute(text("SELECT id FROM department WHERE code = '410000-rst'")).scalar_one()
-        assert volumes[provider] == {"provided_events": 5, "provided_rows": 480, "provided_calls": 3,
-                                     "obtained_events": 0, "obtained_rows": 0, "obtained_calls": 0, "flagged": 4}
-        assert volumes[consumer]["obtained_events"] == 5 and volumes[consumer]["flagged"] == 4
+        assert volumes[provider] == {"provided_events": 6, "provided_rows": 600, "provided_calls": 3,
+                                     "obtained_events": 0, "obtained_rows": 0, "obtained_calls": 0, "flagged": 5}
+        assert volumes[consumer]["obtained_events"] == 6 and volumes[consumer]["flagged"] == 5
         assert volume_by_department(session, 2025) == {}
         assert set(volume_by_department(session, 2026, [consumer])) == {consumer}
 
