@@ -81,14 +81,14 @@ CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM, CHART_TOP = 720, 240, 56, 3
 
 
 def _nice_max(value: int) -> int:
-    if value <= 4:
-        return 4
-    magnitude = 10 ** (len(str(value)) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        top = int(step * magnitude)
-        if top >= value:
-            return top
-    return value
+    """Return the top of the axis: four equal whole steps of 1, 2 or 5 times a power of ten."""
+    step = 1
+    while step * 4 < value:
+        for m in (2, 5 / 2, 2):  # 1 → 2 → 5 → 10 → 20 → 50 ...
+            step = int(step * m)
+            if step * 4 >= value:
+                break
+    return step * 4
 
 
 def chart(series: list[dict[str, Any]], measure: str = "events") -> dict[str, Any]:
