@@ -170,9 +170,9 @@ def export_response(session: SessionDep, where: list[Any], fmt: str, name: str, 
 
     today = _today()
     last = date_to or today
-    first = date_from or service.month_start(last, -11)
-    if first > last:
-        raise InvalidInput("开始日期不能晚于结束日期", code="period_invalid")
+    first = date_from or (service.month_start(last, -11) if 2000 <= last.year <= 2199 else last)
+    if first > last or first.year < 2000 or last.year > 2199:
+        raise InvalidInput("导出期间无效：开始日期不能晚于结束日期，年份须在 2000–2199 之间", code="period_invalid")
     start, end = service.shanghai_midnight(first), service.shanghai_midnight(last + timedelta(days=1))
     events = []
     for e in service.all_events(session, where, start=start, end=end):

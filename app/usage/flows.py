@@ -23,6 +23,7 @@ from app.audit import service as audit
 from app.auth import service as auth_service
 from app.auth.models import ThrottleScope
 from app.core.clock import clock
+from app.core import security
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotAuthenticated, TooManyRequests
@@ -168,7 +169,7 @@ def authenticate(db: Database, settings: Settings, header: str | None, scope: Sc
     locked out for a while, before any secret is compared. The count commits in its own transaction.
     """
     code, secret = parse_basic(header)
-    key, now = code.lower()[:128], datetime.now().astimezone()  # lockouts run on real time, not the business clock
+    key, now = code.lower()[:128], security.utcnow()  # lockouts run on real time, not the business clock
     with db.session() as session:
         locked = auth_service.locked_until(session=session, keys={ThrottleScope.client: key}, now=now)
         if locked is not None:
