@@ -72,7 +72,8 @@ def client_public(c: SystemClient, departments: dict[int, Department]) -> dict[s
             "is_active": c.is_active, "created_by": c.created_by, "created_at": c.created_at.isoformat(),
             "rotated_at": c.rotated_at.isoformat() if c.rotated_at else None,
             "deactivated_at": c.deactivated_at.isoformat() if c.deactivated_at else None,
-            "last_used_at": c.last_used_at.isoformat() if c.last_used_at else None}
+            "last_used_at": c.last_used_at.isoformat() if c.last_used_at else None,
+            "last_used_local": local(c.last_used_at)[:16]}
 
 
 # --- the chart: bars per month, drawn as SVG on the server (no script, no CDN) -----------------------------
