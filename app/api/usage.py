@@ -10,10 +10,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from app.core.clock import clock
+from app.core.errors import InvalidInput
 from app.deps import AdminUser, CurrentUser, RuntimeDep, SessionDep
+from app.sharing.models import ShareRequest
 from app.usage import flows, service
 from app.usage.models import Scope, SystemClient
 from app.usage.views import client_public, event_public, export_file, export_rows, flag_public, grant_public
@@ -140,9 +143,6 @@ def department_usage(department_id: int, session: SessionDep, actor: CurrentUser
 
 
 def _statuses(session: SessionDep, request_ids: list[int]) -> dict[int, str]:
-    from sqlalchemy import select
-
-    from app.sharing.models import ShareRequest
     if not request_ids:
         return {}
     return dict(session.execute(select(ShareRequest.id, ShareRequest.status).where(  # type: ignore[arg-type]
@@ -166,8 +166,6 @@ EXPORT_LIMIT = 100_000
 def export_response(session: SessionDep, where: list[Any], fmt: str, name: str, title: str,
                     date_from: date | None, date_to: date | None) -> Response:
     """Answer a file of the events of a period (default: the last 12 months), at most EXPORT_LIMIT rows."""
-    from app.core.errors import InvalidInput
-
     today = _today()
     last = date_to or today
     first = date_from or (service.month_start(last, -11) if 2000 <= last.year <= 2199 else last)

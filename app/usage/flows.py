@@ -26,11 +26,12 @@ from app.core.clock import clock
 from app.core import security
 from app.core.config import Settings
 from app.core.db import Database
-from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotAuthenticated, TooManyRequests
+from app.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from app.engine.runner import Runner
 from app.notifications.models import NotificationKind
 from app.notifications.service import notify_many
 from app.org.models import Department, DepartmentKind, Region, Role
+from app.org.scope import hidden, may_read_case
 from app.org.service import Actor, office_for
 from app.rectification import flows as rectification_flows
 from app.sharing.models import ShareGrant, ShareRequest, ShareRequestStatus
@@ -97,15 +98,14 @@ def create_client(session: Session, actor: Actor, data: ClientCreate) -> tuple[S
     return client, secret
 
 
-def _not_found() -> DomainError:
-    from app.core.errors import NotFound
+def _not_found() -> NotFound:
     return NotFound("系统凭据不存在", code="client_not_found")
 
 
 def rotate_secret(session: Session, actor: Actor, client_id: int) -> tuple[SystemClient, str]:
     """Give a system a new secret (the old one stops working at once); return it, shown this once."""
-    client = session.get(SystemClient, client_id, with_for_update=True)
     _require_admin(actor)
+    client = session.get(SystemClient, client_id, with_for_update=True)
     if client is None:
         raise _not_found()
     if not client.is_active:
@@ -499,8 +499,7 @@ DEFAULT_REQUIREMENTS = "核查上述超出共享授权使用政务数据的情�
 
 
 def get_visible_flag(session: Session, actor: Actor, flag_id: int) -> UsageFlag:
-    from app.org.scope import hidden, may_read_case
-
+    """Return a flag the person may read (the two departments' staff, their overseers, an admin), else 404."""
     flag = session.get(UsageFlag, flag_id)
     if flag is None or not may_read_case(session=session, actor=actor,
                                          parties=(flag.provider_department_id, flag.consumer_department_id)):
