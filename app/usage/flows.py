@@ -7,6 +7,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from collections import defaultdict
@@ -358,17 +359,20 @@ def _store(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]
             .returning(_EVENT.c.event_id, _EVENT.c.occurred_at))
         new = {(r[0], r[1]) for r in session.execute(stmt, rows)}
         return [r for r in rows if (r["event_id"], r["occurred_at"]) in new]
-    import json
-
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     columns = ", ".join(_COLUMNS)
     cursor.execute("CREATE TEMP TABLE IF NOT EXISTS usage_event_stage (LIKE usage_event) ON COMMIT DELETE ROWS")
+    encoded: dict[tuple[str, ...], str] = {}  # a batch repeats a few lists of items many times
     with cursor.copy(f"COPY usage_event_stage ({columns}) FROM STDIN") as copy:
         for r in rows:
+            key = tuple(r["items"])
+            items = encoded.get(key)
+            if items is None:
+                items = encoded[key] = json.dumps(r["items"], ensure_ascii=False)
             copy.write_row((r["system_client_id"], r["event_id"], r["occurred_at"], r["grant_id"],
-                            r["provider_department_id"], r["consumer_department_id"],
-                            json.dumps(r["items"], ensure_ascii=False), r["row_count"], r["call_count"], r["method"],
-                            r["requesting_system"], r["requesting_user"], r["flags"], r["received_at"]))
+                            r["provider_department_id"], r["consumer_department_id"], items, r["row_count"],
+                            r["call_count"], r["method"], r["requesting_system"], r["requesting_user"], r["flags"],
+                            r["received_at"]))
     returning = "event_id" if unique_ids else "event_id, occurred_at"
     cursor.execute(f"INSERT INTO usage_event ({columns}) SELECT {columns} FROM usage_event_stage "
                    f"ON CONFLICT DO NOTHING RETURNING {returning}")
