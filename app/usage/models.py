@@ -10,6 +10,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, BigInteger, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.core.i18n import N_
 from app.core.types import UTCDateTime
 
 
@@ -19,7 +20,7 @@ class Scope(StrEnum):
     usage_report = "usage:report"
 
 
-SCOPE_ZH = {Scope.usage_report: "报送数据提供使用日志"}
+SCOPE_ZH = {Scope.usage_report: N_("报送数据提供使用日志")}
 
 
 class SystemClient(SQLModel, table=True):
@@ -52,14 +53,15 @@ class Flag(StrEnum):
     grant_withdrawn = "grant_withdrawn"
 
 
+# Marked for the English catalog: the pages show them through _() (app/core/i18n.py).
 FLAG_ZH = {
-    Flag.outside_period: "超出使用期限",
-    Flag.items_not_granted: "使用了未获授权的数据项",
-    Flag.method_not_granted: "共享方式与授权不符",
-    Flag.grant_withdrawn: "授权已撤销或不再有效",
+    Flag.outside_period: N_("超出使用期限"),
+    Flag.items_not_granted: N_("使用了未获授权的数据项"),
+    Flag.method_not_granted: N_("共享方式与授权不符"),
+    Flag.grant_withdrawn: N_("授权已撤销或不再有效"),
 }
 
-METHOD_ZH = {"api": "接口", "table": "库表", "file": "文件"}
+METHOD_ZH = {"api": N_("接口"), "table": N_("库表"), "file": N_("文件")}
 
 USAGE_EVENT = "usage_event"
 # PostgreSQL: monthly partitions usage_event_pYYYYMM (Asia/Shanghai months) and usage_event_default.

@@ -23,6 +23,11 @@ def test_grant_and_department_pages_show_the_chart_flags_and_events(client, as_u
     page = clerk.get(f"/usage/departments/{dept}")
     assert page.status_code == 200 and "<svg" in page.text and f'href="/usage/grants/{grant_id}"' in page.text
     assert _login(client.app, "zz_clerk").get(f"/usage/grants/{grant_id}").status_code == 404
+    # The same page in English.
+    assert clerk.post("/me/language", data={"csrf_token": _csrf(page.text), "language": "en"}).status_code == 303
+    english = clerk.get(f"/usage/grants/{grant_id}")
+    assert english.status_code == 200 and 'lang="en"' in english.text
+    assert "Data items not granted" in english.text and "Export Excel" in english.text
 
     reviewer = _login(client.app, "data_reviewer")
     overview = reviewer.get("/usage")
