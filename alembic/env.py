@@ -6,6 +6,7 @@ from sqlalchemy import Connection
 from app.core.config import get_settings
 from app.core.db import make_engine
 from app.models import metadata
+from app.usage.models import include_name
 
 config = context.config
 
@@ -16,6 +17,7 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

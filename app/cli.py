@@ -114,6 +114,13 @@ def _run(argv: list[str] | None) -> int:
     back.add_argument("--audit-head-file", type=Path,
                       help="审计链头导出文件（默认 GOVFLOW_AUDIT_HEAD_EXPORT_PATH）；已有的记录保留，只补入缺少的")
     back.add_argument("--yes", action="store_true", help="确认覆盖不是空的目标数据库")
+    search = sub.add_parser("usage-search", help="查询数据提供使用日志（第十二条）：数据库和归档文件一并查询，先核对归档校验值",
+                            description="每条记录输出一行 JSON（source 为 database 或归档文件名）。"
+                                        "退出码：0 完成；1 有归档文件校验不符（不读取该文件）。")
+    search.add_argument("--grant", type=int, required=True, help="共享授权编号")
+    search.add_argument("--from", dest="date_from", help="起始日期（含），YYYY-MM-DD，北京时间")
+    search.add_argument("--to", dest="date_to", help="截止日期（含），YYYY-MM-DD，北京时间")
+    search.add_argument("--archive-dir", type=Path, help="归档目录（默认 GOVFLOW_USAGE_ARCHIVE_DIR）")
     args = parser.parse_args(argv)
     from app.core.logs import configure_logging
 
@@ -145,6 +152,11 @@ def _run(argv: list[str] | None) -> int:
 
     rt = build_runtime(get_settings())
     check_migrated(rt)
+    if args.cmd == "usage-search":
+        from app.usage.search import search_usage
+
+        return search_usage(rt, grant_id=args.grant, date_from=args.date_from, date_to=args.date_to,
+                            directory=args.archive_dir)
     if args.cmd == "seed-demo":
         from app.org.seed import load_demo
         from app.startup import prepare

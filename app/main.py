@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from app.web import notifications as notification_pages
     from app.web import open_data as open_data_pages
     from app.web import rectification as rectification_pages
+    from app.web import usage as usage_pages
     from app.web import router as web_router
     from app.web import supervision as supervision_pages
     from app.web import systems as system_pages
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(report_pages.router)
     app.include_router(rectification_pages.router)
     app.include_router(system_pages.router)
+    app.include_router(usage_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(dispute_pages.router)
     app.include_router(authority_pages.router)
@@ -115,7 +117,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Uploads may be larger than JSON bodies; the attachment service enforces its own exact limit.
     upload_limit = settings.attachment_max_bytes + 64 * 1024
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
-                       overrides={"/api/attachments": upload_limit, "/attachments": upload_limit})
+                       overrides={"/api/attachments": upload_limit, "/attachments": upload_limit,
+                                  "/api/usage/events": settings.usage_batch_max_bytes})
     # Counts and times every answer by route template, the 413s and 500s included (inside RequestContext).
     from app.ops.metrics import RequestMetrics
     app.add_middleware(RequestMetrics, registry=ops_http.metrics_registry(app))

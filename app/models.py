@@ -24,6 +24,7 @@ from app.sharing.models import ShareGrant, ShareRequest
 from app.supervision.models import SupervisionItem
 from app.systems.models import BusinessSystem  # noqa: F401
 from app.tasks.models import Deputy, TaskSide  # noqa: F401
+from app.usage.models import SystemClient, UsageEvent, UsageFlag  # noqa: F401
 from app.workdays.models import CalendarYear, ServiceClock
 
 metadata = SQLModel.metadata

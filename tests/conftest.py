@@ -271,7 +271,8 @@ def rt(db_url: str, frozen_clock: object, tmp_path: Path) -> Iterator[Runtime]:
     """Build the runtime (database, engine, runner) on the test's database and attachment folder."""
     runtime = build_runtime(_settings(db_url).model_copy(update={
         "attachments_dir": tmp_path / "attachments",
-        "audit_head_export_path": tmp_path / "audit-head.jsonl"}))
+        "audit_head_export_path": tmp_path / "audit-head.jsonl",
+        "usage_archive_dir": tmp_path / "usage-archive"}))
     # The person and calendar caches expire on seconds the test controls, never on how long it runs.
     runtime.actors.seconds = runtime.calendar.seconds = ManualSeconds()
     yield runtime

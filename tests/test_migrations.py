@@ -5,12 +5,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from app.models import metadata
+from app.usage.models import include_name
 from app.runtime import Runtime
 
 
 def test_models_and_migrations_agree(rt: Runtime) -> None:
     with rt.db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
         diff = compare_metadata(ctx, metadata)
     assert diff == [], f"models differ from migrations: {diff}"
 

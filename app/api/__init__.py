@@ -11,6 +11,7 @@ from app.api import migrations as designer_migrations
 from app.api import messages
 from app.api import systems
 from app.api import task_actions
+from app.api import usage
 from app.core.config import Settings
 
 
@@ -26,6 +27,7 @@ def build_router(settings: Settings) -> APIRouter:
     router.include_router(task_actions.router)
     router.include_router(desk.router)
     router.include_router(systems.router)
+    router.include_router(usage.router)
     if settings.enable_time_travel:
         router.include_router(admin.clock_router)
     return router

@@ -8,6 +8,10 @@ ACTION_ZH: dict[str, str] = {
     "task.claimed": "签收任务", "task.unclaimed": "退回签收", "task.completed": "办理任务",
     "task.cancelled": "撤回待办", "task.paused": "挂起", "task.resumed": "恢复计时", "task.reassigned": "转办",
     "task.reminded": "到期提醒", "task.deadline_recomputed": "重新计算期限", "task.escalated": "逾期纳入督查督办",
+    # usage log (Art. 12)
+    "system_client.created": "新建系统凭据", "system_client.rotated": "更换系统凭据密钥",
+    "system_client.deactivated": "停用系统凭据", "usage.batch_ingested": "接收数据使用日志",
+    "usage.rectification_opened": "据异常使用发出整改通知", "usage.archived": "数据使用日志归档",
     # supervision
     "supervision.urged": "督办催办", "supervision.closed": "督办事项办结", "supervision.decided": "督办决定",
     "supervision.task_done": "督办事项随办理自动办结",

@@ -34,6 +34,7 @@ class UserSession(SQLModel, table=True):
 class ThrottleScope(StrEnum):
     account = "account"
     address = "address"
+    client = "client"  # a system client (app/usage/auth.py) by its code
 
 
 class LoginThrottle(SQLModel, table=True):

@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     audit_head_export_minutes: int = Field(default=5, ge=1, le=24 * 60)
     # Art. 24/27: `python -m app.cli backup` writes its archives here unless given --out.
     backup_dir: Path = ROOT / "var" / "backups"
+    # Art. 12 usage log: a batch of 10,000 events is some 3 MB of JSON; older months are archived here as
+    # gzip'd JSON lines with a .sha256 file beside each, then removed from the database.
+    usage_batch_max_bytes: int = 16 * 1024 * 1024
+    usage_archive_dir: Path = ROOT / "var" / "usage-archive"
+    # Monthly partitions of usage_event made ahead of time on PostgreSQL (create-usage-partitions job).
+    usage_partitions_ahead: int = Field(default=3, ge=1, le=24)
     # Operations (issue 13). /metrics answers a client whose address is in one of these networks, or one
     # sending "Authorization: Bearer <metrics_token>"; anyone else gets 403. Behind a reverse proxy the
     # client address is the proxy's unless uvicorn trusts its X-Forwarded-For (--forwarded-allow-ips).

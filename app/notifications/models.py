@@ -33,6 +33,7 @@ class NotificationKind(StrEnum):
     deputy_set = "deputy_set"
     task_urged = "task_urged"  # the applicant's 催办 (app.desk)
     case_copied = "case_copied"  # a case copied to the person (抄送, app.desk)
+    usage_flagged = "usage_flagged"  # a use of shared data outside its grant (Art. 12, app.usage)
 
 
 # The one place a notification kind gets the words a person reads (list page and API `kind_label`).
@@ -58,6 +59,7 @@ NOTIFICATION_KIND_ZH = {
     NotificationKind.deputy_set: "代理安排",
     NotificationKind.task_urged: "催办",
     NotificationKind.case_copied: "抄送",
+    NotificationKind.usage_flagged: "数据使用异常",
 }
 KIND_ZH = NOTIFICATION_KIND_ZH  # the older name, still imported
 

@@ -11,6 +11,7 @@ supervision queue (Art. 29: 督查督办) once it passes unfixed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -143,9 +144,12 @@ def _require_issuer(actor: Actor) -> None:
 # ---- use cases -----------------------------------------------------------------------------------
 
 
-def issue(session: Session, runner: Runner, settings: Settings, actor: Actor, data: NoticeCreate
-          ) -> RectificationNotice:
-    """Issue a numbered notice to a department of the authority's level and start its process."""
+def issue(session: Session, runner: Runner, settings: Settings, actor: Actor, data: NoticeCreate,
+          also: Callable[[RectificationNotice], None] | None = None) -> RectificationNotice:
+    """Issue a numbered notice to a department of the authority's level and start its process.
+
+    `also` writes what the caller records with the notice (e.g. the usage flag it answers), in the same commit.
+    """
     _require_issuer(actor)
     _raise(check_notice(data, settings))
     dept = org_service.get_department_by_code(session=session, code=data.department_code.strip())
@@ -196,6 +200,8 @@ def issue(session: Session, runner: Runner, settings: Settings, actor: Actor, da
                 f"请于{_day(notice.due_at)}前完成整改并报告。",
            link=f"/rectification-notices/{notice.id}", dedupe_key=f"rectification:{notice.id}:issued", at=now,
            settings=settings)
+    if also is not None:
+        also(notice)
     session.commit()
     return notice
 

@@ -26,6 +26,7 @@ from app.org.models import Department, DepartmentKind, Region
 from app.rectification.models import NoticeStatus, RectificationNotice
 from app.sharing.models import ShareRequest, ShareRequestStatus
 from app.supervision.models import ItemState, SupervisionItem
+from app.usage.service import volume_by_department
 from app.workdays.calendar import WorkdayCalendar
 
 # Every figure of a department's row, in the order the tables and exports show them.
@@ -86,7 +87,7 @@ FIGURE_ZH: dict[str, str] = {
     "obtained_events": "获取数据：次数",
     "obtained_rows": "获取数据：条数",
     "obtained_calls": "获取数据：调用次数",
-    "flagged": "异常使用",
+    "flagged": "异常使用（作为使用部门）",
 }
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -309,7 +310,7 @@ def compute(session: Session, calendar: WorkdayCalendar, *, year: int, region_co
     totals = {name: sum(row["figures"][name] for row in listed) for name in FIGURES}
     return {"year": year, "region_code": area.region.code, "region_name": area.region.name,
             "level": area.region.level, "as_of": as_of.isoformat(), "reply_working_days": reply_working_days,
-            "calendar_provisional": provisional, "volume_available": _volume_available(),
+            "calendar_provisional": provisional,
             "totals": with_rates(totals), "departments": listed}
 
 
@@ -320,18 +321,6 @@ def with_rates(figures: dict[str, int]) -> dict[str, Any]:
     return {**figures, "on_time_rate": rate}
 
 
-def _volume_available() -> bool:
-    try:  # TODO(merge): remove guard
-        from app.usage.service import volume_by_department  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _volume(session: Session, year: int, department_ids: list[int]) -> dict[int, dict[str, int]]:
     """The volume of use from the Art. 12 log (app/usage), per department id."""
-    try:  # TODO(merge): remove guard
-        from app.usage.service import volume_by_department
-    except ImportError:
-        return {}
     return volume_by_department(session, year, department_ids)

@@ -21,6 +21,7 @@ from app.ops.jobs import HEARTBEAT_SECONDS, JOBS_RUN, Heartbeat, record_run
 from app.runtime import Runtime
 from app.supervision.jobs import escalate_overdue
 from app.tasks.jobs import remind_before_due
+from app.usage.jobs import archive_usage_events, create_usage_partitions
 from app.workdays.service import sync_clock
 
 # job id (kebab-case) -> (function of the runtime, interval in seconds or a function of the settings)
@@ -31,6 +32,8 @@ JOBS: dict[str, tuple[Callable[[Runtime], Any], int | Callable[[Settings], int]]
     "deliver-notifications": (deliver_notifications, 10),
     "prune-logins": (prune_logins, 3600),
     "export-audit-head": (export_audit_head, lambda settings: settings.audit_head_export_minutes * 60),
+    "create-usage-partitions": (create_usage_partitions, 6 * 3600),
+    "archive-usage-events": (archive_usage_events, 24 * 3600),
 }
 
 # What an administrator reads on the button that runs a job now (the id stays in the URL only).
@@ -41,6 +44,8 @@ JOB_ZH: dict[str, str] = {
     "deliver-notifications": "投递待发消息",
     "prune-logins": "清理过期登录记录",
     "export-audit-head": "导出审计链头",
+    "create-usage-partitions": "预建数据使用日志月分区",
+    "archive-usage-events": "归档超过 24 个月的数据使用日志",
 }
 
 

@@ -91,6 +91,14 @@ READERS: dict[tuple[str, str], frozenset[str]] = {
     # New business systems (Art. 7) of 省公安厅 and 郑州市人社局: the department and its level's overseers.
     ("system", "P"): frozenset({*GAT, *PROVINCE_OVERSEERS}),
     ("system", "C"): frozenset({"zz_clerk", *CITY_OVERSEERS}),
+    # Art. 12 usage: 省市场监管局's grant to 省人社厅 (unconditional) and a flag of its use; a department's usage
+    # (省人社厅, 郑州市人社局): the departments' staff and the overseers of their area.
+    ("grant", "P"): frozenset({"rst_clerk", "scjg_clerk", "scjg_reviewer", *PROVINCE_OVERSEERS}),
+    ("flag", "P"): frozenset({"rst_clerk", "scjg_clerk", "scjg_reviewer", *PROVINCE_OVERSEERS}),
+    ("usage_department", "P"): frozenset({"rst_clerk", *PROVINCE_OVERSEERS}),
+    ("usage_department", "C"): frozenset({"zz_clerk", *CITY_OVERSEERS}),
+    # An exchange system's credentials: administrators only.
+    ("client", "P"): ADMIN,
 }
 # The departments each object belongs to (for the relation a failure names).
 PARTIES: dict[tuple[str, str], set[str]] = {
@@ -108,6 +116,9 @@ PARTIES[("open_list", "P")], PARTIES[("open_list", "C")] = PARTIES[("version", "
 PARTIES[("notification", "P")], PARTIES[("notification", "C")] = {"410000-gat"}, {"410100-gaj"}
 PARTIES[("side_task", "P")] = {"410000-gat"}
 PARTIES[("system", "P")], PARTIES[("system", "C")] = {"410000-gat", "410000-data"}, {"410100-rsj", "410100-data"}
+PARTIES[("grant", "P")] = PARTIES[("flag", "P")] = {"410000-rst", "410000-scjg"}
+PARTIES[("client", "P")] = {"410000-data"}
+PARTIES[("usage_department", "P")], PARTIES[("usage_department", "C")] = {"410000-rst"}, {"410100-rsj"}
 
 
 @dataclass(frozen=True)
@@ -123,7 +134,8 @@ Rule = frozenset[str] | Reads
 PARAM_KIND = {"share_request_id": "share_request", "task_id": "task", "instance_id": "instance",
               "dispute_id": "dispute", "notice_id": "notice", "version_id": "version",
               "open_list_id": "open_list", "item_id": "item", "attachment_id": "attachment",
-              "notification_id": "notification", "side_task_id": "side_task", "system_id": "system"}
+              "notification_id": "notification", "side_task_id": "side_task", "system_id": "system",
+              "grant_id": "grant", "flag_id": "flag", "department_id": "usage_department", "client_id": "client"}
 
 R_SR, R_TASK, R_INST, R_DISP = Reads("share_request"), Reads("task"), Reads("instance"), Reads("dispute")
 R_NOTICE, R_VER, R_LIST, R_ITEM = Reads("notice"), Reads("version"), Reads("open_list"), Reads("item")
@@ -359,6 +371,24 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/reports"): EVERYONE, ("GET", "/reports/print"): EVERYONE, ("POST", "/reports/publish"): AUTHORITIES,
     ("GET", "/reports/published"): PUBLIC, ("GET", "/reports/published/{report_id}"): PUBLIC,
     ("GET", "/reports/published/{report_id}/print"): PUBLIC,
+    # The usage log (Art. 12, issue 14): only a system's own credentials report (HTTP Basic, never a person's
+    # token); system clients are an administrator's; usage reads follow the grant's and the department's
+    # lines; a flag's notice is issued by the authority of the departments' level (the rectification rule).
+    ("POST", "/api/usage/events"): NOBODY,
+    ("GET", "/api/usage/systems"): ADMIN, ("POST", "/api/usage/systems"): ADMIN,
+    ("POST", "/api/usage/systems/{client_id}/rotate"): ADMIN,
+    ("POST", "/api/usage/systems/{client_id}/deactivate"): ADMIN,
+    ("GET", "/usage/systems"): ADMIN, ("POST", "/usage/systems"): ADMIN,
+    ("POST", "/usage/systems/{client_id}/rotate"): ADMIN, ("POST", "/usage/systems/{client_id}/deactivate"): ADMIN,
+    ("GET", "/api/usage/grants/{grant_id}"): Reads("grant"), ("GET", "/api/usage/grants/{grant_id}/events"): Reads("grant"),
+    ("GET", "/api/usage/grants/{grant_id}/export"): Reads("grant"), ("GET", "/usage/grants/{grant_id}"): Reads("grant"),
+    ("GET", "/api/usage/departments/{department_id}"): Reads("usage_department"),
+    ("GET", "/api/usage/departments/{department_id}/events"): Reads("usage_department"),
+    ("GET", "/api/usage/departments/{department_id}/export"): Reads("usage_department"),
+    ("GET", "/usage/departments/{department_id}"): Reads("usage_department"),
+    ("GET", "/usage"): EVERYONE,
+    ("POST", "/api/usage/flags/{flag_id}/rectification-notice"): frozenset({"data_reviewer"}),
+    ("POST", "/usage/flags/{flag_id}/rectification"): frozenset({"data_reviewer"}),
 }
 # Task actions (issue 11): 退回, 撤回, 补正, 加签, 委派 act on a task like claim; a side task is its asker's and
 # its assignee's (only the assignee answers); nobody of the fixture deputises, so 代理 work is nobody's.
@@ -587,10 +617,34 @@ def _build(world: World) -> None:
     from app.org.models import User
     with world.app.state.runtime.db.session() as session:
         head_id = session.execute(select(User.id).where(User.username == "gat_head")).scalar_one()
+    _build_usage(world)
     delegated = _ok(a["rst_clerk"].post("/api/share-requests", json=share_request_body(CONDITIONAL)), 201)
     dtask = review_task(a["gat_reviewer"], delegated["instance_id"])
     ids[("side_task", "P")] = _ok(a["gat_reviewer"].post(f"/api/tasks/{dtask['id']}/delegate", json={
         "user_id": head_id, "reason": "请代拟审核意见"}), 201)["id"]
+
+
+def _build_usage(world: World) -> None:
+    """A grant (省市场监管局 → 省人社厅), an exchange system, a flagged use of the grant, the departments' ids."""
+    from app.org.models import Department
+    from tests.api.helpers import UNCONDITIONAL, share_request_body
+    from tests.usage.helpers import basic, event
+
+    a, ids = world.api, world.ids
+    filed = _ok(a["rst_clerk"].post("/api/share-requests", json=share_request_body(UNCONDITIONAL)), 201)
+    ids[("grant", "P")] = _ok(a["rst_clerk"].get(f"/api/share-requests/{filed['id']}"))["grant"]["id"]
+    system = _ok(_bearer(world.app, "demo_admin").post("/api/usage/systems", json={
+        "code": "matrix-exchange", "name": "矩阵测试交换平台", "department_code": "410000-data"}), 201)
+    ids[("client", "P")] = system["id"]
+    machine = TestClient(world.app)  # an exchange system: its own credentials, no person's token
+    _ok(machine.post("/api/usage/events", headers=basic(system["code"], system["secret"]),
+                     json={"events": [event("m-1", ids[("grant", "P")], items=["法定代表人"])]}))
+    machine.close()
+    ids[("flag", "P")] = _ok(a["data_reviewer"].get(f"/api/usage/grants/{ids[('grant', 'P')]}"))["flags"][0]["id"]
+    with world.app.state.runtime.db.session() as session:
+        for key, code in (("P", "410000-rst"), ("C", "410100-rsj")):
+            ids[("usage_department", key)] = session.execute(
+                select(Department.id).where(Department.code == code)).scalar_one()
 
 
 def _items(clerk: TestClient, code: str) -> list[str]:

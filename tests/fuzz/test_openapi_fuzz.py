@@ -96,6 +96,10 @@ KNOWN_VALUES_SQL = {
     "filter_id": "SELECT id FROM saved_filter ORDER BY id",
     "system_id": "SELECT id FROM business_system ORDER BY id",
     "report_id": "SELECT id FROM yearly_report ORDER BY id",
+    "grant_id": "SELECT id FROM share_grant ORDER BY id",
+    "flag_id": "SELECT id FROM usage_flag ORDER BY id",
+    "department_id": "SELECT id FROM department ORDER BY id",
+    "client_id": "SELECT id FROM system_client ORDER BY id",
 }
 
 

@@ -1,0 +1,1 @@
+"""Art. 12: logs of data provided and obtained under share grants, reported by exchange systems."""
