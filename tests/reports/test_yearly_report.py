@@ -197,3 +197,34 @@ def test_exports_open_in_excel(as_user: Any) -> None:
     assert gat[lines[1].index("收到的共享申请")] == "5"
     r = authority.get("/api/reports/yearly/export", params={"year": 2026, "format": "pdf"})
     assert r.status_code == 422
+
+
+def test_volume_of_use_comes_from_the_art12_log(as_user: Any) -> None:
+    """Events reported by the exchange platform under a grant (Art. 12) are the report's volume of use: the
+    providing and the using department each see their side, a flagged use counts once, on the using side."""
+    from tests.usage.helpers import event, grant_of, post_events, register_system
+
+    at(2026, 11, 2, 9, 0)
+    grant_id = grant_of(as_user("rst_clerk"))  # 省人社厅 obtains 省市场监管局's 市场主体登记信息
+    system = register_system(as_user("demo_admin"))
+    at(2026, 11, 2, 18, 0)  # the platform reports the day's use in the evening
+    machine = TestClient(as_user.app)  # the platform: its own credentials, no person's token
+    r = post_events(machine, system, [
+        event("y-1", grant_id, rows=100, occurred_at="2026-11-02T10:00:00+08:00"),
+        event("y-2", grant_id, rows=50, occurred_at="2026-11-02T11:00:00+08:00"),
+        event("y-3", grant_id, rows=7, method="file", occurred_at="2026-11-02T12:00:00+08:00"),  # not granted
+        event("y-4", grant_id, rows=900, occurred_at="2025-12-31T23:00:00+08:00"),  # another year
+    ])
+    machine.close()
+    assert r.status_code == 200, r.text
+    # Flagged: the file (the grant is for the API) and the use before the grant's period (in 2025).
+    assert (r.json()["accepted"], r.json()["flagged"]) == (4, 2), r.text
+    at(2026, 11, 3, 9, 0)
+    report = as_user("data_reviewer").get("/api/reports/yearly", params={"year": 2026}).json()
+    rows = by_code(report)
+    provider, consumer = rows["410000-scjg"], rows["410000-rst"]
+    assert (provider["provided_events"], provider["provided_rows"], provider["obtained_events"]) == (3, 157, 0)
+    assert (consumer["obtained_events"], consumer["obtained_rows"], consumer["provided_events"]) == (3, 157, 0)
+    assert (provider["flagged"], consumer["flagged"]) == (0, 1)
+    assert (report["totals"]["provided_rows"], report["totals"]["obtained_rows"], report["totals"]["flagged"]) == \
+        (157, 157, 1)
