@@ -20,6 +20,8 @@ def test_usage_page_shows_the_chart_and_downloads_the_exports(page, expect, scre
         *(event(f"o-{i}", grant_id, occurred_at=f"2026-10-2{i}T10:00:00+08:00") for i in range(2))]).json()
     assert (result["accepted"], result["flagged"]) == (8, 3)
     log_in(page, "data_reviewer", DEMO_PASSWORD)
+    expect(page.get_by_role("link", name="数据使用")).to_be_hidden()  # in the bar's 更多 menu, closed
+    page.locator("header.top details.nav-more summary").click()
     page.get_by_role("link", name="数据使用").click()
     expect(page.get_by_role("heading", name="数据使用记录")).to_be_visible()
     page.goto(f"/usage/grants/{grant_id}")

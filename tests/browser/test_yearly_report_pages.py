@@ -17,7 +17,9 @@ def test_report_page_charts_download_publish_and_public_page(browser, live_serve
     seed_year(as_user)
     at(2027, 1, 5, 9, 0)
     log_in(page, "data_reviewer", DEMO_PASSWORD)
+    page.locator("header.top details.nav-more summary").click()  # less frequent pages: under 更多
     page.get_by_role("link", name="年度评估").click()
+    expect(page.locator("header.top details.nav-more summary")).to_have_class("active")
     page.get_by_label("年度：").select_option("2026")
     page.get_by_role("button", name="查看").click()
     expect(page.get_by_role("heading", name="河南省 2026年度政务数据共享评估报告")).to_be_visible()
