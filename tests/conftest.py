@@ -148,7 +148,8 @@ class PgPool:
                 "AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")]
             self.rows: dict[str, bytes] = {}
             for table in self.tables:
-                with conn.cursor().copy(f"COPY {table} TO STDOUT (FORMAT BINARY)") as copy:
+                # (a SELECT: a partitioned table cannot be copied out as such)
+                with conn.cursor().copy(f"COPY (SELECT * FROM {table}) TO STDOUT (FORMAT BINARY)") as copy:
                     self.rows[table] = b"".join(bytes(block) for block in copy)
             self.sequences = conn.execute(
                 "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences "
