@@ -497,18 +497,25 @@ def _restore_postgresql(tar: tarfile.TarFile, member: str, url: str, yes: bool) 
     if tables and not yes:
         raise CommandError(f"目标数据库 {shown(url)} 不是空的（{tables} 个表或序列）：确认要用备份覆盖它，请加 --yes"
                            f"（先停止使用它的服务）")
-    tool = _pg_tool("pg_restore", server_version)
+    tool, psql = _pg_tool("pg_restore", server_version), _pg_tool("psql", server_version)
     with tempfile.TemporaryDirectory(prefix="govflow-restore-") as tmp:
-        dump = Path(tmp) / "database.pgdump"
+        dump, script, prelude = Path(tmp) / "database.pgdump", Path(tmp) / "restore.sql", Path(tmp) / "prelude.sql"
         with tar.extractfile(member) as src, dump.open("wb") as out:  # type: ignore[union-attr]
             shutil.copyfileobj(src, out, _CHUNK)
+        result = subprocess.run([tool, "--no-owner", f"--file={script}", str(dump)],
+                                env=pg_env(url), capture_output=True, text=True)
+        if result.returncode != 0:
+            raise _tool_failed("pg_restore", result.stderr, server_version)
+        # The schema is replaced whole rather than with pg_restore --clean, which drops object by object and
+        # fails on a partitioned table (usage_event): it tries to drop each partition's inherited key.
+        prelude.write_text("DROP SCHEMA IF EXISTS public CASCADE;\nCREATE SCHEMA public;\n", encoding="utf-8")
         database = make_url(url).database or ""
         # One transaction: on any error the target is left as it was.
-        result = subprocess.run([tool, "--clean", "--if-exists", "--no-owner", "--single-transaction",
-                                 "--exit-on-error", f"--dbname={database}", str(dump)],
+        result = subprocess.run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+                                 f"--dbname={database}", "-f", str(prelude), "-f", str(script)],
                                 env=pg_env(url), capture_output=True, text=True)
     if result.returncode != 0:
-        raise _tool_failed("pg_restore", result.stderr, server_version)
+        raise _tool_failed("psql", result.stderr, server_version)
 
 
 def _restore_attachments(tar: tarfile.TarFile, manifest: dict[str, Any], root: Path) -> int:
