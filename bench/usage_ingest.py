@@ -9,7 +9,7 @@ earlier one, counted as duplicates. Printed: events/s over the posting (goal ≥
 the share flagged, and the per-batch median, as one JSON line and one readable line.
 
     .venv/bin/python bench/usage_ingest.py                              # 20 batches, 1 client
-    .venv/bin/python bench/usage_ingest.py --batches 40 --clients 2 --db-prefix hA_bench_ --keep
+    .venv/bin/python bench/usage_ingest.py --batches 40 --clients 2 --db-prefix govflow_bench_usage_ --keep
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ open list; then VACUUM ANALYZE. It prints the seconds to compute the province's 
     .venv/bin/python bench/yearly_report.py --requests 100000    # a quicker look
     .venv/bin/python bench/yearly_report.py --keep / --reuse     # keep the database / measure it again
 
-Database: hB_yearly_<requests> on the server of --pg-url, dropped afterwards unless --keep.
+Database: govflow_bench_yearly_<requests> on the server of --pg-url, dropped afterwards unless --keep.
 """
 
 from __future__ import annotations
@@ -237,7 +237,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="measure a kept database (migrated, analyzed)")
     args = parser.parse_args()
-    name = f"hB_yearly_{args.requests}"
+    name = f"govflow_bench_yearly_{args.requests}"
     try:
         if args.reuse and ds.database_exists(args.pg_url, name):
             from app.cli import migrate
