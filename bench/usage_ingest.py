@@ -30,32 +30,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import _dataset as ds  # noqa: E402  (bench/ is this script's own folder on sys.path)
 
 GOAL = 20_000
 BATCH = 10_000
 SECRET = "x" * 40
 ITEMS = ["统一社会信用代码", "企业名称", "法定代表人", "注册资本", "成立日期"]
-
-
-def create_database(admin_url: str, prefix: str) -> tuple[str, str]:
-    name = f"{prefix}{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def prepare(url: str, grants: int) -> tuple[list[dict[str, Any]], str, str]:
@@ -171,7 +155,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
 
-    name, url = create_database(args.pg_url, args.db_prefix)
+    name = f"{args.db_prefix}{uuid.uuid4().hex[:10]}"
+    url = ds.create_database(args.pg_url, name)
     proc = None
     try:
         grants, code, secret = prepare(url, args.grants)
@@ -232,7 +217,7 @@ def main() -> int:
             proc.terminate()
             proc.wait(timeout=20)
         if not args.keep:
-            drop_database(args.pg_url, name)
+            ds.drop_database(args.pg_url, name)
 
 
 if __name__ == "__main__":
