@@ -124,7 +124,7 @@ SELECT md5(coalesce(string_agg(item, ';' ORDER BY item), '')) FROM (
 class PgPool:
     """This test process's PostgreSQL databases: cloned from the template once, then put back into the
     template's state after each test, rows and sequences, instead of a CREATE and a DROP DATABASE per test
-    (measured here ~0.5-1.5 s for the pair, against ~20 ms for a reset). Each test still gets a database
+    (measured here ~0.5-1.5 s for the pair, against 20-140 ms for a reset). Each test still gets a database
     name of its own (renamed at checkout), so nothing keyed by the URL outlives its test. A test that
     changed the schema (a table made or dropped, a column, a trigger) gets its database dropped and the
     next test a fresh clone; so does a database after MAX_USES tests (its deleted rows' space)."""
