@@ -125,6 +125,22 @@ class Settings(BaseSettings):
     # verifies. Production refuses a missing or weak one; development and test derive one from the
     # secret key. Changing it makes every event written before unverifiable.
     audit_key: str | None = None
+    # Art. 26 (encryption, certificates, electronic signatures): the algorithms of new audit events,
+    # attachment encryption and signatures. "intl": HMAC-SHA256, AES-256-GCM, ECDSA P-256; "sm": China's
+    # commercial cryptography, HMAC-SM3, SM4-GCM, SM2 (app/crypto/algorithms.py). What was written under
+    # the other suite keeps verifying and decrypting (each value names its algorithm).
+    crypto_suite: Literal["intl", "sm"] = "intl"
+    # Master (key-encryption) keys, a JSON object of id -> base64 of >= 32 random bytes, e.g.
+    # GOVFLOW_MASTER_KEYS='{"k2026": "..."}'; GOVFLOW_MASTER_KEY_ID names the one that seals new keys
+    # (needed when there are several). They seal attachments' data keys and organisations' signing keys
+    # (app/crypto/keys.py); production refuses encryption or signing without them. Development and test
+    # derive one ("dev") from the secret key.
+    master_keys: dict[str, str] = Field(default_factory=dict, repr=False)
+    master_key_id: str | None = None
+    # Attachments written from now on are encrypted at rest with a per-file data key.
+    encrypt_attachments: bool = False
+    # Share replies, adjudication decisions and rectification notices are signed when issued.
+    sign_documents: bool = False
     # The chain head (seq, hash, time, and an HMAC over them) is appended here as one JSON line every
     # GOVFLOW_AUDIT_HEAD_EXPORT_MINUTES, and posted to the webhook when set: point either at storage the
     # database's administrators cannot rewrite. `verify-audit` checks the chain against the latest head.
@@ -181,6 +197,24 @@ class Settings(BaseSettings):
                 raise ValueError("GOVFLOW_AUDIT_KEY 不能与 GOVFLOW_SECRET_KEY 相同"
                                  " / GOVFLOW_AUDIT_KEY must differ from GOVFLOW_SECRET_KEY")
         return self
+
+    @model_validator(mode="after")
+    def _check_master_keys(self) -> "Settings":
+        from app.crypto.keys import KeyringError
+        try:
+            self.keyring()
+        except KeyringError as exc:
+            if self.master_keys or (self.environment == "production"
+                                    and (self.encrypt_attachments or self.sign_documents)):
+                raise ValueError(f"GOVFLOW_MASTER_KEYS：{exc}") from None
+        return self
+
+    def keyring(self):  # -> app.crypto.keys.Keyring
+        """Return the master keys (development and test: one derived from the secret key if none is set)."""
+        from app.crypto.algorithms import suite
+        from app.crypto.keys import keyring_from
+        return keyring_from(self.master_keys, self.master_key_id, suite(self.crypto_suite).cipher,
+                            dev_secret=None if self.environment == "production" else self.secret_key)
 
     def audit_hmac_key(self) -> bytes:
         """Return the audit chain HMAC key: the setting, or one derived from the secret (not production)."""
