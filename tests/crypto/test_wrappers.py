@@ -142,6 +142,14 @@ def test_verify_is_false_for_a_malformed_signature(pairs, alg: str, signature: b
     assert crypto.verify(alg, pairs[alg].public_pem, b"decision", signature) is False
 
 
+@pytest.mark.parametrize("alg", ["sm2-sm3", "ecdsa-p256-sha256"])
+def test_verify_is_false_for_a_signature_given_as_text(pairs, alg: str) -> None:  # type: ignore[no-untyped-def]
+    """A caller that forgot to decode base64 gets a refusal, not an exception (a 500 on a public page)."""
+    pair = pairs[alg]
+    sig = crypto.sign(alg, pair.private, pair.public_pem, b"decision")
+    assert crypto.verify(alg, pair.public_pem, b"decision", base64.b64encode(sig).decode()) is False  # type: ignore[arg-type]
+
+
 def _spki(prefix_hex: str, point: bytes) -> str:
     return "-----BEGIN PUBLIC KEY-----\n" + base64.b64encode(bytes.fromhex(prefix_hex) + point).decode() + \
         "\n-----END PUBLIC KEY-----\n"
