@@ -101,11 +101,13 @@ def test_master_keys_are_read_as_base64_or_hex_of_32_bytes_or_more() -> None:
     assert decode_master(raw.hex()) == raw
     assert decode_master(base64.b64encode(raw).decode()) == raw
     assert decode_master(base64.urlsafe_b64encode(raw).decode().rstrip("=")) == raw
-    for bad in ("", "not base64 at all!", base64.b64encode(b"x" * 31).decode(), "ab" * 20):
+    # "ab" * 32 + "c": 65 hex digits, a typo; bytes.fromhex raised a bare ValueError (English, from pydantic).
+    for bad in ("", "not base64 at all!", base64.b64encode(b"x" * 31).decode(), "ab" * 20, "ab" * 32 + "c"):
         with pytest.raises(KeyringError, match="至少 32 字节"):
             decode_master(bad)
-    with pytest.raises(KeyringError, match="只能由字母"):
-        keyring_from({"bad id!": K1}, None, "sm4-gcm")
+    for bad_id in ("bad id!", "k2026\n", "", "x" * 33):
+        with pytest.raises(KeyringError, match="只能由字母"):
+            keyring_from({bad_id: K1}, None, "sm4-gcm")
 
 
 def test_development_derives_a_key_and_production_does_not() -> None:
