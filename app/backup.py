@@ -561,7 +561,7 @@ def _latest_exported_seq(settings: Any, path: Path, chain: str | None) -> int | 
 
     if chain is None or not path.is_file():
         return None
-    found = latest_head(path, ChainKey(settings.audit_hmac_key()), chain)
+    found = latest_head(path, ChainKey.from_settings(settings), chain)
     return found.head.seq if found.head is not None else None
 
 

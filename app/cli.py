@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,7 @@ def _fail(message: str, code: int = 2) -> int:
 def guarded(run: Callable[[], int]) -> int:
     """Run a command, turning what an operator can get wrong into one clear line and an exit code."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -51,8 +53,14 @@ def guarded(run: Callable[[], int]) -> int:
     try:
         return run()
     except ValidationError as exc:  # settings read from GOVFLOW_* variables
-        problems = "；".join(f"{'.'.join(map(str, e['loc'])) or '设置'}：{e['msg']}" for e in exc.errors())
+        # Each error's place and message only, never its input (a secret, a master key).
+        problems = "；".join(f"{'.'.join(map(str, e['loc'])) or '设置'}：{e['msg'].removeprefix('Value error, ')}"
+                            for e in exc.errors(include_input=False))
         return _fail(f"配置无效（请检查 GOVFLOW_* 环境变量或 .env）：{problems}")
+    except SettingsError as exc:  # a variable that holds JSON (a dict, a list) does not parse; never show its value
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"GOVFLOW_{field.group(1).upper()}" if field else "某个 GOVFLOW_* 变量"
+        return _fail(f"配置无效（请检查 GOVFLOW_* 环境变量或 .env）：{name} 的值不是有效的 JSON")
     except NotMigrated as exc:
         return _fail(str(exc))
     except DomainError as exc:
@@ -97,7 +105,8 @@ def _run(argv: list[str] | None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("migrate", help="执行数据库迁移")
     sub.add_parser("seed-demo", help="导入演示数据（区划、部门、用户、目录）")
-    check = sub.add_parser("verify-audit", help="校验审计链（重算带密钥的哈希链，并对照最近导出的链头）",
+    check = sub.add_parser("verify-audit", help="校验审计链（重算带密钥的哈希链，并对照最近导出的链头；"
+                                                 "按哈希算法分段列出，如 HMAC-SHA256、HMAC-SM3）",
                            description="退出码：0 完整且与导出的链头一致；1 已损坏；2 可重算通过但没有可对照的导出链头")
     check.add_argument("--head-file", help="导出链头的文件（默认 GOVFLOW_AUDIT_HEAD_EXPORT_PATH），"
                                             "如从 webhook 接收方取回的副本")

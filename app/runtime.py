@@ -34,7 +34,7 @@ def build_runtime(settings: Settings) -> Runtime:
     # The audit key rides on every session, so events are chained under it whoever commits them.
     # So are the deployed definitions' metadata, cached once for the runner and the areas' hooks alike.
     definitions: dict[int, DefinitionInfo] = {}
-    db = Database(settings.database_url, session_info={KEY_INFO: ChainKey(settings.audit_hmac_key()),
+    db = Database(settings.database_url, session_info={KEY_INFO: ChainKey.from_settings(settings),
                                                        DEFINITIONS_INFO: definitions})
     engine = Engine(script_timeout=settings.script_timeout_seconds, script_memory_mb=settings.script_memory_mb,
                     script_workers=settings.script_workers)

@@ -5,9 +5,11 @@ Whoever can write the database can cut the chain's tail and move `audit_head` ba
 left still verifies. The last exported head is the witness: verification fails unless the chain still
 holds that event with that hash.
 
-A line: {"at": ..., "chain": ..., "hash": ..., "keyed_from": ..., "mac": ..., "seq": ..., "v": 1}; the
-mac is the HMAC-SHA256, under the audit key, of the other fields (canonical JSON after a domain label,
-so a line's mac can never pass for an event's hash or the reverse).
+A line (version 2): {"alg": ..., "at": ..., "chain": ..., "hash": ..., "keyed_from": ..., "mac": ...,
+"seq": ..., "v": 2}; the mac is the HMAC named by "alg" (the crypto suite's when exported: "hmac-sha256"
+or "hmac-sm3"), under the audit key, of the other fields (canonical JSON after a domain label, so a
+line's mac can never pass for an event's hash or the reverse). Version 1 lines, written before the
+suites existed, have no "alg" and an HMAC-SHA256 mac: they still parse.
 """
 
 from __future__ import annotations
@@ -15,47 +17,58 @@ from __future__ import annotations
 import hmac
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from app.audit.models import KEYED, KEYED_ALGS
 from app.audit.service import ChainKey, ExportedHead
 
-VERSION = 1
-_DOMAIN = b"govflow audit head v1\n"
+VERSION = 2
+_DOMAINS = {1: b"govflow audit head v1\n", 2: b"govflow audit head v2\n"}
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 # Read the file from its end, this much first (a line is ~250 bytes), more only when needed.
 _TAIL_BYTES = 64 * 1024
 
 
-def _fields(head: ExportedHead) -> dict[str, Any]:
-    return {"v": VERSION, "chain": head.chain, "seq": head.seq, "hash": head.hash,
-            "keyed_from": head.keyed_from, "at": head.at}
+def _fields(head: ExportedHead, version: int) -> dict[str, Any]:
+    fields = {"v": version, "chain": head.chain, "seq": head.seq, "hash": head.hash,
+              "keyed_from": head.keyed_from, "at": head.at}
+    if version >= 2:
+        fields["alg"] = head.alg
+    return fields
 
 
-def _mac(key: ChainKey, fields: dict[str, Any]) -> str:
-    return key.mac(_DOMAIN + _CANONICAL.encode(fields).encode("utf-8"))
+def _mac(key: ChainKey, alg: str, version: int, fields: dict[str, Any]) -> str:
+    return key.mac_under(alg, _DOMAINS[version] + _CANONICAL.encode(fields).encode("utf-8"))
 
 
 def head_line(key: ChainKey, head: ExportedHead) -> str:
-    """Return the signed line (newline included) that exports a head."""
-    fields = _fields(head)
-    return _CANONICAL.encode({**fields, "mac": _mac(key, fields)}) + "\n"
+    """Return the signed line (newline included) that exports a head, its mac under the key's algorithm."""
+    fields = _fields(replace(head, alg=key.alg), VERSION)
+    return _CANONICAL.encode({**fields, "mac": _mac(key, key.alg, VERSION, fields)}) + "\n"
 
 
 def parse_line(key: ChainKey, line: str | bytes) -> ExportedHead | None:
     """Return the head a line exports, or None if it is not a line of ours or its mac does not verify."""
     try:
         data = json.loads(line)
-        if not isinstance(data, dict) or data.get("v") != VERSION:
+        if not isinstance(data, dict) or data.get("v") not in _DOMAINS or type(data["v"]) is not int:
+            return None
+        version = data["v"]
+        alg = KEYED if version == 1 else data["alg"]
+        if alg not in KEYED_ALGS:
             return None
         keyed_from = data["keyed_from"]
         head = ExportedHead(chain=str(data["chain"]), seq=int(data["seq"]), hash=str(data["hash"]),
-                            keyed_from=None if keyed_from is None else int(keyed_from), at=str(data["at"]))
-        mac = str(data["mac"])
-    except (ValueError, TypeError, KeyError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                            keyed_from=None if keyed_from is None else int(keyed_from), at=str(data["at"]),
+                            alg=alg)
+        # As bytes: compare_digest refuses a str with non-ASCII characters (a damaged line must not raise).
+        mac = str(data["mac"]).encode("utf-8", "replace")
+        expected = _mac(key, alg, version, _fields(head, version)).encode("ascii")
+    except (ValueError, TypeError, KeyError):  # JSONDecodeError, UnicodeError (a lone surrogate) are ValueErrors
         return None
-    return head if hmac.compare_digest(_mac(key, _fields(head)), mac) else None
+    return head if hmac.compare_digest(expected, mac) else None
 
 
 def append_line(path: Path, line: str) -> None:

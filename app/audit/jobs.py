@@ -40,7 +40,7 @@ def export_audit_head(rt: Runtime) -> dict[str, Any]:
     # moved forward must not date an export in the future).
     exported = ExportedHead(chain=chain, seq=result.head_seq, hash=result.head_hash,
                             keyed_from=result.keyed_from,
-                            at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                            at=datetime.now(timezone.utc).isoformat(timespec="seconds"), alg=key.alg)
     line = head_line(key, exported)
     errors: dict[str, str] = {}
     try:
@@ -60,5 +60,5 @@ def export_audit_head(rt: Runtime) -> dict[str, Any]:
             errors["webhook"] = f"{type(exc).__name__}: {exc}"
         if "webhook" in errors:
             log.error("audit head not posted to the webhook: %s", errors["webhook"])
-    return {"exported": not errors, "seq": exported.seq, "hash": exported.hash, "file": str(path),
-            "webhook": bool(url), "checked_events": result.events, "errors": errors}
+    return {"exported": not errors, "seq": exported.seq, "hash": exported.hash, "alg": exported.alg,
+            "file": str(path), "webhook": bool(url), "checked_events": result.events, "errors": errors}

@@ -48,7 +48,7 @@ ACTION_ZH: dict[str, str] = {
     "rectification.withdrawn": "撤回整改通知", "rectification.prefix_set": "设置文号前缀",
     # administration
     "attachment.uploaded": "上传附件", "calendar.year_loaded": "导入年度工作日历", "clock.moved": "调整演示时钟",
-    "department.created": "新增部门",
+    "department.created": "新增部门", "audit.algorithm_changed": "审计链哈希算法变更（新的一段）",
     "user.created": "新增用户", "user.bootstrapped": "创建初始管理员",
     "user.sessions_revoked": "退出全部登录", "user.login_locked": "登录失败过多，账号暂时锁定",
     "login_address.locked": "登录失败过多，网络地址暂时锁定", "demo.seeded": "导入演示数据",

@@ -9,9 +9,14 @@ from sqlmodel import Field, SQLModel
 from app.core.types import UTCDateTime
 
 # How an event's hash was computed. Events written before the chain was keyed keep plain SHA-256
-# (history is never rewritten); every later one is HMAC-SHA256 under the key from settings.
+# (history is never rewritten); every later one is an HMAC under the key from settings, with the hash of
+# the crypto suite in force when it was written (GOVFLOW_CRYPTO_SUITE: HMAC-SHA256 or HMAC-SM3).
 UNKEYED = "sha256"
 KEYED = "hmac-sha256"
+KEYED_SM3 = "hmac-sm3"
+KEYED_ALGS = frozenset({KEYED, KEYED_SM3})
+# The event that opens a new segment of the chain when the suite changes (detail: from, to).
+ALGORITHM_CHANGED = "audit.algorithm_changed"
 
 
 class AuditEvent(SQLModel, table=True):
@@ -33,7 +38,8 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
-    # Migration 0011 labelled the events already written UNKEYED; the service writes every new one KEYED.
+    # Migration 0011 labelled the events already written UNKEYED; the service writes every new one with
+    # one of KEYED_ALGS (the suite's).
     hash_alg: str = Field(default=KEYED, max_length=16)
 
 
@@ -48,3 +54,6 @@ class AuditHead(SQLModel, table=True):
     # Names this chain in the exported heads, so a file that also holds another database's heads
     # (a rebuilt development database, a staging copy) is not read as this one's.
     chain_id: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
+    # The algorithm of the last event appended (migration 0040): an appender whose suite differs starts
+    # a new segment, read from the row it locks anyway (no extra query on the append path).
+    hash_alg: str = Field(default=KEYED, max_length=16, sa_column_kwargs={"server_default": KEYED})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import and_, bindparam, event, insert, select, text, update
 from sqlmodel import Session
 
-from app.audit.models import KEYED, UNKEYED, AuditEvent, AuditHead
+from app.audit.models import ALGORITHM_CHANGED, KEYED, KEYED_SM3, UNKEYED, AuditEvent, AuditHead
 from app.core.history_page import PAGE_SIZE, decode_cursor, page_of
+from app.crypto.algorithms import LABELS_ZH, suite
 
 GENESIS = "0" * 64
 # The key of Session.info (and of the session factory's info) that holds the ChainKey.
@@ -25,8 +26,9 @@ _EVENT = AuditEvent.__table__  # type: ignore[attr-defined]
 HISTORY_CURSOR = "history"
 _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
 # Built once (every write request runs them; a prebuilt statement's cache key is memoized).
-_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
-_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.last_hash, _HEAD.c.hash_alg).where(_HEAD.c.id == 1).with_for_update()
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), last_hash=bindparam("new_hash"),
+                                                         hash_alg=bindparam("new_alg"))
 _INSERT_EVENTS = insert(_EVENT)
 # json.dumps(..., <these options>) builds an encoder per call; these are the same encoders, built once.
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
@@ -41,24 +43,59 @@ _PG_INSERT = text(f"INSERT INTO {_EVENT.name} ({', '.join(_PG_COLUMNS)}) SELECT 
                   + ", ".join(f"{c} {t}" for c, t in _PG_COLUMNS.items()) + ")")
 
 
+# The hash function of each keyed algorithm (models.KEYED_ALGS), by its stored name: the suites' HMACs.
+_MAC_HASH = {KEYED: "sha256", KEYED_SM3: "sm3"}
+
+
 class ChainKey:
-    """The audit chain's HMAC-SHA256 key, from settings (never written to the database).
+    """The audit chain's HMAC key, from settings (never written to the database), and the algorithm new
+    events are written with (the crypto suite's: HMAC-SHA256 or HMAC-SM3).
 
     Whoever can write the database but does not hold the key cannot compute the hash of an event they
-    rewrote, nor of the events after it: the rewrite fails verification.
+    rewrote, nor of the events after it: the rewrite fails verification. Events written under the other
+    keyed algorithm (before the suite changed) verify with the same key.
     """
 
-    __slots__ = ("_key",)
+    __slots__ = ("_key", "alg", "_hash")
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, alg: str = KEYED) -> None:
+        try:
+            self._hash = _MAC_HASH[alg]
+        except KeyError:
+            raise ValueError(f"not a keyed audit chain algorithm: {alg!r}") from None
+        try:  # at start-up, not at the first commit: an OpenSSL without SM3 (a FIPS build) says so here
+            hmac.digest(b"", b"", self._hash)
+        except ValueError:
+            raise ValueError(f"{alg}: this Python's OpenSSL has no {self._hash}") from None
         self._key = key
+        self.alg = alg
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ChainKey:
+        """Return the chain key of settings: GOVFLOW_AUDIT_KEY under the suite's HMAC (GOVFLOW_CRYPTO_SUITE)."""
+        return cls(settings.audit_hmac_key(), suite(settings.crypto_suite).hmac)
 
     def mac(self, payload: bytes) -> str:
-        """Return the hex HMAC-SHA256 of a payload (one C call: the append path is hot)."""
-        return hmac.digest(self._key, payload, "sha256").hex()
+        """Return the hex HMAC of a payload under this key's algorithm (one C call: the append path is hot)."""
+        return hmac.digest(self._key, payload, self._hash).hex()
+
+    def mac_under(self, alg: str, payload: bytes) -> str:
+        """Return the hex HMAC of a payload under a named keyed algorithm (KeyError if it is not one)."""
+        return hmac.digest(self._key, payload, _MAC_HASH[alg]).hex()
 
     def __repr__(self) -> str:
-        return "ChainKey(<hidden>)"
+        return f"ChainKey(<hidden>, {self.alg!r})"
+
+
+def alg_label_zh(hash_alg: str) -> str:
+    """Return the Chinese name of an event's hash algorithm (verify-audit, the admin API)."""
+    return LABELS_ZH.get("sha256-unkeyed" if hash_alg == UNKEYED else hash_alg, hash_alg)
+
+
+def segments_zh(segments: list[tuple[int, int, str]]) -> str:
+    """Tell which events were hashed with which algorithm: “第 1–1200 条：HMAC-SHA256；第 1201–1250 条：…”."""
+    return "；".join(f"第 {first}–{last} 条：{alg_label_zh(alg)}" if first != last
+                    else f"第 {first} 条：{alg_label_zh(alg)}" for first, last, alg in segments)
 
 
 def _payload(prev_hash: str, seq: int, at: datetime, actor: str, action: str, entity_type: str,
@@ -77,13 +114,13 @@ def chain_key(session: Session) -> ChainKey:
     return key
 
 
-def _lock_head(session: Session) -> tuple[int, str]:
+def _lock_head(session: Session) -> tuple[int, str, str]:
     # The head row is the chain's mutex: appenders queue on it until their transaction ends, so
     # two transactions can never link to the same predecessor.
     row = session.connection().execute(_LOCK_HEAD).first()
     if row is None:
         raise RuntimeError("audit_head row missing: run the migrations")
-    return int(row[0]), str(row[1])
+    return int(row[0]), str(row[1]), str(row[2])
 
 
 def append(session: Session, *, at: datetime, actor: str, action: str, entity_type: str,
@@ -130,9 +167,18 @@ def _as_json(detail: dict[str, Any]) -> dict[str, Any]:
 
 
 def append_many(session: Session, events: list[dict[str, Any]]) -> None:
-    """Chain and insert events under one lock of the chain head (Core statements: this is hot)."""
+    """Chain and insert events under one lock of the chain head (Core statements: this is hot).
+
+    When the key's algorithm is not the one of the chain's last event (the suite was changed), the
+    events are preceded by an ``audit.algorithm_changed`` event, the first of the new segment: the
+    switch is on the record, in the chain itself, and nothing written before is rehashed.
+    """
     key = chain_key(session)
-    seq, prev = _lock_head(session)
+    seq, prev, head_alg = _lock_head(session)
+    if head_alg != key.alg and seq > 0:
+        events = [dict(at=events[0]["at"], actor="system", action=ALGORITHM_CHANGED, entity_type="audit_chain",
+                       entity_id="head", detail={"from": head_alg, "to": key.alg}, instance_id=None), *events]
+    alg = key.alg
     rows: list[dict[str, Any]] = []
     for ev in events:
         seq += 1
@@ -144,7 +190,7 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> None:
         rows.append(dict(seq=seq, at=at, actor=ev["actor"], action=ev["action"],
                          entity_type=ev["entity_type"], entity_id=entity_id,
                          instance_id=ev.get("instance_id"), detail=detail, prev_hash=prev, hash=digest,
-                         hash_alg=KEYED))
+                         hash_alg=alg))
         prev = digest
     conn = session.connection()
     if conn.dialect.name == "postgresql":
@@ -153,7 +199,7 @@ def append_many(session: Session, events: list[dict[str, Any]]) -> None:
         conn.execute(_PG_INSERT, {"rows": json.dumps(rows, default=lru_cache(maxsize=8)(datetime.isoformat))})
     else:
         conn.execute(_INSERT_EVENTS, rows)
-    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev, "new_alg": alg})
 
 
 @dataclass(frozen=True)
@@ -165,6 +211,7 @@ class ExportedHead:
     hash: str
     keyed_from: int | None  # the first keyed event at the time of export (None: none yet)
     at: str  # when it was exported (ISO 8601, UTC)
+    alg: str = KEYED  # the HMAC of the exported line (version 1 lines: HMAC-SHA256)
 
 
 # Why verification stopped, in the words an auditor reads (CLI, API, logs).
@@ -191,10 +238,17 @@ class Verification:
     head_hash: str = GENESIS
     keyed_from: int | None = None
     chain: str = ""
+    # The events walked, in runs of one hash algorithm: [(first seq, last seq, hash_alg), ...] (up to the
+    # first bad event when verification failed). A change of suite starts a new segment.
+    segments: list[tuple[int, int, str]] = field(default_factory=list)
 
     @property
     def reason_zh(self) -> str | None:
         return REASON_ZH.get(self.reason or "")
+
+    @property
+    def segments_zh(self) -> str:
+        return segments_zh(self.segments)
 
 
 _VERIFY_COLUMNS = (_EVENT.c.seq, _EVENT.c.at, _EVENT.c.actor, _EVENT.c.action, _EVENT.c.entity_type,
@@ -218,7 +272,8 @@ def verify(session: Session, *, anchor: ExportedHead | None = None, since: Expor
     ``anchor``: the latest exported head; the chain must hold that event with that hash (a rewrite before
     it, or a cut tail with the head moved back, fails). ``since``: an exported head already checked (the
     export job's previous one): only the events after it are walked, from its hash.
-    Events are HMAC-SHA256 under the key, except a prefix written before the chain was keyed; an unkeyed
+    Events are an HMAC under the key (HMAC-SHA256 or HMAC-SM3, each event naming its own, in any order:
+    a change of suite starts a segment), except a prefix written before the chain was keyed; an unkeyed
     event after a keyed one, or after an exported head, is a downgrade and fails.
     """
     key = key or chain_key(session)
@@ -230,10 +285,16 @@ def verify(session: Session, *, anchor: ExportedHead | None = None, since: Expor
     must_key_from = min((h.keyed_from or h.seq + 1 for h in (anchor, since) if h is not None), default=None)
     result = Verification(False, 0, head_seq=head_seq, head_hash=head_hash, keyed_from=keyed_from,
                           chain=chain)
+    segments: list[list[Any]] = []  # [first, last, alg], extended event by event
+
+    def done() -> Verification:
+        result.keyed_from = keyed_from
+        result.segments = [(first, last, alg) for first, last, alg in segments]
+        return result
 
     def fail(bad_seq: int, reason: str) -> Verification:
-        result.first_bad_seq, result.reason, result.keyed_from = bad_seq, reason, keyed_from
-        return result
+        result.first_bad_seq, result.reason = bad_seq, reason
+        return done()
 
     if anchor is not None and anchor.chain != chain:
         raise ValueError("the exported head belongs to another chain")
@@ -252,27 +313,33 @@ def verify(session: Session, *, anchor: ExportedHead | None = None, since: Expor
                 return fail(seq, "broken_link")
             payload = _payload(row.prev_hash, row.seq, row.at, row.actor, row.action, row.entity_type,
                                row.entity_id, row.instance_id, row.detail)
-            if row.hash_alg == KEYED:
+            alg = row.hash_alg
+            if alg in _MAC_HASH:
                 keyed_from = keyed_from or seq
-                digest = key.mac(payload)
-            elif row.hash_alg == UNKEYED:
+                digest = key.mac(payload) if alg == key.alg else key.mac_under(alg, payload)
+            elif alg == UNKEYED:
                 if keyed_from is not None or (must_key_from is not None and seq >= must_key_from):
                     return fail(seq, "downgraded")
                 digest = hashlib.sha256(payload).hexdigest()
             else:
                 return fail(seq, "unknown_algorithm")
-            if not hmac.compare_digest(digest, row.hash):
+            # As bytes: compare_digest raises on a str with non-ASCII characters (a hash a forger wrote).
+            if not hmac.compare_digest(digest.encode(), row.hash.encode("utf-8", "replace")):
                 return fail(seq, "altered_event")
             if anchor is not None and seq == anchor.seq and row.hash != anchor.hash:
                 return fail(seq, "anchor_mismatch")
             prev = row.hash
             result.events += 1
+            if segments and segments[-1][2] == alg:
+                segments[-1][1] = seq
+            else:
+                segments.append([seq, seq, alg])
     if prev != head_hash:
         return fail(head_seq, "head_mismatch")
     if anchor is not None and anchor.seq > head_seq:
         return fail(head_seq + 1, "anchor_missing")
-    result.ok, result.keyed_from = True, keyed_from
-    return result
+    result.ok = True
+    return done()
 
 
 def history(session: Session, *, entity_type: str | None = None, entity_id: str | int | None = None,

@@ -64,7 +64,10 @@ def check_secret(setting: str, value: str | None) -> None:
 class Settings(BaseSettings):
     """Service settings; every provincial detail is data or a setting here."""
 
-    model_config = SettingsConfigDict(env_prefix="GOVFLOW_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a ValidationError's text (a start-up traceback, a log) would otherwise carry
+    # the input, i.e. every setting read, secrets and master keys included. Secrets are left out of repr.
+    model_config = SettingsConfigDict(env_prefix="GOVFLOW_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)
 
     environment: Literal["development", "production", "test"] = "development"
     # Log lines on stderr: JSON (one object per line, for a log collector) or readable text. JSON by
@@ -74,8 +77,8 @@ class Settings(BaseSettings):
     # The lowest level logged (access lines are INFO; WARNING keeps only problems).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     database_url: str = f"sqlite:///{ROOT / 'var' / 'govflow.db'}"
-    secret_key: str = PLACEHOLDER_SECRET
-    bootstrap_admin_password: str | None = None
+    secret_key: str = Field(default=PLACEHOLDER_SECRET, repr=False)
+    bootstrap_admin_password: str | None = Field(default=None, repr=False)
     enable_time_travel: bool = False
     run_scheduler: bool = False
     access_token_minutes: int = 8 * 60
@@ -113,18 +116,19 @@ class Settings(BaseSettings):
     # Notifications also go to this webhook (a province's SMS or 政务钉钉 gateway) when set.
     notification_webhook_url: str | None = None
     # Signs each webhook body: header X-GovFlow-Signature: sha256=<hex HMAC-SHA256 of the body>.
-    notification_webhook_secret: str | None = None
+    notification_webhook_secret: str | None = Field(default=None, repr=False)
     notification_max_attempts: int = 8
     # Art. 29 notice numbers, e.g. 豫数整改〔2026〕12号: {prefix} is the issuing authority's (data: table
     # rectification_authority), {year} the calendar year in Asia/Shanghai, {seq} its sequence that year.
     rectification_number_pattern: str = "{prefix}〔{year}〕{seq}号"
     # The longest rectification deadline an authority may set, in working days (the regulation is silent).
     rectification_max_working_days: int = 120
-    # Art. 12 (records traceable): the audit chain is keyed with HMAC-SHA256 under this key, which lives
-    # here only, never in the database, so whoever can write the database cannot recompute a chain that
-    # verifies. Production refuses a missing or weak one; development and test derive one from the
-    # secret key. Changing it makes every event written before unverifiable.
-    audit_key: str | None = None
+    # Art. 12 (records traceable): the audit chain is keyed with an HMAC under this key (HMAC-SHA256, or
+    # HMAC-SM3 under the "sm" crypto suite), which lives here only, never in the database, so whoever
+    # can write the database cannot recompute a chain that verifies. Production refuses a missing or weak
+    # one; development and test derive one from the secret key. Changing it makes every event written
+    # before unverifiable; changing the suite does not (a new segment starts, app/audit/service.py).
+    audit_key: str | None = Field(default=None, repr=False)
     # Art. 26 (encryption, certificates, electronic signatures): the algorithms of new audit events,
     # attachment encryption and signatures. "intl": HMAC-SHA256, AES-256-GCM, ECDSA P-256; "sm": China's
     # commercial cryptography, HMAC-SM3, SM4-GCM, SM2 (app/crypto/algorithms.py). What was written under
@@ -158,7 +162,7 @@ class Settings(BaseSettings):
     # Operations (issue 13). /metrics answers a client whose address is in one of these networks, or one
     # sending "Authorization: Bearer <metrics_token>"; anyone else gets 403. Behind a reverse proxy the
     # client address is the proxy's unless uvicorn trusts its X-Forwarded-For (--forwarded-allow-ips).
-    metrics_token: str | None = None
+    metrics_token: str | None = Field(default=None, repr=False)
     metrics_allow_networks: list[str] = ["127.0.0.1/32", "::1/128"]
     # /readyz fails when the newest scheduler heartbeat (every 10 s from each scheduler) is older than this.
     scheduler_heartbeat_stale_seconds: int = Field(default=30, ge=5)

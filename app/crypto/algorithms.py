@@ -29,7 +29,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
@@ -281,7 +281,7 @@ def verify(alg: str, public_pem: str, message: bytes, signature: bytes) -> bool:
         try:
             point = _sm2_point(public_pem)
             r, s = decode_dss_signature(signature)
-        except (SignatureKeyError, ValueError):
+        except (SignatureKeyError, ValueError, TypeError):
             return False
         if not (0 < r < 2 ** 256 and 0 < s < 2 ** 256):
             return False
@@ -302,7 +302,8 @@ def verify(alg: str, public_pem: str, message: bytes, signature: bytes) -> bool:
                 return False
             key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
             return True
-        except (InvalidSignature, ValueError, TypeError, UnicodeEncodeError):
+        # UnsupportedAlgorithm: a key on another curve (an SM2 key given as a P-256 one).
+        except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError, UnicodeEncodeError):
             return False
     raise UnknownAlgorithm(alg)
 

@@ -36,7 +36,7 @@ def decode_master(value: str) -> bytes:
     """Return the bytes of a master key given in settings (base64 or hex of at least 32 bytes)."""
     raw: bytes | None = None
     text = value.strip()
-    if re.fullmatch(r"[0-9a-fA-F]{64,}", text):
+    if re.fullmatch(r"(?:[0-9a-fA-F]{2}){32,}", text):  # whole bytes only: 65 hex digits fall to the refusal
         raw = bytes.fromhex(text)
     else:
         try:
@@ -122,7 +122,7 @@ def keyring_from(master_keys: dict[str, str], current: str | None, cipher: str, 
     ``dev_secret`` (None in production: then master keys are required)."""
     keys: dict[str, bytes] = {}
     for key_id, value in master_keys.items():
-        if not KEY_ID.match(key_id):
+        if not KEY_ID.fullmatch(key_id):  # (match's $ would let a trailing newline through)
             raise KeyringError(f"主密钥编号“{key_id[:40]}”只能由字母、数字、点、下划线和连字符组成（最长32个字符）")
         keys[key_id] = decode_master(value)
     if not keys:

@@ -273,8 +273,14 @@ def test_an_unkeyed_history_stays_as_written_and_cannot_be_extended_unkeyed(blan
 
         add_events(rt, 3)
         outcome = verify_now(rt)
-        assert outcome.verification.ok and outcome.verification.events == 6
+        # Migration 0040 gave the head its last event's algorithm (unkeyed): the first keyed commit
+        # begins with the switch on the record, then its 3 events.
+        assert outcome.verification.ok and outcome.verification.events == 7
         assert outcome.verification.keyed_from == 4
+        assert outcome.verification.segments == [(1, 3, UNKEYED), (4, 7, KEYED)]
+        with rt.db.engine.connect() as conn:
+            switch = rows(conn)[3]
+        assert (switch.action, switch.detail) == ("audit.algorithm_changed", {"from": UNKEYED, "to": KEYED})
         assert run_job(rt, "export-audit-head")["exported"] is True
 
         # Rewriting an unkeyed event and everything after it with plain SHA-256: caught at the first
