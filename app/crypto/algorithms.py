@@ -289,8 +289,11 @@ def verify(alg: str, public_pem: str, message: bytes, signature: bytes) -> bool:
             verifier = gmalg.SM2(None, SM2_DEFAULT_ID, point)
             # On the curve (cheap); the order check of verify_pk costs a scalar multiplication and adds
             # nothing for verification (no secret is combined with the point).
+            # Coordinates must be canonical (< p): gmalg reduces them, so x + p would pass as x.
             core = verifier._core
-            if point[0] != 4 or not core.ecdlp.ec.isvalid(verifier._pk):
+            x, y = verifier._pk
+            if point[0] != 4 or not (0 <= x < core.ecdlp.fp.p and 0 <= y < core.ecdlp.fp.p) \
+                    or not core.ecdlp.ec.isvalid(verifier._pk):
                 return False
             return bool(verifier.verify(message, r.to_bytes(32, "big"), s.to_bytes(32, "big")))
         except (ValueError, ArithmeticError, AttributeError, gmalg.errors.GMError):
