@@ -29,7 +29,8 @@ def _everything_on_disk(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
 
 
-def test_sm4_encrypted_report_through_a_rectification_case(client, as_user, rt, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_sm4_encrypted_report_through_a_rectification_case(
+        client, as_user, rt, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     authority, clerk = as_user("data_reviewer"), as_user("rst_clerk")
     notice = issue(authority)
     # An attachment from before the province turned encryption on.

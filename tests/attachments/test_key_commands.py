@@ -70,7 +70,8 @@ def _wrapped_ids(rt) -> list[str | None]:  # type: ignore[no-untyped-def]
             select(Attachment.wrapped_key).order_by(Attachment.id)).scalars()]
 
 
-def test_rotate_keys_reseals_prints_counts_and_resumes(client, as_user, rt, env, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_rotate_keys_reseals_prints_counts_and_resumes(
+        client, as_user, rt, env, capsys) -> None:  # type: ignore[no-untyped-def]
     rt.settings = rt.settings.model_copy(update={"crypto_suite": "sm", "encrypt_attachments": True,
                                                  "master_keys": {"k1": K1}, "master_key_id": "k1"})
     clerk = as_user("gat_clerk")
@@ -87,7 +88,8 @@ def test_rotate_keys_reseals_prints_counts_and_resumes(client, as_user, rt, env,
     assert [clerk.get(m["url"]).content for m in metas] == [pdf(), pdf(b"b")]
 
 
-def test_rotate_keys_names_the_master_key_it_lacks(client, as_user, rt, env, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_rotate_keys_names_the_master_key_it_lacks(
+        client, as_user, rt, env, capsys) -> None:  # type: ignore[no-untyped-def]
     rt.settings = rt.settings.model_copy(update={"crypto_suite": "sm", "encrypt_attachments": True,
                                                  "master_keys": {"k1": K1}, "master_key_id": "k1"})
     meta = _upload(as_user("gat_clerk"), "a.pdf", pdf())
@@ -126,7 +128,8 @@ def test_encrypt_attachments_encrypts_old_files_and_removes_the_plaintext(
     assert code == 0 and "已加密附件 0 个，删除明文文件 0 个" in out
 
 
-def test_encrypt_attachments_leaves_a_damaged_file_and_says_so(client, as_user, rt, env, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_encrypt_attachments_leaves_a_damaged_file_and_says_so(
+        client, as_user, rt, env, capsys) -> None:  # type: ignore[no-untyped-def]
     clerk = as_user("gat_clerk")
     good, bad = _upload(clerk, "a.pdf", pdf()), _upload(clerk, "b.pdf", pdf(b"b"))
     path = rt.settings.attachments_dir / bad["sha256"][:2] / bad["sha256"]

@@ -56,7 +56,8 @@ def test_existing_rows_stay_plaintext_with_their_sha256_as_checksum(empty_url: s
         row = conn.execute(sa.text("SELECT checksum_alg, checksum, cipher, storage_name, wrapped_key "
                                    "FROM attachment WHERE id = :id"), {"id": attachment_id}).one()
         assert tuple(row) == ("sha256", sha, None, None, None)
-        values = conn.execute(sa.text("SELECT * FROM attachment WHERE id = :id"), {"id": attachment_id}).mappings().one()
+        values = conn.execute(sa.text("SELECT * FROM attachment WHERE id = :id"),
+                              {"id": attachment_id}).mappings().one()
     engine.dispose()
     root = tmp_path / "attachments"
     (root / sha[:2]).mkdir(parents=True)
