@@ -151,14 +151,12 @@ def _sealed_keys(conn: Connection) -> dict[str, Any]:
     if "attachment" not in inspect(conn).get_table_names() or "wrapped_key" not in {
             c["name"] for c in inspect(conn).get_columns("attachment")}:
         return {"encrypted_attachments": 0, "master_key_ids": []}
-    count, ids = 0, set()
-    rows = conn.execution_options(yield_per=1000).execute(
-        text("SELECT wrapped_key FROM attachment WHERE wrapped_key IS NOT NULL"))
-    for (sealed,) in rows:
-        count += 1
-        parts = str(sealed).split(":")
-        if len(parts) == 4:
-            ids.add(parts[1])
+    # A sealed key is "v1:<master key id>:<cipher>:<base64>": group by the id, in the database.
+    kid = ("split_part(wrapped_key, ':', 2)" if conn.dialect.name == "postgresql"
+           else "substr(wrapped_key, 4, instr(substr(wrapped_key, 4), ':') - 1)")
+    counts = dict(conn.execute(text(f"SELECT {kid}, count(*) FROM attachment WHERE wrapped_key IS NOT NULL "
+                                    f"GROUP BY {kid}")).all())
+    count, ids = sum(counts.values()), {str(k) for k in counts}
     return {"encrypted_attachments": count, "master_key_ids": sorted(ids)}
 
 

@@ -223,7 +223,7 @@ def _rotate_keys(rt) -> int:  # type: ignore[no-untyped-def]
             counts = rotation.rotate_all(session, keyring)
         except KeyringError as exc:
             raise CommandError(f"{exc}（此前的批次已提交；配置好主密钥后重新运行即可继续）") from None
-    print(f"当前主密钥：{keyring.current}（{LABELS_ZH.get(keyring.cipher, keyring.cipher)}）")
+    print(f"当前主密钥：{keyring.current}，封装算法 {LABELS_ZH.get(keyring.cipher, keyring.cipher)}")
     for name, count in counts.items():
         print(f"{rotation.RESEALERS[name].label_zh}：重新封装 {count} 个")
     return 0

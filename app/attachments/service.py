@@ -133,14 +133,14 @@ class StoredFile:
     wrapped_key: str | None = None
 
 
+KEY_UNAVAILABLE = "attachment_key_unavailable"
+
+
 def _keyring(settings: Settings) -> Keyring:
     try:
         return settings.keyring()
     except KeyringError as exc:
         raise Conflict(f"附件加密所需的主密钥不可用：{exc}。请联系管理员", code=KEY_UNAVAILABLE) from None
-
-
-KEY_UNAVAILABLE = "attachment_key_unavailable"
 
 
 def write_file(settings: Settings, filename: str, stream: Any) -> StoredFile:
