@@ -5,8 +5,11 @@ and renamed when complete, holding in this order:
 
 - the database: ``database.sqlite3`` (SQLite's online backup API: a consistent copy while the service
   runs) or ``database.pgdump`` (``pg_dump --format=custom``: one consistent snapshot);
-- ``attachments/…``: the attachment files (content-addressed: a file is never rewritten, so the folder
-  read after the database holds every file the copied rows name);
+- ``attachments/…``: the attachment files, as they are on disk (plaintext ones content-addressed,
+  encrypted ones under a random name of their own, ``enc/…``: either way a file is never rewritten, so
+  the folder read after the database holds every file the copied rows name). Encrypted files are copied
+  encrypted; their data keys are in the database, sealed by master keys that are NOT in the archive (they
+  are in settings, GOVFLOW_MASTER_KEYS): the manifest names the master key ids a restore needs;
 - ``audit-head.jsonl``: the exported audit chain heads, when the file exists;
 - ``manifest.json``: what the archive holds (format, time, version, database kind and schema revision,
   the audit chain head, attachment count and bytes) and the sha256 and size of every other member.
@@ -140,6 +143,21 @@ def _state(conn: Connection) -> DatabaseState:
     if conn.dialect.name == "sqlite":
         server = sqlite3.sqlite_version
     return DatabaseState(revision, audit, server, len(names))
+
+
+def _sealed_keys(conn: Connection) -> dict[str, Any]:
+    """Count the encrypted attachments and name the master keys their data keys are sealed under (the keys
+    themselves are in settings, never in a backup)."""
+    if "attachment" not in inspect(conn).get_table_names() or "wrapped_key" not in {
+            c["name"] for c in inspect(conn).get_columns("attachment")}:
+        return {"encrypted_attachments": 0, "master_key_ids": []}
+    # A sealed key is "v1:<master key id>:<cipher>:<base64>": group by the id, in the database.
+    kid = ("split_part(wrapped_key, ':', 2)" if conn.dialect.name == "postgresql"
+           else "substr(wrapped_key, 4, instr(substr(wrapped_key, 4), ':') - 1)")
+    counts = dict(conn.execute(text(f"SELECT {kid}, count(*) FROM attachment WHERE wrapped_key IS NOT NULL "
+                                    f"GROUP BY {kid}")).all())
+    count, ids = sum(counts.values()), {str(k) for k in counts}
+    return {"encrypted_attachments": count, "master_key_ids": sorted(ids)}
 
 
 def _pg_tables(conn: Connection) -> int:
@@ -290,6 +308,7 @@ def backup(settings: Any, out_dir: Path | None = None, *, now: datetime | None =
     try:
         with engine.connect() as conn:  # unreachable: OperationalError, told by app.cli.guarded
             state = _state(conn)
+            sealed = _sealed_keys(conn)
             conn.rollback()
     finally:
         engine.dispose()
@@ -331,6 +350,7 @@ def backup(settings: Any, out_dir: Path | None = None, *, now: datetime | None =
                     "audit_head": state.audit,
                     "audit_head_export": head_file.is_file(),
                     "attachments": {"count": count, "bytes": size},
+                    "encryption": sealed,
                     "members": writer.members,
                 }
                 writer.add_bytes(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
@@ -531,7 +551,7 @@ def _restore_attachments(tar: tarfile.TarFile, manifest: dict[str, Any], root: P
         try:
             with os.fdopen(fd, "wb") as out, tar.extractfile(name) as src:  # type: ignore[union-attr]
                 shutil.copyfileobj(src, out, _CHUNK)
-            os.replace(tmp, target)  # content-addressed: the same name always holds the same bytes
+            os.replace(tmp, target)  # never rewritten: the same name always holds the same bytes
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -622,6 +642,10 @@ def summary_zh(r: Restored, archive: Path) -> list[str]:
     lines = [f"已从 {archive} 恢复（备份于 {m.get('created_at')}，GovFlow {m.get('govflow_version')}）：",
              f"- 数据库：{shown(r.url)}（{KIND_ZH[m['database']['kind']]}，结构版本 {r.state.revision or '未知'}）",
              f"- 附件：{r.attachments} 个文件 → {r.attachments_dir}"]
+    sealed = m.get("encryption") or {}
+    if sealed.get("encrypted_attachments"):
+        lines.append(f"- 其中加密保存的附件 {sealed['encrypted_attachments']} 个：主密钥不在备份中，恢复后的服务须配置主密钥 "
+                     f"{'、'.join(sealed.get('master_key_ids') or [])}（GOVFLOW_MASTER_KEYS），否则无法下载这些附件")
     if r.head_lines_added:
         how = "补入" if r.head_file_existed else "写入"
         lines.append(f"- 审计链头导出文件：{how} {r.head_lines_added} 行 → {r.head_file}")

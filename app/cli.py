@@ -1,7 +1,8 @@
-"""Command line: `python -m app.cli migrate | seed-demo | verify-audit | load-calendar FILE | backup | restore`
-(also installed as the console script `govflow`).
+"""Command line: `python -m app.cli migrate | seed-demo | verify-audit | load-calendar FILE | backup | restore
+| rotate-keys | encrypt-attachments` (also installed as the console script `govflow`).
 
-Exit codes: 0 done; 1 the audit chain is broken; 2 bad input, invalid settings or a database not
+Exit codes: 0 done; 1 the audit chain is broken (verify-audit), an archive or file failed its checksum
+(usage-search, encrypt-attachments); 2 bad input, invalid settings or a database not
 migrated; 3 the database cannot be reached. Each failure is one Chinese line on stderr, no traceback.
 """
 
@@ -130,6 +131,13 @@ def _run(argv: list[str] | None) -> int:
     search.add_argument("--from", dest="date_from", help="起始日期（含），YYYY-MM-DD，北京时间")
     search.add_argument("--to", dest="date_to", help="截止日期（含），YYYY-MM-DD，北京时间")
     search.add_argument("--archive-dir", type=Path, help="归档目录（默认 GOVFLOW_USAGE_ARCHIVE_DIR）")
+    sub.add_parser("rotate-keys", help="用当前主密钥重新封装全部数据密钥和签名私钥（文件、签名不变）",
+                   description="先在 GOVFLOW_MASTER_KEYS 中加入新主密钥并以 GOVFLOW_MASTER_KEY_ID 指定为当前，"
+                               "旧主密钥保留到本命令完成。分批提交，可中断后重跑；已在当前主密钥下的跳过。")
+    enc = sub.add_parser("encrypt-attachments", help="把加密功能开启前上传的明文附件加密保存（可重复运行）",
+                         description="逐个加密明文附件文件、改登记，再删除不再被引用的明文文件。"
+                                     "须已设置 GOVFLOW_ENCRYPT_ATTACHMENTS=true；运行时不要同时备份。")
+    enc.add_argument("--batch", type=int, default=100, help="每批处理的附件数（默认 100）")
     args = parser.parse_args(argv)
     from app.core.logs import configure_logging
 
@@ -166,6 +174,10 @@ def _run(argv: list[str] | None) -> int:
 
         return search_usage(rt, grant_id=args.grant, date_from=args.date_from, date_to=args.date_to,
                             directory=args.archive_dir)
+    if args.cmd == "rotate-keys":
+        return _rotate_keys(rt)
+    if args.cmd == "encrypt-attachments":
+        return _encrypt_attachments(rt, args.batch)
     if args.cmd == "seed-demo":
         from app.org.seed import load_demo
         from app.startup import prepare
@@ -196,6 +208,52 @@ def _run(argv: list[str] | None) -> int:
         outcome = check_audit(session, path=path)
     print("\n".join(outcome.lines_zh()), file=sys.stdout if outcome.exit_code == 0 else sys.stderr)
     return outcome.exit_code
+
+
+def _keyring(rt):  # type: ignore[no-untyped-def]
+    from app.crypto.keys import KeyringError
+
+    try:
+        return rt.settings.keyring()
+    except KeyringError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _rotate_keys(rt) -> int:  # type: ignore[no-untyped-def]
+    """Re-seal every registered kind of sealed key under the current master key; print the counts."""
+    import app.attachments.service  # noqa: F401  (registers the attachments' re-sealer)
+    from app.crypto import rotation
+    from app.crypto.algorithms import LABELS_ZH
+    from app.crypto.keys import KeyringError
+
+    keyring = _keyring(rt)
+    with rt.db.session() as session:
+        try:
+            counts = rotation.rotate_all(session, keyring)
+        except KeyringError as exc:
+            raise CommandError(f"{exc}（此前的批次已提交；配置好主密钥后重新运行即可继续）") from None
+    print(f"当前主密钥：{keyring.current}，封装算法 {LABELS_ZH.get(keyring.cipher, keyring.cipher)}")
+    for name, count in counts.items():
+        print(f"{rotation.RESEALERS[name].label_zh}：重新封装 {count} 个")
+    return 0
+
+
+def _encrypt_attachments(rt, batch: int) -> int:  # type: ignore[no-untyped-def]
+    """Encrypt the plaintext attachment files (uploaded before encryption was turned on)."""
+    from app.attachments.service import encrypt_existing
+
+    if not rt.settings.encrypt_attachments:
+        raise CommandError("未开启附件加密：请先设置 GOVFLOW_ENCRYPT_ATTACHMENTS=true（并配置主密钥）")
+    if batch < 1:
+        raise CommandError("--batch 须为正整数")
+    _keyring(rt)
+    with rt.db.session() as session:
+        result = encrypt_existing(session, rt.settings, batch=batch)
+    for line in result["problems"]:
+        print(line, file=sys.stderr)
+    print(f"已加密附件 {result['encrypted']} 个，删除明文文件 {result['removed']} 个"
+          + (f"；{result['skipped']} 个未加密（文件缺失或校验不符，见上）" if result["skipped"] else ""))
+    return 0 if not result["skipped"] else 1
 
 
 if __name__ == "__main__":

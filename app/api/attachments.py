@@ -32,8 +32,10 @@ def list_attachments(session: SessionDep, actor: CurrentUser, owner_type: str, o
 
 @router.get("/{attachment_id}")
 def download(attachment_id: int, session: SessionDep, rt: RuntimeDep, actor: CurrentUser) -> Response:
-    """Download a file after the access check and checksum verification."""
+    """Download a file after the access check, decryption (an encrypted file) and checksum verification."""
     row, data = service.open_checked(session, rt.settings, actor, attachment_id)
-    return Response(data, media_type=row.content_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename)}",
-        "X-Content-Type-Options": "nosniff", "X-Checksum-SHA256": row.sha256})
+    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename)}",
+               "X-Content-Type-Options": "nosniff", "X-Checksum-SHA256": row.sha256}
+    if row.checksum_alg != "sha256":
+        headers[f"X-Checksum-{row.checksum_alg.upper()}"] = row.checksum
+    return Response(data, media_type=row.content_type, headers=headers)
