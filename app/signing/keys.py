@@ -89,11 +89,11 @@ def _add_active(session: Session, department: Department, alg: str, keyring: Key
     assert department.id is not None
     row = _new_row(department.id, alg, keyring, at, by)
     # A concurrent first signature of the same department waits on the partial unique index, then does nothing.
-    result = session.execute(_insert(session).values(**row).on_conflict_do_nothing(
-        index_elements=["department_id"], index_where=text(_ACTIVE)))
-    if not result.rowcount:
+    made = session.execute(_insert(session).values(**row).on_conflict_do_nothing(
+        index_elements=["department_id"], index_where=text(_ACTIVE)).returning(_KEYS.c.id)).scalar_one_or_none()
+    if made is None:
         return None
-    key = active_key(session, department.id)
+    key = session.get(SigningKey, made)
     detail: dict[str, Any] = {"alg": alg, "fingerprint": row["fingerprint"], "reason": reason}
     if retired is not None:
         detail.update(retired_fingerprint=retired.fingerprint, retired_alg=retired.alg)
