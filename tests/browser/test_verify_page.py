@@ -60,3 +60,36 @@ def test_printed_notice_and_public_verification(browser, live_server, page, expe
         visitor.screenshot(path=str(screenshot("not-found").parent / "sign-verify-not-found.png"))
     finally:
         visitor_context.close()
+
+
+def test_administrator_rotates_a_key_and_the_printed_reply_carries_its_signature(  # type: ignore[no-untyped-def]
+        page, expect, screenshot, as_user) -> None:
+    from tests.api.helpers import UNCONDITIONAL, submit
+
+    granted = submit(as_user("rst_clerk"), UNCONDITIONAL)  # 省市场监管局's first signature makes its key
+    signature = as_user("rst_clerk").get(f"/api/share-requests/{granted['id']}").json()["signature"]
+    log_in(page, "rst_clerk", DEMO_PASSWORD)
+    page.goto(f"/share-requests/{granted['id']}")
+    expect(page.locator("#signature")).to_contain_text(signature["verification_code"])
+    with page.expect_popup() as popup:
+        page.get_by_role("link", name="打印答复书").click()
+    reply = popup.value
+    expect(reply.get_by_role("heading", name="政务数据共享申请答复书")).to_be_visible()
+    expect(reply.locator(".signature-block")).to_contain_text(signature["verification_code"])
+    reply.screenshot(path=str(screenshot("reply").parent / "sign-reply-print.png"), full_page=True)
+    reply.close()
+
+    page.get_by_role("button", name="退出").click()
+    log_in(page, "demo_admin", DEMO_PASSWORD)
+    page.locator("header.top details.nav-more summary").click()
+    page.get_by_role("link", name="签名密钥").click()
+    row = page.locator("tr[data-status='active']", has_text="河南省市场监督管理局")
+    expect(row).to_contain_text(signature["key_fingerprint"])
+    page.on("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="更换密钥").click()
+    expect(page.locator(".flash")).to_contain_text("已更换签名密钥")
+    expect(page.locator("tr[data-status='retired']", has_text="河南省市场监督管理局")).to_contain_text(
+        signature["key_fingerprint"])
+    expect(page.locator("tr[data-status='active']", has_text="河南省市场监督管理局")).not_to_contain_text(
+        signature["key_fingerprint"])
+    page.screenshot(path=str(screenshot("keys").parent / "sign-keys.png"), full_page=True)
