@@ -222,6 +222,7 @@ def _keyring(rt):  # type: ignore[no-untyped-def]
 def _rotate_keys(rt) -> int:  # type: ignore[no-untyped-def]
     """Re-seal every registered kind of sealed key under the current master key; print the counts."""
     import app.attachments.service  # noqa: F401  (registers the attachments' re-sealer)
+    import app.signing.keys  # noqa: F401  (registers the signing keys' re-sealer)
     from app.crypto import rotation
     from app.crypto.algorithms import LABELS_ZH
     from app.crypto.keys import KeyringError

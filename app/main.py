@@ -89,6 +89,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(open_data_pages.router)
     from app.web import reports as report_pages  # Art. 18 yearly evaluation
     app.include_router(report_pages.router)
+    from app.web import signing as signing_pages  # /verify (public), signing keys, the printed share reply
+    app.include_router(signing_pages.router)
     app.include_router(rectification_pages.router)
     app.include_router(system_pages.router)
     app.include_router(usage_pages.router)

@@ -21,6 +21,7 @@ from app.reports.models import YearlyReport  # noqa: F401
 from app.rectification.models import (RectificationAuthority, RectificationNotice,  # noqa: F401
                                       RectificationNumberCounter, RectificationSubmission)
 from app.sharing.models import ShareGrant, ShareRequest
+from app.signing.models import SignedDocument, SignedDocumentCounter, SigningKey  # noqa: F401
 from app.supervision.models import SupervisionItem
 from app.systems.models import BusinessSystem  # noqa: F401
 from app.tasks.models import Deputy, TaskSide  # noqa: F401

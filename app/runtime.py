@@ -10,6 +10,7 @@ from app.core.db import Database
 from app.engine.core import Engine
 from app.engine.runner import DEFINITIONS_INFO, DefinitionInfo, Runner
 from app.org.service import ActorCache
+from app.signing.keys import SIGNING_INFO, SigningConfig
 from app.workdays.service import CalendarProvider, DeadlinePolicy
 
 
@@ -34,8 +35,10 @@ def build_runtime(settings: Settings) -> Runtime:
     # The audit key rides on every session, so events are chained under it whoever commits them.
     # So are the deployed definitions' metadata, cached once for the runner and the areas' hooks alike.
     definitions: dict[int, DefinitionInfo] = {}
+    # And the signing configuration: documents issued inside engine hooks are signed in their transaction.
     db = Database(settings.database_url, session_info={KEY_INFO: ChainKey.from_settings(settings),
-                                                       DEFINITIONS_INFO: definitions})
+                                                       DEFINITIONS_INFO: definitions,
+                                                       SIGNING_INFO: SigningConfig(settings)})
     engine = Engine(script_timeout=settings.script_timeout_seconds, script_memory_mb=settings.script_memory_mb,
                     script_workers=settings.script_workers)
     calendar = CalendarProvider(settings)

@@ -6,6 +6,7 @@ from app.api import (admin, attachments, auth, authority, calendar, catalog, des
                      disputes, notifications, open_data, processes, rectification, sharing, supervision, tasks,
                      trials)
 from app.api import reports
+from app.api import signing
 from app.api import desk
 from app.api import migrations as designer_migrations
 from app.api import messages
@@ -28,6 +29,7 @@ def build_router(settings: Settings) -> APIRouter:
     router.include_router(desk.router)
     router.include_router(systems.router)
     router.include_router(usage.router)
+    router.include_router(signing.router)
     if settings.enable_time_travel:
         router.include_router(admin.clock_router)
     return router

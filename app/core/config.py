@@ -145,6 +145,11 @@ class Settings(BaseSettings):
     encrypt_attachments: bool = False
     # Share replies, adjudication decisions and rectification notices are signed when issued.
     sign_documents: bool = False
+    # Numbers of the signed documents that had none: {code} is the signing department's code, {year} the
+    # calendar year of issue (Asia/Shanghai), {seq} its sequence in that year, per department and kind of
+    # document. Rectification notices keep their own (rectification_number_pattern).
+    adjudication_number_pattern: str = "{code}评〔{year}〕{seq}号"
+    share_reply_number_pattern: str = "{code}共享复〔{year}〕{seq}号"
     # The chain head (seq, hash, time, and an HMAC over them) is appended here as one JSON line every
     # GOVFLOW_AUDIT_HEAD_EXPORT_MINUTES, and posted to the webhook when set: point either at storage the
     # database's administrators cannot rewrite. `verify-audit` checks the chain against the latest head.
@@ -201,6 +206,19 @@ class Settings(BaseSettings):
                 raise ValueError("GOVFLOW_AUDIT_KEY 不能与 GOVFLOW_SECRET_KEY 相同"
                                  " / GOVFLOW_AUDIT_KEY must differ from GOVFLOW_SECRET_KEY")
         return self
+
+    @field_validator("adjudication_number_pattern", "share_reply_number_pattern")
+    @classmethod
+    def _check_document_number_pattern(cls, value: str) -> str:
+        # Refused at start-up rather than at the first signed decision (app/signing/documents.py check_pattern).
+        import string
+        try:
+            fields = [(n, s, c) for _, n, s, c in string.Formatter().parse(value) if n is not None]
+        except ValueError:
+            fields = []
+        if {n for n, _, _ in fields} != {"code", "year", "seq"} or any(s or c for _, s, c in fields):
+            raise ValueError("文号格式须且只能使用 {code}、{year}、{seq} 三个字段，例如 {code}评〔{year}〕{seq}号")
+        return value
 
     @model_validator(mode="after")
     def _check_master_keys(self) -> "Settings":

@@ -29,6 +29,8 @@ from app.org.models import Department, Role
 from app.org.service import Actor
 from app.sharing import service as sharing_service
 from app.sharing.models import ShareGrant, ShareRequest, ShareRequestStatus
+from app.signing import documents as signed_documents
+from app.signing.models import DocType
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -621,6 +623,8 @@ def _decide(session: Session, dispute: Dispute, instance: ProcessInstance, data:
                  detail={"decision": dispute.outcome, "items": dispute.outcome_items, "terms": dispute.terms,
                          "reasons": dispute.reasons, "basis": dispute.basis,
                          "grant_id": grant.id if grant else None})
+    # Art. 26: the 评判决定书 is signed by the deciding authority in the decision's commit.
+    signed_documents.sign(session, DocType.adjudication, dispute.id or 0, at=now, by=who)
     outcome = OUTCOME_ZH[dispute.outcome]
     body = (f"评判结论：{outcome}。" + ("已授权共享，提供部门应落实评判。" if share else "原不予共享决定维持。")
             + f"理由：{dispute.reasons}")

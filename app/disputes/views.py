@@ -20,6 +20,8 @@ from app.engine.runner import may_work
 from app.org.models import LEVEL_ZH, Department, Level, Region, User
 from app.org.service import Actor
 from app.sharing.models import ShareGrant
+from app.signing import documents as signed_documents
+from app.signing.models import DocType
 from app.tasks.service import deadline_fields
 from app.workdays.calendar import WorkdayCalendar
 
@@ -100,6 +102,9 @@ def dispute_public(session: Session, dispute: Dispute, *, actor: Actor, calendar
     # What the forms quote: the position being answered, the question being stated on.
     data["last_position"] = _latest(session, dispute, data["records"], RecordKind.provider_position)
     data["last_statement_request"] = _latest(session, dispute, data["records"], RecordKind.statement_requested)
+    # Art. 26: the signed 评判决定书 (number, verification code, algorithm, key), when there is one.
+    data["signature"] = signed_documents.block(session, DocType.adjudication, dispute.id) \
+        if dispute.resolution == "adjudication" else None
     if with_history:
         data["history"], data["history_next_cursor"] = history_page(session, dispute)
     return data

@@ -45,6 +45,8 @@ from app.rectification.models import (
     item_label,
 )
 from app.rectification.views import date_zh
+from app.signing import documents as signed_documents
+from app.signing.models import DocType
 
 PROCESS_KEY = "rectification_notice"
 RECTIFY, VERIFY, DECIDE_EXEMPTION = "rectify", "verify", "decide_exemption"
@@ -194,6 +196,8 @@ def issue(session: Session, runner: Runner, settings: Settings, actor: Actor, da
     notice.instance_id = instance.id
     issued["instance_id"] = instance.id  # issuing is the instance's first step
     session.add(notice)
+    # Art. 26: the notice as issued (its deadline date set by the process's first step) is signed in this commit.
+    signed_documents.sign(session, DocType.rectification_notice, notice.id or 0, at=now, by=actor.username)
     notify(session, department_id=dept.id, role=Role.clerk.value, kind="task_assigned",
            title=f"收到整改通知 {number}",
            body=f"{authority.name}依据《河南省政务数据管理办法》{item_label(notice.article_item)}通知你单位整改，"

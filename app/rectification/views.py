@@ -32,6 +32,8 @@ from app.rectification.models import (
     SubmissionKind,
     item_label,
 )
+from app.signing import documents as signed_documents
+from app.signing.models import DocType
 from app.supervision import service as supervision_service
 from app.supervision.models import CLOSE_REASON_ZH, STATE_ZH, ItemState, decision_public
 from app.tasks.service import deadline_fields
@@ -112,6 +114,8 @@ def notice_public(session: Session, notice: RectificationNotice, actor: Actor | 
     }
     if not full:
         return data
+    # Art. 26: the signed 整改通知书 (number, verification code, algorithm, key), when signing was on.
+    data["signature"] = signed_documents.block(session, DocType.rectification_notice, notice.id or 0)
     party = actor is None or service.is_party(actor, notice) or actor.has_role("admin")
     files = {a.id: a for a in service.attachments_of(session, notice.id or 0)} if party else {}
     data.update(submissions_public(session, notice, files=files))

@@ -23,6 +23,8 @@ from app.org.models import Department, Role
 from app.org.service import Actor
 from app.sharing import service
 from app.sharing.models import DECISION_ZH, STATUS_ZH, ShareGrant, ShareRequest, ShareRequestStatus
+from app.signing import documents as signed_documents
+from app.signing.models import DocType
 
 PROCESS_KEY = "sharing_share_request"
 # The share requests this transaction's hooks read, held so that a second read is an identity-map hit.
@@ -252,6 +254,8 @@ def record_outcome(*, session: Session, instance: ProcessInstance, variables: di
         audit.append(session, at=now, actor=request.decided_by, action="share_request.refused",
                      entity_type="share_request", entity_id=request.id, instance_id=instance.id,
                      detail={"reason": request.refusal_reason, "basis": request.refusal_basis})
+    # Art. 26: the reply (the provider's decision, or the catalog's when given at once) is signed in its commit.
+    signed_documents.sign(session, DocType.share_reply, request.id or 0, at=now, by=request.decided_by or "system")
     if variables["share_type"] == ShareType.conditional:
         # A reply the applicant waited for (a request granted or refused at once is seen on filing).
         from app.notifications.moments import share_request_answered

@@ -12,6 +12,8 @@ from app.catalog.models import CatalogEntry
 from app.core.history_page import PAGE_SIZE
 from app.sharing import service
 from app.sharing.models import DECISION_ZH, STATUS_ZH, ShareGrant, ShareRequest, ShareRequestStatus
+from app.signing import documents as signed_documents
+from app.signing.models import DocType
 
 
 class DepartmentName(NamedTuple):
@@ -83,6 +85,9 @@ def share_request_public(session: Session, request: ShareRequest, *, with_histor
     }
     if with_history:
         data["history"], data["history_next_cursor"] = history_page(session, request)
+        # Art. 26: the signed reply (number, verification code, algorithm, key), once there is a reply.
+        data["signature"] = signed_documents.block(session, DocType.share_reply, request.id) \
+            if request.status in (ShareRequestStatus.granted.value, ShareRequestStatus.refused.value) else None
     return data
 
 

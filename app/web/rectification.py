@@ -29,6 +29,8 @@ from app.runtime import Runtime
 from app.supervision import flows as supervision_flows
 from app.supervision.models import DECISION_ZH as SUPERVISION_DECISION_ZH
 from app.supervision.models import SupervisionItem
+from app.signing import documents as signed_documents
+from app.signing.models import DocType
 from app.web import FormData, PageUser
 from app.audit.labels import ACTION_ZH as AUDIT_ACTION_ZH
 from app.web.history import earlier_lines
@@ -221,8 +223,9 @@ def print_notice(request: Request, notice_id: int, session: SessionDep, rt: Runt
     """Show the notice as a printable document (A4)."""
     notice = service.get_visible(session=session, notice_id=notice_id, actor=actor)
     n = notice_public(session, notice, None, calendar=rt.calendar.get(session), now=clock.now(), full=False)
-    return render(request, "rectification/print.html", {"n": n, "issued_on": date_zh(notice.issued_at),
-                                                        "due_on": date_zh(notice.issued_due_at)})
+    return render(request, "rectification/print.html", {
+        "n": n, "issued_on": date_zh(notice.issued_at), "due_on": date_zh(notice.issued_due_at),
+        "signature": signed_documents.block(session, DocType.rectification_notice, notice.id or 0)})
 
 
 @router.post("/rectification-notices/{notice_id}/report")

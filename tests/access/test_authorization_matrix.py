@@ -389,6 +389,15 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/usage"): EVERYONE,
     ("POST", "/api/usage/flags/{flag_id}/rectification-notice"): frozenset({"data_reviewer"}),
     ("POST", "/usage/flags/{flag_id}/rectification"): frozenset({"data_reviewer"}),
+    # Electronic signatures (Art. 26, issue 15): departments' signing keys are an administrator's; anyone, not
+    # logged in, verifies a document by its code (it shows only what the holder of the paper reads on it);
+    # the printed share reply is the request's readers'.
+    ("GET", "/api/admin/signing-keys"): ADMIN, ("POST", "/api/admin/signing-keys"): ADMIN,
+    ("POST", "/api/admin/signing-keys/{department_code}/rotate"): ADMIN,
+    ("GET", "/admin/signing-keys"): ADMIN, ("POST", "/admin/signing-keys"): ADMIN,
+    ("POST", "/admin/signing-keys/{department_code}/rotate"): ADMIN,
+    ("GET", "/api/verify"): PUBLIC, ("GET", "/verify"): PUBLIC, ("POST", "/verify"): PUBLIC,
+    ("GET", "/share-requests/{share_request_id}/reply"): R_SR,
 }
 # Task actions (issue 11): 退回, 撤回, 补正, 加签, 委派 act on a task like claim; a side task is its asker's and
 # its assignee's (only the assignee answers); nobody of the fixture deputises, so 代理 work is nobody's.
@@ -484,6 +493,7 @@ JSON: dict[tuple[str, str], Any] = {
     ("POST", "/api/designer/submissions/{submission_id}/return"): {"comment": "越权退回测试"},
     ("POST", "/api/messages"): {"message": "越权投递测试", "business_ref": "越权投递测试", "variables": {}},
     ("POST", "/api/reports/published"): {"year": 2024, "opinions": "越权公布测试"},
+    ("POST", "/api/admin/signing-keys"): {"department_code": "410000-data"},
 }
 FORM: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/designer/drafts"): {"mode": "new", "title": "越权新建流程"},
@@ -501,6 +511,7 @@ FORM: dict[tuple[str, str], dict[str, str]] = {
                                                 "approving_body": "越权审批机关"},
     ("POST", "/systems/{system_id}/withdraw"): {"reason": "越权撤回测试"},
     ("POST", "/reports/publish"): {"year": "2024", "opinions": "越权公布测试"},
+    ("POST", "/admin/signing-keys"): {"department_code": "410000-data"},
 }
 UPLOAD_ROUTES = {("POST", "/api/attachments"), ("POST", "/api/tasks/{task_id}/attachments")}
 # The entry a path's entry_code names: one in the set's draft (郑州市人社局 has no published entry to list).

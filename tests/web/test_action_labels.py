@@ -10,7 +10,7 @@ APP = Path(__file__).resolve().parents[2] / "app"
 LITERAL = re.compile(r'"((?:[a-z_]+)\.(?:[a-z_]+))"')
 AREAS = ("instance", "task", "process", "timer", "supervision", "share_request", "share_grant", "catalog_entry",
          "catalog_version", "catalog_update", "catalog_update_duty", "open_list", "dispute", "rectification",
-         "attachment", "calendar", "department", "user", "demo")
+         "attachment", "calendar", "department", "user", "demo", "document", "signing_key")
 
 
 def _written_actions() -> set[str]:
