@@ -17,7 +17,7 @@ from tests.api.helpers import UNCONDITIONAL, review_task, submit
 from tests.authority.helpers import escalated_dispute, login
 from tests.disputes.helpers import step
 from tests.rectification.helpers import issue
-from tests.signing.helpers import CODE, check, runtime, stored, tampered
+from tests.signing.helpers import CODE, check, runtime, tampered
 
 
 def test_a_share_reply_is_signed_by_the_provider(app, client, as_user, rt) -> None:  # type: ignore[no-untyped-def]
