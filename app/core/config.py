@@ -143,6 +143,10 @@ class Settings(BaseSettings):
     master_key_id: str | None = None
     # Attachments written from now on are encrypted at rest with a per-file data key.
     encrypt_attachments: bool = False
+    # Where the public reaches this service (e.g. https://zwsj.example.gov.cn), printed on signed documents as
+    # the address of their verification page. Unset: the documents say "/verify" only (the address a request
+    # came in by is never printed: its Host header is the client's to choose).
+    public_base_url: str | None = None
     # Share replies, adjudication decisions and rectification notices are signed when issued.
     sign_documents: bool = False
     # Numbers of the signed documents that had none: {code} is the signing department's code, {year} the

@@ -276,4 +276,11 @@ def block(session: Session, doc_type: DocType, entity_id: int) -> dict[str, Any]
             "signature_alg": doc.signature_alg,
             "signature_alg_label": algorithms.LABELS_ZH.get(doc.signature_alg, doc.signature_alg),
             "key_fingerprint": key.fingerprint if key else None, "issued_at": doc.issued_at.isoformat(),
-            "doc_type": doc.doc_type, "title": DOC_TYPE_ZH[DocType(doc.doc_type)], "verify_url": "/verify"}
+            "doc_type": doc.doc_type, "title": DOC_TYPE_ZH[DocType(doc.doc_type)], "verify_url": _verify_url(session)}
+
+
+def _verify_url(session: Session) -> str:
+    """Return the verification page's address as printed: the configured public address, else its path."""
+    cfg = keys.config_of(session)
+    base = (cfg.settings.public_base_url or "").strip().rstrip("/") if cfg is not None else ""
+    return f"{base}/verify" if base.startswith(("https://", "http://")) else "/verify"

@@ -34,7 +34,7 @@ def test_printed_notice_and_public_verification(browser, live_server, page, expe
     expect(block).to_contain_text(f"文号：{notice['number']}")
     expect(block).to_contain_text(signature["verification_code"])
     expect(block).to_contain_text("SM2 / SM3")
-    expect(block).to_contain_text("可登录 /verify 输入文号和核验码核验")
+    expect(block).to_contain_text("核验（无需登录）：访问 /verify，输入核验码")
     page.screenshot(path=str(screenshot("print").parent / "sign-print-full.png"), full_page=True)
 
     visitor_context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",

@@ -39,7 +39,7 @@ def test_a_share_reply_is_signed_by_the_provider(app, client, as_user, rt) -> No
     printed = login(app, "rst_clerk").get(f"/share-requests/{created['id']}/reply")
     assert printed.status_code == 200
     for text in ("政务数据共享申请答复书", signature["number"], signature["verification_code"], "SM2 / SM3",
-                 "可登录 /verify 输入文号和核验码核验", "仅用于资格认证，不得留存"):
+                 "核验（无需登录）：访问 /verify，输入核验码", "仅用于资格认证，不得留存"):
         assert text in printed.text, text
     # The reply row changed afterwards (the terms): the record no longer matches what was signed.
     with tampered(rt, "share_request", "terms", created["id"], "不限用途"):

@@ -33,7 +33,7 @@ def test_issued_notice_is_printed_with_its_code_and_verified_publicly(app, clien
     # The printed notice: number, code, algorithm, key, and where to verify.
     printed = login(app, "data_reviewer").get(f"/rectification-notices/{notice['id']}/print").text
     for text in (notice["number"], signature["verification_code"], "SM2 / SM3", signature["key_fingerprint"],
-                 "可登录 /verify 输入文号和核验码核验"):
+                 "核验（无需登录）：访问 /verify，输入核验码"):
         assert text in printed, text
     # The department that received it sees the same on the case page.
     case = login(app, "rst_clerk").get(f"/rectification-notices/{notice['id']}").text
