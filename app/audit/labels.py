@@ -48,6 +48,7 @@ ACTION_ZH: dict[str, str] = {
     "rectification.withdrawn": "撤回整改通知", "rectification.prefix_set": "设置文号前缀",
     # electronic signatures (Art. 26)
     "document.signed": "文书电子签名", "signing_key.created": "生成签名密钥", "signing_key.rotated": "更换签名密钥",
+    "crypto.keys_rotated": "密钥重新封装到新主密钥下", "attachments.encrypted_at_rest": "旧附件加密保存",
     # administration
     "attachment.uploaded": "上传附件", "calendar.year_loaded": "导入年度工作日历", "clock.moved": "调整演示时钟",
     "department.created": "新增部门", "audit.algorithm_changed": "审计链哈希算法变更（新的一段）",
