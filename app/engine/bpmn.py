@@ -377,6 +377,12 @@ _REFUSED_ELEMENTS: dict[str, str] = {
     _c("connector"): "连接器（camunda:connector）不受支持",
     _c("in"): "调用活动的变量映射（camunda:in）不受支持：调用时全部流程变量传入被调用流程",
     _c("out"): "调用活动的变量映射（camunda:out）不受支持：被调用流程结束时其全部变量带回调用方",
+    # SpiffWorkflow needs a Python implementation registered per data store and refused them in English,
+    # naming no element; no store is registered here.
+    _b("dataStore"): "数据存储（dataStore）不受支持：本系统不连接流程外的数据存储；流程数据请用流程变量和表单，"
+                     "外部系统的答复通过消息接口（POST /api/messages）送达",
+    _b("dataStoreReference"): "数据存储引用（dataStoreReference）不受支持：本系统不连接流程外的数据存储；"
+                              "流程数据请用流程变量和表单",
 }
 # Messages come from outside (POST /api/messages) and are caught by a waiting instance; an instance
 # neither starts on one nor sends one.

@@ -170,6 +170,13 @@ REFUSALS: dict[str, tuple[bytes, str]] = {
         '<bpmn:sequenceFlow id="i2" sourceRef="fix" targetRef="check" />'
         '<bpmn:sequenceFlow id="i3" sourceRef="check" targetRef="fix" />'
         '<bpmn:sequenceFlow id="i4" sourceRef="check" targetRef="e2" /></bpmn:subProcess>'), "fix"),
+    # Named in Chinese by our lint, not by SpiffWorkflow's English "Data Store … has no implementation".
+    "data_store": (linear('<bpmn:userTask id="fill" camunda:candidateGroups="clerk" />').replace(
+        b'<bpmn:process', '<bpmn:dataStore id="ledger" name="台账" />\n  <bpmn:process'.encode(), 1), "ledger"),
+    "data_store_reference": (linear(
+        '<bpmn:userTask id="fill" camunda:candidateGroups="clerk"><bpmn:dataOutputAssociation id="out1">'
+        '<bpmn:targetRef>store_ref</bpmn:targetRef></bpmn:dataOutputAssociation></bpmn:userTask>',
+        extra='<bpmn:dataStoreReference id="store_ref" />'), "store_ref"),
     "spiff_parser_validation": (linear(
         '<bpmn:userTask id="two_ways" />',
         extra='<bpmn:sequenceFlow id="second_way" sourceRef="two_ways" targetRef="end" />'), "two_ways"),
