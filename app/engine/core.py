@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,7 +49,7 @@ from app.engine.bpmn import (
     parse_instant,
     use_now,
 )
-from app.engine.errors import TaskNotReady
+from app.engine.errors import TaskNotReady, step_failed
 from app.engine.multi_instance import MULTI_INSTANCE_CLASSES, GovflowMultiInstanceConverter
 from app.engine.restricted import normalize_data
 from app.engine.sandbox import RestrictedScriptEngine
@@ -227,7 +228,8 @@ class Engine:
         setattr(workflow, _HASH_ATTR, content_hash)
         # The root task's data is inherited by every task that follows it.
         workflow.task_tree.data.update(values)
-        workflow.do_engine_steps()
+        with _engine_faults():
+            workflow.do_engine_steps()
         return workflow
 
     def restore(self, state: str, content_hash: str, xml: bytes | Callable[[], bytes],
@@ -402,8 +404,9 @@ class Engine:
         # Checked before anything changes, so a refusal leaves the instance as it was.
         values = normalize_data(data, _invalid_form)
         task.data.update(values)
-        task.run()
-        workflow.do_engine_steps()
+        with _engine_faults():
+            task.run()
+            workflow.do_engine_steps()
 
     # -- going back (退回, 撤回) ---------------------------------------------------------------
 
@@ -443,7 +446,8 @@ class Engine:
         if target is None:
             raise TaskNotReady(f"流程无法回到步骤 {element_id}", extra={"element": element_id})
         workflow.reset_from_task_id(target.id)
-        workflow.do_engine_steps()
+        with _engine_faults():
+            workflow.do_engine_steps()
         return str(target.id)
 
     # -- state ------------------------------------------------------------------------------
@@ -484,7 +488,7 @@ class Engine:
 
     def fire_timers(self, workflow: BpmnWorkflow, now: datetime) -> None:
         """Fire the timers due at `now` (our clock, not the wall clock) and run the engine on."""
-        with use_now(now):
+        with use_now(now), _engine_faults():
             workflow.refresh_timers()
             workflow.do_engine_steps()
 
@@ -511,7 +515,8 @@ class Engine:
             workflow.send_event(event)
         except WorkflowException:
             return False
-        workflow.do_engine_steps()
+        with _engine_faults():
+            workflow.do_engine_steps()
         return True
 
     # -- internals --------------------------------------------------------------------------
@@ -927,6 +932,18 @@ def _ancestors(task: Task) -> list[Task]:
         except TaskNotFoundException:
             return out
         wf, node = sp_task.workflow, sp_task
+
+
+@contextlib.contextmanager
+def _engine_faults() -> Iterator[None]:
+    """Turn what SpiffWorkflow raises while running elements into a 422 naming the element (never a 500).
+
+    Our own errors (a script refused or failed: ScriptError, which is not a WorkflowException) pass as they are.
+    """
+    try:
+        yield
+    except WorkflowException as exc:
+        raise step_failed(exc) from exc
 
 
 def _find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:

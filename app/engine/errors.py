@@ -74,6 +74,47 @@ class ScriptOutOfMemory(ScriptError):
     message_en = "A process script used too much memory"
 
 
+class ProcessStepFailed(InvalidInput):
+    """The engine could not run an element of the process (SpiffWorkflow raised): a 422 naming the element,
+    in Chinese, never a 500. Nothing is stored: the request's transaction rolls back."""
+
+    code = "process_step_failed"
+    message_zh = "流程无法继续执行"
+    message_en = "The process could not go on"
+
+    def __init__(self, message_zh: str, *, element_id: str | None = None, engine_message: str = "") -> None:
+        payload: dict[str, Any] = {"engine_message": engine_message[:500]}
+        if element_id is not None:
+            payload["element_id"] = element_id
+            message_zh = f"流程元素 {element_id}：{message_zh}"
+        super().__init__(message_zh, extra=payload)
+
+
+def _data_name(data: Any) -> str:
+    """“id”（name） of a declared data input or output: SpiffWorkflow keys the variable by the id."""
+    bpmn_id = str(getattr(data, "bpmn_id", "") or "")
+    name = str(getattr(data, "bpmn_name", "") or "")
+    return f"“{bpmn_id}”" + (f"（{name}）" if name and name != bpmn_id else "")
+
+
+def step_failed(exc: WorkflowException) -> ProcessStepFailed:
+    """Translate an engine exception into a ProcessStepFailed naming the element it happened in."""
+    task = getattr(exc, "task", None)
+    spec = getattr(task, "task_spec", None) or getattr(exc, "task_spec", None)
+    element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+    data_output, data_input = getattr(exc, "data_output", None), getattr(exc, "data_input", None)
+    if data_output is not None:
+        message = (f"声明的输出数据{_data_name(data_output)}没有值：该元素结束时流程变量中须有同名的值。"
+                   "请在它之前的脚本任务或表单中给出该变量，或删除这项输出声明")
+    elif data_input is not None:
+        message = (f"需要的输入数据{_data_name(data_input)}没有值：流程变量中须有同名的值。"
+                   "请在它之前的脚本任务或表单中给出该变量，或删除这项输入声明")
+    else:
+        message = f"流程引擎无法执行该元素（{type(exc).__name__}），流程未作任何改变；请流程设计人员检查该元素的设置"
+    return ProcessStepFailed(message, element_id=str(element) if element else None,
+                             engine_message=str(getattr(exc, "message", None) or exc))
+
+
 class TaskNotReady(Conflict):
     """The task does not exist, is not READY, or is not a user task."""
 

@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from app.core.clock import SHANGHAI
 from app.core.errors import InvalidInput
 from app.engine.core import Engine
-from app.engine.errors import ScriptError, TaskNotReady
+from app.engine.errors import ProcessStepFailed, ScriptError, TaskNotReady
 from tests.engine.support import Definition, definition, fixture, linear
 
 
@@ -242,3 +242,22 @@ def test_completing_a_predicted_user_task_raises_and_changes_nothing(
 
     assert engine.dump(workflow) == before
     assert [t.task_spec for t in engine.ready_user_tasks(workflow)] == ["reply"]
+
+
+def test_an_engine_fault_at_start_is_a_422_naming_the_element(engine: Engine) -> None:
+    """A plain task declaring a data output nothing produces: SpiffWorkflow raises WorkflowDataException
+    (an answer of 500 before); now a 422 in Chinese naming the element and the data."""
+    process = definition(linear(
+        '<bpmn:task id="prepare"><bpmn:ioSpecification><bpmn:dataOutput id="out_doc" name="doc" />'
+        '<bpmn:inputSet /><bpmn:outputSet><bpmn:dataOutputRefs>out_doc</bpmn:dataOutputRefs></bpmn:outputSet>'
+        '</bpmn:ioSpecification></bpmn:task>',
+        '<bpmn:userTask id="fill" camunda:candidateGroups="clerk" />'))
+    with pytest.raises(ProcessStepFailed) as caught:
+        engine.start(process.content_hash, process.xml, {})
+    error = caught.value
+    assert error.status_code == 422 and error.code == "process_step_failed"
+    assert error.extra["element_id"] == "prepare"
+    assert error.message_zh.startswith("流程元素 prepare：声明的输出数据“out_doc”（doc）没有值")
+    # Given the variable (SpiffWorkflow keys it by the output's id), the same definition runs on.
+    workflow = engine.start(process.content_hash, process.xml, {"out_doc": "材料"})
+    assert [t.task_spec for t in engine.ready_user_tasks(workflow)] == ["fill"]
