@@ -255,17 +255,13 @@ def generate_keypair(alg: str) -> KeyPair:
     raise UnknownAlgorithm(alg)
 
 
-def _der_signature(r: int, s: int) -> bytes:
-    return encode_dss_signature(r, s)
-
-
 def sign(alg: str, private: bytes, public_pem: str, message: bytes) -> bytes:
     """Return the DER signature of a message (SM2: over SM3(Z_A ‖ message) with the default signer ID)."""
     if alg == "sm2-sm3":
         gmalg = _gm()
         signer = gmalg.SM2(private, SM2_DEFAULT_ID, _sm2_point(public_pem))
         r, s = signer.sign(message)
-        return _der_signature(int.from_bytes(r, "big"), int.from_bytes(s, "big"))
+        return encode_dss_signature(int.from_bytes(r, "big"), int.from_bytes(s, "big"))
     if alg == "ecdsa-p256-sha256":
         key = serialization.load_der_private_key(private, password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):

@@ -93,3 +93,24 @@ def test_administrator_rotates_a_key_and_the_printed_reply_carries_its_signature
     expect(page.locator("tr[data-status='active']", has_text="河南省市场监督管理局")).not_to_contain_text(
         signature["key_fingerprint"])
     page.screenshot(path=str(screenshot("keys").parent / "sign-keys.png"), full_page=True)
+
+
+def test_printed_adjudication_carries_its_signature(page, expect, screenshot, as_user) -> None:  # type: ignore[no-untyped-def]
+    from tests.authority.helpers import escalated_dispute
+    from tests.disputes.helpers import step
+
+    d = escalated_dispute(as_user)
+    decided = step(as_user("data_reviewer"), d["id"], "decision",
+                   {"decision": "share", "items": ["姓名"], "terms": "仅核验身份",
+                    "reasons": "养老金资格认证确需核验户籍状态", "basis": "《河南省政务数据管理办法》第十七条"})
+    signature = decided["signature"]
+    log_in(page, "rst_clerk", DEMO_PASSWORD)
+    page.goto(f"/disputes/{d['id']}/decision")
+    expect(page.get_by_role("heading", name="政务数据共享争议评判决定书")).to_be_visible()
+    block = page.locator(".signature-block")
+    expect(block).to_contain_text(signature["number"])
+    expect(block).to_contain_text(signature["verification_code"])
+    expect(block).to_contain_text("核验（无需登录）：访问 /verify，输入核验码")
+    # The shared sheet style applies: the title is centred in the A4 sheet.
+    assert page.locator("h1").evaluate("e => getComputedStyle(e).textAlign") == "center"
+    page.screenshot(path=str(screenshot("decision").parent / "sign-decision-print.png"), full_page=True)
