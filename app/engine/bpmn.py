@@ -44,6 +44,7 @@ from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser, UserTaskPa
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 
 from app.core.clock import SHANGHAI, clock
+from app.engine import juel
 from app.engine.errors import BpmnRejected, ScriptError
 from app.engine.multi_instance import (
     GovflowParallelMultiInstanceTask,
@@ -367,8 +368,12 @@ def _bpmn_validator() -> BpmnValidator:
 
 Problems = list[tuple[str | None, str, str]]  # (element id, Chinese message, code)
 
+# Java cannot run here; the Camunda way to have another system do a step is an external task.
+_USE_EXTERNAL_TASK = ("请改用外部任务：在服务任务上设置 camunda:type=\"external\" 和 camunda:topic（主题），"
+                      "由对接系统按主题领取并完成")
+
 _REFUSED_ELEMENTS: dict[str, str] = {
-    _b("serviceTask"): "服务任务（serviceTask）不受支持",
+    _b("serviceTask"): f"服务任务（serviceTask）须是外部任务，本系统不执行 Java 代码或表达式；{_USE_EXTERNAL_TASK}",
     _b("sendTask"): "发送任务（sendTask）不受支持",
     _b("businessRuleTask"): "业务规则任务（businessRuleTask / DMN）不受支持",
     _c("executionListener"): "执行监听器（camunda:executionListener）不受支持",
@@ -392,6 +397,7 @@ _MESSAGE_REFUSED_IN = {
     _b("endEvent"): "消息结束事件不受支持：流程之间不互发消息，外部系统通过消息接口（POST /api/messages）投递",
 }
 _DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression")
+_LISTENERS = (_c("executionListener"), _c("taskListener"))  # their delegate attributes carry no prefix
 _ASYNC_ATTRIBUTES = ("asyncBefore", "asyncAfter", "async")
 _CONTAINERS = {_b("process"), _b("subProcess"), _b("transaction"), _b("adHocSubProcess")}
 _NOT_FLOW_NODES = {
@@ -404,7 +410,6 @@ _NOT_FLOW_NODES = {
 }
 # Owners named in messages: the flow element, not its definition/expression children.
 _NOT_OWNERS = re.compile(r"(EventDefinition|LoopCharacteristics|Expression|formalExpression)$")
-_JUEL = re.compile(r"[$#]\{")
 _ISO_LITERAL = re.compile(r"^(R\d*/)?P[0-9YMWDTHS.,]+$|^\d{4}-\d{2}-\d{2}", re.IGNORECASE)
 
 
@@ -440,6 +445,8 @@ def _parse_xml(xml: bytes) -> Any:
 
 def _lint(root: Any) -> Problems:
     problems: Problems = []
+    # First, so that every check below (and the parser) reads Python where the designer wrote JUEL.
+    untranslated = translate_juel(root, problems)
     for el in root.iter():
         if isinstance(el, etree._Entity):
             problems.append((_owner_id(el.getparent()), "不允许实体引用", "hostile_xml"))
@@ -447,12 +454,86 @@ def _lint(root: Any) -> Problems:
         if not isinstance(el.tag, str):  # comments, processing instructions
             continue
         owner = _owner_id(el)
-        _lint_element(el, owner, problems)
+        _lint_element(el, owner, problems, untranslated)
     for container in root.iter(*_CONTAINERS):
         _lint_cycles(container, problems)
     _lint_messages(root, problems)
     _lint_calls(root, problems)
     return problems
+
+
+# Where a JUEL expression is translated into Python: texts SpiffWorkflow evaluates as expressions.
+_JUEL_EXPRESSIONS = {_b(name) for name in ("conditionExpression", "condition", "loopCondition", "loopCardinality",
+                                           "completionCondition", "timeDate", "timeDuration", "timeCycle")}
+# Texts never evaluated as an expression: `${` there is just text (a script body is Python).
+_JUEL_FREE_TEXTS = {_b("documentation"), _b("text"), _b("script")}
+_DELEGATE_QNAMES = frozenset(_c(attr) for attr in _DELEGATE_ATTRIBUTES)
+_ASSIGNMENT_ATTRIBUTES = {_c("assignee"): "办理人（camunda:assignee）", _c("candidateUsers"): "候选人（camunda:candidateUsers）",
+                          _c("candidateGroups"): "候选角色（camunda:candidateGroups）"}
+
+
+def translate_juel(root: Any, problems: Problems | None = None) -> set[Any]:
+    """Rewrite the file's JUEL (`${…}` / `#{…}`) into Python in place (app/engine/juel.py).
+
+    Translated: conditions, loop and multi-instance expressions and timers (the whole subset);
+    `camunda:collection="${signers}"` and a multi-instance task's `camunda:assignee="${signer}"` (a
+    plain variable name, which the multi-instance lint then checks). Anything else holding `${`/`#{`
+    is reported in `problems`, naming the element and quoting the expression, code "expression";
+    texts that are not expressions (documentation, annotations, Python scripts, `name`) are left
+    alone, and so is what is refused anyway (Java delegate attributes, listeners, connectors…).
+    Returns the expression elements left untranslated (their Python check would only repeat it).
+    The stored file keeps the designer's JUEL: only the parsed tree is rewritten.
+    """
+    untranslated: set[Any] = set()
+
+    def refuse(el: Any, text: str, reason: str) -> None:
+        if problems is not None:
+            owner = _owner_id(el)
+            where = f"元素 {owner}" if owner else "文件"
+            problems.append((owner, f"{where}：表达式 {juel.quote(text)} 无法执行：{reason}", "expression"))
+
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if not isinstance(el.tag, str) or el.tag in _REFUSED_ELEMENTS:
+            continue  # comments; elements refused whole (a service task, a listener…), with their content
+        stack.extend(reversed(el))
+        text = el.text
+        if el.tag in _JUEL_EXPRESSIONS and juel.is_juel(text):
+            # Another language is refused by the lint, naming it.
+            if (el.get("language") or "juel").strip().lower() == "juel":
+                try:
+                    el.text = juel.translate(text)
+                    el.attrib.pop("language", None)
+                except juel.JuelRefused as exc:
+                    untranslated.add(el)
+                    refuse(el, text, exc.reason)
+        elif el.tag not in _JUEL_FREE_TEXTS and juel.is_juel(text):
+            refuse(el, text, "此处的文字不按表达式求值（只有条件、循环与多实例表达式、定时器支持 JUEL）")
+        for attr, value in list(el.attrib.items()):
+            if not juel.is_juel(value) or attr == "name" or attr in _DELEGATE_QNAMES:
+                continue  # a name is a label; Java delegates are refused as such
+            if attr == _c("collection") and el.tag == _b("multiInstanceLoopCharacteristics") \
+                    or attr == _c("assignee") and el.find(_b("multiInstanceLoopCharacteristics")) is not None:
+                # `${signers}` → signers; anything else is left for the multi-instance lint to refuse.
+                name = juel.bare_variable(value)
+                if name:
+                    el.set(attr, name)
+            elif attr in _ASSIGNMENT_ATTRIBUTES:
+                refuse(el, value, f"{_ASSIGNMENT_ATTRIBUTES[attr]}不能由表达式取自流程变量：任务按候选角色"
+                                  "（camunda:candidateGroups，填写角色名）分派到部门待办；要把任务交给变量所列的人，"
+                                  "请用多实例用户任务（camunda:collection 与 camunda:elementVariable，"
+                                  "camunda:assignee 写元素变量名）")
+            else:
+                refuse(el, value, f"属性 {_qualified(attr)} 不按表达式求值（只有条件、循环与多实例表达式、"
+                                  "定时器支持 JUEL）")
+    return untranslated
+
+
+def _qualified(attr: str) -> str:
+    if attr.startswith(f"{{{CAMUNDA_NS}}}"):
+        return f"camunda:{_local(attr)}"
+    return _local(attr)
 
 
 def _lint_messages(root: Any, problems: Problems) -> None:
@@ -488,24 +569,26 @@ def _lint_calls(root: Any, problems: Problems) -> None:
             problems.append((el.get("id"), f"调用活动 {el.get('id')}：流程不能调用自身", "call_target"))
 
 
-def _lint_element(el: Any, owner: str | None, problems: Problems) -> None:
+def _lint_element(el: Any, owner: str | None, problems: Problems, untranslated: set[Any] | None = None) -> None:
     tag = el.tag
     where = f"元素 {owner}" if owner else "文件"
     refused = _REFUSED_ELEMENTS.get(tag)
     if refused is not None:
+        if tag in _LISTENERS and any(el.get(attr) for attr in _DELEGATE_ATTRIBUTES):
+            refused = f"{refused}；其中的 Java 委托/表达式本系统不执行，{_USE_EXTERNAL_TASK}"
         problems.append((owner, f"{where}：{refused}", "unsupported"))
     for attr in _DELEGATE_ATTRIBUTES:
         if el.get(_c(attr)) is not None:
-            problems.append((owner, f"{where}：使用了 camunda:{attr}（Java 委托/表达式），本系统不执行", "unsupported"))
+            problems.append((owner, f"{where}：使用了 camunda:{attr}（Java 委托/表达式），本系统不执行 Java 代码；"
+                                    f"{_USE_EXTERNAL_TASK}", "unsupported"))
     for attr in _ASYNC_ATTRIBUTES:
         value = el.get(_c(attr))
         if value is not None and value.strip().lower() != "false":
             problems.append((owner, f"{where}：设置了 camunda:{attr}，不支持异步续延", "unsupported"))
     if el.get(_c("resource")) is not None:
         problems.append((owner, f"{where}：不支持外部脚本资源（camunda:resource）", "unsupported"))
-    if any(_JUEL.search(value) for value in el.attrib.values()) or (el.text and _JUEL.search(el.text)):
-        problems.append((owner, f"{where}：含有 ${{...}} 或 #{{...}} 表达式（JUEL），本系统不执行；"
-                                "请改用 Python 表达式", "expression"))
+    if untranslated and el in untranslated:
+        return  # a JUEL expression outside the subset, already reported naming it
 
     if tag == _c("formField") and el.get("id") == RESERVED_DATA_KEY:
         problems.append((owner, f"{where}：表单字段 id 不能使用系统保留名 {RESERVED_DATA_KEY}", "form"))
@@ -874,6 +957,8 @@ def compile_definition(xml: bytes, called: dict[str, bytes] | None = None
     process = processes[0]
     process_key = process.get("id")
     callee_roots = [_parse_xml(called[key]) for key in sorted(called or {})]
+    for callee_root in callee_roots:
+        translate_juel(callee_root)  # linted at its own deploy: the same rewrite, nothing left to report
 
     parser = GovflowParser(validator=_bpmn_validator())
     try:

@@ -116,12 +116,23 @@ REFUSALS: dict[str, tuple[bytes, str]] = {
         'camunda:elementVariable="item" /></bpmn:subProcess>'), "per_item"),
     "juel_in_attribute": (linear('<bpmn:userTask id="juel_assignee" camunda:assignee="#{starter}" />'),
                           "juel_assignee"),
-    "juel_in_condition": (linear(
-        '<bpmn:exclusiveGateway id="gw" default="flow_default" />',
+    # JUEL conditions of the common subset deploy (tests/engine/test_juel.py); the rest is refused.
+    "juel_method_call_in_condition": (linear(
+        '<bpmn:exclusiveGateway id="gw" default="flow_2" />',
         extra='<bpmn:sequenceFlow id="juel_flow" sourceRef="gw" targetRef="end">'
-              '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${approved}'
+              '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${items.size() &gt; 0}'
               '</bpmn:conditionExpression>'
               '</bpmn:sequenceFlow>'), "juel_flow"),
+    "juel_composite_in_condition": (linear(
+        '<bpmn:exclusiveGateway id="gw" default="flow_2" />',
+        extra='<bpmn:sequenceFlow id="juel_flow" sourceRef="gw" targetRef="end">'
+              '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${a}${b}'
+              '</bpmn:conditionExpression>'
+              '</bpmn:sequenceFlow>'), "juel_flow"),
+    "juel_in_form_default": (linear(
+        '<bpmn:userTask id="juel_default" camunda:candidateGroups="clerk"><bpmn:extensionElements>'
+        '<camunda:formData><camunda:formField id="amount" label="金额" type="long" defaultValue="${limit}" />'
+        '</camunda:formData></bpmn:extensionElements></bpmn:userTask>'), "juel_default"),
     "typename_form_field": (linear(
         '<bpmn:userTask id="bad_form"><bpmn:extensionElements><camunda:formData>'
         '<camunda:formField id="typename" label="类型" type="string" />'
@@ -249,6 +260,27 @@ def test_a_user_task_without_candidate_groups_is_refused_as_nobody_would_see_it(
 
     assert [(p["element_id"], p["code"]) for p in error.extra["problems"]] == [("orphan", "no_candidates")]
     assert "待办" in error.extra["problems"][0]["message"]
+
+
+@pytest.mark.parametrize("element", [
+    '<bpmn:serviceTask id="java_step" camunda:class="gov.example.Delegate" />',
+    '<bpmn:serviceTask id="java_step" camunda:delegateExpression="${grantDelegate}" />',
+    '<bpmn:serviceTask id="java_step" camunda:expression="${exchange.grant(execution)}" />',
+    '<bpmn:serviceTask id="java_step" />',
+    '<bpmn:sendTask id="java_step" camunda:class="gov.example.Mailer" />',
+    '<bpmn:businessRuleTask id="java_step" camunda:expression="${rules.decide()}" />',
+    '<bpmn:userTask id="java_step" camunda:candidateGroups="clerk"><bpmn:extensionElements>'
+    '<camunda:executionListener event="end" class="gov.example.Listener" /></bpmn:extensionElements></bpmn:userTask>',
+], ids=["class", "delegate_expression", "expression", "plain_service_task", "send_task_class",
+        "business_rule_expression", "listener_class"])
+def test_java_only_steps_are_refused_pointing_to_an_external_task(element: str) -> None:
+    problems = rejected(linear(element)).extra["problems"]
+
+    assert problems and all(p["element_id"] == "java_step" for p in problems)
+    assert all(p["code"] == "unsupported" for p in problems)
+    # One problem says to use an external task topic instead; a Java delegate's JUEL is not
+    # reported a second time as an expression.
+    assert any('camunda:type="external"' in p["message"] and "camunda:topic" in p["message"] for p in problems)
 
 
 def test_each_problem_carries_the_code_of_its_kind() -> None:
