@@ -503,7 +503,7 @@ def translate_juel(root: Any, problems: Problems | None = None) -> set[Any]:
             # Another language is refused by the lint, naming it.
             if (el.get("language") or "juel").strip().lower() == "juel":
                 try:
-                    el.text = juel.translate(text)
+                    el.text = juel.translate(text).text
                     el.attrib.pop("language", None)
                 except juel.JuelRefused as exc:
                     untranslated.add(el)

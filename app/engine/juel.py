@@ -7,9 +7,12 @@ through the same restricted compilation and sandbox as any expression written in
 
 The subset and its Python:
 
-- identifiers (process variables) → the same name; unset is an error at run time, as in Camunda 7
-  ("Cannot resolve identifier"); `execution.getVariable('x')` → `x` (Camunda gives null for an unset
-  variable there: here it is the same error);
+- identifiers (process variables) → the same name; `execution.getVariable('x')` → `x`. A variable
+  that is not set reads as null (None): a form field left blank stores no value here, where Camunda
+  stores null, so `${empty approver}` must hold for it. The translated text starts with a comment line
+  naming the variables it reads (`# JUEL null if unset: a b`); the script engine gives each one that is
+  unset the value None for that evaluation (`unset_as_null`). A comparison of null with a number is
+  an error, not false as in JUEL (which counts null as 0);
 - `a.b`, `a['b']`, `a["b"]` → `(a or {}).get('b')`: a missing key, or a property of null, is null
   (JUEL's map resolver); `a[expr]` with any other index → `a[expr]` (a list index, a computed key);
 - literals: integers, decimals, 'strings' and "strings" (escapes \\' \\" \\\\), true, false, null;
@@ -66,9 +69,54 @@ def is_juel(text: str | None) -> bool:
     return bool(text) and ("${" in text or "#{" in text)  # type: ignore[operator]
 
 
-def translate(text: str) -> str:
-    """Return the Python expression for a text that is exactly one `${…}` / `#{…}`; raise JuelRefused."""
-    return _render(_parse(text), top=True)
+# First line of a translated expression: the variables it reads, None when unset (see unset_as_null).
+NULL_IF_UNSET = "# JUEL null if unset:"
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A JUEL expression in Python: the expression and the variables it reads (in order of first use)."""
+
+    python: str
+    names: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """The text that replaces the JUEL in the parsed file: the names line, then the expression."""
+        if not self.names:
+            return self.python
+        return f"{NULL_IF_UNSET} {' '.join(self.names)}\n{self.python}"
+
+
+def translate(text: str) -> Translation:
+    """Translate a text that is exactly one `${…}` / `#{…}` into Python; raise JuelRefused."""
+    node = _parse(text)
+    names: dict[str, None] = {}
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.kind == "name":
+            names.setdefault(current.value)
+        stack.extend(reversed(current.children))
+    return Translation(_render(node, top=True), tuple(names))
+
+
+def unset_as_null(expression: str, data: dict[str, Any], external: dict[str, Any] | None
+                  ) -> dict[str, Any] | None:
+    """Return the external context to evaluate a translated expression with: its unset variables as None.
+
+    An expression without the names line (plain Python) is returned its context unchanged. The names
+    only ever add None for what neither the task data nor the context holds; our globals still take
+    precedence over both in the sandbox's namespace.
+    """
+    if not expression.startswith(NULL_IF_UNSET):
+        return external
+    line = expression[len(NULL_IF_UNSET):].split("\n", 1)[0]
+    missing = [name for name in line.split() if name.isidentifier() and not name.startswith("_")
+               and name not in data and (external is None or name not in external)]
+    if not missing:
+        return external
+    return {**(external or {}), **dict.fromkeys(missing)}
 
 
 def bare_variable(text: str) -> str | None:

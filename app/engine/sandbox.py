@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from app.core.counters import ProcessCounter
-from app.engine import fastpath, wire
+from app.engine import fastpath, juel, wire
 from app.engine.errors import ScriptError, ScriptOutOfMemory, ScriptTimeout
 from app.engine.restricted import compile_expression, compile_script
 
@@ -391,6 +391,8 @@ class RestrictedScriptEngine(PythonScriptEngine):
         """Evaluate an expression for a task; errors name the task's BPMN element."""
         # Not delegated to super(): it would wrap our errors in WorkflowTaskException.
         try:
+            # An expression translated from JUEL reads its unset variables as null (app/engine/juel.py).
+            external_context = juel.unset_as_null(expression, task.data, external_context)
             return self.environment.evaluate(expression, task.data, external_context)
         except ScriptError as exc:
             _raise_at(exc, task)
