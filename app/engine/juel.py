@@ -37,6 +37,7 @@ from typing import Any
 # A condition a person writes is a line; this bounds the work of a hostile file.
 MAX_SOURCE_CHARS = 2000
 MAX_DEPTH = 50
+MAX_TREE_DEPTH = 100
 _QUOTE_CHARS = 60
 
 _KEYWORDS = frozenset({"and", "or", "not", "eq", "ne", "lt", "gt", "le", "ge", "true", "false", "null",
@@ -259,11 +260,24 @@ def _parse(text: str) -> _Node:
         raise JuelRefused("${…} 后面还有其他内容（拼接多个 ${…} 或混有文字）：只支持整段写成一个 ${…}")
     parser = _Parser(tokens)
     node = parser.expression()
+    if _depth(node) > MAX_TREE_DEPTH:
+        # Long chains (a.b.c…, a + b + c…) nest without recursing in the parser; rendering recurses.
+        raise JuelRefused("表达式嵌套过深")
     if parser.peek().value == "instanceof":
         raise JuelRefused("不支持 instanceof")
     if parser.peek().kind != "end":
         raise JuelRefused(f"无法识别“{parser.peek().text}”附近的写法")
     return node
+
+
+def _depth(node: _Node) -> int:
+    deepest = 0
+    stack = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in current.children)
+    return deepest
 
 
 class _Parser:
