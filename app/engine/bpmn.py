@@ -463,12 +463,14 @@ def _lint(root: Any) -> Problems:
 
 
 # Where a JUEL expression is translated into Python: texts SpiffWorkflow evaluates as expressions.
-_JUEL_EXPRESSIONS = {_b(name) for name in ("conditionExpression", "condition", "loopCondition", "loopCardinality",
-                                           "completionCondition", "timeDate", "timeDuration", "timeCycle")}
+_JUEL_EXPRESSIONS = {_b(name) for name in (
+    "conditionExpression", "condition", "loopCondition", "loopCardinality", "completionCondition",
+    "timeDate", "timeDuration", "timeCycle")}
 # Texts never evaluated as an expression: `${` there is just text (a script body is Python).
 _JUEL_FREE_TEXTS = {_b("documentation"), _b("text"), _b("script")}
 _DELEGATE_QNAMES = frozenset(_c(attr) for attr in _DELEGATE_ATTRIBUTES)
-_ASSIGNMENT_ATTRIBUTES = {_c("assignee"): "办理人（camunda:assignee）", _c("candidateUsers"): "候选人（camunda:candidateUsers）",
+_ASSIGNMENT_ATTRIBUTES = {_c("assignee"): "办理人（camunda:assignee）",
+                          _c("candidateUsers"): "候选人（camunda:candidateUsers）",
                           _c("candidateGroups"): "候选角色（camunda:candidateGroups）"}
 
 
@@ -569,7 +571,8 @@ def _lint_calls(root: Any, problems: Problems) -> None:
             problems.append((el.get("id"), f"调用活动 {el.get('id')}：流程不能调用自身", "call_target"))
 
 
-def _lint_element(el: Any, owner: str | None, problems: Problems, untranslated: set[Any] | None = None) -> None:
+def _lint_element(el: Any, owner: str | None, problems: Problems,
+                  untranslated: set[Any] | None = None) -> None:
     tag = el.tag
     where = f"元素 {owner}" if owner else "文件"
     refused = _REFUSED_ELEMENTS.get(tag)

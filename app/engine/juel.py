@@ -400,7 +400,7 @@ class _Parser:
         raise JuelRefused(f"无法识别“{token.text}”附近的写法")
 
     def execution(self) -> _Node:
-        """`execution.getVariable('x')` → the variable x; every other use of Camunda's execution is refused."""
+        """`execution.getVariable('x')` → the variable x; any other use of Camunda's execution is refused."""
         if self.op() == "." and self.peek(1).value == "getVariable" and self.peek(2).value == "(" \
                 and self.peek(3).kind == "str" and self.peek(4).value == ")":
             name = self.peek(3).value

@@ -22,6 +22,7 @@ from app.engine.errors import BpmnRejected, ScriptError
 from app.engine.juel import JuelRefused, translate, unset_as_null
 from app.engine.models import ProcessDefinition, ProcessInstance
 from app.engine.sandbox import RestrictedEnvironment
+from app.runtime import Runtime
 from tests.designer.migration_helpers import actor, open_tasks
 from tests.engine.support import definition, fixture, linear
 
@@ -294,18 +295,19 @@ def test_a_juel_condition_in_another_language_is_refused_by_language() -> None:
 # -- the stored file and the designer ------------------------------------------------------------
 
 
-def test_the_stored_file_keeps_the_designers_juel(rt) -> None:  # type: ignore[no-untyped-def]
+def test_the_stored_file_keeps_the_designers_juel(rt: Runtime) -> None:
     original = fixture("juel_purchase").xml
     with rt.db.session() as s:
         definition, created = rt.runner.deploy(s, original, filename="juel_purchase.bpmn", actor="designer")
         s.commit()
         assert created
-        row = s.execute(select(ProcessDefinition).where(ProcessDefinition.process_key == "juel_purchase")).scalar_one()
+        row = s.execute(select(ProcessDefinition)
+                        .where(ProcessDefinition.process_key == "juel_purchase")).scalar_one()
         assert row.content_hash == hashlib.sha256(original).hexdigest()
         assert b"${amount &gt; 1000 &amp;&amp; !empty approver}" in rt.runner._xml_loader(s, row.id)()
 
 
-def test_the_designer_reports_no_problem_for_translated_juel(client, as_user) -> None:  # type: ignore[no-untyped-def]
+def test_the_designer_reports_no_problem_for_translated_juel(client: Any, as_user: Any) -> None:
     for name in ("juel_purchase", "juel_countersign"):
         r = as_user("designer").post("/api/designer/validate", json={"xml": fixture(name).xml.decode()})
         assert r.status_code == 200, r.text
@@ -425,13 +427,13 @@ def test_multi_instance_loop_cardinality_and_completion_in_juel() -> None:
 # -- through the runner (the instance saved to and restored from the database around each step) --
 
 
-def _deploy(rt, name: str) -> None:  # type: ignore[no-untyped-def]
+def _deploy(rt: Runtime, name: str) -> None:
     with rt.db.session() as s:
         rt.runner.deploy(s, fixture(name).xml, filename=f"{name}.bpmn", actor="designer")
         s.commit()
 
 
-def _complete(rt, instance_id: int, element: str, username: str, data: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+def _complete(rt: Runtime, instance_id: int, element: str, username: str, data: dict[str, Any]) -> None:
     [task] = [t for t in open_tasks(rt, instance_id) if t.task_spec == element and
               (t.assignee_id is None or t.assignee_id == actor(rt, username).id)]
     with rt.db.session() as s:
@@ -439,7 +441,7 @@ def _complete(rt, instance_id: int, element: str, username: str, data: dict[str,
         s.commit()
 
 
-def _instance(rt, instance_id: int) -> tuple[ProcessInstance, str | None]:  # type: ignore[no-untyped-def]
+def _instance(rt: Runtime, instance_id: int) -> tuple[ProcessInstance, str | None]:
     with rt.db.session() as s:
         instance = s.get(ProcessInstance, instance_id)
         assert instance is not None
@@ -448,7 +450,8 @@ def _instance(rt, instance_id: int) -> tuple[ProcessInstance, str | None]:  # ty
         return instance, rt.engine.end_event(workflow) if instance.status == "completed" else None
 
 
-def test_runner_purchase_over_the_limit_goes_to_the_director_then_waits_the_juel_timer(rt) -> None:  # type: ignore[no-untyped-def]
+def test_runner_purchase_over_the_limit_goes_to_the_director_then_waits_the_juel_timer(
+        rt: Runtime) -> None:
     _deploy(rt, "juel_purchase")
     clerk = actor(rt, "gat_clerk")
     with rt.db.session() as s:
@@ -476,7 +479,8 @@ def test_runner_purchase_over_the_limit_goes_to_the_director_then_waits_the_juel
     (12000, "", ("completed", "end_missing", [])),
     (300, "gat_head", ("running", None, ["check"])),
 ])
-def test_runner_purchase_other_branches(rt, amount: int, approver: str, expected: tuple[Any, ...]) -> None:  # type: ignore[no-untyped-def]
+def test_runner_purchase_other_branches(rt: Runtime, amount: int, approver: str,
+                                        expected: tuple[Any, ...]) -> None:
     _deploy(rt, "juel_purchase")
     with rt.db.session() as s:
         instance_id = rt.runner.start(s, "juel_purchase", actor=actor(rt, "gat_clerk"), subject="采购",
@@ -487,7 +491,8 @@ def test_runner_purchase_other_branches(rt, amount: int, approver: str, expected
     assert (instance.status, end, [t.task_spec for t in open_tasks(rt, instance_id)]) == expected
 
 
-def test_runner_countersign_with_juel_collection_assignee_and_half_completion(rt) -> None:  # type: ignore[no-untyped-def]
+def test_runner_countersign_with_juel_collection_assignee_and_half_completion(
+        rt: Runtime) -> None:
     _deploy(rt, "juel_countersign")
     signers = ["gat_reviewer", "scjg_reviewer", "gat_head", "gat_clerk"]
     with rt.db.session() as s:
@@ -512,7 +517,8 @@ def test_runner_countersign_with_juel_collection_assignee_and_half_completion(rt
     assert variables["approvals"] == 2
 
 
-def test_runner_refuses_a_file_with_untranslatable_juel_naming_the_element(rt) -> None:  # type: ignore[no-untyped-def]
+def test_runner_refuses_a_file_with_untranslatable_juel_naming_the_element(
+        rt: Runtime) -> None:
     xml = fixture("juel_purchase").xml.replace(b"!empty approver}", b"!approver.isEmpty()}")
     with rt.db.session() as s, pytest.raises(BpmnRejected) as caught:
         rt.runner.deploy(s, xml, filename="juel_purchase.bpmn", actor="designer")
