@@ -54,6 +54,7 @@ from app.engine.multi_instance import (
     results_variable,
 )
 from app.engine.restricted import RESERVED_DATA_KEY, assigned_names, compile_expression, compile_script
+from app.engine.waits import lint_waits
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -538,6 +539,7 @@ def _lint(root: Any) -> Problems:
         _lint_cycles(container, problems)
     _lint_messages(root, problems)
     _lint_calls(root, problems)
+    problems.extend(lint_waits(root))
     return problems
 
 
