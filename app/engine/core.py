@@ -374,6 +374,17 @@ class Engine:
                 names.append(name)
         return names
 
+    def current_elements(self, workflow: BpmnWorkflow) -> list[str]:
+        """Label the BPMN elements the instance is at as 名称（id）, subprocesses too (the stuck-instance report)."""
+        labels: list[str] = []
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+            if getattr(task.task_spec, "bpmn_id", None) is None or _is_subprocess_task(task):
+                continue  # the engine's own joins and splits; a subprocess is named by what waits inside it
+            label = _task_label(task)
+            if label not in labels:
+                labels.append(label)
+        return labels
+
     # -- tasks ------------------------------------------------------------------------------
 
     def ready_user_tasks(self, workflow: BpmnWorkflow) -> list[ReadyTask]:
