@@ -13,7 +13,8 @@ import pytest
 
 from app.core.clock import clock
 from app.engine.core import Engine
-from tests.engine.support import Definition, fixture
+from tests.engine.support import Definition, definition, fixture
+from tests.engine.test_messages import EVENT_GATEWAY
 
 DAY = timedelta(days=1)
 
@@ -170,3 +171,18 @@ def test_an_interrupting_boundary_timer_withdraws_the_task(engine: Engine, froze
     walk.fire(10)
     assert walk.ready == ["note", "note"]  # review withdrawn, the instance took end_late
     assert walk.timers == {} and walk.next_timer is None
+
+
+def test_a_state_saved_before_timers_had_their_own_keys_keeps_its_instant(engine: Engine, frozen_clock: datetime
+                                                                          ) -> None:
+    # The gateway of the message-passing test file (tests/engine/test_messages.py) has one timer: its instant
+    # was saved under SpiffWorkflow's shared key. Rebuild such a state from a new one.
+    d = definition(EVENT_GATEWAY)
+    workflow = engine.start(d.content_hash, d.xml, {})
+    [gateway] = [t for t in workflow.event_manager.tasks.values()]
+    gateway.internal_data["event_value"] = gateway.internal_data.pop("event_value:too_late")
+    clock.freeze(frozen_clock + 2 * DAY)  # restored later: a duration evaluated again would move
+    workflow = engine.restore(engine.dump(workflow), d.content_hash, d.xml)
+    assert engine.next_timer_at(workflow) == frozen_clock + 5 * DAY
+    engine.fire_timers(workflow, frozen_clock + 5 * DAY)
+    assert [t.task_spec for t in engine.ready_user_tasks(workflow)] == ["urge"]
