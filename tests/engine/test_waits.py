@@ -13,7 +13,7 @@ import pytest
 
 from app.core.clock import clock
 from app.engine.core import Engine
-from tests.engine.support import Definition, definition, fixture
+from tests.engine.support import NAMESPACES, Definition, definition, fixture
 from tests.engine.test_messages import EVENT_GATEWAY
 
 DAY = timedelta(days=1)
@@ -186,3 +186,31 @@ def test_a_state_saved_before_timers_had_their_own_keys_keeps_its_instant(engine
     assert engine.next_timer_at(workflow) == frozen_clock + 5 * DAY
     engine.fire_timers(workflow, frozen_clock + 5 * DAY)
     assert [t.task_spec for t in engine.ready_user_tasks(workflow)] == ["urge"]
+
+
+MESSAGE_OR_TIMER = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {NAMESPACES} id="d" targetNamespace="http://govflow.example/bpmn">
+  <bpmn:message id="m_reply" name="协查复函" />
+  <bpmn:process id="test_one_catch_two_events" isExecutable="true">
+    <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
+    <bpmn:intermediateCatchEvent id="wait" name="复函或三日后">
+      <bpmn:messageEventDefinition messageRef="m_reply" />
+      <bpmn:timerEventDefinition><bpmn:timeDuration>"P3D"</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="handle" />
+    <bpmn:userTask id="handle" name="办理" camunda:candidateGroups="clerk" />
+    <bpmn:sequenceFlow id="f3" sourceRef="handle" targetRef="end" /><bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+@pytest.mark.parametrize("by", ["message", "timer"])
+def test_a_catch_event_with_a_message_and_a_timer_is_ended_by_either(engine: Engine, frozen_clock: datetime,
+                                                                      by: str) -> None:
+    walk = Walk(engine, definition(MESSAGE_OR_TIMER), frozen_clock, {})
+    assert walk.timers == {"wait": walk.at(3)} and walk.messages == ["协查复函"]
+    if by == "message":
+        assert walk.deliver("协查复函")
+    else:
+        walk.fire(3)
+    assert walk.ready == ["handle"] and walk.timers == {} and walk.messages == []
