@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app.audit import flows as audit
@@ -11,6 +11,7 @@ from app.auth import flows as auth_flows
 from app.core.clock import clock
 from app.core.errors import NotFound
 from app.deps import AdminUser, RuntimeDep, SessionDep
+from app.ops.stuck import stuck_instances
 from app.org import flows
 from app.org.models import Role
 from app.org.service import get_user_by_username
@@ -49,6 +50,14 @@ def logout_user_everywhere(username: str, session: SessionDep, actor: AdminUser)
 def verify_audit(session: SessionDep, rt: RuntimeDep, actor: AdminUser) -> dict[str, Any]:
     """Recompute the keyed audit chain, hold it to the last exported head, and say whether it is intact."""
     return audit.check(session, path=rt.settings.audit_head_export_path).to_public()
+
+
+@router.get("/stuck-instances")
+def list_stuck_instances(session: SessionDep, actor: AdminUser, limit: int = Query(100, ge=1, le=500),
+                         after: int | None = Query(None, ge=0, le=2**31 - 1)) -> dict[str, Any]:
+    """Running instances nothing can move on (no open task, timer or awaited message), as the job last found
+    them: instance, process, since when, the elements it sits at. Page on with `after` = `next_after`."""
+    return stuck_instances(session, limit=limit, after=after)
 
 
 class ClockMove(BaseModel):

@@ -4,6 +4,7 @@ ACTION_ZH: dict[str, str] = {
     # engine and tasks
     "process.deployed": "部署流程定义", "instance.started": "流程启动", "instance.completed": "流程结束",
     "instance.cancelled": "撤销流程", "instance.migrated": "迁移到新版本", "timer.fired": "定时触发",
+    "instance.stuck": "发现流程实例停滞",
     "task.created": "生成待办",
     "task.claimed": "签收任务", "task.unclaimed": "退回签收", "task.completed": "办理任务",
     "task.cancelled": "撤回待办", "task.paused": "挂起", "task.resumed": "恢复计时", "task.reassigned": "转办",

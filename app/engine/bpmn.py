@@ -14,12 +14,13 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
-from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
+from SpiffWorkflow.bpmn.parser.event_parsers import EventBasedGatewayParser, ReceiveTaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
+    EventBasedGateway,
     IntermediateCatchEvent,
     IntermediateThrowEvent,
     NoneTask,
@@ -27,12 +28,14 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     StartEvent,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import (
     CamundaBoundaryEventParser,
@@ -52,6 +55,7 @@ from app.engine.multi_instance import (
     results_variable,
 )
 from app.engine.restricted import RESERVED_DATA_KEY, assigned_names, compile_expression, compile_script
+from app.engine.waits import lint_waits
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -165,18 +169,19 @@ class ClockTimeDateEventDefinition(TimeDateEventDefinition):
 
     def has_fired(self, my_task: Any) -> bool:
         """Fire once the instant is due; the evaluated instant is stored as UTC ISO text."""
-        event_value = my_task._get_internal_data("event_value")
+        value_key, fired_key = timer_keys(self, my_task)
+        event_value = my_task._get_internal_data(value_key)
         if event_value is None:
             value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             try:
                 event_value = parse_instant(value).isoformat()
             except (TypeError, ValueError, AttributeError) as exc:
                 raise _timer_value_error(value).at(my_task.task_spec.bpmn_id) from exc
-            my_task._set_internal_data(event_value=event_value)
+            my_task._set_internal_data(**{value_key: event_value})
         # <= so that a host firing at exactly next_timer_at makes progress.
         if parse_instant(event_value) <= engine_now():
-            my_task._set_internal_data(event_fired=True)
-        return bool(my_task._get_internal_data("event_fired", False))
+            my_task._set_internal_data(**{fired_key: True})
+        return bool(my_task._get_internal_data(fired_key, False))
 
 
 class ClockDurationTimerEventDefinition(DurationTimerEventDefinition):
@@ -184,7 +189,8 @@ class ClockDurationTimerEventDefinition(DurationTimerEventDefinition):
 
     def has_fired(self, my_task: Any) -> bool:
         """Fire once the duration from the first evaluation has passed on our clock."""
-        event_value = my_task._get_internal_data("event_value")
+        value_key, fired_key = timer_keys(self, my_task)
+        event_value = my_task._get_internal_data(value_key)
         if event_value is None:
             value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             start = engine_now()
@@ -195,27 +201,34 @@ class ClockDurationTimerEventDefinition(DurationTimerEventDefinition):
             except Exception as exc:  # SpiffWorkflow raises a bare Exception for a bad duration
                 raise ScriptError(f"定时器的值 {value!r} 不是有效的 ISO 8601 时长").at(
                     my_task.task_spec.bpmn_id) from exc
-            my_task._set_internal_data(event_value=event_value)
+            my_task._set_internal_data(**{value_key: event_value})
         if parse_instant(event_value) <= engine_now():
-            my_task._set_internal_data(event_fired=True)
-        return bool(my_task._get_internal_data("event_fired", False))
+            my_task._set_internal_data(**{fired_key: True})
+        return bool(my_task._get_internal_data(fired_key, False))
 
 
 class ClockCycleTimerEventDefinition(CycleTimerEventDefinition):
     """timeCycle timer whose repetitions are counted on our clock."""
 
+    def _evaluate(self, my_task: Any, now: datetime) -> dict[str, Any]:
+        value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        try:
+            cycles, start, duration = _parse_cycle(str(value), now)
+        except Exception as exc:  # SpiffWorkflow raises a bare Exception for a bad interval
+            raise ScriptError(f"定时器的值 {value!r} 不是有效的 ISO 8601 重复周期").at(
+                my_task.task_spec.bpmn_id) from exc
+        return {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+
     def cycle_complete(self, my_task: Any) -> bool:
-        """Return True when the next repetition is due (same bookkeeping as SpiffWorkflow)."""
+        """Return True when the next repetition is due (same bookkeeping as SpiffWorkflow).
+
+        Unlike SpiffWorkflow, the timer is done as soon as its last repetition fires: SpiffWorkflow
+        waited for one more refresh to notice, with no instant left for the scheduler to come back at.
+        """
         now = engine_now()
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            try:
-                cycles, start, duration = _parse_cycle(str(value), now)
-            except Exception as exc:  # SpiffWorkflow raises a bare Exception for a bad interval
-                raise ScriptError(f"定时器的值 {value!r} 不是有效的 ISO 8601 重复周期").at(
-                    my_task.task_spec.bpmn_id) from exc
-            event_value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+            event_value = self._evaluate(my_task, now)
 
         ready = False
         if event_value["cycles"] != 0:
@@ -224,11 +237,45 @@ class ClockCycleTimerEventDefinition(CycleTimerEventDefinition):
                 event_value["next"] = (next_event + timedelta(seconds=event_value["duration"])).isoformat()
                 event_value["cycles"] -= 1
                 ready = True
-        else:
+        if event_value["cycles"] == 0:
             my_task.internal_data.pop("event_value", None)
             my_task.internal_data["event_fired"] = True
+            return ready
         my_task._set_internal_data(event_value=event_value)
         return ready
+
+    def has_fired(self, my_task: Any) -> bool:
+        """Alone, done after its last repetition; as one of several events (an event-based gateway's
+        branch), it fires once, at its first repetition, like a timeDate."""
+        if not isinstance(my_task.task_spec.event_definition, MultipleEventDefinition):
+            return bool(my_task._get_internal_data("event_fired", False))
+        value_key, fired_key = timer_keys(self, my_task)
+        first = my_task._get_internal_data(value_key)
+        if first is None:
+            first = self._evaluate(my_task, engine_now())["next"]
+            my_task._set_internal_data(**{value_key: first})
+        if parse_instant(first) <= engine_now():
+            my_task._set_internal_data(**{fired_key: True})
+        return bool(my_task._get_internal_data(fired_key, False))
+
+
+def timer_keys(definition: TimerEventDefinition, my_task: Any) -> tuple[str, str]:
+    """Return the internal-data keys a timer keeps its due instant and its 'fired' flag under on its task.
+
+    SpiffWorkflow keeps one `event_value` per task; a task waiting for several events (an event-based
+    gateway, whose branches' definitions it holds, or a catch event with several definitions) would have
+    all its timers share it: the first one evaluated set the instant of every other. Each timer of such a
+    task gets its own keys, by its element id (the timer's name, see _ClockTimerParsing).
+    """
+    multiple = my_task.task_spec.event_definition
+    if not isinstance(multiple, MultipleEventDefinition):
+        return "event_value", "event_fired"
+    value_key, fired_key = f"event_value:{definition.name}", f"event_fired:{definition.name}"
+    if value_key not in my_task.internal_data and "event_value" in my_task.internal_data and \
+            sum(isinstance(d, TimerEventDefinition) for d in multiple.event_definitions) == 1:
+        # A state saved before timers had their own keys: its gateway's one timer keeps its instant.
+        my_task.internal_data[value_key] = my_task.internal_data.pop("event_value")
+    return value_key, fired_key
 
 
 def _parse_cycle(expression: str, now: datetime) -> tuple[int, datetime, timedelta]:
@@ -280,11 +327,45 @@ class GovflowMessageEventDefinition(MessageEventDefinition):
             my_task.set_data(**payload)
 
 
+class GovflowMultipleEventDefinition(MultipleEventDefinition):
+    """The events one task waits for together: an event-based gateway's branches, or a catch event with
+    several definitions. Unless `parallel`, exactly one is taken: the one caught first, or else the timer
+    due earliest (SpiffWorkflow took every timer due at the same refresh, and a timer due at the refresh a
+    message was caught in too, so a late scheduler ran two branches of an exclusive choice)."""
+
+    def has_fired(self, my_task: Any) -> bool:
+        """Tell whether the task may go on: one event caught or one timer due (all of them when parallel)."""
+        if self.parallel:
+            return bool(super().has_fired(my_task))
+        seen = list(my_task.internal_data.get("seen_events", []))
+        if not seen:
+            due = [d for d in self.event_definitions if isinstance(d, TimerEventDefinition) and d.has_fired(my_task)]
+            if due:
+                seen = [BpmnEvent(min(due, key=lambda d: _due_instant(d, my_task)))]
+        my_task.internal_data["seen_events"] = seen
+        return bool(seen)
+
+
+def _due_instant(definition: TimerEventDefinition, my_task: Any) -> datetime:
+    value = my_task.internal_data.get(timer_keys(definition, my_task)[0])
+    return parse_instant(value) if isinstance(value, str) else datetime.max.replace(tzinfo=timezone.utc)
+
+
 class _ClockTimerParsing:
+    def get_event_definition(self, xpaths: Any) -> Any:
+        definition = super().get_event_definition(xpaths)  # type: ignore[misc]
+        if type(definition) is MultipleEventDefinition:
+            return GovflowMultipleEventDefinition(definition.event_definitions, definition.parallel,
+                                                  description=definition.description)
+        return definition
+
     def parse_timer_event(self, event: Any) -> Any:
         definition = super().parse_timer_event(event)  # type: ignore[misc]
         clock_class = CLOCK_TIMERS[type(definition)]
-        return clock_class(definition.name, definition.expression, description=definition.description)
+        # Named by element id, not by its label: an event-based gateway tells its branches' timers apart by
+        # name (two labelled 超时 would be one), and each keeps its instant under its name (timer_keys).
+        name = self.node.get("id") or definition.name  # type: ignore[attr-defined]
+        return clock_class(name, definition.expression, description=definition.description)
 
     def parse_message_event(self, message_event: Any) -> Any:
         definition = super().parse_message_event(message_event)  # type: ignore[misc]
@@ -335,6 +416,11 @@ class _ReceiveTaskParser(_ClockTimerParsing, ReceiveTaskParser):
     pass
 
 
+class _EventBasedGatewayParser(EventBasedGatewayParser):
+    def create_task(self) -> Any:
+        return self._create_task(GovflowMultipleEventDefinition())
+
+
 class GovflowParser(CamundaParser):
     """CamundaParser whose timers use our clock and whose plain/manual tasks pass through."""
 
@@ -345,6 +431,7 @@ class GovflowParser(CamundaParser):
         full_tag("intermediateThrowEvent"): (_IntermediateThrowEventParser, IntermediateThrowEvent),
         full_tag("boundaryEvent"): (_BoundaryEventParser, BoundaryEvent),
         full_tag("receiveTask"): (_ReceiveTaskParser, ReceiveTask),
+        full_tag("eventBasedGateway"): (_EventBasedGatewayParser, EventBasedGateway),
         full_tag("task"): (CamundaTaskParser, PassThroughTask),
         full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
         full_tag("userTask"): (_UserTaskParser, CamundaUserTask),
@@ -459,6 +546,7 @@ def _lint(root: Any) -> Problems:
         _lint_cycles(container, problems)
     _lint_messages(root, problems)
     _lint_calls(root, problems)
+    problems.extend(lint_waits(root))
     return problems
 
 

@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import (
     MessageEventDefinitionConverter,
+    MultipleEventDefinitionConverter,
     TimerConditionalEventDefinitionConverter,
 )
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
@@ -43,10 +44,12 @@ from app.engine.bpmn import (
     ClockDurationTimerEventDefinition,
     ClockTimeDateEventDefinition,
     GovflowMessageEventDefinition,
+    GovflowMultipleEventDefinition,
     PassThroughTask,
     _strongly_connected,
     compile_definition,
     parse_instant,
+    timer_keys,
     use_now,
 )
 from app.engine.errors import TaskNotReady, step_failed
@@ -68,11 +71,6 @@ _HASH_ATTR = "_govflow_content_hash"
 # reached and then withdrawn (cancelled: a boundary timer, a withdrawal), and the (source, target) steps
 # into them. Bounded by the process's elements and flows, however many rounds.
 TRAIL_ATTR = "_govflow_trail"
-_TIMER_EVENT_TYPES = frozenset({
-    ClockTimeDateEventDefinition.__name__,
-    ClockDurationTimerEventDefinition.__name__,
-    ClockCycleTimerEventDefinition.__name__,
-})
 
 
 @dataclass(frozen=True)
@@ -153,6 +151,7 @@ def full_config() -> dict[type, type]:
     for mi_class in MULTI_INSTANCE_CLASSES:
         config[mi_class] = GovflowMultiInstanceConverter
     config[GovflowMessageEventDefinition] = MessageEventDefinitionConverter
+    config[GovflowMultipleEventDefinition] = MultipleEventDefinitionConverter
     return config
 
 
@@ -321,18 +320,15 @@ class Engine:
 
     @staticmethod
     def waiting_timers(workflow: BpmnWorkflow) -> dict[str, datetime | None]:
-        """Return the timer events waiting now, by element id, with the instant each is due (if known)."""
+        """Return the timer events waiting now, by element id, with the instant each is due (if known).
+
+        An event-based gateway's timer branches count, by the id of the branch's catch event.
+        """
         out: dict[str, datetime | None] = {}
-        for task in _all_tasks(workflow):
-            spec = task.task_spec
-            definition = getattr(spec, "event_definition", None)
-            if task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition) \
-                    or not getattr(spec, "bpmn_id", None):
-                continue
-            value = task.internal_data.get("event_value")
-            if isinstance(value, dict):
-                value = value.get("next")
-            out[spec.bpmn_id] = parse_instant(value) if isinstance(value, str) else None
+        for task, definition in _waiting_timer_definitions(workflow):
+            element = definition.name if _waits_for_several(task) else getattr(task.task_spec, "bpmn_id", None)
+            if element:
+                out[str(element)] = _timer_due(task, definition)
         return out
 
     @staticmethod
@@ -377,6 +373,17 @@ class Engine:
             if name not in names:
                 names.append(name)
         return names
+
+    def current_elements(self, workflow: BpmnWorkflow) -> list[str]:
+        """Label the BPMN elements the instance is at as 名称（id）, subprocesses too (the stuck-instance report)."""
+        labels: list[str] = []
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+            if getattr(task.task_spec, "bpmn_id", None) is None or _is_subprocess_task(task):
+                continue  # the engine's own joins and splits; a subprocess is named by what waits inside it
+            label = _task_label(task)
+            if label not in labels:
+                labels.append(label)
+        return labels
 
     # -- tasks ------------------------------------------------------------------------------
 
@@ -470,20 +477,14 @@ class Engine:
     # -- timers -----------------------------------------------------------------------------
 
     def next_timer_at(self, workflow: BpmnWorkflow) -> datetime | None:
-        """Return the earliest instant a waiting timer is due (aware UTC), or None."""
-        due: list[datetime] = []
-        for event in workflow.waiting_events():
-            if event.event_type not in _TIMER_EVENT_TYPES or not isinstance(event.value, str):
-                continue
-            due.append(parse_instant(event.value))
-        # An event-based gateway waits for its branches' events itself and reports none of them.
-        for task in workflow.event_manager.tasks.values():
-            if isinstance(task.task_spec.event_definition, MultipleEventDefinition):
-                value = task.internal_data.get("event_value")
-                value = value.get("next") if isinstance(value, dict) else value
-                timers = any(isinstance(d, TimerEventDefinition) for d in _event_definitions(task))
-                if timers and isinstance(value, str):
-                    due.append(parse_instant(value))
+        """Return the earliest instant a waiting timer is due (aware UTC), or None.
+
+        Every timer an instance waits on counts: catch events, boundary events of any kind (on user tasks,
+        subprocesses, call activities, multi-instance tasks), timers in subprocesses and called processes,
+        cycles (their next repetition) and each timer branch of an event-based gateway.
+        """
+        due = [at for task, definition in _waiting_timer_definitions(workflow)
+               if (at := _timer_due(task, definition)) is not None]
         return min(due) if due else None
 
     def fire_timers(self, workflow: BpmnWorkflow, now: datetime) -> None:
@@ -906,6 +907,28 @@ def _event_definitions(task: Task) -> list[Any]:
     if isinstance(definition, MultipleEventDefinition):
         return list(definition.event_definitions)
     return [definition]
+
+
+def _waits_for_several(task: Task) -> bool:
+    return isinstance(task.task_spec.event_definition, MultipleEventDefinition)
+
+
+def _waiting_timer_definitions(workflow: BpmnWorkflow) -> list[tuple[Task, TimerEventDefinition]]:
+    """Return (waiting task, timer definition) for every timer the instance waits on, subprocesses too."""
+    out: list[tuple[Task, TimerEventDefinition]] = []
+    for task in workflow.event_manager.tasks.values():
+        if task.state != TaskState.WAITING:
+            continue
+        out.extend((task, d) for d in _event_definitions(task) if isinstance(d, TimerEventDefinition))
+    return out
+
+
+def _timer_due(task: Task, definition: TimerEventDefinition) -> datetime | None:
+    """Return the instant a waiting timer is due next (a cycle: its next repetition), or None if unknown."""
+    value = task.internal_data.get(timer_keys(definition, task)[0])
+    if isinstance(value, dict):
+        value = value.get("next") if value.get("cycles") != 0 else None
+    return parse_instant(value) if isinstance(value, str) else None
 
 
 def _spec_key(content_hash: str, called: Called | None) -> str:

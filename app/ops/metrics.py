@@ -30,7 +30,7 @@ from app.core.logs import route_template
 from app.engine import sandbox
 from app.engine.models import Task
 from app.notifications.models import NOTIFICATION_TOPIC, Outbox
-from app.ops.models import JobStatus
+from app.ops.models import JobStatus, StuckInstance
 from app.org.models import Department
 from app.runtime import Runtime
 from app.supervision.models import SupervisionItem
@@ -127,6 +127,7 @@ class DatabaseCollector(Collector):
             backlog = conn.execute(select(func.count()).select_from(Outbox.__table__).where(
                 o.next_attempt_at >= _EPOCH, o.topic == NOTIFICATION_TOPIC)).scalar_one()
             jobs = conn.execute(select(JobStatus.__table__)).mappings().all()
+            stuck = conn.execute(select(func.count()).select_from(StuckInstance.__table__)).scalar_one()
         open_ = GaugeMetricFamily("govflow_tasks_open", "Open tasks, by process and department code",
                                   labels=["process", "department"])
         overdue = GaugeMetricFamily("govflow_tasks_overdue", "Open tasks past their deadline, by process and "
@@ -159,4 +160,7 @@ class DatabaseCollector(Collector):
             if job["last_success_at"] is not None:
                 success.add_metric([job["job_id"]], job["last_success_at"].timestamp())
             duration.add_metric([job["job_id"]], job["last_duration_ms"] / 1000)
-        return [open_, overdue, oldest, supervision, outbox, runs, failures, success, duration]
+        stuck_instances = GaugeMetricFamily("govflow_instances_stuck", "Running instances nothing can move on, "
+                                            "as the report-stuck-instances job last found them (should be 0)")
+        stuck_instances.add_metric([], stuck)
+        return [open_, overdue, oldest, supervision, outbox, runs, failures, success, duration, stuck_instances]

@@ -32,3 +32,31 @@ class JobStatus(SQLModel, table=True):
     runs: int = Field(default=0, sa_type=BigInteger)
     failures: int = Field(default=0, sa_type=BigInteger)
     last_duration_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+class StuckInstance(SQLModel, table=True):
+    """A running instance nothing can move on (no open task, timer, awaited message...), as the last sweep of
+    the stuck-instance report found it (app/ops/stuck.py); the row goes when the instance moves or ends."""
+
+    __tablename__ = "stuck_instance"
+
+    instance_id: int = Field(primary_key=True, foreign_key="process_instance.id")
+    process_key: str = Field(max_length=128)
+    # The BPMN elements the instance sits at (names, else ids), or why its state could not be read.
+    elements: str = Field(max_length=1000)
+    # Since when: the instance's last change (updated_at) when it was found; nothing has moved it since.
+    since: datetime = Field(sa_type=UTCDateTime)
+    found_at: datetime = Field(sa_type=UTCDateTime)
+    checked_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class StuckScan(SQLModel, table=True):
+    """Where the stuck-instance sweep goes on from (one row): it reads a bounded batch of running instances per
+    run, by id, and starts over after the last."""
+
+    __tablename__ = "stuck_scan"
+
+    id: int = Field(default=1, primary_key=True)
+    after_id: int = Field(default=0, sa_type=BigInteger)
+    # When the sweep last reached the last running instance (a whole pass done).
+    pass_completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

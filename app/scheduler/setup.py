@@ -18,6 +18,7 @@ from app.core.logs import logged_job
 from app.engine.jobs import fire_due_timers
 from app.notifications.jobs import deliver_notifications
 from app.ops.jobs import HEARTBEAT_SECONDS, JOBS_RUN, Heartbeat, record_run
+from app.ops.stuck import report_stuck_instances
 from app.runtime import Runtime
 from app.supervision.jobs import escalate_overdue
 from app.tasks.jobs import remind_before_due
@@ -34,6 +35,7 @@ JOBS: dict[str, tuple[Callable[[Runtime], Any], int | Callable[[Settings], int]]
     "export-audit-head": (export_audit_head, lambda settings: settings.audit_head_export_minutes * 60),
     "create-usage-partitions": (create_usage_partitions, 6 * 3600),
     "archive-usage-events": (archive_usage_events, 24 * 3600),
+    "report-stuck-instances": (report_stuck_instances, 600),
 }
 
 # What an administrator reads on the button that runs a job now (the id stays in the URL only).
@@ -46,6 +48,7 @@ JOB_ZH: dict[str, str] = {
     "export-audit-head": "导出审计链头",
     "create-usage-partitions": "预建数据使用日志月分区",
     "archive-usage-events": "归档超过 24 个月的数据使用日志",
+    "report-stuck-instances": "检查停滞的流程实例",
 }
 
 

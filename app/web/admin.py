@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.core.clock import SHANGHAI, clock
 from app.core.errors import DomainError, Forbidden, InvalidInput
 from app.deps import RuntimeDep, SessionDep
+from app.ops.stuck import stuck_instances
 from app.scheduler.setup import JOB_ZH, JOBS, run_job
 from app.web import FormData, PageUser
 from app.web.render import flash_redirect, render
@@ -87,5 +88,20 @@ def run(request: Request, job_id: str, session: SessionDep, rt: RuntimeDep, acto
         raise InvalidInput("没有该定时任务", code="job_not_found")
     session.rollback()
     result = run_job(rt, job_id)
-    return flash_redirect(request, "/admin/calendar", '已运行“{job}”：处理 {count} 项',
+    back = "/admin/stuck-instances" if job_id == "report-stuck-instances" else "/admin/calendar"
+    return flash_redirect(request, back, '已运行“{job}”：处理 {count} 项',
                           job=JOB_ZH.get(job_id, job_id), count=result)
+
+
+@router.get("/admin/stuck-instances", response_class=HTMLResponse)
+def stuck_page(request: Request, session: SessionDep, actor: PageUser,
+               after: int | None = Query(None, ge=0, le=2**31 - 1)) -> Response:
+    """Show the stuck-instance report: running instances nothing can move on."""
+    _admin(actor)
+    report = stuck_instances(session, limit=100, after=after)
+    return render(request, "admin/stuck_instances.html", {
+        "report": report, "after": after, "job_name": JOB_ZH["report-stuck-instances"],
+        "since": {item["instance_id"]: datetime.fromisoformat(item["since"]) for item in report["items"]},
+        "found": {item["instance_id"]: datetime.fromisoformat(item["found_at"]) for item in report["items"]},
+        "last_pass": datetime.fromisoformat(report["last_pass_completed_at"])
+        if report["last_pass_completed_at"] else None})

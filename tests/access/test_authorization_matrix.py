@@ -168,6 +168,7 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("POST", "/api/admin/jobs/{job_id}/run"): ADMIN,
     ("GET", "/admin/calendar"): ADMIN, ("POST", "/admin/calendar"): ADMIN, ("POST", "/admin/clock"): ADMIN,
     ("POST", "/admin/jobs/{job_id}"): ADMIN,
+    ("GET", "/api/admin/stuck-instances"): ADMIN, ("GET", "/admin/stuck-instances"): ADMIN,
     ("GET", "/api/calendar/deadline"): EVERYONE,
     # The published catalog is public to every logged-in user by design (Art. 13); drafts are not.
     ("POST", "/api/catalog/entries"): CLERKS | ADMIN, ("GET", "/api/catalog/entries"): EVERYONE,
