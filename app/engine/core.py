@@ -229,7 +229,7 @@ class Engine:
         # The root task's data is inherited by every task that follows it.
         workflow.task_tree.data.update(values)
         with _engine_faults():
-            workflow.do_engine_steps()
+            _run_engine(workflow)
         return workflow
 
     def restore(self, state: str, content_hash: str, xml: bytes | Callable[[], bytes],
@@ -406,7 +406,7 @@ class Engine:
         task.data.update(values)
         with _engine_faults():
             task.run()
-            workflow.do_engine_steps()
+            _run_engine(workflow)
 
     # -- going back (退回, 撤回) ---------------------------------------------------------------
 
@@ -447,7 +447,7 @@ class Engine:
             raise TaskNotReady(f"流程无法回到步骤 {element_id}", extra={"element": element_id})
         workflow.reset_from_task_id(target.id)
         with _engine_faults():
-            workflow.do_engine_steps()
+            _run_engine(workflow)
         return str(target.id)
 
     # -- state ------------------------------------------------------------------------------
@@ -490,7 +490,7 @@ class Engine:
         """Fire the timers due at `now` (our clock, not the wall clock) and run the engine on."""
         with use_now(now), _engine_faults():
             workflow.refresh_timers()
-            workflow.do_engine_steps()
+            _run_engine(workflow)
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -516,7 +516,7 @@ class Engine:
         except WorkflowException:
             return False
         with _engine_faults():
-            workflow.do_engine_steps()
+            _run_engine(workflow)
         return True
 
     # -- internals --------------------------------------------------------------------------
@@ -932,6 +932,28 @@ def _ancestors(task: Task) -> list[Task]:
         except TaskNotFoundException:
             return out
         wf, node = sp_task.workflow, sp_task
+
+
+def _run_engine(workflow: BpmnWorkflow) -> None:
+    """Run the engine to its next wait, then hand over the messages a pool sent before their catcher waited.
+
+    A collaboration's pools message each other inside the instance (app.engine.bpmn.Collaboration).
+    SpiffWorkflow keeps a message nothing catches yet in `bpmn_events` (saved with the instance); it is
+    delivered once a catch of that name waits, so a reply sent before the asking pool reached its catch
+    event is not lost.
+    """
+    workflow.do_engine_steps()
+    while workflow.bpmn_events:
+        waiting = set(Engine.waiting_messages(workflow))
+        due = next((event for event in workflow.bpmn_events
+                    if isinstance(event.event_definition, GovflowMessageEventDefinition)
+                    and event.event_definition.name in waiting), None)
+        if due is None:
+            return
+        workflow.bpmn_events.remove(due)
+        if workflow.event_manager.catch(due) == 0:
+            return  # not caught after all (its correlation differs): kept again by the catch
+        workflow.do_engine_steps()
 
 
 @contextlib.contextmanager
