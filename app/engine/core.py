@@ -30,7 +30,7 @@ from SpiffWorkflow.bpmn.specs.mixins import ExclusiveGatewayMixin
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
-from SpiffWorkflow.bpmn.util.diff import WorkflowDiff, diff_workflow
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import TaskNotFoundException, WorkflowException
 from SpiffWorkflow.specs.Join import Join
@@ -272,7 +272,7 @@ class Engine:
         """
         spec, subprocess_specs = self.spec(content_hash, xml, called)
         registry = self._serializer().registry
-        top, subprocesses = diff_workflow(registry, workflow, spec, subprocess_specs)
+        top, subprocesses = _diff_workflow(registry, workflow, spec, subprocess_specs)
         problems: list[MigrationProblem] = []
         _diff_problems(workflow, top, registry, problems)
         for sp_id, subprocess in workflow.subprocesses.items():
@@ -932,6 +932,29 @@ def _ancestors(task: Task) -> list[Task]:
         except TaskNotFoundException:
             return out
         wf, node = sp_task.workflow, sp_task
+
+
+class _CollaborationSpecDiff(SpecDiff):
+    """SpecDiff that also aligns a collaboration's message-started pools, which are not outputs of its start
+    task (app.engine.bpmn._collaboration_spec) and so are not reached by SpecDiff's walk from the start."""
+
+    def __init__(self, registry: Any, original: BpmnProcessSpec, new: BpmnProcessSpec) -> None:
+        super().__init__(registry, original, new)
+        for name in getattr(original.start, "trigger_specs", ()):
+            pool = original.task_specs.get(name)
+            if pool is not None and pool not in self.alignment:
+                self._align(pool, original, new)
+
+
+def _diff_workflow(registry: Any, workflow: BpmnWorkflow, new_spec: BpmnProcessSpec,
+                   new_dependencies: dict[str, BpmnProcessSpec]) -> tuple[WorkflowDiff, dict[UUID, Any]]:
+    """SpiffWorkflow's diff_workflow with the top-level spec diffed by _CollaborationSpecDiff."""
+    top = WorkflowDiff(workflow, _CollaborationSpecDiff(registry, workflow.spec, new_spec))
+    subprocesses: dict[UUID, Any] = {}
+    for sp_id, sp in workflow.subprocesses.items():
+        dependency = new_dependencies.get(sp.spec.name)
+        subprocesses[sp_id] = WorkflowDiff(sp, SpecDiff(registry, sp.spec, dependency)) if dependency else None
+    return top, subprocesses
 
 
 def _run_engine(workflow: BpmnWorkflow) -> None:

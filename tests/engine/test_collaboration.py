@@ -251,3 +251,18 @@ def test_the_designer_validates_and_deploys_a_collaboration(app, client, as_user
     assert workspace.status_code == 200 and 'id="process-test_collab"' in workspace.text
     bpmn = designer.get("/api/processes/test_collab/versions/1/bpmn")
     assert bpmn.status_code == 200 and 'id="collab_approval"' in bpmn.text
+
+
+def test_an_instance_inside_a_message_started_pool_moves_to_a_new_version(engine: Engine) -> None:
+    run = Run(engine, COLLAB, True, {})
+    run.complete("fill", {"title": "居民户籍信息"})
+    renamed = definition(variant(('name="登记结果"', 'name="登记审批结果"')))
+    plan = engine.plan_migration(run.workflow, renamed.content_hash, renamed.xml)
+    assert plan.problems == []
+    engine.migrate(run.workflow, plan)
+    moved = engine.restore(engine.dump(run.workflow), renamed.content_hash, renamed.xml)
+    assert sorted(t.task_spec for t in engine.ready_user_tasks(moved)) == ["approve", "prepare"]
+    # A step the instance is at, changed: named, as for any process.
+    changed = definition(variant(('name="审批" camunda:candidateGroups', 'name="审核" camunda:candidateGroups')))
+    problems = engine.plan_migration(moved, changed.content_hash, changed.xml).problems
+    assert [p.element for p in problems] == ["approve"]
