@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.engine.bpmn import BPMN_NS, CAMUNDA_NS, executable_process, parse_xml
+from app.engine.bpmn import BPMN_NS, CAMUNDA_NS, parse_xml, running_pools
 
 _B = f"{{{BPMN_NS}}}"
 _C = f"{{{CAMUNDA_NS}}}"
@@ -116,13 +116,11 @@ def elements(xml: bytes | None) -> dict[str, tuple[str, dict[str, str | None]]]:
     if not xml:
         return {}
     root = parse_xml(xml)
-    process = executable_process(root)
-    if process is None:
-        return {}
     out: dict[str, tuple[str, dict[str, str | None]]] = {}
-    for el in process.iter():
-        if isinstance(el.tag, str) and el.tag.startswith(_B) and _local(el.tag) in _COMPARED and el.get("id"):
-            out[el.get("id")] = (_local(el.tag), describe_element(el))
+    for process in running_pools(root):  # a collaboration: each of its executable pools
+        for el in process.iter():
+            if isinstance(el.tag, str) and el.tag.startswith(_B) and _local(el.tag) in _COMPARED and el.get("id"):
+                out[el.get("id")] = (_local(el.tag), describe_element(el))
     return out
 
 

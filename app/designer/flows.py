@@ -18,7 +18,7 @@ from app.core.clock import clock
 from app.core.errors import Conflict, Forbidden, InvalidInput
 from app.designer import service, validation
 from app.designer.models import DraftStatus, ProcessDraft, ProcessSubmission, SubmissionStatus
-from app.engine.bpmn import executable_process, parse_xml
+from app.engine.bpmn import deployed_identity, parse_xml
 from app.engine.errors import BpmnRejected
 from app.engine.models import ProcessDefinition
 from app.org.models import User
@@ -74,14 +74,15 @@ def _decode(xml: str | bytes) -> tuple[str, bytes]:
 
 
 def _process_of(xml: bytes) -> tuple[str | None, str | None]:
-    """Return (process id, name) of the file's executable process (None when there is not exactly one)."""
-    process = executable_process(parse_xml(xml))
-    if process is None:
+    """Return (process key, name) the file deploys under: its executable process's, or its collaboration's
+    (None when it deploys neither)."""
+    identity = deployed_identity(parse_xml(xml))
+    if identity is None:
         return None, None
-    key = process.get("id") or None
-    if key is not None and len(key) > 128:
+    key, name = identity
+    if len(key) > 128:
         raise InvalidInput("流程 id 不能超过 128 个字符", code="process_key_too_long")
-    return key, process.get("name") or None
+    return key or None, name
 
 
 def _latest(session: Session, process_key: str | None) -> tuple[int | None, str | None]:

@@ -17,8 +17,9 @@ from app.engine.bpmn import (
     BPMN_NS,
     UserTaskMeta,
     compile_definition,
-    executable_process,
+    deployed_identity,
     parse_xml,
+    running_pools,
     user_task_metas,
 )
 from app.engine.errors import BpmnRejected
@@ -64,13 +65,14 @@ def check(xml: bytes, settings: Settings) -> tuple[list[Problem], list[dict[str,
         compile_definition(xml)
     except BpmnRejected as exc:
         problems.extend(_problem(*p) for p in exc.problems)
-    process = executable_process(root)
-    if process is None:
+    pools = running_pools(root)  # the executable process, or each executable pool of a collaboration
+    identity = deployed_identity(root)
+    if not pools or identity is None:
         return _dedupe(problems), []
-    metas = user_task_metas(process)
+    metas = {task_id: meta for process in pools for task_id, meta in user_task_metas(process).items()}
     for task_id, meta in metas.items():
         problems.extend(_task_problems(task_id, meta, settings))
-    contract_problems, bound = _contract(process.get("id"), metas, process)
+    contract_problems, bound = _contract(identity[0], metas, pools[0] if len(pools) == 1 else root)
     problems.extend(contract_problems)
     return _dedupe(problems), bound
 
@@ -166,10 +168,11 @@ def system_bound(xml: bytes) -> list[dict[str, str]]:
         root = parse_xml(xml)
     except BpmnRejected:
         return []
-    process = executable_process(root)
-    if process is None:
+    identity = deployed_identity(root)
+    if identity is None:
         return []
-    return _contract(process.get("id"), user_task_metas(process))[1]
+    metas = {task_id: meta for process in running_pools(root) for task_id, meta in user_task_metas(process).items()}
+    return _contract(identity[0], metas)[1]
 
 
 def bound_by_process() -> dict[str, list[dict[str, str]]]:

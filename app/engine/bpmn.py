@@ -14,17 +14,19 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
-from SpiffWorkflow.bpmn.parser.event_parsers import EventBasedGatewayParser, ReceiveTaskParser
+from SpiffWorkflow.bpmn.parser.event_parsers import EventBasedGatewayParser, ReceiveTaskParser, SendTaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
+    EndEvent,
     EventBasedGateway,
     IntermediateCatchEvent,
     IntermediateThrowEvent,
     NoneTask,
     ReceiveTask,
+    SendTask,
     StartEvent,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -39,6 +41,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import (
     CamundaBoundaryEventParser,
+    CamundaEndEventParser,
     CamundaIntermediateCatchEventParser,
     CamundaIntermediateThrowEventParser,
     CamundaStartEventParser,
@@ -119,6 +122,8 @@ class DeployedProcess:
     called: tuple[str, ...] = ()
     # Whether the process (or one it calls) waits for a message delivered through POST /api/messages.
     has_messages: bool = False
+    # A collaboration's messages between its pools: delivered inside the instance, never from outside.
+    internal_messages: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -389,6 +394,14 @@ class _BoundaryEventParser(_ClockTimerParsing, CamundaBoundaryEventParser):
     pass
 
 
+class _EndEventParser(_ClockTimerParsing, CamundaEndEventParser):
+    pass
+
+
+class _SendTaskParser(_ClockTimerParsing, SendTaskParser):
+    pass
+
+
 class _UserTaskParser(UserTaskParser):
     """Camunda user tasks whose multi-instance loop is ours: configured once, never rewritten at run time."""
 
@@ -430,6 +443,8 @@ class GovflowParser(CamundaParser):
         full_tag("intermediateCatchEvent"): (_IntermediateCatchEventParser, IntermediateCatchEvent),
         full_tag("intermediateThrowEvent"): (_IntermediateThrowEventParser, IntermediateThrowEvent),
         full_tag("boundaryEvent"): (_BoundaryEventParser, BoundaryEvent),
+        full_tag("endEvent"): (_EndEventParser, EndEvent),
+        full_tag("sendTask"): (_SendTaskParser, SendTask),
         full_tag("receiveTask"): (_ReceiveTaskParser, ReceiveTask),
         full_tag("eventBasedGateway"): (_EventBasedGatewayParser, EventBasedGateway),
         full_tag("task"): (CamundaTaskParser, PassThroughTask),
@@ -483,6 +498,17 @@ _MESSAGE_REFUSED_IN = {
     _b("intermediateThrowEvent"): "消息抛出事件不受支持：流程之间不互发消息，外部系统通过消息接口（POST /api/messages）投递",
     _b("endEvent"): "消息结束事件不受支持：流程之间不互发消息，外部系统通过消息接口（POST /api/messages）投递",
 }
+# The same constructs in an executable pool of a collaboration with no message flow to another pool.
+_COLLABORATION_REFUSED = {
+    _b("startEvent"): "消息启动事件没有来自本协作中另一个可执行池的消息流：没有池会发出这条消息，该池永远不会启动；"
+                      "请从发送方画一条消息流连到它，或改用普通启动事件",
+    _b("intermediateThrowEvent"): "消息抛出事件没有消息流连到本协作中另一个可执行池里等待同一消息的元素：池之间的消息"
+                                  "只按消息流在同一实例内投递，外部系统通过消息接口（POST /api/messages）投递",
+    _b("endEvent"): "消息结束事件没有消息流连到本协作中另一个可执行池里等待同一消息的元素：池之间的消息"
+                    "只按消息流在同一实例内投递，外部系统通过消息接口（POST /api/messages）投递",
+    _b("sendTask"): "发送任务没有消息流连到本协作中另一个可执行池里等待同一消息的元素：池之间的消息"
+                    "只按消息流在同一实例内投递，外部系统通过消息接口（POST /api/messages）投递",
+}
 _DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression")
 _LISTENERS = (_c("executionListener"), _c("taskListener"))  # their delegate attributes carry no prefix
 _ASYNC_ATTRIBUTES = ("asyncBefore", "asyncAfter", "async")
@@ -534,6 +560,7 @@ def _lint(root: Any) -> Problems:
     problems: Problems = []
     # First, so that every check below (and the parser) reads Python where the designer wrote JUEL.
     untranslated = translate_juel(root, problems)
+    collaboration = collaboration_of(root)
     for el in root.iter():
         if isinstance(el, etree._Entity):
             problems.append((_owner_id(el.getparent()), "不允许实体引用", "hostile_xml"))
@@ -541,10 +568,10 @@ def _lint(root: Any) -> Problems:
         if not isinstance(el.tag, str):  # comments, processing instructions
             continue
         owner = _owner_id(el)
-        _lint_element(el, owner, problems, untranslated)
+        _lint_element(el, owner, problems, untranslated, collaboration)
     for container in root.iter(*_CONTAINERS):
         _lint_cycles(container, problems)
-    _lint_messages(root, problems)
+    _lint_messages(root, problems, collaboration)
     _lint_calls(root, problems)
     problems.extend(lint_waits(root))
     return problems
@@ -626,21 +653,39 @@ def _qualified(attr: str) -> str:
     return _local(attr)
 
 
-def _lint_messages(root: Any, problems: Problems) -> None:
-    """A catch must name its message: POST /api/messages delivers by that name."""
+def _lint_messages(root: Any, problems: Problems, collaboration: Collaboration | None = None) -> None:
+    """A catch must name its message: POST /api/messages delivers by that name.
+
+    In a collaboration, a message throw, send task or message start event of an executable pool is
+    allowed when a message flow joins it to a catch of the same message in another executable pool
+    (`Collaboration.routed`); anywhere else they stay refused.
+    """
     names = {el.get("id"): (el.get("name") or "").strip() for el in root.iter(_b("message"))}
-    for el in root.iter(_b("messageEventDefinition"), _b("receiveTask")):
+    pooled = collaboration.elements if collaboration is not None else frozenset()
+    if collaboration is not None:
+        problems.extend(collaboration.problems)
+    for el in root.iter(_b("messageEventDefinition"), _b("receiveTask"), _b("sendTask")):
         if el.tag == _b("messageEventDefinition"):
             owner = el.getparent()
+            if owner.tag == _b("sendTask"):
+                continue  # checked as the send task itself
             refused = _MESSAGE_REFUSED_IN.get(owner.tag)
-            if refused is not None:
+            if refused is not None and owner.get("id") not in (collaboration.routed if collaboration else ()):
+                if owner.get("id") in pooled:
+                    refused = _COLLABORATION_REFUSED[owner.tag]
                 problems.append((owner.get("id"), f"元素 {owner.get('id')}：{refused}", "message"))
                 continue
             ref = el.get("messageRef")
         else:
             owner = el
-            inner = el.find(_b("messageEventDefinition"))
-            ref = el.get("messageRef") or (inner.get("messageRef") if inner is not None else None)
+            if el.tag == _b("sendTask"):
+                if el.get("id") not in pooled:
+                    continue  # refused as an unsupported element
+                if collaboration is None or el.get("id") not in collaboration.routed:
+                    problems.append((el.get("id"), f"元素 {el.get('id')}：{_COLLABORATION_REFUSED[el.tag]}",
+                                     "message"))
+                    continue
+            ref = _message_ref(el)
         if not ref or not names.get(ref):
             problems.append((owner.get("id"), f"元素 {owner.get('id')}：未引用带名称的消息（messageRef 指向的 "
                                               "bpmn:message 须有 name），消息接口按名称投递", "message"))
@@ -660,11 +705,13 @@ def _lint_calls(root: Any, problems: Problems) -> None:
 
 
 def _lint_element(el: Any, owner: str | None, problems: Problems,
-                  untranslated: set[Any] | None = None) -> None:
+                  untranslated: set[Any] | None = None, collaboration: Collaboration | None = None) -> None:
     tag = el.tag
     where = f"元素 {owner}" if owner else "文件"
     refused = _REFUSED_ELEMENTS.get(tag)
-    if refused is not None:
+    if refused is not None and not (collaboration is not None and tag == _b("sendTask")
+                                    and el.get("id") in collaboration.elements):
+        # A send task of a collaboration's pool is checked with the message flows (_lint_messages).
         if tag in _LISTENERS and any(el.get(attr) for attr in _DELEGATE_ATTRIBUTES):
             refused = f"{refused}；其中的 Java 委托/表达式本系统不执行，{_USE_EXTERNAL_TASK}"
         problems.append((owner, f"{where}：{refused}", "unsupported"))
@@ -1011,6 +1058,158 @@ def _main_processes(root: Any) -> list[Any]:
             if p.get("isExecutable", "true") == "true" and p.get("id") not in local_calls]
 
 
+# --------------------------------------------------------------------------------------------
+# Collaborations: several executable pools run as one instance
+
+
+@dataclass(frozen=True)
+class Collaboration:
+    """A file's bpmn:collaboration whose participants hold all of its executable processes (two or more).
+
+    One deployed definition runs them together: an instance starts every pool with a plain (or timer)
+    start event, and a pool whose start events all catch messages when another pool sends one of them.
+    Messages thrown in one pool reach the catches of another inside the same instance, by message name,
+    along the message flows drawn between them.
+    """
+
+    key: str  # the collaboration's id: the process key it deploys under
+    name: str  # the collaboration's name, else its first executable pool's, else the key
+    pools: tuple[str, ...]  # the executable processes, in participant order
+    elements: frozenset[str]  # ids of every element inside those pools
+    routed: frozenset[str]  # throws, send tasks and message starts a message flow between pools covers
+    internal: tuple[str, ...]  # the names of the messages those flows carry
+    problems: tuple[tuple[str | None, str, str], ...]
+
+
+_THROWS = {_b("intermediateThrowEvent"), _b("endEvent"), _b("sendTask")}
+_CATCHES = {_b("intermediateCatchEvent"), _b("startEvent"), _b("boundaryEvent"), _b("receiveTask")}
+
+
+def _message_ref(el: Any) -> str | None:
+    """Return the id of the bpmn:message an event or a send/receive task throws or catches (None: none)."""
+    if el.tag in (_b("sendTask"), _b("receiveTask")) and el.get("messageRef"):
+        return str(el.get("messageRef"))
+    definition = el.find(_b("messageEventDefinition"))
+    return definition.get("messageRef") if definition is not None else None
+
+
+def collaboration_of(root: Any) -> Collaboration | None:
+    """Return the collaboration a file with several executable processes runs as one instance (None: not one)."""
+    processes = _main_processes(root)
+    if len(processes) < 2:
+        return None
+    ids = [p.get("id") for p in processes]
+    for collab in root.iterfind(_b("collaboration")):
+        refs = [part.get("processRef") for part in collab.iterfind(_b("participant"))]
+        if all(i in refs for i in ids):
+            pools = tuple(dict.fromkeys(r for r in refs if r in ids))
+            return _route(root, collab, pools, {p.get("id"): p for p in processes})
+    return None
+
+
+def _route(root: Any, collab: Any, pools: tuple[str, ...], processes: dict[str, Any]) -> Collaboration:
+    names = {el.get("id"): (el.get("name") or "").strip() for el in root.iter(_b("message"))}
+    pool_of: dict[str, str] = {}
+    by_id: dict[str, Any] = {}
+    for pool in pools:
+        for el in processes[pool].iter():
+            if isinstance(el.tag, str) and el.get("id"):
+                pool_of[el.get("id")] = pool
+                by_id[el.get("id")] = el
+    participants = {part.get("id"): part.get("processRef") for part in collab.iterfind(_b("participant"))}
+
+    def message(el: Any) -> str | None:
+        return names.get(_message_ref(el) or "") or None
+
+    def is_catch(el: Any) -> bool:
+        return el.tag in _CATCHES and (el.tag == _b("receiveTask") or el.find(_b("messageEventDefinition")) is not None)
+
+    routed: set[str] = set()
+    internal: set[str] = set()
+    problems: list[tuple[str | None, str, str]] = []
+    for flow in collab.iterfind(_b("messageFlow")):
+        source_id, target_id = flow.get("sourceRef"), flow.get("targetRef")
+        source = by_id.get(source_id or "")
+        if source is None or source.tag not in _THROWS or message(source) is None:
+            continue
+        if target_id in participants:  # drawn to the pool: whatever in it waits for the message
+            target_pool = participants[target_id]
+            candidates = [el for el in by_id.values() if pool_of[el.get("id")] == target_pool and is_catch(el)]
+        else:
+            target = by_id.get(target_id or "")
+            target_pool = pool_of.get(target_id or "")
+            candidates = [target] if target is not None and is_catch(target) else []
+        if target_pool is None or target_pool not in pools or target_pool == pool_of[source_id]:
+            continue
+        matching = [el for el in candidates if message(el) == message(source)]
+        if not matching:
+            if target_id not in participants and candidates and message(candidates[0]):
+                problems.append((source_id, f"元素 {source_id}：消息流 {flow.get('id')} 连到的 {target_id} 等待消息"
+                                            f"“{message(candidates[0])}”，而 {source_id} 发送的是“{message(source)}”："
+                                            "消息按名称投递，两端须引用同一条消息（messageRef）", "message"))
+            continue
+        routed.add(source_id)
+        routed.update(el.get("id") for el in matching if el.tag == _b("startEvent"))
+        internal.add(str(message(source)))
+    starting = [pool for pool in pools
+                if any(start.find(_b("messageEventDefinition")) is None
+                       for start in processes[pool].iterfind(_b("startEvent")))]
+    if not starting:
+        problems.append((collab.get("id"), f"协作 {collab.get('id')} 的可执行池都由消息启动事件开始，"
+                                           "没有池能先启动：请至少让一个池以普通启动事件开始", "message"))
+    key = str(collab.get("id"))
+    name = (collab.get("name") or "").strip() or (processes[pools[0]].get("name") or "").strip() or key
+    return Collaboration(key=key, name=name, pools=pools, elements=frozenset(pool_of), routed=frozenset(routed),
+                         internal=tuple(sorted(internal)), problems=tuple(problems))
+
+
+def _collaboration_spec(parser: Any, collaboration: Collaboration, require_called: bool
+                        ) -> tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]:
+    """BpmnParser.get_collaboration for the executable pools only, with message-started pools wired once."""
+    spec = BpmnProcessSpec(collaboration.key)
+    subprocess_specs: dict[str, BpmnProcessSpec] = {}
+    participant_type = parser._get_parser_class(full_tag("callActivity"))[1]
+    for pool in collaboration.pools:
+        pool_spec = parser.get_spec(pool)
+        subprocess_specs[pool] = pool_spec
+        subprocess_specs.update(parser.get_subprocess_specs(pool, require_call_activity_specs=require_called))
+        participant = participant_type(spec, pool, pool)
+        participant.connect(spec.end)
+        starts = pool_spec.bpmn_start_events
+        if any(not isinstance(start.event_definition, MessageEventDefinition) for start in starts) or not starts:
+            spec.start.connect(participant)
+        else:
+            # Started on its message (BpmnStartTask.trigger_wf, from the event manager): the start task is
+            # its input but it is not one of the start task's outputs. Wired here once, so trigger_wf never
+            # rewires the cached spec shared by every instance (it connects a pool it finds unconnected,
+            # and every later instance would then start that pool at once instead of on its message).
+            participant._inputs.append(spec.start.name)
+            spec.start.trigger_specs.append(pool)
+    return spec, subprocess_specs
+
+
+def deployed_identity(root: Any) -> tuple[str, str | None] | None:
+    """Return (process key, name) a file deploys under: its executable process's or its collaboration's."""
+    collaboration = collaboration_of(root)
+    if collaboration is not None:
+        return collaboration.key, collaboration.name
+    process = executable_process(root)
+    if process is None:
+        return None
+    return str(process.get("id")), process.get("name") or None
+
+
+def running_pools(root: Any) -> list[Any]:
+    """Return the process elements an instance of the file runs at its top: the executable process, or every
+    executable pool of its collaboration (empty when the file deploys neither)."""
+    collaboration = collaboration_of(root)
+    if collaboration is not None:
+        processes = {p.get("id"): p for p in root.iterfind(_b("process"))}
+        return [processes[pool] for pool in collaboration.pools]
+    process = executable_process(root)
+    return [process] if process is not None else []
+
+
 def called_processes(root: Any) -> list[str]:
     """Return the process keys the file's call activities name that the file does not define itself."""
     own = {p.get("id") for p in root.iterfind(_b("process"))}
@@ -1033,7 +1232,12 @@ def compile_definition(xml: bytes, called: dict[str, bytes] | None = None
     root = _parse_xml(xml)
     problems = _lint(root)
     processes = _main_processes(root)
-    if len(processes) != 1:
+    collaboration = collaboration_of(root)
+    if len(processes) > 1 and collaboration is None:
+        problems.insert(0, (None, "文件中必须恰好有一个可执行流程（isExecutable=\"true\"），或把多个可执行流程画成"
+                                  f"同一协作（bpmn:collaboration）中的池：实际为 {len(processes)} 个，且不同属一个协作",
+                            "parse"))
+    elif not processes:
         problems.insert(0, (None, "文件中必须恰好有一个可执行流程（isExecutable=\"true\"，"
                                   f"被本文件调用活动调用的流程除外），实际为 {len(processes)} 个", "parse"))
     external = called_processes(root)
@@ -1046,7 +1250,7 @@ def compile_definition(xml: bytes, called: dict[str, bytes] | None = None
     if problems:
         raise BpmnRejected(problems)
     process = processes[0]
-    process_key = process.get("id")
+    process_key = collaboration.key if collaboration is not None else process.get("id")
     callee_roots = [_parse_xml(called[key]) for key in sorted(called or {})]
     for callee_root in callee_roots:
         translate_juel(callee_root)  # linted at its own deploy: the same rewrite, nothing left to report
@@ -1056,8 +1260,12 @@ def compile_definition(xml: bytes, called: dict[str, bytes] | None = None
         parser.add_bpmn_xml(root)
         for callee_root in callee_roots:
             parser.add_bpmn_xml(callee_root)
-        spec = parser.get_spec(process_key)
-        subprocess_specs = parser.get_subprocess_specs(process_key, require_call_activity_specs=called is not None)
+        if collaboration is not None:
+            spec, subprocess_specs = _collaboration_spec(parser, collaboration, called is not None)
+        else:
+            spec = parser.get_spec(process_key)
+            subprocess_specs = parser.get_subprocess_specs(process_key,
+                                                           require_call_activity_specs=called is not None)
         subprocess_specs = {name: sp for name, sp in subprocess_specs.items() if sp is not None}
     except ValidationException as exc:
         element = getattr(exc, "id", None) or None
@@ -1072,7 +1280,9 @@ def compile_definition(xml: bytes, called: dict[str, bytes] | None = None
 
     # The processes that run in this instance: its own and those its call activities reach.
     elements = {p.get("id"): p for r in [*callee_roots, root] for p in r.iterfind(_b("process"))}
-    running = [process, *(elements[name] for name in subprocess_specs if name in elements and name != process_key)]
+    tops = [elements[pool] for pool in collaboration.pools] if collaboration is not None else [process]
+    top_ids = {top.get("id") for top in tops}
+    running = [*tops, *(elements[name] for name in subprocess_specs if name in elements and name not in top_ids)]
     user_tasks: dict[str, UserTaskMeta] = {}
     conflicts: Problems = []
     for proc in running:
@@ -1087,13 +1297,14 @@ def compile_definition(xml: bytes, called: dict[str, bytes] | None = None
         raise BpmnRejected(conflicts)
     deployed = DeployedProcess(
         process_key=process_key,
-        name=process.get("name") or process_key,
+        name=collaboration.name if collaboration is not None else process.get("name") or process_key,
         content_hash=hashlib.sha256(xml).hexdigest(),
         user_tasks=user_tasks,
         has_timers=any(next(p.iter(_b("timerEventDefinition")), None) is not None for p in running),
         called=tuple(external),
         has_messages=any(next(p.iter(_b("messageEventDefinition"), _b("receiveTask")), None) is not None
                          for p in running),
+        internal_messages=collaboration.internal if collaboration is not None else (),
     )
     return deployed, spec, subprocess_specs
 

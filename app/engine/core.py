@@ -31,7 +31,7 @@ from SpiffWorkflow.bpmn.specs.mixins import ExclusiveGatewayMixin
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
-from SpiffWorkflow.bpmn.util.diff import WorkflowDiff, diff_workflow
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import TaskNotFoundException, WorkflowException
 from SpiffWorkflow.specs.Join import Join
@@ -228,7 +228,7 @@ class Engine:
         # The root task's data is inherited by every task that follows it.
         workflow.task_tree.data.update(values)
         with _engine_faults():
-            workflow.do_engine_steps()
+            _run_engine(workflow)
         return workflow
 
     def restore(self, state: str, content_hash: str, xml: bytes | Callable[[], bytes],
@@ -271,7 +271,7 @@ class Engine:
         """
         spec, subprocess_specs = self.spec(content_hash, xml, called)
         registry = self._serializer().registry
-        top, subprocesses = diff_workflow(registry, workflow, spec, subprocess_specs)
+        top, subprocesses = _diff_workflow(registry, workflow, spec, subprocess_specs)
         problems: list[MigrationProblem] = []
         _diff_problems(workflow, top, registry, problems)
         for sp_id, subprocess in workflow.subprocesses.items():
@@ -413,7 +413,7 @@ class Engine:
         task.data.update(values)
         with _engine_faults():
             task.run()
-            workflow.do_engine_steps()
+            _run_engine(workflow)
 
     # -- going back (退回, 撤回) ---------------------------------------------------------------
 
@@ -454,7 +454,7 @@ class Engine:
             raise TaskNotReady(f"流程无法回到步骤 {element_id}", extra={"element": element_id})
         workflow.reset_from_task_id(target.id)
         with _engine_faults():
-            workflow.do_engine_steps()
+            _run_engine(workflow)
         return str(target.id)
 
     # -- state ------------------------------------------------------------------------------
@@ -491,7 +491,7 @@ class Engine:
         """Fire the timers due at `now` (our clock, not the wall clock) and run the engine on."""
         with use_now(now), _engine_faults():
             workflow.refresh_timers()
-            workflow.do_engine_steps()
+            _run_engine(workflow)
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -517,7 +517,7 @@ class Engine:
         except WorkflowException:
             return False
         with _engine_faults():
-            workflow.do_engine_steps()
+            _run_engine(workflow)
         return True
 
     # -- internals --------------------------------------------------------------------------
@@ -955,6 +955,51 @@ def _ancestors(task: Task) -> list[Task]:
         except TaskNotFoundException:
             return out
         wf, node = sp_task.workflow, sp_task
+
+
+class _CollaborationSpecDiff(SpecDiff):
+    """SpecDiff that also aligns a collaboration's message-started pools, which are not outputs of its start
+    task (app.engine.bpmn._collaboration_spec) and so are not reached by SpecDiff's walk from the start."""
+
+    def __init__(self, registry: Any, original: BpmnProcessSpec, new: BpmnProcessSpec) -> None:
+        super().__init__(registry, original, new)
+        for name in getattr(original.start, "trigger_specs", ()):
+            pool = original.task_specs.get(name)
+            if pool is not None and pool not in self.alignment:
+                self._align(pool, original, new)
+
+
+def _diff_workflow(registry: Any, workflow: BpmnWorkflow, new_spec: BpmnProcessSpec,
+                   new_dependencies: dict[str, BpmnProcessSpec]) -> tuple[WorkflowDiff, dict[UUID, Any]]:
+    """SpiffWorkflow's diff_workflow with the top-level spec diffed by _CollaborationSpecDiff."""
+    top = WorkflowDiff(workflow, _CollaborationSpecDiff(registry, workflow.spec, new_spec))
+    subprocesses: dict[UUID, Any] = {}
+    for sp_id, sp in workflow.subprocesses.items():
+        dependency = new_dependencies.get(sp.spec.name)
+        subprocesses[sp_id] = WorkflowDiff(sp, SpecDiff(registry, sp.spec, dependency)) if dependency else None
+    return top, subprocesses
+
+
+def _run_engine(workflow: BpmnWorkflow) -> None:
+    """Run the engine to its next wait, then hand over the messages a pool sent before their catcher waited.
+
+    A collaboration's pools message each other inside the instance (app.engine.bpmn.Collaboration).
+    SpiffWorkflow keeps a message nothing catches yet in `bpmn_events` (saved with the instance); it is
+    delivered once a catch of that name waits, so a reply sent before the asking pool reached its catch
+    event is not lost.
+    """
+    workflow.do_engine_steps()
+    while workflow.bpmn_events:
+        waiting = set(Engine.waiting_messages(workflow))
+        due = next((event for event in workflow.bpmn_events
+                    if isinstance(event.event_definition, GovflowMessageEventDefinition)
+                    and event.event_definition.name in waiting), None)
+        if due is None:
+            return
+        workflow.bpmn_events.remove(due)
+        if workflow.event_manager.catch(due) == 0:
+            return  # not caught after all (its correlation differs): kept again by the catch
+        workflow.do_engine_steps()
 
 
 @contextlib.contextmanager

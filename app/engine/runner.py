@@ -620,6 +620,8 @@ class Runner:
         if not force and not definition.meta.get("has_messages"):
             return
         wanted = set(messages) if instance.status == InstanceStatus.running.value else set()
+        # A collaboration's pools message each other inside the instance: no outside sender may deliver those.
+        wanted -= set(definition.meta.get("internal_messages") or ())
         rows = [] if new_instance else session.execute(
             select(MessageSubscription).where(MessageSubscription.instance_id == instance.id)).scalars().all()
         for row in rows:
@@ -886,7 +888,9 @@ def _meta(described: DeployedProcess) -> dict[str, Any]:
     raw = dataclasses.asdict(described)
     return json.loads(json.dumps({"name": raw["name"], "has_timers": raw["has_timers"],
                                   "user_tasks": raw["user_tasks"],
-                                  **({"has_messages": True} if raw["has_messages"] else {})}, default=list))
+                                  **({"has_messages": True} if raw["has_messages"] else {}),
+                                  **({"internal_messages": raw["internal_messages"]}
+                                     if raw["internal_messages"] else {})}, default=list))
 
 
 def _check_variables(variables: Any) -> None:
