@@ -737,9 +737,13 @@ def _lint_element(el: Any, owner: str | None, problems: Problems,
         _lint_script_task(el, owner, problems)
     elif tag == _b("userTask") and not _split(el.get(_c("candidateGroups"))):
         # The runner gives a task the role of its first candidate group; without one the task lands in
-        # no inbox at all, though anyone in its department could complete it through the API.
+        # no inbox at all, though anyone in its department could complete it through the API. No default
+        # is made up (the initiator, "anyone"): who may decide is an access-control choice, and giving an
+        # approval to the person who applied is self-approval. Camunda files that only name an assignee
+        # (camunda:assignee="demo") are refused the same way: tasks go to roles of a department here.
         problems.append((owner, f"用户任务 {owner}：未设置候选角色（camunda:candidateGroups），"
-                                "该任务不会出现在任何人的待办中；请选择办理该任务的角色", "no_candidates"))
+                                "该任务不会出现在任何人的待办中；本系统不默认交给发起人或任何人办理"
+                                "（谁能办理是权限设置，不能自批自审）；请选择办理该任务的角色", "no_candidates"))
     elif tag == _b("conditionExpression"):
         language = el.get("language")
         if language is not None and language.strip().lower() not in ("python", "python3"):
