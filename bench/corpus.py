@@ -26,6 +26,12 @@ Per file, deterministic and bounded in time (`--timeout` seconds per stage, past
   message: the message with its element ids blanked), deployed but start refused with a 4xx (422 apart:
   a start that needs variables), started, and any other exception (**would be a 500**: file and the head
   of its traceback). Each file runs in its own transaction, rolled back afterwards.
+* `--as-designer`: first make the two edits GovFlow's refusals ask a designer for, then measure the same
+  way: a user task with no `camunda:candidateGroups` gets the role `reviewer` (审核人; a JUEL `assignee`
+  / `candidateUsers` on a task that is not multi-instance is dropped, as tasks go to roles), and a Java
+  service task (`camunda:class` / `delegateExpression` / `expression`, or none of them) becomes an
+  external task (`camunda:type="external"`, topic `corpus.<element id>`). This separates what the engine
+  cannot do from the policy that asks who may do a task and what system does a step.
 * **never moves**: a started instance that is running and has nothing that could end its wait: see
   WAITS (open task rows, a scheduled timer, an awaited message); extend it when an instance can wait
   for something else (external tasks).
@@ -312,6 +318,43 @@ class Measure:
             self.rt.runner._definitions.clear()
 
 
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+
+
+def as_designer(xml: bytes) -> bytes:
+    """Return the file with the edits a designer makes on GovFlow's refusals (see --as-designer)."""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return xml
+    changed = False
+    for task in root.iter(f"{{{BPMN}}}userTask"):
+        multi = task.find(f"{{{BPMN}}}multiInstanceLoopCharacteristics") is not None
+        for attr in ("assignee", "candidateUsers"):
+            value = task.get(f"{{{CAMUNDA}}}{attr}")
+            if value is not None and "${" in value and not multi:
+                del task.attrib[f"{{{CAMUNDA}}}{attr}"]
+                changed = True
+        if not (task.get(f"{{{CAMUNDA}}}candidateGroups") or "").strip():
+            task.set(f"{{{CAMUNDA}}}candidateGroups", "reviewer")
+            changed = True
+    for task in root.iter(f"{{{BPMN}}}serviceTask"):
+        if task.get(f"{{{CAMUNDA}}}type") == "external":
+            continue
+        for attr in ("class", "delegateExpression", "expression", "resultVariable"):
+            task.attrib.pop(f"{{{CAMUNDA}}}{attr}", None)
+        for connector in task.iter(f"{{{CAMUNDA}}}connector"):
+            connector.getparent().remove(connector)
+        task.set(f"{{{CAMUNDA}}}type", "external")
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", task.get("id") or "task")[:80]
+        task.set(f"{{{CAMUNDA}}}topic", f"corpus.{safe}")
+        changed = True
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8") if changed else xml
+
+
 def _trace_head(exc: BaseException, lines: int = 8) -> str:
     text = "".join(traceback.format_exception(exc)).rstrip().splitlines()
     return "\n".join(["    " + line for line in text[-lines:]])
@@ -409,6 +452,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extract", nargs=2, type=Path, metavar=("MIRROR_ROOT", "OUT"))
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds per file and stage")
     parser.add_argument("--top", type=int, default=20, help="message kinds listed")
+    parser.add_argument("--as-designer", action="store_true",
+                        help="first fill in candidate roles and turn Java service tasks into external tasks")
     args = parser.parse_args(argv)
     if args.extract:
         extract(*args.extract)
@@ -427,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
             outcome = Outcome(rel, source)
             xml = path.read_bytes()
             outcome.bare, outcome.bare_why = bare_engine(xml, args.timeout)
-            measure.govflow(outcome, xml, args.timeout)
+            measure.govflow(outcome, as_designer(xml) if args.as_designer else xml, args.timeout)
             outcomes.append(outcome)
         measure.rt.db.dispose()
     report(outcomes, args.top)

@@ -373,9 +373,16 @@ class _ClockTimerParsing:
         return clock_class(name, definition.expression, description=definition.description)
 
     def parse_message_event(self, message_event: Any) -> Any:
+        ref = message_event.get("messageRef")
+        messages = self.process_parser.parser.messages  # type: ignore[attr-defined]
+        if ref is not None and ref in messages and not messages[ref]:
+            # SpiffWorkflow fails on a bpmn:message without a name (with a TypeError of its own); ours is
+            # addressed by its id.
+            return GovflowMessageEventDefinition(ref, self.get_message_correlations(ref),  # type: ignore[attr-defined]
+                                                 description=self.get_event_description(message_event))  # type: ignore[attr-defined]
         definition = super().parse_message_event(message_event)  # type: ignore[misc]
-        return GovflowMessageEventDefinition(definition.name, definition.correlation_properties,
-                                             description=definition.description)
+        return GovflowMessageEventDefinition(message_name(message_event, definition.name),
+                                             definition.correlation_properties, description=definition.description)
 
 
 class _StartEventParser(_ClockTimerParsing, CamundaStartEventParser):
@@ -686,9 +693,27 @@ def _lint_messages(root: Any, problems: Problems, collaboration: Collaboration |
                                      "message"))
                     continue
             ref = _message_ref(el)
-        if not ref or not names.get(ref):
-            problems.append((owner.get("id"), f"元素 {owner.get('id')}：未引用带名称的消息（messageRef 指向的 "
-                                              "bpmn:message 须有 name），消息接口按名称投递", "message"))
+        if ref and ref not in names:
+            problems.append((owner.get("id"), f"元素 {owner.get('id')}：messageRef 指向的消息“{ref}”不存在"
+                                              "（文件中没有这个 id 的 bpmn:message）", "message"))
+        elif not ref and (not (owner.get("name") or "").strip()
+                          or owner.tag == _b("receiveTask") and owner.find(_b("messageEventDefinition")) is None):
+            problems.append((owner.get("id"), f"元素 {owner.get('id')}：未指定消息：请引用一个 bpmn:message"
+                                              "（messageRef），或给该元素起名（消息接口按名称投递）", "message"))
+
+
+def message_name(event_definition: Any, parsed: str | None) -> str:
+    """Return the name a message is delivered by (POST /api/messages): its bpmn:message's name.
+
+    As SpiffWorkflow does, an event with no messageRef catches the message named like the event itself;
+    a bpmn:message without a name is addressed by its id.
+    """
+    if parsed:
+        return parsed
+    ref = event_definition.get("messageRef")
+    if ref:
+        return str(ref)
+    return (event_definition.getparent().get("name") or "").strip()
 
 
 def _lint_calls(root: Any, problems: Problems) -> None:

@@ -180,16 +180,45 @@ def test_message_start_and_throw_events_and_send_tasks_are_refused_at_deploy() -
     assert ("end", "message") in problems and ("send", "unsupported") in problems
 
 
-def test_a_catch_must_name_its_message() -> None:
+def test_a_catch_must_say_which_message_it_waits_for() -> None:
     problems = _problems(_file("""
         <bpmn:startEvent id="start" />
         <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
         <bpmn:intermediateCatchEvent id="wait"><bpmn:messageEventDefinition /></bpmn:intermediateCatchEvent>
         <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="rcv" />
-        <bpmn:receiveTask id="rcv" messageRef="m_unnamed" />
-        <bpmn:sequenceFlow id="f3" sourceRef="rcv" targetRef="end" />
-        <bpmn:endEvent id="end" />""", messages='<bpmn:message id="m_unnamed" />'))
-    assert problems == [("wait", "message"), ("rcv", "message")]
+        <bpmn:receiveTask id="rcv" name="接收" />
+        <bpmn:sequenceFlow id="f3" sourceRef="rcv" targetRef="gone" />
+        <bpmn:receiveTask id="gone" messageRef="m_missing" />
+        <bpmn:sequenceFlow id="f4" sourceRef="gone" targetRef="end" />
+        <bpmn:endEvent id="end" />"""))
+    assert problems == [("wait", "message"), ("rcv", "message"), ("gone", "message")]
+
+
+UNNAMED = _file("""
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
+    <bpmn:intermediateCatchEvent id="wait" name="收到回执"><bpmn:messageEventDefinition /></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="rcv" />
+    <bpmn:receiveTask id="rcv" messageRef="m_unnamed" />
+    <bpmn:sequenceFlow id="f3" sourceRef="rcv" targetRef="end" />
+    <bpmn:endEvent id="end" />""", messages='<bpmn:message id="m_unnamed" />')
+
+
+@RESTORE
+def test_a_catch_without_a_message_name_is_delivered_by_its_own_name_or_the_message_id(
+        engine: Engine, restore: bool) -> None:
+    # As SpiffWorkflow reads them (its own test diagrams are drawn so): no messageRef, the event's name;
+    # a bpmn:message without a name, its id.
+    d = definition(UNNAMED)
+    workflow = _again(engine, engine.start(d.content_hash, d.xml, {}), d, restore)
+    assert engine.waiting_messages(workflow) == ["收到回执"]
+    assert engine.deliver_message(workflow, "收到回执", {"receipt": "R-1"}) is True
+    workflow = _again(engine, workflow, d, restore)
+    assert engine.waiting_messages(workflow) == ["m_unnamed"]
+    assert engine.deliver_message(workflow, "m_unnamed", {"pages": 2}) is True
+    workflow = _again(engine, workflow, d, restore)
+    assert engine.is_completed(workflow)
+    assert engine.data(workflow) == {"receipt": "R-1", "pages": 2}
 
 
 def test_a_process_with_a_catch_is_described_as_waiting_for_messages() -> None:
