@@ -499,9 +499,12 @@ _REFUSED_ELEMENTS: dict[str, str] = {
                               "流程数据请用流程变量和表单",
 }
 # Messages come from outside (POST /api/messages) and are caught by a waiting instance; an instance
-# neither starts on one nor sends one.
+# sends none. A process's own message start event is accepted as SpiffWorkflow runs it: the instance, started
+# as any other (by its area's flow or a trial run), waits there for the message. An outside message never
+# creates an instance: a case is opened by the flow that checks its business data and records who opened it.
+# An event subprocess's message start stays refused (SpiffWorkflow does not arm it here).
 _MESSAGE_REFUSED_IN = {
-    _b("startEvent"): "消息启动事件不受支持：请用普通启动事件启动流程，外部答复用消息中间捕获事件等待",
+    _b("startEvent"): "事件子流程的消息启动事件不受支持：请在主流程中用消息边界事件或消息中间捕获事件等待该消息",
     _b("intermediateThrowEvent"): "消息抛出事件不受支持：流程之间不互发消息，外部系统通过消息接口（POST /api/messages）投递",
     _b("endEvent"): "消息结束事件不受支持：流程之间不互发消息，外部系统通过消息接口（POST /api/messages）投递",
 }
@@ -677,6 +680,9 @@ def _lint_messages(root: Any, problems: Problems, collaboration: Collaboration |
             if owner.tag == _b("sendTask"):
                 continue  # checked as the send task itself
             refused = _MESSAGE_REFUSED_IN.get(owner.tag)
+            if owner.tag == _b("startEvent") and owner.get("id") not in pooled \
+                    and owner.getparent().tag == _b("process"):
+                refused = None  # waited for by the started instance, delivered by POST /api/messages
             if refused is not None and owner.get("id") not in (collaboration.routed if collaboration else ()):
                 if owner.get("id") in pooled:
                     refused = _COLLABORATION_REFUSED[owner.tag]

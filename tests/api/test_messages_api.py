@@ -136,3 +136,33 @@ def test_a_cancelled_instance_waits_for_nothing(client, as_user, rt) -> None:
     assert _waiting(rt, instance_id) == []
     r = as_user("gat_clerk").post("/api/messages", json={"message": "共享复函", "business_ref": "GX-2026-006"})
     assert r.status_code == 404
+
+
+WAIT_AT_START = WAIT_FOR_REPLY.decode().replace(
+    '<bpmn:startEvent id="start" />',
+    '<bpmn:startEvent id="start" name="收到申请"><bpmn:messageEventDefinition messageRef="m_apply" />'
+    '</bpmn:startEvent>').replace(
+    '<bpmn:message id="m_reply" name="共享复函" />',
+    '<bpmn:message id="m_reply" name="共享复函" /><bpmn:message id="m_apply" />').replace(
+    'test_wait_reply', 'test_wait_at_start').encode()
+
+
+def test_a_message_start_event_waits_in_the_started_instance_and_is_delivered_by_message_id(
+        client, as_user, rt) -> None:
+    # Started by its flow as any case; the message (a bpmn:message without a name: its id) moves it on.
+    with rt.db.session() as session:
+        rt.runner.deploy(session, WAIT_AT_START, filename="start.bpmn", actor="system")
+        dept = session.execute(select(Department.id).where(Department.code == "410000-gat")).scalar_one()
+        instance_id = int(rt.runner.start(session, "test_wait_at_start", variables={}, actor="system",
+                                          business_ref="GX-2026-009", department_id=dept).id)
+        session.commit()
+    assert _waiting(rt, instance_id) == ["m_apply"]
+    clerk = as_user("gat_clerk")
+    r = clerk.post("/api/messages", json={"message": "m_apply", "instance_id": instance_id,
+                                          "variables": {"applicant": "省公安厅"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["waiting_for"] == ["共享复函"]
+    again = clerk.post("/api/messages", json={"message": "m_apply", "instance_id": instance_id})
+    assert again.status_code == 404 and _code(again) == "no_waiting_instance"
+    with rt.db.session() as session:
+        assert rt.runner.variables(session, rt.runner.lock_instance(session, instance_id))["applicant"] == "省公安厅"

@@ -166,9 +166,9 @@ def _problems(xml: bytes) -> list[tuple[str | None, str]]:
     return [(element, code) for element, _, code in exc.value.problems]
 
 
-def test_message_start_and_throw_events_and_send_tasks_are_refused_at_deploy() -> None:
+def test_throw_events_and_send_tasks_are_refused_at_deploy() -> None:
     problems = _problems(_file("""
-        <bpmn:startEvent id="start"><bpmn:messageEventDefinition messageRef="m_reply" /></bpmn:startEvent>
+        <bpmn:startEvent id="start" />
         <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="notify" />
         <bpmn:intermediateThrowEvent id="notify"><bpmn:messageEventDefinition messageRef="m_reply" />
         </bpmn:intermediateThrowEvent>
@@ -176,8 +176,44 @@ def test_message_start_and_throw_events_and_send_tasks_are_refused_at_deploy() -
         <bpmn:sendTask id="send" messageRef="m_reply" />
         <bpmn:sequenceFlow id="f3" sourceRef="send" targetRef="end" />
         <bpmn:endEvent id="end"><bpmn:messageEventDefinition messageRef="m_reply" /></bpmn:endEvent>"""))
-    assert ("start", "message") in problems and ("notify", "message") in problems
+    assert ("notify", "message") in problems
     assert ("end", "message") in problems and ("send", "unsupported") in problems
+
+
+MESSAGE_START = _file("""
+    <bpmn:startEvent id="start" name="收到申请"><bpmn:messageEventDefinition messageRef="m_reply" /></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+    <bpmn:userTask id="review" name="审核" camunda:candidateGroups="reviewer" />
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" />
+    <bpmn:endEvent id="end" />""")
+
+
+@RESTORE
+def test_a_message_start_event_makes_the_started_instance_wait_for_its_message(
+        engine: Engine, restore: bool) -> None:
+    # As SpiffWorkflow runs it: started like any instance, it waits at the start for the message.
+    d = definition(MESSAGE_START)
+    workflow = _again(engine, engine.start(d.content_hash, d.xml, {"case_no": "A-2"}), d, restore)
+    assert engine.waiting_messages(workflow) == ["复函"]
+    assert engine.ready_user_tasks(workflow) == []
+    assert engine.deliver_message(workflow, "复函", {"reply": "申请书"}) is True
+    workflow = _again(engine, workflow, d, restore)
+    assert [t.task_spec for t in engine.ready_user_tasks(workflow)] == ["review"]
+    assert engine.waiting_messages(workflow) == []
+    assert engine.data(workflow) == {"case_no": "A-2", "reply": "申请书"}
+
+
+def test_an_event_subprocess_message_start_is_refused_naming_it() -> None:
+    problems = _problems(_file("""
+        <bpmn:startEvent id="start" />
+        <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="end" />
+        <bpmn:endEvent id="end" />
+        <bpmn:subProcess id="on_withdraw" triggeredByEvent="true">
+          <bpmn:startEvent id="withdrawn"><bpmn:messageEventDefinition messageRef="m_reply" /></bpmn:startEvent>
+          <bpmn:sequenceFlow id="g1" sourceRef="withdrawn" targetRef="done" />
+          <bpmn:endEvent id="done" />
+        </bpmn:subProcess>"""))
+    assert ("withdrawn", "message") in problems
 
 
 def test_a_catch_must_say_which_message_it_waits_for() -> None:
