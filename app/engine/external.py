@@ -82,12 +82,14 @@ class ReadyExternalTask:
     element: str
     topic: str
     name: str
+    variables: dict[str, Any]
 
 
 def ready_external_tasks(workflow: Any) -> list[ReadyExternalTask]:
     """List the external tasks of an instance (subprocesses too) that wait for a worker."""
     return [ReadyExternalTask(id=str(task.id), element=task.task_spec.bpmn_id, topic=task.task_spec.topic,
-                              name=task.task_spec.bpmn_name or task.task_spec.bpmn_id)
+                              name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                              variables=copy.deepcopy(task.data))
             for task in workflow.get_tasks(state=TaskState.READY, manual=True)
             if isinstance(task.task_spec, ExternalTask)]
 

@@ -1,0 +1,64 @@
+"""Keep the external_task rows of an instance in step with the engine's waiting external tasks.
+
+Called by the runner after every step, under the instance's lock, in the step's transaction: rows for
+newly ready tasks are inserted, open ones whose engine task is gone (instance cancelled, a boundary event
+interrupted it, the instance went back to an earlier step) are cancelled. Flushes, never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import uuid4
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from app.audit import service as audit
+from app.engine.external import ReadyExternalTask
+from app.engine.models import ProcessInstance
+from app.external.models import ExternalTask, ExternalTaskStatus
+
+ACTIVE = (ExternalTaskStatus.open.value, ExternalTaskStatus.locked.value, ExternalTaskStatus.incident.value)
+
+
+def sync(session: Session, instance: ProcessInstance, ready: Sequence[ReadyExternalTask], now: datetime, *,
+         new_instance: bool = False) -> None:
+    """Make the instance's open external task rows match the engine's ready external tasks."""
+    wanted = {task.id: task for task in ready}
+    rows = [] if new_instance else list(session.execute(
+        select(ExternalTask).where(ExternalTask.instance_id == instance.id, ExternalTask.status.in_(ACTIVE))
+        .with_for_update()).scalars())
+    for row in rows:
+        if row.spiff_task_id in wanted:
+            continue
+        was = row.status
+        row.status = ExternalTaskStatus.cancelled.value
+        row.completed_at, row.locked_until = now, None
+        session.add(row)
+        audit.append(session, at=now, actor="system", action="external_task.cancelled", entity_type="external_task",
+                     entity_id=row.id or 0, instance_id=instance.id,
+                     detail={"task": row.name, "element_id": row.element_id, "topic": row.topic, "was": was,
+                             "worker_id": row.worker_id})
+    known = {row.spiff_task_id for row in rows}
+    new = [task for task in ready if task.id not in known]
+    if not new:
+        session.flush()
+        return
+    if not new_instance:
+        # A closed row of an engine task that waits again keeps its history under a fresh key.
+        session.execute(update(ExternalTask).where(
+            ExternalTask.instance_id == instance.id, ExternalTask.spiff_task_id.in_([t.id for t in new]),
+            ExternalTask.status.not_in(ACTIVE)).values(spiff_task_id=str(uuid4()))
+            .execution_options(synchronize_session=False))
+    for task in new:
+        row = ExternalTask(instance_id=instance.id or 0, process_key=instance.process_key, spiff_task_id=task.id,
+                           element_id=task.element[:255], name=task.name[:200], topic=task.topic,
+                           status=ExternalTaskStatus.open.value, variables=task.variables,
+                           business_ref=instance.business_ref, trial=instance.trial, created_at=now)
+        session.add(row)
+        session.flush()
+        audit.append(session, at=now, actor="system", action="external_task.created", entity_type="external_task",
+                     entity_id=row.id or 0, instance_id=instance.id,
+                     detail={"task": row.name, "element_id": row.element_id, "topic": row.topic})
+    session.flush()
