@@ -41,33 +41,33 @@ def fetch_and_lock(body: flows.FetchAndLock, client: WorkingSystem, session: Ses
     return [locked_public(row, names) for row, names in flows.fetch_and_lock(session, client, body)]
 
 
-@router.post("/{task_id}/complete")
-def complete(task_id: int, body: flows.CompleteBody, client: WorkingSystem, session: SessionDep,
+@router.post("/{external_task_id}/complete")
+def complete(external_task_id: int, body: flows.CompleteBody, client: WorkingSystem, session: SessionDep,
              rt: RuntimeDep) -> dict[str, Any]:
     """Complete a task this worker holds the lock of; its variables go into the process, which runs on."""
-    return task_public(flows.complete(session, rt.runner, client, task_id, body))
+    return task_public(flows.complete(session, rt.runner, client, external_task_id, body))
 
 
-@router.post("/{task_id}/failure")
-def failure(task_id: int, body: flows.FailureBody, client: WorkingSystem, session: SessionDep) -> dict[str, Any]:
+@router.post("/{external_task_id}/failure")
+def failure(external_task_id: int, body: flows.FailureBody, client: WorkingSystem, session: SessionDep) -> dict[str, Any]:
     """Report that the worker could not do the task: with `retries` > 0 it is fetchable again after
     `retry_timeout_ms`; with 0 an incident opens for the administrators."""
-    return task_public(flows.failure(session, client, task_id, body))
+    return task_public(flows.failure(session, client, external_task_id, body))
 
 
-@router.post("/{task_id}/bpmn-error")
-def bpmn_error(task_id: int, body: flows.BpmnErrorBody, client: WorkingSystem, session: SessionDep,
+@router.post("/{external_task_id}/bpmn-error")
+def bpmn_error(external_task_id: int, body: flows.BpmnErrorBody, client: WorkingSystem, session: SessionDep,
                rt: RuntimeDep) -> dict[str, Any]:
     """Raise a business error: the error boundary event catching `error_code` takes the process on.
     An error nothing catches is refused (422 bpmn_error_uncaught) and changes nothing."""
-    return task_public(flows.bpmn_error(session, rt.runner, client, task_id, body))
+    return task_public(flows.bpmn_error(session, rt.runner, client, external_task_id, body))
 
 
-@router.post("/{task_id}/extend-lock")
-def extend_lock(task_id: int, body: flows.ExtendLockBody, client: WorkingSystem, session: SessionDep
+@router.post("/{external_task_id}/extend-lock")
+def extend_lock(external_task_id: int, body: flows.ExtendLockBody, client: WorkingSystem, session: SessionDep
                 ) -> dict[str, Any]:
     """Extend the worker's lock to `new_duration_ms` from now."""
-    return task_public(flows.extend_lock(session, client, task_id, body))
+    return task_public(flows.extend_lock(session, client, external_task_id, body))
 
 
 @admin_router.get("/incidents")
