@@ -7,8 +7,10 @@ interrupted it, the instance went back to an earlier step) are cancelled. Flushe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import select, update
@@ -54,7 +56,7 @@ def sync(session: Session, instance: ProcessInstance, ready: Sequence[ReadyExter
     for task in new:
         row = ExternalTask(instance_id=instance.id or 0, process_key=instance.process_key, spiff_task_id=task.id,
                            element_id=task.element[:255], name=task.name[:200], topic=task.topic,
-                           status=ExternalTaskStatus.open.value, variables=task.variables,
+                           status=ExternalTaskStatus.open.value, variables=_json_safe(task.variables),
                            business_ref=instance.business_ref, trial=instance.trial, created_at=now)
         session.add(row)
         session.flush()
@@ -62,3 +64,14 @@ def sync(session: Session, instance: ProcessInstance, ready: Sequence[ReadyExter
                      entity_id=row.id or 0, instance_id=instance.id,
                      detail={"task": row.name, "element_id": row.element_id, "topic": row.topic})
     session.flush()
+
+
+def _json_safe(variables: dict[str, Any]) -> dict[str, Any]:
+    """The task's variables as the worker reads them (JSON): dates and instants as ISO text."""
+    def default(value: Any) -> Any:
+        if isinstance(value, (date, datetime)):
+            return value.isoformat()
+        if isinstance(value, (set, frozenset, tuple)):
+            return list(value)
+        return str(value)
+    return dict(json.loads(json.dumps(variables, default=default, ensure_ascii=False)))
