@@ -11,9 +11,8 @@ import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
-from uuid import uuid4
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.audit import service as audit
@@ -47,12 +46,6 @@ def sync(session: Session, instance: ProcessInstance, ready: Sequence[ReadyExter
     if not new:
         session.flush()
         return
-    if not new_instance:
-        # A closed row of an engine task that waits again keeps its history under a fresh key.
-        session.execute(update(ExternalTask).where(
-            ExternalTask.instance_id == instance.id, ExternalTask.spiff_task_id.in_([t.id for t in new]),
-            ExternalTask.status.not_in(ACTIVE)).values(spiff_task_id=str(uuid4()))
-            .execution_options(synchronize_session=False))
     for task in new:
         row = ExternalTask(instance_id=instance.id or 0, process_key=instance.process_key, spiff_task_id=task.id,
                            element_id=task.element[:255], name=task.name[:200], topic=task.topic,
