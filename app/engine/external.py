@@ -85,8 +85,25 @@ class ReadyExternalTask:
     variables: dict[str, Any]
 
 
+_HAS_EXTERNAL_ATTR = "_govflow_has_external_tasks"
+
+
+def _has_external_tasks(workflow: Any) -> bool:
+    """Tell whether the instance's definition (or a process it calls) has external tasks; cached on the spec
+    (parsed specs never change), so the many definitions without any skip the walk over the task tree."""
+    spec = workflow.spec
+    cached = getattr(spec, _HAS_EXTERNAL_ATTR, None)
+    if cached is None:
+        specs = [spec, *(workflow.subprocess_specs or {}).values()]
+        cached = any(isinstance(ts, ExternalTask) for sp in specs for ts in sp.task_specs.values())
+        setattr(spec, _HAS_EXTERNAL_ATTR, cached)
+    return bool(cached)
+
+
 def ready_external_tasks(workflow: Any) -> list[ReadyExternalTask]:
     """List the external tasks of an instance (subprocesses too) that wait for a worker."""
+    if not _has_external_tasks(workflow):
+        return []
     return [ReadyExternalTask(id=str(task.id), element=task.task_spec.bpmn_id, topic=task.task_spec.topic,
                               name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
                               variables=copy.deepcopy(task.data))

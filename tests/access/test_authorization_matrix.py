@@ -700,8 +700,10 @@ def _build_external(world: World) -> None:
         "scopes": ["external_task:work"]}), 201)
     machine = TestClient(world.app)
     auth = basic(system["code"], system["secret"])
-    [task] = _ok(machine.post("/api/external-tasks/fetch-and-lock", headers=auth, json={
-        "worker_id": "w", "max_tasks": 1, "topics": [{"name": "exchange.grant", "lock_duration_ms": 600000}]}))
+    # Granted share requests wait at exchange.grant too: take this instance's task.
+    fetched = _ok(machine.post("/api/external-tasks/fetch-and-lock", headers=auth, json={
+        "worker_id": "w", "max_tasks": 100, "topics": [{"name": "exchange.grant", "lock_duration_ms": 600000}]}))
+    [task] = [t for t in fetched if t["process_instance_id"] == instance_id]
     _ok(machine.post(f"/api/external-tasks/{task['id']}/failure", headers=auth,
                      json={"worker_id": "w", "error_message": "矩阵测试故障", "retries": 0}))
     machine.close()
