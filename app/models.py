@@ -13,6 +13,7 @@ from app.designer.models import ProcessDraft, ProcessSubmission  # noqa: F401
 from app.desk.models import CaseCopy, Phrase, SavedFilter, TaskComment, TaskUrge  # noqa: F401
 from app.disputes.models import Dispute, DisputeRecord  # noqa: F401
 from app.engine.models import ProcessDefinition, ProcessInstance, Task
+from app.external.models import ExternalTask  # noqa: F401
 from app.notifications.models import Notification, Outbox  # noqa: F401
 from app.open_data.models import OpenList, OpenListItem, OpenListReview  # noqa: F401
 from app.ops.models import JobStatus, SchedulerHeartbeat  # noqa: F401

@@ -13,6 +13,7 @@ from app.api import messages
 from app.api import systems
 from app.api import task_actions
 from app.api import usage
+from app.api import external_tasks
 from app.core.config import Settings
 
 
@@ -30,6 +31,8 @@ def build_router(settings: Settings) -> APIRouter:
     router.include_router(systems.router)
     router.include_router(usage.router)
     router.include_router(signing.router)
+    router.include_router(external_tasks.router)
+    router.include_router(external_tasks.admin_router)
     if settings.enable_time_travel:
         router.include_router(admin.clock_router)
     return router

@@ -61,6 +61,12 @@ ACTION_ZH: dict[str, str] = {
     "task.supplemented": "申请人补正", "task.addsign_requested": "加签", "task.addsign_signed": "加签人签署意见",
     "task.delegated": "委派", "task.delegate_answered": "受委派人填写意见", "task.deputy_acted": "代理办理",
     "deputy.set": "设置代理人", "deputy.cleared": "取消代理",
+    # external tasks (issue 16)
+    "external_task.created": "生成外部任务", "external_task.locked": "外部系统领取任务",
+    "external_task.completed": "外部系统完成任务", "external_task.failed": "外部系统报告失败，稍后重试",
+    "external_task.incident_opened": "外部任务重试用尽，转为故障", "external_task.retried": "管理员重试故障任务",
+    "external_task.bpmn_error": "外部系统报告业务错误", "external_task.lock_extended": "外部系统延长锁定",
+    "external_task.cancelled": "撤回外部任务",
     # approval desk
     "case.copied": "抄送", "case.copy_read": "已阅", "task.urged": "催办", "case.commented": "发表评论",
     "case.attachment_added": "上传附件",

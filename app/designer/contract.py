@@ -50,13 +50,14 @@ CONTRACTS: dict[str, ProcessContract] = {c.process_key: c for c in (
         "sharing_share_request",
         tasks=(
             BoundTask("review", _SHARING, "提供部门答复共享申请：校验“不同意”须说明理由和依据、“部分同意”须选择数据项"
-                      "（第十六条），流程结束时据此生成共享授权或记录拒绝",
+                      "（第十六条），流程据此作出决定时生成共享授权或记录拒绝",
                       ("decision", "approved_items", "terms", "reason", "legal_basis"), "provider_department"),
         ),
         variables=(("share_type", "申请时由 app.sharing.flows 设置的共享类型"),
                    ("provider_department", "提供部门编码（任务所属部门）"),
-                   ("outcome", "流程结束时 app.sharing.flows 读取：granted 生成共享授权")),
-        assigns=(("outcome", "app.sharing.flows 在流程结束时读取它决定生成共享授权（granted）还是记录拒绝"),),
+                   ("outcome", "一经赋值 app.sharing.flows 即读取：granted 生成共享授权（随后交共享交换系统开通），"
+                               "refused 记录拒绝")),
+        assigns=(("outcome", "app.sharing.flows 在它被赋值的那一步读取，决定生成共享授权（granted）还是记录拒绝"),),
     ),
     ProcessContract(
         "catalog_catalog_review",

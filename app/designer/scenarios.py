@@ -33,7 +33,7 @@ SCENARIO_DIR = ROOT / "bpmn" / "scenarios"
 # The instant a scenario starts at (a working Monday, Beijing time) unless it names one (`at`).
 DEFAULT_START = "2026-11-02T09:00:00+08:00"
 _B = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
-_STEP_KEYS = {"task", "role", "data", "system_data", "timer"}
+_STEP_KEYS = {"task", "role", "data", "system_data", "timer", "external", "error"}
 _TOP_KEYS = {"name", "description", "at", "start", "steps", "expect"}
 
 _engine: Engine | None = None
@@ -107,8 +107,9 @@ def check(raw: Any) -> dict[str, Any]:
         extra = sorted(set(map(str, step)) - _STEP_KEYS)
         if extra:
             raise ScenarioError(f"第 {i} 步有未知的键：{'、'.join(extra)}")
-        if ("task" in step) == ("timer" in step):
-            raise ScenarioError(f"第 {i} 步必须且只能写 task（办理任务）或 timer（定时器触发）之一")
+        if sum(key in step for key in ("task", "timer", "external")) != 1:
+            raise ScenarioError(f"第 {i} 步必须且只能写 task（办理任务）、timer（定时器触发）"
+                                "或 external（外部系统完成外部任务）之一")
         for key in ("data", "system_data"):
             if not isinstance(step.get(key) or {}, dict):
                 raise ScenarioError(f"第 {i} 步的 {key} 必须是映射")
@@ -190,12 +191,12 @@ def run_scenario(xml: bytes, scenario: dict[str, Any]) -> dict[str, Any]:
         problems.append(f"办理路径不符：期望 {_ids(expected_path)}，实际 {_ids(run.path)}")
     if "end" in expect:
         if end is None:
-            waiting = [t.task_spec for t in eng.ready_user_tasks(workflow)]
+            waiting = _waiting_now(eng, workflow)
             problems.append(f"期望到达结束事件 {expect['end']}，实际流程未结束，仍在等待 {_ids(waiting)}")
         elif end != str(expect["end"]):
             problems.append(f"期望到达结束事件 {expect['end']}，实际到达 {end}")
     if "waiting" in expect:
-        waiting = sorted(t.task_spec for t in eng.ready_user_tasks(workflow))
+        waiting = sorted(_waiting_now(eng, workflow))
         wanted = sorted(str(t) for t in expect["waiting"])
         if end is not None:
             problems.append(f"期望仍在等待 {_ids(wanted)}，实际流程已结束于 {end}")
@@ -208,6 +209,8 @@ def run_scenario(xml: bytes, scenario: dict[str, Any]) -> dict[str, Any]:
 def _step(eng: Engine, workflow: Any, metas: dict[str, Any], step: dict[str, Any], i: int, now: datetime,
           run: _Run) -> tuple[str | None, datetime]:
     """Perform one step; return (a Chinese problem or None, the scenario's clock after the step)."""
+    if "external" in step:
+        return _external_step(eng, workflow, step, i, now, run), now
     if "timer" in step:
         timer = str(step["timer"])
         waiting = eng.waiting_timers(workflow)
@@ -243,6 +246,30 @@ def _step(eng: Engine, workflow: Any, metas: dict[str, Any], step: dict[str, Any
         eng.complete_user_task(workflow, found.id, clean)
     run.path.append(task_id)
     return None, now
+
+
+def _external_step(eng: Engine, workflow: Any, step: dict[str, Any], i: int, now: datetime, run: _Run) -> str | None:
+    """An outside system's worker completes an external task (with `data` as its variables), or raises the
+    BPMN error `error` on it."""
+    element = str(step["external"])
+    ready = eng.ready_external_tasks(workflow)
+    found = next((t for t in ready if t.element == element), None)
+    if found is None:
+        actual = _ids([t.element for t in ready]) if ready else "无"
+        return f"第 {i} 步：期望外部任务 {element} 在等待外部系统，实际等待的外部任务：{actual}"
+    with use_now(now):
+        if step.get("error"):
+            eng.external_task_error(workflow, found.id, str(step["error"]), "", dict(step.get("data") or {}))
+        else:
+            eng.complete_external_task(workflow, found.id, dict(step.get("data") or {}))
+    run.path.append(element)
+    return None
+
+
+def _waiting_now(eng: Engine, workflow: Any) -> list[str]:
+    """What the instance waits for: its user tasks and its external tasks, by element id."""
+    return [t.task_spec for t in eng.ready_user_tasks(workflow)] + \
+        [t.element for t in eng.ready_external_tasks(workflow)]
 
 
 def _ids(ids: list[str]) -> str:

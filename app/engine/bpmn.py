@@ -52,6 +52,7 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 from app.core.clock import SHANGHAI, clock
 from app.engine import juel
 from app.engine.errors import BpmnRejected, ScriptError
+from app.engine.external import SERVICE_TASK, ExternalTask, ExternalTaskParser, is_external, lint_external
 from app.engine.multi_instance import (
     GovflowParallelMultiInstanceTask,
     GovflowSequentialMultiInstanceTask,
@@ -124,6 +125,8 @@ class DeployedProcess:
     has_messages: bool = False
     # A collaboration's messages between its pools: delivered inside the instance, never from outside.
     internal_messages: tuple[str, ...] = ()
+    # Whether the process (or one it calls) has external tasks (camunda:type="external") for workers.
+    has_external_tasks: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -457,6 +460,8 @@ class GovflowParser(CamundaParser):
         full_tag("task"): (CamundaTaskParser, PassThroughTask),
         full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
         full_tag("userTask"): (_UserTaskParser, CamundaUserTask),
+        # Only external tasks get this far: the lint refuses every other service task.
+        full_tag("serviceTask"): (ExternalTaskParser, ExternalTask),
     }
 
 
@@ -740,6 +745,9 @@ def _lint_element(el: Any, owner: str | None, problems: Problems,
     tag = el.tag
     where = f"元素 {owner}" if owner else "文件"
     refused = _REFUSED_ELEMENTS.get(tag)
+    if tag == SERVICE_TASK and is_external(el):
+        refused = None
+        lint_external(el, problems)
     if refused is not None and not (collaboration is not None and tag == _b("sendTask")
                                     and el.get("id") in collaboration.elements):
         # A send task of a collaboration's pool is checked with the message flows (_lint_messages).
@@ -950,10 +958,10 @@ _WAITING_NODES = {_b(name) for name in ("userTask", "manualTask", "intermediateC
 def _waits(element: Any) -> bool:
     if not isinstance(element.tag, str):
         return False
-    if element.tag in _WAITING_NODES:
+    if element.tag in _WAITING_NODES or is_external(element):
         return True
     return element.tag in _CONTAINERS and any(
-        isinstance(inner.tag, str) and inner.tag in _WAITING_NODES for inner in element.iter())
+        isinstance(inner.tag, str) and (inner.tag in _WAITING_NODES or is_external(inner)) for inner in element.iter())
 
 
 def _strongly_connected(nodes: list[str], edges: dict[str, list[str]]) -> list[list[str]]:
@@ -1340,6 +1348,7 @@ def compile_definition(xml: bytes, called: dict[str, bytes] | None = None
         has_messages=any(next(p.iter(_b("messageEventDefinition"), _b("receiveTask")), None) is not None
                          for p in running),
         internal_messages=collaboration.internal if collaboration is not None else (),
+        has_external_tasks=any(is_external(el) for p in running for el in p.iter(SERVICE_TASK)),
     )
     return deployed, spec, subprocess_specs
 

@@ -53,6 +53,7 @@ from app.engine.bpmn import (
     use_now,
 )
 from app.engine.errors import TaskNotReady, step_failed
+from app.engine.external import ExternalTask, ExternalTaskConverter, ReadyExternalTask, ready_external_tasks, throw_error
 from app.engine.multi_instance import MULTI_INSTANCE_CLASSES, GovflowMultiInstanceConverter
 from app.engine.restricted import normalize_data
 from app.engine.sandbox import RestrictedScriptEngine
@@ -71,6 +72,14 @@ _HASH_ATTR = "_govflow_content_hash"
 # reached and then withdrawn (cancelled: a boundary timer, a withdrawal), and the (source, target) steps
 # into them. Bounded by the process's elements and flows, however many rounds.
 TRAIL_ATTR = "_govflow_trail"
+
+
+class UncaughtBpmnError(InvalidInput):
+    """A BPMN error raised on an external task that no error boundary event catches (nothing changed)."""
+
+    code = "bpmn_error_uncaught"
+    message_zh = "业务错误没有被流程捕获"
+    message_en = "No error event of the process catches this BPMN error"
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,7 @@ def full_config() -> dict[type, type]:
         config[mi_class] = GovflowMultiInstanceConverter
     config[GovflowMessageEventDefinition] = MessageEventDefinitionConverter
     config[GovflowMultipleEventDefinition] = MultipleEventDefinitionConverter
+    config[ExternalTask] = ExternalTaskConverter
     return config
 
 
@@ -414,6 +424,51 @@ class Engine:
         with _engine_faults():
             task.run()
             _run_engine(workflow)
+
+    # -- external tasks (camunda:type="external") ---------------------------------------------
+
+    @staticmethod
+    def ready_external_tasks(workflow: BpmnWorkflow) -> list[ReadyExternalTask]:
+        """List the external tasks waiting for a worker (id, element id, topic, name), subprocesses too."""
+        return ready_external_tasks(workflow)
+
+    def _external_task(self, workflow: BpmnWorkflow, task_id: str) -> Task:
+        task = _find_task(workflow, task_id)
+        if task is None:
+            raise TaskNotReady(f"外部任务 {task_id} 不存在", extra={"task_id": task_id})
+        element = _element_id(task)
+        if not isinstance(task.task_spec, ExternalTask):
+            raise TaskNotReady(f"任务 {task_id}（{element}）不是外部任务", extra={"task_id": task_id})
+        if task.state != TaskState.READY:
+            raise TaskNotReady(f"外部任务 {task_id}（{element}）当前状态为 {TaskState.get_name(task.state)}，不可办理",
+                               extra={"task_id": task_id})
+        return task
+
+    def complete_external_task(self, workflow: BpmnWorkflow, task_id: str, variables: dict[str, Any]) -> None:
+        """Complete a waiting external task with the worker's variables merged and run the engine on."""
+        task = self._external_task(workflow, task_id)
+        values = normalize_data(variables, _invalid_variables)
+        task.data.update(values)
+        with _engine_faults():
+            task.run()
+            workflow.do_engine_steps()
+
+    def external_task_error(self, workflow: BpmnWorkflow, task_id: str, code: str, message: str,
+                            variables: dict[str, Any]) -> None:
+        """Raise a BPMN error on a waiting external task: an error boundary event catches it (the task is
+        withdrawn) and the engine runs on. An error nothing catches is a 422 and changes nothing."""
+        task = self._external_task(workflow, task_id)
+        values = normalize_data(variables, _invalid_variables)
+        with _engine_faults():
+            caught = throw_error(task, code, values)
+            if not caught:
+                element = _element_id(task)
+                raise UncaughtBpmnError(
+                    f"流程元素 {element}：外部任务报告的业务错误“{code}”没有边界错误事件捕获"
+                    f"{f'（{message[:200]}）' if message else ''}；流程未作任何改变。"
+                    "请流程设计人员在该任务或其所在子流程上添加捕获该错误码的边界错误事件，或由外部系统报告失败",
+                    extra={"element_id": element, "error_code": code})
+            workflow.do_engine_steps()
 
     # -- going back (退回, 撤回) ---------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from app.engine import forms
 from app.engine.bpmn import DeployedProcess, called_processes, describe, parse_xml
 from app.engine.core import Called, Engine, MigrationPlan, ReadyTask
 from app.engine.errors import BpmnRejected, MigrationRefused
+from app.engine.external import ReadyExternalTask
 from app.engine.hooks import hooks
 from app.engine.models import (
     InstanceStatus,
@@ -107,6 +108,7 @@ class Step:
     completed: bool
     variables: dict[str, Any] | None  # for the process's after-step hook (None: it has none)
     messages: tuple[str, ...] = ()  # the messages the instance waits for now
+    external: tuple[ReadyExternalTask, ...] = ()  # the external tasks waiting for a worker now
 
 
 @dataclass(frozen=True)
@@ -441,6 +443,7 @@ class Runner:
                      detail={"reason": reason})
         self._project(session, instance, definition, self.engine.ready_user_tasks(workflow), now)
         self._subscribe(session, instance, definition, ())
+        self._project_external(session, instance, definition, (), now)
         instance.status = InstanceStatus.cancelled.value
         instance.ended_at = now
         instance.next_timer_at = None
@@ -535,6 +538,7 @@ class Runner:
                              "to_version": to.version, "content_hash": to.content_hash})
         self._project(session, instance, to, self.engine.ready_user_tasks(moved), now)
         self._subscribe(session, instance, current, self.engine.waiting_messages(moved), force=True)
+        self._project_external(session, instance, to, self.engine.ready_external_tasks(moved), now, force=True)
         self._flush_instance(session, instance)
         return current
 
@@ -580,7 +584,8 @@ class Runner:
         handler = None if instance.trial else hooks.step_handlers.get(instance.process_key)
         step = Step(ready=self.engine.ready_user_tasks(workflow), completed=self.engine.is_completed(workflow),
                     variables=self.engine.data(workflow) if handler is not None else None,
-                    messages=tuple(self.engine.waiting_messages(workflow)))
+                    messages=tuple(self.engine.waiting_messages(workflow)),
+                    external=tuple(self.engine.ready_external_tasks(workflow)))
         if step.completed:
             instance.status = InstanceStatus.completed.value
             instance.ended_at = now
@@ -601,6 +606,7 @@ class Runner:
                     step: Step, actor: Actor | str, now: datetime, *, new_instance: bool = False) -> None:
         self._project(session, instance, definition, step.ready, now, new_instance=new_instance)
         self._subscribe(session, instance, definition, step.messages, new_instance=new_instance)
+        self._project_external(session, instance, definition, step.external, now, new_instance=new_instance)
         if step.completed:
             audit.append(session, at=now, actor=actor_name(actor), action="instance.completed",
                          entity_type="process_instance", entity_id=instance.id, instance_id=instance.id,
@@ -632,6 +638,18 @@ class Runner:
             session.add(MessageSubscription(instance_id=instance.id, message_name=name[:128],
                                             created_at=clock.now()))
         session.flush()
+
+    @staticmethod
+    def _project_external(session: Session, instance: ProcessInstance, definition: DefinitionInfo,
+                          ready: Any, now: datetime, *, new_instance: bool = False, force: bool = False) -> None:
+        """Make the instance's external task rows match the engine's (app/external/projection.py).
+
+        Definitions without external tasks skip the query (`force`: the instance moved versions).
+        """
+        if not (ready or force or definition.meta.get("has_external_tasks")):
+            return
+        from app.external.projection import sync
+        sync(session, instance, ready, now, new_instance=new_instance)
 
     def waiting_instance(self, session: Session, message: str, *, instance_id: int | None = None,
                          business_ref: str | None = None) -> int:
@@ -673,6 +691,14 @@ class Runner:
                      detail={"message": message, "variables": variables, "business_ref": instance.business_ref})
         self._step(session, instance, definition, workflow, actor, now)
         return instance
+
+    def run_external(self, session: Session, instance: ProcessInstance, action: Callable[[Engine, Any], None], *,
+                     actor: Actor | str) -> None:
+        """Restore a locked running instance, let `action(engine, workflow)` act on one of its external tasks
+        (complete it, raise a BPMN error) and step it: save, project, hooks (app/external/flows.py)."""
+        definition, workflow = self._restore(session, instance)
+        action(self.engine, workflow)
+        self._step(session, instance, definition, workflow, actor, clock.now())
 
     def _project(self, session: Session, instance: ProcessInstance, definition: DefinitionInfo,
                  ready_tasks: list[ReadyTask], now: datetime, *, new_instance: bool = False) -> None:
@@ -890,7 +916,9 @@ def _meta(described: DeployedProcess) -> dict[str, Any]:
                                   "user_tasks": raw["user_tasks"],
                                   **({"has_messages": True} if raw["has_messages"] else {}),
                                   **({"internal_messages": raw["internal_messages"]}
-                                     if raw["internal_messages"] else {})}, default=list))
+                                     if raw["internal_messages"] else {}),
+                                  **({"has_external_tasks": True} if raw["has_external_tasks"] else {})},
+                                 default=list))
 
 
 def _check_variables(variables: Any) -> None:
@@ -903,3 +931,7 @@ def _check_variables(variables: Any) -> None:
         json.dumps(variables)
     except (TypeError, ValueError):
         raise InvalidInput("流程变量必须可表示为 JSON", code="variables_not_json") from None
+
+
+# The message API's checks of variables, for the other ways variables come in from outside (external tasks).
+check_variables = _check_variables

@@ -16,7 +16,7 @@ from app.catalog.models import SHARE_METHOD_ZH, CatalogEntry, ShareType
 from app.core.clock import clock
 from app.core.errors import Conflict, Forbidden, InvalidInput
 from app.engine.hooks import hooks
-from app.engine.models import InstanceStatus, ProcessInstance, Task
+from app.engine.models import ProcessInstance, Task
 from app.engine.runner import Runner, actor_name
 from app.notifications.service import notify
 from app.org.models import Department, Role
@@ -211,8 +211,12 @@ def validate_reply(*, session: Session, instance: ProcessInstance, task: Task, d
 @hooks.after_step(PROCESS_KEY)
 def record_outcome(*, session: Session, instance: ProcessInstance, variables: dict[str, Any],
                    actor: Actor | str) -> None:
-    """When the process ends, record the decision on the request and create the grant."""
-    if instance.status != InstanceStatus.completed.value:
+    """Once the process has decided (its `outcome`), record the decision on the request and create the grant.
+
+    A refusal ends the process; a grant goes on to the exchange platform's external task (exchange.grant),
+    whose outcome (completed, or an incident) the case history shows from the instance's events.
+    """
+    if variables.get("outcome") not in ("granted", "refused"):
         return
     request = _request_of(session, instance)
     if request is None or request.status != ShareRequestStatus.under_review.value:

@@ -18,9 +18,11 @@ class Scope(StrEnum):
     """What a system client may do; a later area (external-task workers) adds its own."""
 
     usage_report = "usage:report"
+    external_task_work = "external_task:work"
 
 
-SCOPE_ZH = {Scope.usage_report: N_("报送数据提供使用日志")}
+SCOPE_ZH = {Scope.usage_report: N_("报送数据提供使用日志"),
+            Scope.external_task_work: N_("领取并办理外部任务（按主题）")}
 
 
 class SystemClient(SQLModel, table=True):

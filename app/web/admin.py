@@ -1,4 +1,4 @@
-"""Administration pages: the working-day calendar and, in demo mode, the service clock."""
+"""Administration pages: the working-day calendar, in demo mode the service clock, and external task incidents."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 from app.core.clock import SHANGHAI, clock
 from app.core.errors import DomainError, Forbidden, InvalidInput
 from app.deps import RuntimeDep, SessionDep
+from app.external import flows as external_flows
+from app.external import service as external_service
+from app.external.models import STATUS_ZH
 from app.ops.stuck import stuck_instances
 from app.scheduler.setup import JOB_ZH, JOBS, run_job
 from app.web import FormData, PageUser
@@ -105,3 +108,30 @@ def stuck_page(request: Request, session: SessionDep, actor: PageUser,
         "found": {item["instance_id"]: datetime.fromisoformat(item["found_at"]) for item in report["items"]},
         "last_pass": datetime.fromisoformat(report["last_pass_completed_at"])
         if report["last_pass_completed_at"] else None})
+
+
+# --- external task incidents (issue 16) ------------------------------------------------------------------
+
+@router.get("/admin/incidents", response_class=HTMLResponse)
+def incidents_page(request: Request, session: SessionDep, actor: PageUser) -> Response:
+    """The external tasks whose retries ran out, each with a retry button; the latest retried below."""
+    _admin(actor)
+    return render(request, "admin/incidents.html", {
+        "incidents": external_service.open_incidents(session), "resolved": external_service.recently_resolved(session),
+        "status_zh": {s.value: label for s, label in STATUS_ZH.items()}})
+
+
+@router.post("/admin/incidents/{incident_id}/retry")
+def retry_incident(request: Request, incident_id: int, session: SessionDep, actor: PageUser,
+                   form: FormData) -> Response:
+    """Give an incident's task new retries: workers can fetch it again at once."""
+    _admin(actor)
+    try:
+        retries = int(str(form.get("retries", "1")).strip() or "1")
+    except ValueError:
+        raise InvalidInput("重试次数须为整数", code="retries_invalid") from None
+    if not 1 <= retries <= external_flows.MAX_RETRIES:
+        raise InvalidInput(f"重试次数须在 1 到 {external_flows.MAX_RETRIES} 之间", code="retries_invalid")
+    row = external_flows.retry_incident(session, actor, incident_id, retries)
+    return flash_redirect(request, "/admin/incidents", "外部任务 {id}（{name}）已重新排队，可重试 {retries} 次",
+                          id=row.id, name=row.name, retries=retries)

@@ -19,7 +19,7 @@ from app.org.scope import is_overseer
 from app.org.service import Actor
 from app.rectification.models import RectificationNotice
 from app.usage import flows, service
-from app.usage.models import Scope
+from app.usage.models import SCOPE_ZH, Scope
 from app.usage.views import chart, client_public, event_public, flag_public, grant_public
 from app.web import FormData, PageUser
 from app.web.render import flash_redirect, render
@@ -138,7 +138,7 @@ def _systems(request: Request, session: Session, status: int = 200, **extra: Any
                                        .order_by(Department.code)).scalars())
     return render(request, "usage/systems.html", {
         "clients": [client_public(c, names) for c in clients], "departments": departments,
-        "values": {}, **extra}, status=status)
+        "scopes": [(s.value, SCOPE_ZH[s]) for s in Scope], "values": {}, **extra}, status=status)
 
 
 @router.get("/usage/systems", response_class=HTMLResponse)
@@ -148,6 +148,13 @@ def systems_page(request: Request, session: SessionDep, actor: PageUser) -> Resp
     return _systems(request, session)
 
 
+def _scopes(form: dict[str, Any]) -> list[Scope]:
+    """The scopes ticked on the form (`scopes[]`); an unknown value is ignored, none ticked is refused."""
+    ticked = form.get("scopes", [])
+    values = {s.value for s in Scope}
+    return [Scope(v) for v in ([ticked] if isinstance(ticked, str) else ticked) if v in values]
+
+
 @router.post("/usage/systems", response_class=HTMLResponse)
 def create_system(request: Request, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Register a system and show its secret this once (never stored in the page session or a URL)."""
@@ -155,7 +162,7 @@ def create_system(request: Request, session: SessionDep, actor: PageUser, form: 
     try:
         client, secret = flows.create_client(session, actor, flows.ClientCreate(
             code=str(form.get("code", ""))[:64], name=str(form.get("name", ""))[:128],
-            department_code=str(form.get("department_code", ""))[:64], scopes=[Scope.usage_report]))
+            department_code=str(form.get("department_code", ""))[:64], scopes=_scopes(form)))
     except DomainError as exc:
         session.rollback()
         if exc.status_code not in (409, 422):

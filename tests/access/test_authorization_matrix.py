@@ -99,6 +99,9 @@ READERS: dict[tuple[str, str], frozenset[str]] = {
     ("usage_department", "C"): frozenset({"zz_clerk", *CITY_OVERSEERS}),
     # An exchange system's credentials: administrators only.
     ("client", "P"): ADMIN,
+    # An external task of a process (issue 16), in an incident: its workers are systems; administrators
+    # list and retry incidents.
+    ("external_task", "P"): ADMIN,
 }
 # The departments each object belongs to (for the relation a failure names).
 PARTIES: dict[tuple[str, str], set[str]] = {
@@ -118,6 +121,7 @@ PARTIES[("side_task", "P")] = {"410000-gat"}
 PARTIES[("system", "P")], PARTIES[("system", "C")] = {"410000-gat", "410000-data"}, {"410100-rsj", "410100-data"}
 PARTIES[("grant", "P")] = PARTIES[("flag", "P")] = {"410000-rst", "410000-scjg"}
 PARTIES[("client", "P")] = {"410000-data"}
+PARTIES[("external_task", "P")] = {"410000-gat"}
 PARTIES[("usage_department", "P")], PARTIES[("usage_department", "C")] = {"410000-rst"}, {"410100-rsj"}
 
 
@@ -135,7 +139,8 @@ PARAM_KIND = {"share_request_id": "share_request", "task_id": "task", "instance_
               "dispute_id": "dispute", "notice_id": "notice", "version_id": "version",
               "open_list_id": "open_list", "item_id": "item", "attachment_id": "attachment",
               "notification_id": "notification", "side_task_id": "side_task", "system_id": "system",
-              "grant_id": "grant", "flag_id": "flag", "department_id": "usage_department", "client_id": "client"}
+              "grant_id": "grant", "flag_id": "flag", "department_id": "usage_department", "client_id": "client",
+              "external_task_id": "external_task", "incident_id": "external_task"}
 
 R_SR, R_TASK, R_INST, R_DISP = Reads("share_request"), Reads("task"), Reads("instance"), Reads("dispute")
 R_NOTICE, R_VER, R_LIST, R_ITEM = Reads("notice"), Reads("version"), Reads("open_list"), Reads("item")
@@ -399,6 +404,13 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/signing-keys/{department_code}/rotate"): ADMIN,
     ("GET", "/api/verify"): PUBLIC, ("GET", "/verify"): PUBLIC, ("POST", "/verify"): PUBLIC,
     ("GET", "/share-requests/{share_request_id}/reply"): R_SR,
+    # External tasks (issue 16): only a system's own credentials work them (HTTP Basic with the scope
+    # external_task:work, never a person's token); incidents are an administrator's.
+    **{("POST", f"/api/external-tasks/{{external_task_id}}/{action}"): NOBODY
+       for action in ("complete", "failure", "bpmn-error", "extend-lock")},
+    ("POST", "/api/external-tasks/fetch-and-lock"): NOBODY,
+    ("GET", "/api/admin/incidents"): ADMIN, ("POST", "/api/admin/incidents/{incident_id}/retry"): ADMIN,
+    ("GET", "/admin/incidents"): ADMIN, ("POST", "/admin/incidents/{incident_id}/retry"): ADMIN,
 }
 # Task actions (issue 11): 退回, 撤回, 补正, 加签, 委派 act on a task like claim; a side task is its asker's and
 # its assignee's (only the assignee answers); nobody of the fixture deputises, so 代理 work is nobody's.
@@ -495,6 +507,14 @@ JSON: dict[tuple[str, str], Any] = {
     ("POST", "/api/messages"): {"message": "越权投递测试", "business_ref": "越权投递测试", "variables": {}},
     ("POST", "/api/reports/published"): {"year": 2024, "opinions": "越权公布测试"},
     ("POST", "/api/admin/signing-keys"): {"department_code": "410000-data"},
+    ("POST", "/api/external-tasks/fetch-and-lock"): {
+        "worker_id": "matrix", "max_tasks": 10, "topics": [{"name": "exchange.grant", "lock_duration_ms": 60000}]},
+    **{("POST", f"/api/external-tasks/{{external_task_id}}/{action}"): body for action, body in (
+        ("complete", {"worker_id": "matrix", "variables": {}}),
+        ("failure", {"worker_id": "matrix", "error_message": "越权失败测试", "retries": 0}),
+        ("bpmn-error", {"worker_id": "matrix", "error_code": "EXCHANGE_REJECTED"}),
+        ("extend-lock", {"worker_id": "matrix", "new_duration_ms": 60000}))},
+    ("POST", "/api/admin/incidents/{incident_id}/retry"): {"retries": 1},
 }
 FORM: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/designer/drafts"): {"mode": "new", "title": "越权新建流程"},
@@ -513,6 +533,7 @@ FORM: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/systems/{system_id}/withdraw"): {"reason": "越权撤回测试"},
     ("POST", "/reports/publish"): {"year": "2024", "opinions": "越权公布测试"},
     ("POST", "/admin/signing-keys"): {"department_code": "410000-data"},
+    ("POST", "/admin/incidents/{incident_id}/retry"): {"retries": "1"},
 }
 UPLOAD_ROUTES = {("POST", "/api/attachments"), ("POST", "/api/tasks/{task_id}/attachments")}
 # The entry a path's entry_code names: one in the set's draft (郑州市人社局 has no published entry to list).
@@ -653,10 +674,44 @@ def _build_usage(world: World) -> None:
                      json={"events": [event("m-1", ids[("grant", "P")], items=["法定代表人"])]}))
     machine.close()
     ids[("flag", "P")] = _ok(a["data_reviewer"].get(f"/api/usage/grants/{ids[('grant', 'P')]}"))["flags"][0]["id"]
+    _build_external(world)
     with world.app.state.runtime.db.session() as session:
         for key, code in (("P", "410000-rst"), ("C", "410100-rsj")):
             ids[("usage_department", key)] = session.execute(
                 select(Department.id).where(Department.code == code)).scalar_one()
+
+
+def _build_external(world: World) -> None:
+    """An external task of 省公安厅's instance whose worker's retries ran out: an open incident."""
+    from app.external.models import ExternalTask, ExternalTaskStatus
+    from tests.external.helpers import DIAGRAM
+    from tests.usage.helpers import basic
+
+    rt = world.app.state.runtime
+    with rt.db.session() as session:
+        rt.runner.deploy(session, DIAGRAM, filename="external_task.bpmn", actor="system")
+        from app.org.models import Department
+        dept = session.execute(select(Department.id).where(Department.code == "410000-gat")).scalar_one()
+        instance = rt.runner.start(session, "test_external", variables={}, actor="system", subject="矩阵外部任务",
+                                   business_ref="MATRIX-EXT", department_id=dept)
+        session.commit()
+        instance_id = instance.id
+    system = _ok(_bearer(world.app, "demo_admin").post("/api/usage/systems", json={
+        "code": "matrix-worker", "name": "矩阵测试任务执行器", "department_code": "410000-data",
+        "scopes": ["external_task:work"]}), 201)
+    machine = TestClient(world.app)
+    auth = basic(system["code"], system["secret"])
+    # Granted share requests wait at exchange.grant too: take this instance's task.
+    fetched = _ok(machine.post("/api/external-tasks/fetch-and-lock", headers=auth, json={
+        "worker_id": "w", "max_tasks": 100, "topics": [{"name": "exchange.grant", "lock_duration_ms": 600000}]}))
+    [task] = [t for t in fetched if t["process_instance_id"] == instance_id]
+    _ok(machine.post(f"/api/external-tasks/{task['id']}/failure", headers=auth,
+                     json={"worker_id": "w", "error_message": "矩阵测试故障", "retries": 0}))
+    machine.close()
+    with rt.db.session() as session:
+        row = session.execute(select(ExternalTask).where(ExternalTask.instance_id == instance_id)).scalar_one()
+        assert row.status == ExternalTaskStatus.incident.value
+        world.ids[("external_task", "P")] = int(row.id)
 
 
 def _items(clerk: TestClient, code: str) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 from app.core.clock import SHANGHAI, clock
 from tests.access.test_reads_by_level import PROVINCE_CASE_OUTSIDERS, PROVINCE_CASE_READERS
 from tests.api.helpers import CONDITIONAL, review_task, submit
+from tests.external.helpers import fetch, register_worker
 from tests.catalog.helpers import add, entry_body, new_draft, review
 from tests.catalog.helpers import submit as submit_version
 
@@ -58,10 +59,18 @@ def test_claimed_then_decided_review_shows_who_and_the_path_to_the_end(client, a
                       json={"data": {"decision": "approve", "terms": "仅用于资格认证"}})
     assert r.status_code == 200, r.text
     d = _diagram(as_user("rst_clerk"), created["instance_id"])
+    assert d["status"] == "running" and _states(d)["hand_over"] == "active"  # the exchange platform's turn
+    auth = register_worker(as_user("demo_admin"))
+    [handed] = fetch(client, auth, "exchange-1")
+    assert client.post(f"/api/external-tasks/{handed['id']}/complete", headers=auth,
+                       json={"worker_id": "exchange-1"}).status_code == 200
+    d = _diagram(as_user("rst_clerk"), created["instance_id"])
     assert d["status"] == "completed"
     assert _states(d) == {"submitted": "completed", "by_share_type": "completed", "review": "completed",
-                          "record_reply": "completed", "replied": "completed"}
-    assert d["flows"] == ["flow_conditional", "flow_replied_end", "flow_reviewed", "flow_to_type"]
+                          "record_reply": "completed", "by_reply": "completed", "to_exchange": "completed",
+                          "hand_over": "completed", "granted": "completed"}
+    assert d["flows"] == ["flow_conditional", "flow_provisioned", "flow_replied_end", "flow_reply_granted",
+                          "flow_reviewed", "flow_to_hand_over", "flow_to_type"]
     done = d["elements"]["review"]
     # Who did it, and whether in time.
     assert done["holder"] == "张伟（省公安厅审核人）" and done["due_text"] == "按期办结"

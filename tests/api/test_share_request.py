@@ -1,6 +1,8 @@
 """Art. 16 end to end: unconditional granted at once, not-shared refused at once, conditional reviewed."""
 
+from app.sharing.service import BUSINESS_PREFIX
 from tests.api.helpers import CONDITIONAL, NOT_SHARED, UNCONDITIONAL, review_task, submit
+from tests.external.helpers import fetch, register_worker
 
 
 def test_unconditional_is_granted_at_once_without_a_task(client, as_user) -> None:
@@ -14,8 +16,24 @@ def test_unconditional_is_granted_at_once_without_a_task(client, as_user) -> Non
     actions = [h["action"] for h in detail["history"]]
     assert "share_grant.created" in actions
     assert as_user("scjg_reviewer").get("/api/tasks").json()["items"] == []
+    # The grant waits for the exchange platform (共享交换系统) to provision it: an external task, no one's inbox.
+    instance = clerk.get(f"/api/instances/{created['instance_id']}").json()
+    assert instance["status"] == "running" and instance["open_tasks"] == []
+    auth = register_worker(as_user("demo_admin"))
+    [task] = fetch(client, auth, "exchange-1", variables=["items", "entry_code"])
+    assert task["activity_id"] == "hand_over" and task["business_key"] == f"{BUSINESS_PREFIX}{created['id']}"
+    assert task["process_instance_id"] == created["instance_id"]
+    assert task["variables"] == {"items": ["统一社会信用代码", "企业名称"], "entry_code": "410000-scjg-0001"}
+    r = client.post(f"/api/external-tasks/{task['id']}/complete", headers=auth,
+                    json={"worker_id": "exchange-1", "variables": {"exchange_account": "acct-1"}})
+    assert r.status_code == 200, r.text
     instance = clerk.get(f"/api/instances/{created['instance_id']}").json()
     assert instance["status"] == "completed" and instance["open_tasks"] == []
+    # The case history shows the hand-over and its outcome.
+    actions = [h["action"] for h in clerk.get(f"/api/share-requests/{created['id']}").json()["history"]]
+    assert "share_grant.created" in actions
+    assert [a for a in actions if a.startswith("external_task.")] == [
+        "external_task.created", "external_task.locked", "external_task.completed"]
 
 
 def test_not_shared_is_refused_citing_the_catalog_basis(client, as_user) -> None:

@@ -13,11 +13,11 @@ from tests.browser.conftest import log_in
 from tests.conftest import DEMO_PASSWORD
 
 KEY = "sharing_share_request"
-# Insert a user task between 记录答复 and the end 已答复: create it, rewire the flow, select it.
+# Insert a user task between 记录答复 and the gateway 同意共享？: create it, rewire the flow, select it.
 ADD_TASK = """() => {
   const m = window.govflowEditor.modeler;
   const modeling = m.get('modeling'), registry = m.get('elementRegistry');
-  const source = registry.get('record_reply'), end = registry.get('replied');
+  const source = registry.get('record_reply'), end = registry.get('by_reply');
   modeling.removeConnection(registry.get('flow_replied_end'));
   modeling.moveElements([end], {x: 160, y: 0});
   const task = modeling.createShape({type: 'bpmn:UserTask'}, {x: 790, y: 240}, source.parent);
@@ -135,7 +135,7 @@ def test_design_validate_submit_approve_and_try(page, expect, screenshot) -> Non
     expect(added.filter(has_text="办理期限")).to_contain_text("3 个工作日（3WD）")
     expect(added.filter(has_text="候选角色")).to_contain_text("审核人（reviewer）")
     expect(added.filter(has_text="记录答复 → 答复复核")).to_have_count(1)  # the flows by the steps they join
-    expect(page.locator("table.diff-table tr.diff-removed")).to_contain_text("记录答复 → 已答复")
+    expect(page.locator("table.diff-table tr.diff-removed")).to_contain_text("记录答复 → 同意共享？")
     expect(page.get_by_text("答复后增加复核环节，期限 3 个工作日")).to_be_visible()
     screenshot("review")
     page.locator("#decision").scroll_into_view_if_needed()

@@ -78,6 +78,8 @@ KNOWN_VALUES_SQL = {
     "version_id": "SELECT id FROM catalog_version ORDER BY id",
     "share_request_id": "SELECT id FROM share_request ORDER BY id",
     "task_id": "SELECT id FROM task ORDER BY id",
+    "external_task_id": "SELECT id FROM external_task ORDER BY id",
+    "incident_id": "SELECT id FROM external_task WHERE status = 'incident' ORDER BY id",
     "instance_id": "SELECT id FROM process_instance ORDER BY id",
     "process_key": "SELECT DISTINCT process_key FROM process_definition ORDER BY process_key",
     "item_id": "SELECT id FROM supervision_item ORDER BY id",

@@ -52,7 +52,8 @@ def test_a_changed_condition_fails_a_scenario_readably() -> None:
     results = {r["name"]: r for r in scenarios.run_all(xml, "sharing_share_request")}
     broken = results["无条件共享：立即授权"]
     assert not broken["passed"]
-    assert broken["message"] == "期望到达结束事件 granted，实际流程未结束，仍在等待 review"
+    # The unconditional request now waits at review instead of reaching the exchange platform's task.
+    assert broken["message"] == "第 1 步：期望外部任务 hand_over 在等待外部系统，实际等待的外部任务：无"
     assert all(r["passed"] for name, r in results.items() if name != "无条件共享：立即授权")
 
 

@@ -45,18 +45,26 @@ def test_an_administrator_registers_a_system_and_sees_the_secret_once(client) ->
     admin = _login(client.app, "demo_admin")
     page = admin.get("/usage/systems")
     assert page.status_code == 200 and "登记系统" in page.text
+    # Every scope is offered, the usage log's ticked by default.
+    assert 'value="usage:report" checked' in page.text and 'value="external_task:work" >' in page.text
+    assert "领取并办理外部任务（按主题）" in page.text
     r = admin.post("/usage/systems", data={"csrf_token": _csrf(page.text), "code": "exchange-henan",
-                                           "name": "省共享交换平台", "department_code": "410000-data"})
+                                           "name": "省共享交换平台", "department_code": "410000-data",
+                                           "scopes[]": ["usage:report", "external_task:work"]})
     assert r.status_code == 200
+    assert admin.get("/api/usage/systems").json()[0]["scopes"] == ["external_task:work", "usage:report"]
+    none = admin.post("/usage/systems", data={"csrf_token": _csrf(page.text), "code": "exchange-none",
+                                              "name": "无权限系统", "department_code": "410000-data"})
+    assert none.status_code == 422 and "client_scopes_required" in none.text
     secret = re.search(r'<code class="secret">([^<]+)</code>', r.text).group(1)  # type: ignore[union-attr]
     assert len(secret) >= 40
     again = admin.get("/usage/systems")
     assert secret not in again.text and "exchange-henan" in again.text
     bad = admin.post("/usage/systems", data={"csrf_token": _csrf(page.text), "code": "Bad Code!", "name": "x",
-                                             "department_code": "410000-data"})
+                                             "department_code": "410000-data", "scopes[]": "usage:report"})
     assert bad.status_code == 422 and "client_code_invalid" in bad.text
     taken = admin.post("/usage/systems", data={"csrf_token": _csrf(page.text), "code": "exchange-henan",
-                                               "name": "重复", "department_code": "410000-data"})
+                                               "name": "重复", "department_code": "410000-data", "scopes[]": "usage:report"})
     assert taken.status_code == 409 and "client_code_taken" in taken.text
     system_id = re.search(r'action="/usage/systems/(\d+)/rotate"', again.text).group(1)  # type: ignore[union-attr]
     rotated = admin.post(f"/usage/systems/{system_id}/rotate", data={"csrf_token": _csrf(page.text)})

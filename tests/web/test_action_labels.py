@@ -11,7 +11,7 @@ LITERAL = re.compile(r'"((?:[a-z_]+)\.(?:[a-z_]+))"')
 AREAS = ("instance", "task", "process", "timer", "supervision", "share_request", "share_grant", "catalog_entry",
          "catalog_version", "catalog_update", "catalog_update_duty", "open_list", "dispute", "rectification",
          "attachment", "calendar", "department", "user", "demo", "document", "signing_key", "crypto",
-         "attachments", "audit")
+         "attachments", "audit", "external_task")
 
 
 def _written_actions() -> set[str]:
