@@ -33,8 +33,8 @@ Per file, deterministic and bounded in time (`--timeout` seconds per stage, past
   external task (`camunda:type="external"`, topic `corpus.<element id>`). This separates what the engine
   cannot do from the policy that asks who may do a task and what system does a step.
 * **never moves**: a started instance that is running and has nothing that could end its wait: see
-  WAITS (open task rows, a scheduled timer, an awaited message); extend it when an instance can wait
-  for something else (external tasks).
+  app.ops.stuck.awaited() (open task rows, a scheduled timer, an awaited message, an open external task),
+  the stuck-instance job's own test.
 """
 
 from __future__ import annotations
@@ -176,38 +176,22 @@ def _alarm(signum: int, frame: Any) -> None:
     raise _Timeout()
 
 
-def _has_open_task(session: Any, instance: Any) -> bool:
-    from sqlalchemy import select
-
-    from app.engine.models import Task, TaskStatus
-    return session.execute(select(Task.id).where(Task.instance_id == instance.id,
-                                                 Task.status == TaskStatus.open.value).limit(1)).first() is not None
-
-
-def _has_timer(session: Any, instance: Any) -> bool:
-    return instance.next_timer_at is not None
-
-
-def _awaits_message(session: Any, instance: Any) -> bool:
-    from sqlalchemy import select
-
-    from app.engine.models import MessageSubscription
-    return session.execute(select(MessageSubscription.id)
-                           .where(MessageSubscription.instance_id == instance.id).limit(1)).first() is not None
-
-
-# What can end a running instance's wait: (label, test). An instance none of these holds for never moves.
-# Add the external-task check here once instances can wait for a worker.
-WAITS: list[tuple[str, Callable[[Any, Any], bool]]] = [
-    ("open task", _has_open_task),
-    ("timer", _has_timer),
-    ("awaited message", _awaits_message),
-]
+# What can end a running instance's wait, in the order of app.ops.stuck.awaited() (the stuck-instance job's
+# own test, so that the measurement and the job agree on what "never moves" means).
+WAIT_LABELS = ("timer", "open task", "awaited message", "external task")
 
 
 def waiting_on(session: Any, instance: Any) -> list[str]:
     """Return the labels of what the running instance waits for (empty: it can never move)."""
-    return [label for label, test in WAITS if test(session, instance)]
+    from sqlalchemy import select
+
+    from app.engine.models import ProcessInstance
+    from app.ops.stuck import awaited
+
+    clauses = awaited()
+    assert len(clauses) == len(WAIT_LABELS)
+    return [label for label, clause in zip(WAIT_LABELS, clauses) if session.execute(
+        select(ProcessInstance.id).where(ProcessInstance.id == instance.id, clause)).first() is not None]
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The stuck-instance report (issue 16, 'nothing stuck'): running instances nothing can move on.
 
 A running instance moves on when a person completes one of its open tasks, the scheduler fires its timer
-(`next_timer_at`), or POST /api/messages delivers a message it awaits (`message_subscription`). One with none
+(`next_timer_at`), POST /api/messages delivers a message it awaits (`message_subscription`), or a worker
+completes its external task (`external_task` open, locked, or an incident an administrator retries). One with none
 of these waits for ever: deploy refuses the waits GovFlow cannot deliver (app/engine/waits.py), so this
 should never happen; the job finds the ones that do (a task row lost, a state written by hand, an engine
 path nobody foresaw) for the administrators, at /admin/stuck-instances and GET /api/admin/stuck-instances.
@@ -32,6 +33,7 @@ from app.engine.models import (
     Task,
     TaskStatus,
 )
+from app.external.models import ExternalTask, ExternalTaskStatus
 from app.ops.models import StuckInstance, StuckScan
 from app.runtime import Runtime
 
@@ -41,17 +43,18 @@ BATCH = 500
 _ELEMENTS_MAX = 1000
 
 
-def awaited(instance: Any = ProcessInstance) -> list[ColumnElement[bool]]:
-    """What can move a running instance on: any one of these true and it is not stuck.
+# An incident waits for an administrator's retry (/admin/incidents), which is something that can end it.
+_WAITING_EXTERNAL = (ExternalTaskStatus.open.value, ExternalTaskStatus.locked.value,
+                     ExternalTaskStatus.incident.value)
 
-    Another thing an instance may wait for is one more condition here, e.g. an open external task:
-    ``exists().where(ExternalTask.instance_id == instance.id, ExternalTask.status.in_(("open", "locked",
-    "incident")))``.
-    """
+
+def awaited(instance: Any = ProcessInstance) -> list[ColumnElement[bool]]:
+    """What can move a running instance on: any one of these true and it is not stuck."""
     return [
         instance.next_timer_at.is_not(None),
         exists().where(Task.instance_id == instance.id, Task.status == TaskStatus.open.value),
         exists().where(MessageSubscription.instance_id == instance.id),
+        exists().where(ExternalTask.instance_id == instance.id, ExternalTask.status.in_(_WAITING_EXTERNAL)),
     ]
 
 

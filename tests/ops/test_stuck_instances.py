@@ -129,3 +129,37 @@ def test_the_report_pages_by_instance_id(client, as_user, rt) -> None:
     for bad in ({"limit": 0}, {"limit": 501}, {"after": -1}, {"after": "x"}):
         assert admin.get("/api/admin/stuck-instances", params=bad).status_code == 422
     assert as_user("gat_clerk").get("/api/admin/stuck-instances").status_code == 403
+
+
+HAND_OVER = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="http://govflow.example/bpmn">
+  <bpmn:process id="test_stuck_external" name="交由外部系统办理" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="hand_over" />
+    <bpmn:serviceTask id="hand_over" name="交换平台开通" camunda:type="external" camunda:topic="exchange.grant" />
+    <bpmn:sequenceFlow id="f2" sourceRef="hand_over" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+def test_an_instance_waiting_for_a_worker_or_an_incident_retry_is_not_stuck(client, as_user, rt) -> None:
+    from app.external.models import ExternalTask
+
+    with rt.db.session() as session:
+        rt.runner.deploy(session, HAND_OVER, filename="hand_over.bpmn", actor="system")
+        dept = session.execute(select(Department.id).where(Department.code == "410000-gat")).scalar_one()
+        ids = [int(rt.runner.start(session, "test_stuck_external", actor="system", subject=f"开通 {n}",
+                                   variables={}, department_id=dept).id) for n in range(3)]
+        session.commit()
+        rows = {row.instance_id: row for row in session.execute(
+            select(ExternalTask).where(ExternalTask.instance_id.in_(ids))).scalars()}
+        assert {row.status for row in rows.values()} == {"open"}
+        # One waits for an administrator's retry; one lost its row (marked done, the engine still waits).
+        session.execute(update(ExternalTask).where(ExternalTask.instance_id == ids[1]).values(status="incident"))
+        session.execute(update(ExternalTask).where(ExternalTask.instance_id == ids[2]).values(status="completed"))
+        session.commit()
+    assert report_stuck_instances(rt) == 1
+    [item] = _report(as_user)["items"]
+    assert item["instance_id"] == ids[2] and item["elements"] == "交换平台开通（hand_over）"
