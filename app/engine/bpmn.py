@@ -526,7 +526,6 @@ _COLLABORATION_REFUSED = {
 }
 _DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression")
 _LISTENERS = (_c("executionListener"), _c("taskListener"))  # their delegate attributes carry no prefix
-_ASYNC_ATTRIBUTES = ("asyncBefore", "asyncAfter", "async")
 _CONTAINERS = {_b("process"), _b("subProcess"), _b("transaction"), _b("adHocSubProcess")}
 _NOT_FLOW_NODES = {
     _b(name) for name in (
@@ -758,10 +757,10 @@ def _lint_element(el: Any, owner: str | None, problems: Problems,
         if el.get(_c(attr)) is not None:
             problems.append((owner, f"{where}：使用了 camunda:{attr}（Java 委托/表达式），本系统不执行 Java 代码；"
                                     f"{_USE_EXTERNAL_TASK}", "unsupported"))
-    for attr in _ASYNC_ATTRIBUTES:
-        value = el.get(_c(attr))
-        if value is not None and value.strip().lower() != "false":
-            problems.append((owner, f"{where}：设置了 camunda:{attr}，不支持异步续延", "unsupported"))
+    # camunda:asyncBefore / asyncAfter / async are accepted and change nothing: every step runs in the request
+    # that causes it, and a step that fails rolls the whole request back (nothing is left half done), which
+    # is what an async continuation's own transaction is for in Camunda. Work that must leave the request
+    # (a call to another system) is an external task.
     if el.get(_c("resource")) is not None:
         problems.append((owner, f"{where}：不支持外部脚本资源（camunda:resource）", "unsupported"))
     if untranslated and el in untranslated:

@@ -106,8 +106,6 @@ REFUSALS: dict[str, tuple[bytes, str]] = {
         '<bpmn:userTask id="connected"><bpmn:extensionElements><camunda:connector>'
         '<camunda:connectorId>http-connector</camunda:connectorId>'
         '</camunda:connector></bpmn:extensionElements></bpmn:userTask>'), "connected"),
-    "async_before": (linear('<bpmn:userTask id="async_task" camunda:asyncBefore="true" />'), "async_task"),
-    "async_after": (linear('<bpmn:userTask id="after_task" camunda:asyncAfter="true" />'), "after_task"),
     "call_activity_without_target": (linear('<bpmn:callActivity id="call_other" />'), "call_other"),
     "business_rule_task": (linear('<bpmn:businessRuleTask id="decide" camunda:decisionRef="rules" />'),
                            "decide"),
@@ -206,15 +204,19 @@ def test_lint_refuses_naming_the_element(kind: str) -> None:
 
 def test_lint_lists_every_problem_not_just_the_first() -> None:
     xml = linear('<bpmn:serviceTask id="one" />', '<bpmn:sendTask id="two" />',
-                 '<bpmn:userTask id="three" camunda:asyncBefore="true" />')
+                 '<bpmn:userTask id="three" camunda:candidateGroups="clerk" camunda:assignee="${x}" />')
 
     ids = {problem["element_id"] for problem in rejected(xml).extra["problems"]}
 
     assert {"one", "two", "three"} <= ids
 
 
-def test_async_flag_set_to_false_is_accepted() -> None:
-    describe(linear('<bpmn:userTask id="sync_task" camunda:candidateGroups="clerk" camunda:asyncBefore="false" />'))
+def test_async_continuations_are_accepted_and_change_nothing() -> None:
+    # Every step runs in the request that causes it; a failing one rolls the request back.
+    for flags in ('camunda:asyncBefore="false"', 'camunda:asyncBefore="true"',
+                  'camunda:asyncAfter="true" camunda:exclusive="false"', 'camunda:async="true"'):
+        described = describe(linear(f'<bpmn:userTask id="task" camunda:candidateGroups="clerk" {flags} />'))
+        assert list(described.user_tasks) == ["task"]
 
 
 def test_doctype_and_entities_are_refused() -> None:
