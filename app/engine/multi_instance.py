@@ -29,6 +29,7 @@ submitted. These classes are configured once at parse time and never change afte
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
@@ -44,8 +45,18 @@ MAX_INSTANCES = 200
 
 
 def results_variable(bpmn_id: str, configured: str | None) -> str:
-    """Return the name of the variable collecting the instances' results."""
-    return configured or f"{bpmn_id}_results"
+    """Return the name of the variable collecting the instances' results.
+
+    Default `<element id>_results`; an id that makes no plain variable name that way (modelers'
+    generated ids such as `_e4d92d47-c77a-…`) gives `results_<id with - and . as _>`, so a loop the
+    designer gave no name is never refused for the name made up for it.
+    """
+    if configured:
+        return configured
+    name = f"{bpmn_id}_results"
+    if name.isidentifier() and not name.startswith("_"):
+        return name
+    return "results_" + (re.sub(r"\W+", "_", bpmn_id).strip("_") or "loop")
 
 
 class _GovflowMultiInstance:
