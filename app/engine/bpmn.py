@@ -115,6 +115,9 @@ class UserTaskMeta:
     # Set for a multi-instance task (会签/或签): collection, element_variable, cardinality, sequential,
     # results (the variable collecting each instance's result) and assignee_variable.
     multi_instance: dict[str, Any] | None = None
+    # Set for a user task inside a multi-instance subprocess whose camunda:assignee names that loop's
+    # element variable (per signer, several steps): {"assignee_variable", "collection", "loop"}.
+    assignee_from: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -674,7 +677,8 @@ def translate_juel(root: Any, problems: Problems | None = None) -> set[Any]:
             if not juel.is_juel(value) or attr == "name" or attr in _DELEGATE_QNAMES:
                 continue  # a name is a label; Java delegates are refused as such
             if attr == _c("collection") and el.tag == _b("multiInstanceLoopCharacteristics") \
-                    or attr == _c("assignee") and el.find(_b("multiInstanceLoopCharacteristics")) is not None:
+                    or attr == _c("assignee") and (el.find(_b("multiInstanceLoopCharacteristics")) is not None
+                                                   or juel.bare_variable(value) in _loop_variables(el)):
                 # `${signers}` → signers; anything else is left for the multi-instance lint to refuse.
                 name = juel.bare_variable(value)
                 if name:
@@ -855,6 +859,34 @@ def _results_fields(task: Any) -> tuple[str, ...]:
             return tuple(dict.fromkeys(name.strip() for name in re.split(r"[,，\s]+", prop.get("value") or "")
                                        if name.strip()))
     return ()
+
+
+def _enclosing_loops(el: Any) -> Iterator[Any]:
+    """Yield the multi-instance embedded subprocesses around an element, innermost first."""
+    node = el.getparent()
+    while node is not None and node.tag != _b("process"):
+        if node.tag == _b("subProcess") and node.find(_b("multiInstanceLoopCharacteristics")) is not None:
+            yield node
+        node = node.getparent()
+
+
+def _loop_variables(el: Any) -> set[str]:
+    """The element variables of the multi-instance subprocesses around an element."""
+    return {name for loop in _enclosing_loops(el)
+            if (name := loop.find(_b("multiInstanceLoopCharacteristics")).get(_c("elementVariable")))}
+
+
+def _assignee_from(task: Any) -> dict[str, Any] | None:
+    """A user task inside a multi-instance subprocess whose camunda:assignee is that loop's element
+    variable: each instance's task goes to the person the variable names (as a 会签 instance does)."""
+    assignee = task.get(_c("assignee"))
+    if not assignee or task.find(_b("multiInstanceLoopCharacteristics")) is not None:
+        return None
+    for loop in _enclosing_loops(task):
+        mi = _multi_instance(loop)
+        if mi is not None and mi["element_variable"] == assignee:
+            return {"assignee_variable": assignee, "collection": mi["collection"], "loop": loop.get("id")}
+    return None
 
 
 def _multi_instance(task: Any) -> dict[str, Any] | None:
@@ -1111,6 +1143,7 @@ def _user_task(el: Any, lanes: dict[str, str]) -> UserTaskMeta:
         properties=properties,
         form=form,
         multi_instance=_multi_instance(el),
+        assignee_from=_assignee_from(el),
     )
 
 

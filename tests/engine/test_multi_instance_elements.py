@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from sqlalchemy import select
 
+from app.core.errors import InvalidInput
 from app.engine.bpmn import describe
 from app.engine.core import Engine, full_config
 from app.engine.errors import BpmnRejected, ScriptError
@@ -351,31 +352,44 @@ def _complete(rt: Any, task: Task, data: dict[str, Any], by: Any) -> None:
         s.commit()
 
 
-def test_runner_subprocess_loop_puts_each_signers_steps_in_the_inbox(rt) -> None:  # type: ignore[no-untyped-def]
+REVIEWERS = ["gat_reviewer", "scjg_reviewer", "zz_reviewer"]  # demo users of three departments, role reviewer
+
+
+def test_runner_subprocess_loop_gives_each_signer_their_own_steps(client, as_user, rt) -> None:  # type: ignore[no-untyped-def]
     _deploy(rt, "mi_subprocess", per_signer(condition="nrOfCompletedInstances &gt;= 2").xml)
-    reviewer = actor(rt, "gat_reviewer")
     with rt.db.session() as s:
-        instance = rt.runner.start(s, "mi_subprocess", variables={"signers": SIGNERS}, actor=reviewer,
+        instance = rt.runner.start(s, "mi_subprocess", variables={"signers": REVIEWERS}, actor="system",
                                    subject="逐人审查")
         s.commit()
         instance_id = instance.id
+    clients = {name: as_user(name) for name in REVIEWERS}
 
-    def inbox() -> list[tuple[str, str]]:
-        return sorted((t.task_spec, t.name) for t in open_tasks(rt, instance_id))
+    def todo(name: str) -> list[dict[str, Any]]:
+        r = clients[name].get("/api/tasks", params={"view": "todo"})
+        assert r.status_code == 200, r.text
+        return [t for t in r.json()["items"] if t["instance_id"] == instance_id]
 
-    assert inbox() == [("check", "审查")] * 3
-    tasks = open_tasks(rt, instance_id)
-    assert {t.role for t in tasks} == {"reviewer"}
-    for task, opinion in zip(tasks[:2], ("同意", "不同意"), strict=True):
-        _complete(rt, task, {"approved": opinion == "同意", "opinion": opinion}, reviewer)
-    assert inbox() == [("check", "审查"), ("confirm", "确认"), ("confirm", "确认")]
-    confirms = [t for t in open_tasks(rt, instance_id) if t.task_spec == "confirm"]
-    _complete(rt, confirms[0], {}, reviewer)
-    assert inbox() == [("check", "审查"), ("confirm", "确认")]
-    _complete(rt, confirms[1], {}, reviewer)
+    def do(name: str, data: dict[str, Any]) -> None:
+        [task] = todo(name)
+        r = clients[name].post(f"/api/tasks/{task['id']}/complete", json={"data": data})
+        assert r.status_code == 200, r.text
 
-    # Two instances completed: the third signer's open 审查 is withdrawn, the process went on.
-    assert inbox() == []
+    # Each signer's 审查 is in their own inbox only (the loop's element variable names them).
+    for name in REVIEWERS:
+        assert [(t["name"], t["assignee"]) for t in todo(name)] == [("审查", name)]
+    assert [t for t in todo("gat_reviewer") if t["assignee"] != "gat_reviewer"] == []
+    assert [t["name"] for t in (as_user("gat_clerk").get("/api/tasks", params={"view": "todo"}).json()["items"])
+            if t["instance_id"] == instance_id] == []
+    do("gat_reviewer", {"approved": True, "opinion": "同意"})
+    do("zz_reviewer", {"approved": False, "opinion": "不同意"})
+    # Their next step (确认) goes to them again; scjg_reviewer is still at 审查.
+    assert [(t["name"], t["assignee"]) for t in todo("gat_reviewer")] == [("确认", "gat_reviewer")]
+    assert [t["name"] for t in todo("scjg_reviewer")] == ["审查"]
+    do("gat_reviewer", {})
+    do("zz_reviewer", {})
+
+    # Two instances completed: scjg_reviewer's open 审查 is withdrawn, the process went on.
+    assert todo("scjg_reviewer") == []
     with rt.db.session() as s:
         row = s.get(ProcessInstance, instance_id)
         assert row is not None and row.status == "completed"
@@ -383,13 +397,34 @@ def test_runner_subprocess_loop_puts_each_signers_steps_in_the_inbox(rt) -> None
         assert statuses == [TaskStatus.cancelled.value] + [TaskStatus.completed.value] * 4
         variables = rt.runner.variables(s, row)
     assert variables["agreed"] == 1
-    assert sorted(r["opinion"] for r in variables["per_signer_results"]) == ["不同意", "同意"]
+    assert {r["signer"]: r["opinion"] for r in variables["per_signer_results"]} == \
+        {"gat_reviewer": "同意", "zz_reviewer": "不同意"}
+
+
+def test_runner_refuses_an_unknown_signer_before_anything_is_stored(rt) -> None:  # type: ignore[no-untyped-def]
+    _deploy(rt, "mi_subprocess", fixture("mi_subprocess").xml)
+    with rt.db.session() as s:
+        with pytest.raises(InvalidInput) as refused:
+            rt.runner.start(s, "mi_subprocess", variables={"signers": ["gat_reviewer", "nobody_here"]},
+                            actor="system", subject="逐人审查")
+        assert refused.value.code == "task_assignee_unknown"
+
+
+def test_inner_task_assignee_must_be_the_loops_element_variable() -> None:
+    meta = describe(fixture("mi_subprocess").xml).user_tasks
+    assert meta["check"].assignee_from == {"assignee_variable": "signer", "collection": "signers",
+                                           "loop": "per_signer"}
+    assert meta["confirm"].assignee_from == meta["check"].assignee_from
+    other = fixture("mi_subprocess").xml.replace(b'camunda:assignee="${signer}"', b'camunda:assignee="${applicant}"')
+    with pytest.raises(BpmnRejected) as refused:
+        describe(other)
+    assert [(element, code) for element, _, code in refused.value.problems] == [("check", "expression")]
 
 
 def test_runner_call_activity_loop_and_script_loop(rt) -> None:  # type: ignore[no-untyped-def]
     _deploy(rt, "mi_call", fixture("mi_call").xml)
     _deploy(rt, "mi_script", fixture("mi_script").xml)
-    reviewer = actor(rt, "gat_reviewer")
+    reviewer = actor(rt, "gat_reviewer")  # the tasks go to the department that started the instance
     with rt.db.session() as s:
         call_id = rt.runner.start(s, "mi_call", variables={"depts": ["gat", "scjg"]}, actor=reviewer,
                                   subject="多部门会审").id
@@ -423,5 +458,5 @@ def test_api_refuses_a_loop_over_the_cap_with_422_naming_the_element(client, as_
     assert "per_signer" in detail["message"] and "超过上限 200" in detail["message"]
     with rt.db.session() as s:
         assert s.execute(select(ProcessInstance.id)).all() == before  # nothing stored
-    r = designer.post("/api/processes/mi_subprocess/instances", json={"variables": {"signers": SIGNERS}})
+    r = designer.post("/api/processes/mi_subprocess/instances", json={"variables": {"signers": ["gat_reviewer"]}})
     assert r.status_code in (200, 201), r.text
