@@ -322,11 +322,12 @@ def test_results_fields_must_be_variable_names() -> None:
     assert "results_fields" in refused.value.problems[0][1] and "a.b" in refused.value.problems[0][1]
 
 
-def test_a_generated_element_id_gets_a_usable_results_name(engine: Engine) -> None:
+@pytest.mark.parametrize("tag", ["task", "manualTask"])
+def test_a_generated_element_id_gets_a_usable_results_name(engine: Engine, tag: str) -> None:
     # Modelers generate ids such as `_e4d92d47-c77a-…`: `<id>_results` would be no variable name.
-    d = definition(linear("""<bpmn:task id="_c3f2-09df">
+    d = definition(linear(f"""<bpmn:{tag} id="_c3f2-09df">
       <bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>2</bpmn:loopCardinality>
-      </bpmn:multiInstanceLoopCharacteristics></bpmn:task>""", process_id="generated_ids"))
+      </bpmn:multiInstanceLoopCharacteristics></bpmn:{tag}>""", process_id="generated_ids"))
     workflow = engine.start(d.content_hash, d.xml, {})
     assert engine.is_completed(workflow)
     assert engine.data(workflow) == {"results_c3f2_09df": [{"index": 0}, {"index": 1}]}
