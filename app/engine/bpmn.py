@@ -20,12 +20,14 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
+    CallActivity,
     EndEvent,
     EventBasedGateway,
     IntermediateCatchEvent,
     IntermediateThrowEvent,
     NoneTask,
     ReceiveTask,
+    ScriptTask,
     SendTask,
     StartEvent,
 )
@@ -46,7 +48,13 @@ from SpiffWorkflow.camunda.parser.event_parsers import (
     CamundaIntermediateThrowEventParser,
     CamundaStartEventParser,
 )
-from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser, UserTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import (
+    CallActivityParser,
+    CamundaTaskParser,
+    ScriptTaskParser,
+    SubWorkflowParser,
+    UserTaskParser,
+)
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 
 from app.core.clock import SHANGHAI, clock
@@ -108,6 +116,9 @@ class UserTaskMeta:
     # Set for a multi-instance task (会签/或签): collection, element_variable, cardinality, sequential,
     # results (the variable collecting each instance's result) and assignee_variable.
     multi_instance: dict[str, Any] | None = None
+    # Set for a user task inside a multi-instance subprocess whose camunda:assignee names that loop's
+    # element variable (per signer, several steps): {"assignee_variable", "collection", "loop"}.
+    assignee_from: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -412,15 +423,22 @@ class _SendTaskParser(_ClockTimerParsing, SendTaskParser):
     pass
 
 
-class _UserTaskParser(UserTaskParser):
-    """Camunda user tasks whose multi-instance loop is ours: configured once, never rewritten at run time."""
+class _GovflowMultiInstanceParsing:
+    """Parser mixin: the element's multi-instance loop is ours (app/engine/multi_instance.py), configured
+    once at parse time and never rewritten at run time, whatever the element (user task, subprocess, call
+    activity, script task, plain or manual task)."""
+
+    node: Any
+    spec: Any
+    task: Any
+
+    def _output_fields(self) -> tuple[str, ...]:
+        """The child's variables each instance's results entry keeps (besides element variable and index)."""
+        return _results_fields(self.node)
 
     def _add_multiinstance_task(self, loop_characteristics: Any) -> None:
         mi = _multi_instance(self.node)
         assert mi is not None
-        fields = tuple(field.get("id") for field in
-                       self.node.iterfind(f"{_b('extensionElements')}/{_c('formData')}/{_c('formField')}")
-                       if field.get("id"))
         original = self.spec.task_specs.pop(self.task.name)
         task_class = GovflowSequentialMultiInstanceTask if mi["sequential"] else GovflowParallelMultiInstanceTask
         self.task = task_class(
@@ -428,11 +446,36 @@ class _UserTaskParser(UserTaskParser):
             cardinality=mi["cardinality"],
             data_input=TaskDataReference(mi["collection"]) if mi["collection"] else None,
             input_item=TaskDataReference(mi["element_variable"]) if mi["element_variable"] else None,
-            condition=mi["condition"], results=mi["results"], output_fields=fields,
+            condition=mi["condition"], results=mi["results"], output_fields=self._output_fields(),
             bpmn_name=original.bpmn_name, lane=original.lane,
             description="Sequential MultiInstance" if mi["sequential"] else "Parallel MultiInstance",
         )
-        self._copy_task_attrs(original, loop_characteristics)
+        self._copy_task_attrs(original, loop_characteristics)  # type: ignore[attr-defined]
+
+
+class _UserTaskParser(_GovflowMultiInstanceParsing, UserTaskParser):
+    """Camunda user tasks whose multi-instance loop is ours; each instance's result keeps its form fields."""
+
+    def _output_fields(self) -> tuple[str, ...]:
+        return tuple(field.get("id") for field in
+                     self.node.iterfind(f"{_b('extensionElements')}/{_c('formData')}/{_c('formField')}")
+                     if field.get("id"))
+
+
+class _TaskParser(_GovflowMultiInstanceParsing, CamundaTaskParser):
+    """bpmn:task / bpmn:manualTask (passed through), multi-instance ours."""
+
+
+class _ScriptTaskParser(_GovflowMultiInstanceParsing, ScriptTaskParser):
+    pass
+
+
+class _SubWorkflowParser(_GovflowMultiInstanceParsing, SubWorkflowParser):
+    """Embedded subprocesses: a multi-instance one runs the whole subprocess once per item."""
+
+
+class _CallActivityParser(_GovflowMultiInstanceParsing, CallActivityParser):
+    pass
 
 
 class _ReceiveTaskParser(_ClockTimerParsing, ReceiveTaskParser):
@@ -457,11 +500,14 @@ class GovflowParser(CamundaParser):
         full_tag("sendTask"): (_SendTaskParser, SendTask),
         full_tag("receiveTask"): (_ReceiveTaskParser, ReceiveTask),
         full_tag("eventBasedGateway"): (_EventBasedGatewayParser, EventBasedGateway),
-        full_tag("task"): (CamundaTaskParser, PassThroughTask),
-        full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
+        full_tag("task"): (_TaskParser, PassThroughTask),
+        full_tag("manualTask"): (_TaskParser, PassThroughTask),
         full_tag("userTask"): (_UserTaskParser, CamundaUserTask),
         # Only external tasks get this far: the lint refuses every other service task.
         full_tag("serviceTask"): (ExternalTaskParser, ExternalTask),
+        full_tag("scriptTask"): (_ScriptTaskParser, ScriptTask),
+        full_tag("subProcess"): (_SubWorkflowParser, CallActivity),
+        full_tag("callActivity"): (_CallActivityParser, CallActivity),
     }
 
 
@@ -645,7 +691,8 @@ def translate_juel(root: Any, problems: Problems | None = None) -> set[Any]:
             if not juel.is_juel(value) or attr == "name" or attr in _DELEGATE_QNAMES:
                 continue  # a name is a label; Java delegates are refused as such
             if attr == _c("collection") and el.tag == _b("multiInstanceLoopCharacteristics") \
-                    or attr == _c("assignee") and el.find(_b("multiInstanceLoopCharacteristics")) is not None:
+                    or attr == _c("assignee") and (el.find(_b("multiInstanceLoopCharacteristics")) is not None
+                                                   or juel.bare_variable(value) in _loop_variables(el)):
                 # `${signers}` → signers; anything else is left for the multi-instance lint to refuse.
                 name = juel.bare_variable(value)
                 if name:
@@ -799,41 +846,89 @@ _MI_UNSUPPORTED_CHILDREN = ("loopDataInputRef", "loopDataOutputRef", "inputDataI
                             "complexBehaviorDefinition")
 
 
+# Elements a multi-instance loop may be drawn on, by how messages name them.
+_MI_ELEMENTS = {_b("userTask"): "用户任务", _b("subProcess"): "子流程", _b("callActivity"): "调用活动",
+                _b("scriptTask"): "脚本任务", _b("task"): "任务", _b("manualTask"): "手工任务"}
+
+
 def _lint_multi_instance(el: Any, owner: str | None, problems: Problems) -> None:
-    """Multi-instance: user tasks only, a plain variable as collection, Python for the rest."""
+    """Multi-instance: on user tasks, subprocesses, call activities, script and plain tasks; a plain
+    variable as collection, Python for the rest."""
     task = el.getparent()
-    if task.tag != _b("userTask"):
-        problems.append((owner, f"元素 {owner}：多实例只支持用户任务（会签、或签）", "multi_instance"))
+    kind = _MI_ELEMENTS.get(task.tag)
+    if kind is None or (task.get("triggeredByEvent") or "").strip().lower() == "true":
+        problems.append((owner, f"元素 {owner}：多实例只支持用户任务（会签、或签）、子流程、调用活动、脚本任务和"
+                                "普通/手工任务", "multi_instance"))
         return
     for local in _MI_UNSUPPORTED_CHILDREN:
         if el.find(_b(local)) is not None:
-            problems.append((owner, f"用户任务 {owner}：多实例不支持 {local}，请用 camunda:collection 与 "
+            problems.append((owner, f"{kind} {owner}：多实例不支持 {local}，请用 camunda:collection 与 "
                                     "camunda:elementVariable", "multi_instance"))
     mi = _multi_instance(task)
     assert mi is not None
     if bool(mi["collection"]) == bool(mi["cardinality"]):
-        problems.append((owner, f"用户任务 {owner}：多实例须且只须设置集合（camunda:collection）"
+        problems.append((owner, f"{kind} {owner}：多实例须且只须设置集合（camunda:collection）"
                                 "或实例数（loopCardinality）之一", "multi_instance"))
-    for label, name in (("集合（camunda:collection）", mi["collection"]),
-                        ("元素变量（camunda:elementVariable）", mi["element_variable"]),
-                        ("结果变量（扩展属性 results）", mi["results"])):
+    names = [("集合（camunda:collection）", mi["collection"]),
+             ("元素变量（camunda:elementVariable）", mi["element_variable"]),
+             ("结果变量（扩展属性 results）", mi["results"])]
+    names.extend(("结果字段（扩展属性 results_fields）", name) for name in _results_fields(task))
+    for label, name in names:
         if name and (not name.isidentifier() or name == RESERVED_DATA_KEY or name.startswith("_")):
-            problems.append((owner, f"用户任务 {owner}：多实例的{label}须是一个变量名（如 signers），"
+            problems.append((owner, f"{kind} {owner}：多实例的{label}须是一个变量名（如 signers），"
                                     f"不能是 {name}", "multi_instance"))
     if mi["collection"] and not mi["element_variable"]:
-        problems.append((owner, f"用户任务 {owner}：多实例按集合办理时须设置元素变量（camunda:elementVariable）",
+        problems.append((owner, f"{kind} {owner}：多实例按集合办理时须设置元素变量（camunda:elementVariable）",
                          "multi_instance"))
     if mi["cardinality"]:
         _lint_expression(mi["cardinality"], owner, "实例数（loopCardinality）", problems, "multi_instance")
     assignee = task.get(_c("assignee"))
-    if assignee and assignee != mi["element_variable"]:
+    if task.tag == _b("userTask") and assignee and assignee != mi["element_variable"]:
         problems.append((owner, f"用户任务 {owner}：多实例任务的办理人（camunda:assignee）须写元素变量名"
                                 f"“{mi['element_variable'] or ''}”，表示每个实例交由该变量所指用户办理",
                          "multi_instance"))
 
 
+def _results_fields(task: Any) -> tuple[str, ...]:
+    """The variables (extension property `results_fields`, comma-separated) each finished instance of a
+    multi-instance subprocess, call activity or script task adds to its results entry."""
+    for prop in task.iterfind(f"{_b('extensionElements')}/{_c('properties')}/{_c('property')}"):
+        if (prop.get("name") or prop.get("id")) == "results_fields":
+            return tuple(dict.fromkeys(name.strip() for name in re.split(r"[,，\s]+", prop.get("value") or "")
+                                       if name.strip()))
+    return ()
+
+
+def _enclosing_loops(el: Any) -> Iterator[Any]:
+    """Yield the multi-instance embedded subprocesses around an element, innermost first."""
+    node = el.getparent()
+    while node is not None and node.tag != _b("process"):
+        if node.tag == _b("subProcess") and node.find(_b("multiInstanceLoopCharacteristics")) is not None:
+            yield node
+        node = node.getparent()
+
+
+def _loop_variables(el: Any) -> set[str]:
+    """The element variables of the multi-instance subprocesses around an element."""
+    return {name for loop in _enclosing_loops(el)
+            if (name := loop.find(_b("multiInstanceLoopCharacteristics")).get(_c("elementVariable")))}
+
+
+def _assignee_from(task: Any) -> dict[str, Any] | None:
+    """A user task inside a multi-instance subprocess whose camunda:assignee is that loop's element
+    variable: each instance's task goes to the person the variable names (as a 会签 instance does)."""
+    assignee = task.get(_c("assignee"))
+    if not assignee or task.find(_b("multiInstanceLoopCharacteristics")) is not None:
+        return None
+    for loop in _enclosing_loops(task):
+        mi = _multi_instance(loop)
+        if mi is not None and mi["element_variable"] == assignee:
+            return {"assignee_variable": assignee, "collection": mi["collection"], "loop": loop.get("id")}
+    return None
+
+
 def _multi_instance(task: Any) -> dict[str, Any] | None:
-    """Read a user task's multi-instance loop as the runner and the parser use it (None: not one)."""
+    """Read an element's multi-instance loop as the runner and the parser use it (None: not one)."""
     el = task.find(_b("multiInstanceLoopCharacteristics"))
     if el is None:
         return None
@@ -1086,6 +1181,7 @@ def _user_task(el: Any, lanes: dict[str, str]) -> UserTaskMeta:
         properties=properties,
         form=form,
         multi_instance=_multi_instance(el),
+        assignee_from=_assignee_from(el),
     )
 
 

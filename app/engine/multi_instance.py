@@ -1,4 +1,8 @@
-"""Multi-instance user tasks (会签 / 或签 / N-of-M) with our semantics on top of SpiffWorkflow's specs.
+"""Multi-instance (会签 / 或签 / N-of-M, per item) with our semantics on top of SpiffWorkflow's specs.
+
+The same classes wrap every element a loop may be drawn on (app/engine/bpmn.py parser overrides): user
+tasks, embedded subprocesses (the whole subprocess once per item: "per signer, several steps"), call
+activities, script tasks and plain/manual tasks.
 
 SpiffWorkflow's Camunda multi-instance classes rewrite the shared task spec the first time they run
 (the collection becomes input and output at run time), so one instance can break the cached spec of
@@ -13,17 +17,25 @@ submitted. These classes are configured once at parse time and never change afte
   completed instance's data; when true the instances still open are withdrawn (cancelled);
 - each completed instance appends one entry to the results list (variable named by the extension
   property `results`, default `<element id>_results`): the element variable, `index` (position in the
-  collection) and the instance's form fields as submitted. The process after the task reads the
-  list; the instance's own variables (element variable, form fields) do not leak into the parent.
+  collection) and the instance's form fields as submitted (for a user task) or the variables named in
+  the extension property `results_fields` (comma-separated; a subprocess, call activity or script
+  task: what the instance's subprocess / called process / script left). The process after the task
+  reads the list; the instance's own variables (element variable, form fields, whatever its
+  subprocess set) do not leak into the parent;
+- at most MAX_INSTANCES instances, counting those of enclosing multi-instance subprocesses and call
+  activities (10 signers × 30 items is 300): a deploy-time diagram cannot make one step open, or
+  one instance hold, unbounded work.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
 from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask, SequentialMultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from app.engine.errors import ScriptError
@@ -33,8 +45,18 @@ MAX_INSTANCES = 200
 
 
 def results_variable(bpmn_id: str, configured: str | None) -> str:
-    """Return the name of the variable collecting the instances' results."""
-    return configured or f"{bpmn_id}_results"
+    """Return the name of the variable collecting the instances' results.
+
+    Default `<element id>_results`; an id that makes no plain variable name that way (modelers'
+    generated ids such as `_e4d92d47-c77a-…`) gives `results_<id with - and . as _>`, so a loop the
+    designer gave no name is never refused for the name made up for it.
+    """
+    if configured:
+        return configured
+    name = f"{bpmn_id}_results"
+    if name.isidentifier() and not name.startswith("_"):
+        return name
+    return "results_" + (re.sub(r"\W+", "_", bpmn_id).strip("_") or "loop")
 
 
 class _GovflowMultiInstance:
@@ -67,6 +89,10 @@ class _GovflowMultiInstance:
                                   element_id=self.bpmn_id)
         if count > MAX_INSTANCES:
             raise ScriptError(f"多实例数量 {count} 超过上限 {MAX_INSTANCES}", element_id=self.bpmn_id)
+        outer = _enclosing_instances(my_task)
+        if count * outer > MAX_INSTANCES:
+            raise ScriptError(f"多实例数量 {count} 乘以外层多实例（子流程或调用活动）的 {outer} 个实例超过上限 "
+                              f"{MAX_INSTANCES}", element_id=self.bpmn_id)
         my_task.internal_data["instances"] = count
         if self.input_item is not None and self.input_item.bpmn_id in my_task.data:
             raise ScriptError(f"元素变量“{self.input_item.bpmn_id}”与已有流程变量同名，请换一个名字",
@@ -101,6 +127,23 @@ class _GovflowMultiInstance:
     def _active(self, my_task: Any) -> int:
         return sum(1 for c in self._instances(my_task)  # type: ignore[attr-defined]
                    if not c.has_state(TaskState.FINISHED_MASK))
+
+
+def _enclosing_instances(my_task: Any) -> int:
+    """Return how many instances the multi-instance subprocesses / call activities around a task open
+    together (1 outside any): the cap bounds what a chain of nested loops opens, not each loop alone."""
+    factor = 1
+    workflow = my_task.workflow
+    while getattr(workflow, "parent_task_id", None) is not None:
+        try:
+            owner = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        except TaskNotFoundException:
+            break
+        loop = owner.parent
+        if loop is not None and isinstance(loop.task_spec, _GovflowMultiInstance):
+            factor *= max(1, int(loop.internal_data.get("instances", 1)))
+        workflow = owner.workflow
+    return factor
 
 
 class GovflowParallelMultiInstanceTask(_GovflowMultiInstance, ParallelMultiInstanceTask):

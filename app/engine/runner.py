@@ -842,7 +842,7 @@ def designated(session: Session, task: Task) -> bool:
         select(ProcessDefinition.meta).join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
         .where(ProcessInstance.id == task.instance_id)).scalar_one_or_none() or {}
     task_meta = (meta.get("user_tasks") or {}).get(task.task_spec) or {}
-    return bool((task_meta.get("multi_instance") or {}).get("assignee_variable"))
+    return bool((task_meta.get("multi_instance") or task_meta.get("assignee_from") or {}).get("assignee_variable"))
 
 
 def _designated_assignee(session: Session, meta: dict[str, Any], variables: dict[str, Any]
@@ -853,7 +853,8 @@ def _designated_assignee(session: Session, meta: dict[str, Any], variables: dict
     variable holds a username. The whole collection is checked when an instance opens, so a bad name
     is refused before anyone has signed, not when a sequential 会签 reaches it.
     """
-    mi = meta.get("multi_instance") or {}
+    # A 会签 instance, or a task inside a multi-instance subprocess naming that loop's element variable.
+    mi = meta.get("multi_instance") or meta.get("assignee_from") or {}
     variable = mi.get("assignee_variable")
     if not variable:
         return None

@@ -109,9 +109,18 @@ REFUSALS: dict[str, tuple[bytes, str]] = {
     "call_activity_without_target": (linear('<bpmn:callActivity id="call_other" />'), "call_other"),
     "business_rule_task": (linear('<bpmn:businessRuleTask id="decide" camunda:decisionRef="rules" />'),
                            "decide"),
-    "multi_instance_not_on_a_user_task": (linear(
-        '<bpmn:subProcess id="per_item"><bpmn:multiInstanceLoopCharacteristics camunda:collection="items" '
-        'camunda:elementVariable="item" /></bpmn:subProcess>'), "per_item"),
+    # Multi-instance runs on user tasks, subprocesses, call activities, script and plain tasks
+    # (tests/engine/test_multi_instance_elements.py); Camunda's data-input form and a receive task are refused.
+    "multi_instance_loop_data_input": (linear(
+        '<bpmn:subProcess id="per_item"><bpmn:multiInstanceLoopCharacteristics>'
+        '<bpmn:loopDataInputRef>items</bpmn:loopDataInputRef>'
+        '<bpmn:inputDataItem id="item" /></bpmn:multiInstanceLoopCharacteristics>'
+        '<bpmn:startEvent id="sp_start" /></bpmn:subProcess>'), "per_item"),
+    "multi_instance_on_a_receive_task": (linear(
+        '<bpmn:receiveTask id="wait_each" messageRef="m"><bpmn:multiInstanceLoopCharacteristics '
+        'camunda:collection="items" camunda:elementVariable="item" /></bpmn:receiveTask>',
+        extra='</bpmn:process><bpmn:message id="m" name="答复" /><bpmn:process id="unused" isExecutable="false">'),
+        "wait_each"),
     "juel_in_attribute": (linear('<bpmn:userTask id="juel_assignee" camunda:assignee="#{starter}" />'),
                           "juel_assignee"),
     # JUEL conditions of the common subset deploy (tests/engine/test_juel.py); the rest is refused.

@@ -231,13 +231,15 @@ def test_lint_refuses_what_the_engine_cannot_run(loop: str, attrs: str, expected
         refused.value.problems
 
 
-def test_lint_refuses_multi_instance_on_other_elements() -> None:
-    xml = linear("""<bpmn:scriptTask id="s" scriptFormat="python"><bpmn:script>x = 1</bpmn:script>
+def test_lint_refuses_multi_instance_on_elements_that_wait_or_call_out() -> None:
+    # Subprocesses, call activities, script and plain tasks loop too (test_multi_instance_elements.py).
+    xml = linear("""<bpmn:receiveTask id="r" messageRef="m">
       <bpmn:multiInstanceLoopCharacteristics camunda:collection="items" camunda:elementVariable="item" />
-      </bpmn:scriptTask>""")
+      </bpmn:receiveTask>""", extra='</bpmn:process><bpmn:message id="m" name="答复" />'
+                                   '<bpmn:process id="unused" isExecutable="false">')
     with pytest.raises(BpmnRejected) as refused:
         describe(xml)
-    assert [code for _, _, code in refused.value.problems] == ["multi_instance"]
+    assert [(element, code) for element, _, code in refused.value.problems] == [("r", "multi_instance")]
 
 
 def test_a_bad_collection_reached_after_a_step_is_a_script_error_and_changes_nothing(engine: Engine) -> None:
