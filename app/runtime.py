@@ -40,7 +40,7 @@ def build_runtime(settings: Settings) -> Runtime:
                                                        DEFINITIONS_INFO: definitions,
                                                        SIGNING_INFO: SigningConfig(settings)})
     engine = Engine(script_timeout=settings.script_timeout_seconds, script_memory_mb=settings.script_memory_mb,
-                    script_workers=settings.script_workers)
+                    script_workers=settings.script_workers, script_step_budget=settings.script_step_budget_seconds)
     calendar = CalendarProvider(settings)
     return Runtime(settings=settings, db=db, engine=engine, calendar=calendar,
                    runner=Runner(engine, DeadlinePolicy(settings, calendar), definitions))

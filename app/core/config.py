@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     attachments_dir: Path = ROOT / "var" / "attachments"
     attachment_max_bytes: int = 10 * 1024 * 1024
     script_timeout_seconds: float = 1.0
+    # All the scripts one request runs (a multi-instance script task runs once per item) share this much time.
+    script_step_budget_seconds: float = Field(default=10.0, gt=0)
     # Scripts run in this many worker processes per web or scheduler process, each limited to this
     # much memory beyond its own start-up size (RLIMIT_AS).
     script_workers: int = Field(default=2, ge=1, le=64)

@@ -56,7 +56,7 @@ from app.engine.errors import TaskNotReady, step_failed
 from app.engine.external import ExternalTask, ExternalTaskConverter, ReadyExternalTask, ready_external_tasks, throw_error
 from app.engine.multi_instance import MULTI_INSTANCE_CLASSES, GovflowMultiInstanceConverter
 from app.engine.restricted import normalize_data
-from app.engine.sandbox import RestrictedScriptEngine
+from app.engine.sandbox import RestrictedScriptEngine, script_step
 
 # SpiffWorkflow logs every task state change at INFO with the workflow's data (names, ID numbers): never in
 # the service log, whatever level the root logger has (app/core/logs.py sets INFO).
@@ -179,9 +179,11 @@ def lean_config() -> dict[type, type]:
 class Engine:
     """Parse, run, save and restore BPMN instances with restricted scripts and lean state."""
 
-    def __init__(self, *, script_timeout: float = 1.0, script_memory_mb: int = 256, script_workers: int = 2) -> None:
+    def __init__(self, *, script_timeout: float = 1.0, script_memory_mb: int = 256, script_workers: int = 2,
+                 script_step_budget: float = 10.0) -> None:
         self._script_engine = RestrictedScriptEngine(
-            timeout_seconds=script_timeout, memory_mb=script_memory_mb, workers=script_workers)
+            timeout_seconds=script_timeout, memory_mb=script_memory_mb, workers=script_workers,
+            step_budget_seconds=script_step_budget)
         self._specs: dict[str, Specs] = {}
         self._specs_lock = threading.Lock()
         # The serializer flips a mode flag on its registry while it dumps: one per thread.
@@ -1064,7 +1066,8 @@ def _engine_faults() -> Iterator[None]:
     Our own errors (a script refused or failed: ScriptError, which is not a WorkflowException) pass as they are.
     """
     try:
-        yield
+        with script_step():
+            yield
     except WorkflowException as exc:
         raise step_failed(exc) from exc
 

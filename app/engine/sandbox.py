@@ -16,6 +16,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -318,12 +321,35 @@ def worker_pool(size: int, memory_mb: int) -> WorkerPool:
 # Running
 
 
+# Seconds the scripts of the current engine step have used (one list per step; None outside a step).
+_step_spent: ContextVar[list[float] | None] = ContextVar("govflow_script_step_spent", default=None)
+
+
+@contextmanager
+def script_step() -> Iterator[None]:
+    """Count the time the scripts run inside this block against one step budget (nested blocks share it).
+
+    Every engine call that runs elements (start, complete, a timer, a message, an external task) is one step:
+    a multi-instance script task runs once per item, so its instances share the budget, not one timeout each.
+    """
+    if _step_spent.get() is not None:
+        yield
+        return
+    token = _step_spent.set([0.0])
+    try:
+        yield
+    finally:
+        _step_spent.reset(token)
+
+
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """Run restricted code against task data in a script worker, bounded in memory and CPU time."""
 
-    def __init__(self, *, timeout_seconds: float = 1.0, memory_mb: int = 256, workers: int = 2) -> None:
+    def __init__(self, *, timeout_seconds: float = 1.0, memory_mb: int = 256, workers: int = 2,
+                 step_budget_seconds: float = 10.0) -> None:
         super().__init__({})
         self.timeout_seconds = timeout_seconds
+        self.step_budget_seconds = step_budget_seconds
         self.pool = worker_pool(workers, memory_mb)
 
     def evaluate(self, expression: str, context: dict[str, Any],
@@ -355,9 +381,22 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
 
     def _run(self, mode: str, source: str, context: dict[str, Any],
              external_context: dict[str, Any] | None) -> dict[str, Any]:
-        request = {"mode": mode, "source": source, "timeout": self.timeout_seconds,
+        spent = _step_spent.get()
+        timeout = self.timeout_seconds
+        if spent is not None:
+            left = self.step_budget_seconds - spent[0]
+            if left <= 0:
+                raise ScriptTimeout(f"本次办理中脚本累计运行已超过 {self.step_budget_seconds:g} 秒，已停止"
+                                    "（如多实例脚本任务的项目过多）；流程未作任何改变")
+            timeout = min(timeout, left)
+        request = {"mode": mode, "source": source, "timeout": timeout,
                    "context": context, "external": external_context or {}}
-        return self.pool.run(request, self.timeout_seconds)
+        started = time.monotonic()
+        try:
+            return self.pool.run(request, timeout)
+        finally:
+            if spent is not None:
+                spent[0] += time.monotonic() - started
 
 
 def _element_id(task: Any) -> str | None:
@@ -379,9 +418,11 @@ class RestrictedScriptEngine(PythonScriptEngine):
 
     environment: RestrictedEnvironment
 
-    def __init__(self, *, timeout_seconds: float = 1.0, memory_mb: int = 256, workers: int = 2) -> None:
+    def __init__(self, *, timeout_seconds: float = 1.0, memory_mb: int = 256, workers: int = 2,
+                 step_budget_seconds: float = 10.0) -> None:
         super().__init__(environment=RestrictedEnvironment(
-            timeout_seconds=timeout_seconds, memory_mb=memory_mb, workers=workers))
+            timeout_seconds=timeout_seconds, memory_mb=memory_mb, workers=workers,
+            step_budget_seconds=step_budget_seconds))
 
     def validate(self, expression: str) -> None:
         """Compile an expression under the restricted policy (raise ScriptError if refused)."""

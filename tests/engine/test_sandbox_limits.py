@@ -222,3 +222,22 @@ def test_workers_get_no_secrets_from_the_environment(monkeypatch: pytest.MonkeyP
     assert reply["value"] == 2
     assert not any(name.startswith(b"GOVFLOW") for name in names)
     assert names <= {b"PATH", b"LANG", b"PYTHONPATH", b"PYTHONDONTWRITEBYTECODE", b"PYTHONHASHSEED"}
+
+
+def test_the_scripts_of_one_step_share_one_budget() -> None:
+    # A multi-instance script task runs once per item: all its runs in one request share the step budget, not
+    # one timeout each. A budget no script round trip fits in stops the second run, naming the element.
+    from tests.engine.support import fixture
+
+    d = fixture("mi_script")
+    items = [{"name": "营业执照", "weight": 2}] * 3
+    engine = Engine(script_timeout=1.0, script_memory_mb=MEMORY_MB, script_workers=1, script_step_budget=1e-9)
+    with pytest.raises(ScriptTimeout) as exc:
+        engine.start(d.content_hash, d.xml, {"items": items, "copy_count": 1})
+    assert exc.value.extra["element_id"] == "score_each"
+    assert "本次办理中脚本累计运行已超过" in exc.value.message_zh
+    # A budget that fits: the same start runs every item (the budget is per step, not per engine).
+    roomy = Engine(script_timeout=1.0, script_memory_mb=MEMORY_MB, script_workers=1, script_step_budget=60)
+    for _ in range(2):
+        workflow = roomy.start(d.content_hash, d.xml, {"items": items, "copy_count": 1})
+        assert [r["score"] for r in roomy.data(workflow)["scores"]] == [8, 8, 8]
