@@ -1289,6 +1289,18 @@ def _route(root: Any, collab: Any, pools: tuple[str, ...], processes: dict[str, 
         routed.add(source_id)
         routed.update(el.get("id") for el in matching if el.tag == _b("startEvent"))
         internal.add(str(message(source)))
+    if collab.find(_b("messageFlow")) is None:
+        # No message flow drawn at all (SpiffWorkflow's own collaboration files): as SpiffWorkflow does, a
+        # message goes by its name to the catches of that message in the other executable pools.
+        for source in by_id.values():
+            if source.tag not in _THROWS or message(source) is None:
+                continue
+            matching = [el for el in by_id.values() if is_catch(el) and message(el) == message(source)
+                        and pool_of[el.get("id")] != pool_of[source.get("id")]]
+            if matching:
+                routed.add(source.get("id"))
+                routed.update(el.get("id") for el in matching if el.tag == _b("startEvent"))
+                internal.add(str(message(source)))
     starting = [pool for pool in pools
                 if any(start.find(_b("messageEventDefinition")) is None
                        for start in processes[pool].iterfind(_b("startEvent")))]

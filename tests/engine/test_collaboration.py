@@ -138,6 +138,19 @@ def test_a_throw_with_no_message_flow_to_another_pool_is_refused_naming_it() -> 
     assert "永远不会启动" in by_element["approval_start"][1]
 
 
+@RESTORE
+def test_with_no_message_flow_drawn_at_all_messages_go_by_name_between_pools(engine: Engine, restore: bool) -> None:
+    # SpiffWorkflow's own collaboration files draw no message flows; it routes by message name, and so do we.
+    xml = variant(*((line, "") for line in TEXT.splitlines(keepends=True) if "<bpmn:messageFlow " in line))
+    assert "<bpmn:messageFlow " not in xml.decode()
+    run = Run(engine, definition(xml), restore, {"case": "GX-2"})
+    run.complete("fill", {"title": "企业登记信息"})
+    assert run.ready() == ["approve", "prepare"]
+    run.complete("approve", {"approved": True, "opinion": "同意"})
+    run.complete("prepare", {})
+    assert engine.is_completed(run.workflow) and engine.data(run.workflow)["outcome"] == "通过"
+
+
 def test_a_message_flow_to_a_catch_of_another_message_is_refused() -> None:
     found = problems(variant(('<bpmn:messageEventDefinition messageRef="m_request" />\n    </bpmn:startEvent>',
                               '<bpmn:messageEventDefinition messageRef="m_reply" />\n    </bpmn:startEvent>')))
