@@ -35,10 +35,12 @@ def valid_pattern(pattern: str) -> bool:
 
 
 def normalize_topics(topics: Iterable[Any]) -> list[str]:
-    """Check a client's topic patterns and return them deduplicated and sorted, or raise 422."""
+    """Check a client's topic patterns and return them deduplicated and sorted (blank ones dropped), or raise 422."""
     found: set[str] = set()
     for item in topics:
         pattern = str(item).strip() if isinstance(item, str) else None
+        if pattern == "":
+            continue
         if pattern is None or not valid_pattern(pattern):
             shown = str(item)[:120]
             raise InvalidInput(f"主题“{shown}”无效：须以字母开头，由字母、数字和 . _ - 组成，最长 100 个字符；"
