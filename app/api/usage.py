@@ -91,6 +91,15 @@ def rotate_system(client_id: int, session: SessionDep, actor: AdminUser) -> dict
     return _with_secret(session, client, secret)
 
 
+@router.put("/systems/{client_id}/topics")
+def set_system_topics(client_id: int, body: flows.ClientTopics, session: SessionDep, actor: AdminUser
+                      ) -> dict[str, Any]:
+    """Replace the external-task topics a worker system (scope external_task:work) may fetch: exact names or
+    `prefix.*` patterns, 1–20. Takes effect at once, also for tasks it has already locked."""
+    client = flows.set_topics(session, actor, client_id, body)
+    return client_public(client, service.departments_by_id(session, {client.department_id}))
+
+
 @router.post("/systems/{client_id}/deactivate")
 def deactivate_system(client_id: int, session: SessionDep, actor: AdminUser) -> dict[str, Any]:
     """Stop a system's credentials for good."""

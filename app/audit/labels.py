@@ -11,7 +11,8 @@ ACTION_ZH: dict[str, str] = {
     "task.reminded": "到期提醒", "task.deadline_recomputed": "重新计算期限", "task.escalated": "逾期纳入督查督办",
     # usage log (Art. 12)
     "system_client.created": "新建系统凭据", "system_client.rotated": "更换系统凭据密钥",
-    "system_client.deactivated": "停用系统凭据", "usage.batch_ingested": "接收数据使用日志",
+    "system_client.deactivated": "停用系统凭据", "system_client.topics_changed": "修改系统凭据可领取的主题",
+    "usage.batch_ingested": "接收数据使用日志",
     "usage.rectification_opened": "据异常使用发出整改通知", "usage.archived": "数据使用日志归档",
     # supervision
     "supervision.urged": "督办催办", "supervision.closed": "督办事项办结", "supervision.decided": "督办决定",

@@ -24,6 +24,7 @@ from app.engine.external import ERROR_CODE, TOPIC
 from app.engine.models import InstanceStatus
 from app.engine.runner import Runner, check_variables
 from app.external.models import MAX_ERROR_DETAILS, MAX_ERROR_MESSAGE, ExternalTask, ExternalTaskStatus
+from app.external.topics import require_topic
 from app.org.service import Actor
 from app.usage.models import SystemClient
 
@@ -132,7 +133,9 @@ def _lock_row(session: Session, task_id: int) -> ExternalTask:
 
 
 def _check_lock(row: ExternalTask, client: SystemClient, worker_id: str, now: datetime) -> None:
-    """Only the worker holding an unexpired lock may act on a task."""
+    """Only the worker holding an unexpired lock may act on a task, and only while the task's topic is
+    still one of its system's (an administrator may have taken the topic away after the task was locked)."""
+    require_topic(client.topics, row.topic)
     if row.status != ExternalTaskStatus.locked.value:
         raise Conflict(f"外部任务 {row.id} 当前未被锁定（{row.status}），请重新领取后再处理",
                        code="external_task_not_locked", extra={"status": row.status})
@@ -165,6 +168,9 @@ def _lock_for_step(session: Session, runner: Runner, client: SystemClient, task_
 def fetch_and_lock(session: Session, client: SystemClient, body: FetchAndLock) -> list[tuple[ExternalTask, list[str] | None]]:
     """Lock up to max_tasks fetchable tasks of the topics for the worker; return them with their variable filter.
 
+    Every topic asked for must be one the worker's system may work (its `topics`), else 403
+    `topic_not_allowed` and nothing is locked.
+
     PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent fetches on any number of replicas never
     hand one task to two workers (a row another fetch is locking is skipped, not waited for). SQLite:
     the write transaction is the database's only writer (BEGIN IMMEDIATE), which serializes fetches.
@@ -176,6 +182,8 @@ def fetch_and_lock(session: Session, client: SystemClient, body: FetchAndLock) -
         if topic.name in seen:
             raise InvalidInput(f"主题“{topic.name}”重复", code="topic_repeated")
         seen.add(topic.name)
+    for topic in body.topics:
+        require_topic(client.topics, topic.name)  # all of them, before anything is locked
     for topic in body.topics:
         room = body.max_tasks - len(locked)
         if room <= 0:

@@ -29,6 +29,7 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from app.engine.runner import Runner
+from app.external.topics import normalize_topics
 from app.notifications.models import NotificationKind
 from app.notifications.service import notify_many
 from app.org.models import Department, DepartmentKind, Region, Role
@@ -59,6 +60,13 @@ class ClientCreate(BaseModel):
     name: str = Field(default="", max_length=128)
     department_code: str = Field(default="", max_length=64)
     scopes: list[Scope] = Field(default_factory=lambda: [Scope.usage_report], max_length=10)
+    topics: list[str] = Field(default_factory=list, max_length=200,
+                              description="可领取的外部任务主题（权限范围含 external_task:work 时必填）：主题名，"
+                                          "或以 .* 结尾的前缀（如 exchange.*）；最多 20 个")
+
+
+class ClientTopics(BaseModel):
+    topics: list[str] = Field(max_length=200, description="可领取的外部任务主题：主题名，或以 .* 结尾的前缀；最多 20 个")
 
 
 def hash_secret(secret: str) -> str:
@@ -68,6 +76,19 @@ def hash_secret(secret: str) -> str:
 def _require_admin(actor: Actor) -> None:
     if not actor.has_role(Role.admin.value):
         raise Forbidden("只有系统管理员可以管理系统凭据", code="admin_required")
+
+
+def _checked_topics(scopes: list[str], raw: list[str]) -> list[str]:
+    """A worker system (external_task:work) must name at least one topic; any other system none."""
+    topics = normalize_topics(raw)
+    if Scope.external_task_work.value in scopes:
+        if not topics:
+            raise InvalidInput("领取外部任务的系统须至少填写一个可领取的主题（如 exchange.grant，或 exchange.* "
+                               "表示以 exchange. 开头的所有主题）", code="client_topics_required")
+    elif topics:
+        raise InvalidInput("只有具有“领取并办理外部任务”权限（external_task:work）的系统才能填写可领取的主题",
+                           code="client_topics_without_scope")
+    return topics
 
 
 def create_client(session: Session, actor: Actor, data: ClientCreate) -> tuple[SystemClient, str]:
@@ -80,6 +101,8 @@ def create_client(session: Session, actor: Actor, data: ClientCreate) -> tuple[S
         raise InvalidInput("请填写系统名称（至少 2 个字）", code="client_name_required")
     if not data.scopes:
         raise InvalidInput("请至少选择一项权限范围", code="client_scopes_required")
+    scopes = sorted({s.value for s in data.scopes})
+    topics = _checked_topics(scopes, data.topics)
     department = session.execute(select(Department).where(
         Department.code == data.department_code.strip())).scalar_one_or_none()
     if department is None or not department.is_active:
@@ -88,15 +111,41 @@ def create_client(session: Session, actor: Actor, data: ClientCreate) -> tuple[S
         raise Conflict(f"系统编码“{code}”已被使用", code="client_code_taken")
     now, secret = clock.now(), secrets.token_urlsafe(32)
     client = SystemClient(code=code, name=name, department_id=department.id or 0,
-                          scopes=sorted({s.value for s in data.scopes}), secret_hash=hash_secret(secret),
+                          scopes=scopes, topics=topics, secret_hash=hash_secret(secret),
                           is_active=True, created_by=actor.username, created_at=now)
     session.add(client)
     session.flush()
     audit.append(session, at=now, actor=actor.username, action="system_client.created", entity_type="system_client",
                  entity_id=client.id or 0, detail={"code": code, "department": department.code,
-                                                   "scopes": client.scopes})
+                                                   "scopes": client.scopes, "topics": client.topics})
     session.commit()
     return client, secret
+
+
+def set_topics(session: Session, actor: Actor, client_id: int, data: ClientTopics) -> SystemClient:
+    """Replace a worker system's topics; it takes effect on its next request (even for tasks it holds)."""
+    _require_admin(actor)
+    client = session.get(SystemClient, client_id, with_for_update=True)
+    if client is None:
+        raise _not_found()
+    if not client.is_active:
+        raise Conflict("该系统凭据已停用，不能修改可领取的主题", code="client_inactive")
+    if Scope.external_task_work.value not in client.scopes:
+        raise InvalidInput("只有具有“领取并办理外部任务”权限（external_task:work）的系统才能设置可领取的主题",
+                           code="client_topics_without_scope")
+    topics = _checked_topics(client.scopes, data.topics)
+    before = list(client.topics or [])
+    if topics == before:
+        return client
+    now = clock.now()
+    client.topics = topics
+    session.add(client)
+    audit.append(session, at=now, actor=actor.username, action="system_client.topics_changed",
+                 entity_type="system_client", entity_id=client.id or 0,
+                 detail={"code": client.code, "before": before, "after": topics,
+                         "added": sorted(set(topics) - set(before)), "removed": sorted(set(before) - set(topics))})
+    session.commit()
+    return client
 
 
 def _not_found() -> NotFound:

@@ -35,6 +35,10 @@ class SystemClient(SQLModel, table=True):
     name: str = Field(max_length=128)
     department_id: int = Field(foreign_key="department.id", index=True)
     scopes: list[str] = Field(default_factory=list, sa_type=JSON)
+    # The external-task topics a worker system may fetch (scope external_task:work): exact names or
+    # `prefix.*` patterns (app/external/topics.py); empty for a system without that scope.
+    topics: list[str] = Field(default_factory=list, sa_type=JSON,
+                              sa_column_kwargs={"server_default": "[]"})
     # SHA-256 of a 256-bit random secret: a secret with that entropy needs no slow hash, and ingestion
     # authenticates every batch.
     secret_hash: str = Field(max_length=64)

@@ -69,6 +69,7 @@ def client_public(c: SystemClient, departments: dict[int, Department]) -> dict[s
             "department_code": dept.code if dept else "", "department_name": dept.name if dept else "",
             "scopes": c.scopes, "scope_labels": [SCOPE_ZH.get(Scope(s), s) if s in {x.value for x in Scope} else s
                                                  for s in c.scopes],
+            "topics": list(c.topics or []),
             "is_active": c.is_active, "created_by": c.created_by, "created_at": c.created_at.isoformat(),
             "rotated_at": c.rotated_at.isoformat() if c.rotated_at else None,
             "deactivated_at": c.deactivated_at.isoformat() if c.deactivated_at else None,

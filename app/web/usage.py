@@ -18,6 +18,7 @@ from app.org.models import Department, DepartmentKind, Region
 from app.org.scope import is_overseer
 from app.org.service import Actor
 from app.rectification.models import RectificationNotice
+from app.external.topics import parse_topics
 from app.usage import flows, service
 from app.usage.models import SCOPE_ZH, Scope
 from app.usage.views import chart, client_public, event_public, flag_public, grant_public
@@ -138,7 +139,8 @@ def _systems(request: Request, session: Session, status: int = 200, **extra: Any
                                        .order_by(Department.code)).scalars())
     return render(request, "usage/systems.html", {
         "clients": [client_public(c, names) for c in clients], "departments": departments,
-        "scopes": [(s.value, SCOPE_ZH[s]) for s in Scope], "values": {}, **extra}, status=status)
+        "scopes": [(s.value, SCOPE_ZH[s]) for s in Scope], "values": {}, "topics_values": {},
+        "work_scope": Scope.external_task_work.value, **extra}, status=status)
 
 
 @router.get("/usage/systems", response_class=HTMLResponse)
@@ -155,6 +157,12 @@ def _scopes(form: dict[str, Any]) -> list[Scope]:
     return [Scope(v) for v in ([ticked] if isinstance(ticked, str) else ticked) if v in values]
 
 
+def _topics(form: dict[str, Any]) -> list[str]:
+    """The topics typed on a form (`topics`: one a line, or separated by commas), at most 200 of them."""
+    raw = form.get("topics", "")
+    return parse_topics(str(raw if isinstance(raw, str) else "\n".join(map(str, raw)))[:20_000])[:200]
+
+
 @router.post("/usage/systems", response_class=HTMLResponse)
 def create_system(request: Request, session: SessionDep, actor: PageUser, form: FormData) -> Response:
     """Register a system and show its secret this once (never stored in the page session or a URL)."""
@@ -162,7 +170,8 @@ def create_system(request: Request, session: SessionDep, actor: PageUser, form: 
     try:
         client, secret = flows.create_client(session, actor, flows.ClientCreate(
             code=str(form.get("code", ""))[:64], name=str(form.get("name", ""))[:128],
-            department_code=str(form.get("department_code", ""))[:64], scopes=_scopes(form)))
+            department_code=str(form.get("department_code", ""))[:64], scopes=_scopes(form),
+            topics=_topics(form)))
     except DomainError as exc:
         session.rollback()
         if exc.status_code not in (409, 422):
@@ -176,6 +185,22 @@ def rotate_system(request: Request, client_id: int, session: SessionDep, actor: 
     """Give a system a new secret, shown this once."""
     client, secret = flows.rotate_secret(session, actor, client_id)
     return _systems(request, session, shown={"code": client.code, "name": client.name, "secret": secret})
+
+
+@router.post("/usage/systems/{client_id}/topics", response_class=HTMLResponse)
+def set_system_topics(request: Request, client_id: int, session: SessionDep, actor: PageUser,
+                      form: FormData) -> Response:
+    """Replace the external-task topics a worker system may fetch."""
+    _require_admin(actor)
+    try:
+        client = flows.set_topics(session, actor, client_id, flows.ClientTopics(topics=_topics(form)))
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code not in (409, 422):
+            raise
+        return _systems(request, session, status=exc.status_code, error=exc.to_detail(),
+                        topics_values={client_id: str(form.get("topics", ""))[:20_000]})
+    return flash_redirect(request, "/usage/systems", "系统凭据 {code} 的可领取主题已更新", code=client.code)
 
 
 @router.post("/usage/systems/{client_id}/deactivate")

@@ -384,8 +384,10 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/api/usage/systems"): ADMIN, ("POST", "/api/usage/systems"): ADMIN,
     ("POST", "/api/usage/systems/{client_id}/rotate"): ADMIN,
     ("POST", "/api/usage/systems/{client_id}/deactivate"): ADMIN,
+    ("PUT", "/api/usage/systems/{client_id}/topics"): ADMIN,
     ("GET", "/usage/systems"): ADMIN, ("POST", "/usage/systems"): ADMIN,
     ("POST", "/usage/systems/{client_id}/rotate"): ADMIN, ("POST", "/usage/systems/{client_id}/deactivate"): ADMIN,
+    ("POST", "/usage/systems/{client_id}/topics"): ADMIN,
     ("GET", "/api/usage/grants/{grant_id}"): Reads("grant"), ("GET", "/api/usage/grants/{grant_id}/events"): Reads("grant"),
     ("GET", "/api/usage/grants/{grant_id}/export"): Reads("grant"), ("GET", "/usage/grants/{grant_id}"): Reads("grant"),
     ("GET", "/api/usage/departments/{department_id}"): Reads("usage_department"),
@@ -515,8 +517,10 @@ JSON: dict[tuple[str, str], Any] = {
         ("bpmn-error", {"worker_id": "matrix", "error_code": "EXCHANGE_REJECTED"}),
         ("extend-lock", {"worker_id": "matrix", "new_duration_ms": 60000}))},
     ("POST", "/api/admin/incidents/{incident_id}/retry"): {"retries": 1},
+    ("PUT", "/api/usage/systems/{client_id}/topics"): {"topics": ["exchange.*"]},
 }
 FORM: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", "/usage/systems/{client_id}/topics"): {"topics": "exchange.*"},
     ("POST", "/designer/drafts"): {"mode": "new", "title": "越权新建流程"},
     ("POST", "/designer/submissions/{submission_id}/return"): {"comment": "越权退回测试"},
     ("POST", "/share-requests/{share_request_id}/withdraw"): {"reason": "越权撤销测试"},
@@ -698,7 +702,7 @@ def _build_external(world: World) -> None:
         instance_id = instance.id
     system = _ok(_bearer(world.app, "demo_admin").post("/api/usage/systems", json={
         "code": "matrix-worker", "name": "矩阵测试任务执行器", "department_code": "410000-data",
-        "scopes": ["external_task:work"]}), 201)
+        "scopes": ["external_task:work"], "topics": ["exchange.grant"]}), 201)
     machine = TestClient(world.app)
     auth = basic(system["code"], system["secret"])
     # Granted share requests wait at exchange.grant too: take this instance's task.

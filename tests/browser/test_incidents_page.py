@@ -13,6 +13,7 @@ from tests.external.helpers import basic, fetch, start
 
 
 def test_an_administrator_sees_an_incident_and_retries_it(page, expect, screenshot, client, rt) -> None:
+    page.set_viewport_size({"width": 1366, "height": 768})
     log_in(page, "demo_admin", DEMO_PASSWORD)
     page.goto("/usage/systems")
     page.get_by_label("系统编码（小写字母、数字、. _ -）").fill("exchange-worker")
@@ -20,11 +21,32 @@ def test_an_administrator_sees_an_incident_and_retries_it(page, expect, screensh
     page.get_by_label("报送数据提供使用日志").uncheck()
     page.get_by_label("领取并办理外部任务（按主题）").check()
     page.get_by_role("button", name="登记并生成密钥").click()
+    expect(page.locator(".error")).to_contain_text("须至少填写一个可领取的主题")  # a worker names its topics
+    page.get_by_label("领取并办理外部任务（按主题）").check()
+    topics = page.get_by_label("勾选“领取并办理外部任务”时必填", exact=False)
+    topics.fill("notify_applicant")
+    topics.scroll_into_view_if_needed()
+    screenshot("system-form-topics")
+    page.get_by_role("button", name="登记并生成密钥").click()
     secret = page.locator("#secret-shown code.secret").inner_text().strip()
-    expect(page.get_by_role("row").filter(has_text="exchange-worker")).to_contain_text("领取并办理外部任务")
+    row = page.get_by_role("row").filter(has_text="exchange-worker")
+    expect(row).to_contain_text("领取并办理外部任务")
+    expect(row.locator("td.client-topics")).to_contain_text("notify_applicant")
     auth = basic("exchange-worker", secret)
-
     instance_id = start(rt, "GX-2026-0042")
+    refused = client.post("/api/external-tasks/fetch-and-lock", headers=auth, json={
+        "worker_id": "worker-1", "max_tasks": 1, "topics": [{"name": "exchange.grant", "lock_duration_ms": 60000}]})
+    assert refused.status_code == 403 and refused.json()["detail"]["code"] == "topic_not_allowed"
+
+    # The administrator adds the exchange platform's topics on the page.
+    row.get_by_text("修改主题").click()
+    row.get_by_label("可领取的主题（每行一个，或用逗号分隔）").fill("notify_applicant\nexchange.*")
+    screenshot("system-topics-form")
+    row.get_by_role("button", name="保存主题").click()
+    expect(page.get_by_role("status")).to_contain_text("系统凭据 exchange-worker 的可领取主题已更新")
+    expect(row.locator("td.client-topics")).to_contain_text("exchange.*")
+    screenshot("system-topics-saved")
+
     [task] = fetch(client, auth, "worker-1")
     r = client.post(f"/api/external-tasks/{task['id']}/failure", headers=auth, json={
         "worker_id": "worker-1", "error_message": "共享交换系统拒绝开通：目标库表不存在",

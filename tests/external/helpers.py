@@ -14,12 +14,18 @@ from app.org.models import Department
 DIAGRAM = (Path(__file__).resolve().parents[1] / "engine" / "bpmn" / "external_task.bpmn").read_bytes()
 
 
-def register_worker(admin: TestClient, code: str = "exchange-worker", scopes: list[str] | None = None
-                    ) -> dict[str, str]:
-    """Register a system allowed to work external tasks; return its Basic auth header."""
+WORKER_TOPICS = ["exchange.grant", "notify_applicant"]  # the test diagram's and the share process's topics
+
+
+def register_worker(admin: TestClient, code: str = "exchange-worker", scopes: list[str] | None = None,
+                    topics: list[str] | None = None) -> dict[str, str]:
+    """Register a system allowed to work external tasks (of WORKER_TOPICS unless told); return its Basic auth header."""
+    scopes = scopes or ["external_task:work"]
+    if topics is None:
+        topics = WORKER_TOPICS if "external_task:work" in scopes else []
     r = admin.post("/api/usage/systems", json={"code": code, "name": "共享交换平台任务执行器",
-                                               "department_code": "410000-data",
-                                               "scopes": scopes or ["external_task:work"]})
+                                               "department_code": "410000-data", "scopes": scopes,
+                                               "topics": topics})
     assert r.status_code == 201, r.text
     system = r.json()
     return basic(system["code"], system["secret"])

@@ -126,7 +126,8 @@ def test_workers_on_two_servers_get_each_task_once(rt: Runtime, db_url: str) -> 
         admin = _login(one, "demo_admin")
         r = _post(one, "/api/usage/systems", admin, {"code": "exchange-worker", "name": "共享交换平台任务执行器",
                                                      "department_code": "410000-data",
-                                                     "scopes": ["external_task:work"]})
+                                                     "scopes": ["external_task:work"],
+                                                     "topics": ["exchange.grant", "notify_applicant"]})
         assert r.status_code == 201, r.text
         auth = basic(r.json()["code"], r.json()["secret"])
 

@@ -48,11 +48,20 @@ def test_an_administrator_registers_a_system_and_sees_the_secret_once(client) ->
     # Every scope is offered, the usage log's ticked by default.
     assert 'value="usage:report" checked' in page.text and 'value="external_task:work" >' in page.text
     assert "领取并办理外部任务（按主题）" in page.text
-    r = admin.post("/usage/systems", data={"csrf_token": _csrf(page.text), "code": "exchange-henan",
-                                           "name": "省共享交换平台", "department_code": "410000-data",
-                                           "scopes[]": ["usage:report", "external_task:work"]})
+    assert 'name="topics"' in page.text and "可领取的主题" in page.text
+    form = {"csrf_token": _csrf(page.text), "code": "exchange-henan", "name": "省共享交换平台",
+            "department_code": "410000-data", "scopes[]": ["usage:report", "external_task:work"]}
+    missing = admin.post("/usage/systems", data=form)
+    assert missing.status_code == 422 and "client_topics_required" in missing.text
+    assert 'value="省共享交换平台"' in missing.text  # the form keeps what was typed
+    invalid = admin.post("/usage/systems", data={**form, "topics": "exchange.grant\n*"})
+    assert invalid.status_code == 422 and "client_topic_invalid" in invalid.text and "exchange.grant\n*" in invalid.text
+    r = admin.post("/usage/systems", data={**form, "topics": "exchange.grant，notify_applicant\r\nexchange.* "})
     assert r.status_code == 200
-    assert admin.get("/api/usage/systems").json()[0]["scopes"] == ["external_task:work", "usage:report"]
+    [listed] = admin.get("/api/usage/systems").json()
+    assert listed["scopes"] == ["external_task:work", "usage:report"]
+    assert listed["topics"] == ["exchange.*", "exchange.grant", "notify_applicant"]
+    assert "<code>exchange.*</code>" in r.text and "<code>notify_applicant</code>" in r.text
     none = admin.post("/usage/systems", data={"csrf_token": _csrf(page.text), "code": "exchange-none",
                                               "name": "无权限系统", "department_code": "410000-data"})
     assert none.status_code == 422 and "client_scopes_required" in none.text
@@ -67,6 +76,15 @@ def test_an_administrator_registers_a_system_and_sees_the_secret_once(client) ->
                                                "name": "重复", "department_code": "410000-data", "scopes[]": "usage:report"})
     assert taken.status_code == 409 and "client_code_taken" in taken.text
     system_id = re.search(r'action="/usage/systems/(\d+)/rotate"', again.text).group(1)  # type: ignore[union-attr]
+    # Its topics change on the page: refused as on creation, else saved, listed and audited.
+    cleared = admin.post(f"/usage/systems/{system_id}/topics", data={"csrf_token": _csrf(page.text), "topics": " "})
+    assert cleared.status_code == 422 and "client_topics_required" in cleared.text
+    changed = admin.post(f"/usage/systems/{system_id}/topics",
+                         data={"csrf_token": _csrf(page.text), "topics": "exchange.grant"})
+    assert changed.status_code == 303
+    listing = admin.get("/usage/systems")
+    assert "的可领取主题已更新" in listing.text and "<code>notify_applicant</code>" not in listing.text
+    assert admin.get("/api/usage/systems").json()[0]["topics"] == ["exchange.grant"]
     rotated = admin.post(f"/usage/systems/{system_id}/rotate", data={"csrf_token": _csrf(page.text)})
     assert rotated.status_code == 200 and secret not in rotated.text and 'class="secret"' in rotated.text
     off = admin.post(f"/usage/systems/{system_id}/deactivate", data={"csrf_token": _csrf(page.text)})
