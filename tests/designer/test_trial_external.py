@@ -197,3 +197,23 @@ def test_the_pages_act_as_the_outside_system_and_show_errors_readably(app, as_us
     assert "该外部任务已处理或已撤回" in page.get(url).text
     # Staff never see the page.
     assert _login(app, "gat_reviewer").get(url).status_code == 403
+
+
+def test_the_scenario_runner_s_external_step_completes_raises_and_reports_an_uncaught_error() -> None:
+    from app.designer import scenarios
+
+    def run(steps: list[dict[str, Any]], expect: dict[str, Any]) -> dict[str, Any]:
+        return scenarios.run_scenario(DIAGRAM, {"name": "外部任务", "start": {"grant_no": "S-1"}, "steps": steps,
+                                                "expect": expect})
+
+    done = run([{"external": "provision", "data": {"access_id": "AC-1"}}, {"external": "notify"}],
+               {"path": ["provision", "notify"], "end": "done"})
+    assert done["passed"], done
+    caught = run([{"external": "provision", "error": "EXCHANGE_REJECTED"}],
+                 {"path": ["provision"], "waiting": ["handle_rejection"]})
+    assert caught["passed"], caught
+    uncaught = run([{"external": "provision", "error": "NOT_MODELLED"}], {"end": "done"})
+    assert not uncaught["passed"]
+    assert "第 1 步" in uncaught["message"] and "没有边界错误事件捕获" in uncaught["message"], uncaught
+    wrong = run([{"external": "notify"}], {"end": "done"})
+    assert not wrong["passed"] and "实际等待的外部任务：provision" in wrong["message"], wrong
