@@ -13,7 +13,7 @@ from app.audit.models import AuditEvent
 from app.engine.models import ProcessInstance
 from app.external.models import ExternalTask
 from tests.designer.trial_helpers import SHARE_VARIABLES
-from tests.external.helpers import DIAGRAM, basic, fetch, register_worker, start
+from tests.external.helpers import DIAGRAM, fetch, register_worker, start
 from tests.web.test_pages import _csrf, _login
 
 
@@ -142,7 +142,6 @@ def test_a_real_instance_or_a_mismatched_task_answers_404(as_user, rt, client) -
     # No worker ever takes the trial's task: only the real one is handed out.
     auth = register_worker(as_user("demo_admin"))
     assert [t["process_instance_id"] for t in fetch(client, auth, "w1")] == [real]
-    assert basic  # (the helper module's other export, used by the worker tests)
 
 
 def test_staff_and_anonymous_cannot_act_for_a_trial(as_user, rt, client) -> None:
