@@ -11,9 +11,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.core.errors import InvalidInput, NotFound
+from app.audit import service as audit
+from app.core.clock import clock
+from app.core.errors import Conflict, InvalidInput, NotFound
+from app.engine.external import ERROR_CODE
 from app.engine.models import InstanceStatus, ProcessDefinition, ProcessInstance, Task, TaskStatus
-from app.engine.runner import Runner
+from app.engine.runner import Runner, check_variables
+from app.external.models import MAX_ERROR_MESSAGE, ExternalTask, ExternalTaskStatus
 from app.org.models import ROLE_ZH, Role, User
 from app.org.service import Actor
 
@@ -73,6 +77,7 @@ def trial_public(*, session: Session, runner: Runner, instance: ProcessInstance,
         "next_timer_at": _iso(instance.next_timer_at),
         "started_by": starter, "subject": instance.subject,
         "open_tasks": open_tasks(session=session, runner=runner, instance_id=instance.id or 0),
+        "open_external_tasks": open_external_tasks(session=session, instance_id=instance.id or 0),
     }
 
 
@@ -137,6 +142,101 @@ def start(session: Session, runner: Runner, process_key: str, *, variables: Any,
                             subject=f"试运行：{process_key}", trial=True, version=version)
     session.commit()
     return instance
+
+
+# --- a trial's external tasks: the designer acts as the outside system ----------------------------------
+
+def _hidden_external_task() -> NotFound:
+    return NotFound("试运行外部任务不存在", code="trial_external_task_not_found")
+
+
+def open_external_tasks(*, session: Session, instance_id: int) -> list[dict[str, Any]]:
+    """List a trial's waiting external tasks (no worker ever takes a trial's: the designer completes them)."""
+    rows = session.execute(select(ExternalTask).where(ExternalTask.instance_id == instance_id,
+                                                      ExternalTask.status == ExternalTaskStatus.open.value)
+                           .order_by(ExternalTask.id)).scalars()
+    return [{"id": row.id, "name": row.name, "topic": row.topic, "element_id": row.element_id,
+             "variables": row.variables or {}, "created_at": _iso(row.created_at)} for row in rows]
+
+
+def check_error_code(value: Any) -> str:
+    """A BPMN error code as the worker API accepts it (the errorCode of a bpmn:error)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("请填写业务错误码（bpmn:error 的 errorCode）", code="error_code_required")
+    value = value.strip()
+    if len(value) > 100 or not ERROR_CODE.match(value):
+        raise InvalidInput("错误码只能由字母、数字和 . _ : - 组成，最长 100 个字符", code="error_code_invalid")
+    return value
+
+
+def _lock_external(session: Session, runner: Runner, instance_id: int, external_task_id: int, actor: Actor
+                   ) -> tuple[ExternalTask, ProcessInstance]:
+    """Lock a trial's instance, then its open external task (the runner's order); 404 for anything else.
+
+    A real instance's external task answers like a missing one: a designer never acts for a real system.
+    """
+    get_trial(session=session, instance_id=instance_id, actor=actor)
+    instance = runner.lock_instance(session, instance_id)
+    row = session.execute(select(ExternalTask).where(ExternalTask.id == external_task_id).with_for_update()
+                          .execution_options(populate_existing=True)).scalar_one_or_none()
+    if row is None or row.instance_id != instance_id or not row.trial or not instance.trial:
+        raise _hidden_external_task()
+    if row.status != ExternalTaskStatus.open.value or instance.status != InstanceStatus.running.value:
+        raise Conflict(f"外部任务“{row.name}”已处理或已撤回", code="trial_external_task_closed",
+                       extra={"status": row.status})
+    return row, instance
+
+
+def complete_external(session: Session, runner: Runner, instance_id: int, external_task_id: int, *,
+                      variables: Any, actor: Actor) -> ExternalTask:
+    """Act as the outside system: complete a trial's external task with variables, as a worker would.
+
+    The engine path and the audit event are the worker API's (app/external/flows.py), the actor being the
+    designer and the event's detail saying `trial`."""
+    row, instance = _lock_external(session, runner, instance_id, external_task_id, actor)
+    check_variables(variables)
+    now = clock.now()
+    row.status = ExternalTaskStatus.completed.value
+    row.completed_at, row.completed_by = now, actor.username
+    session.add(row)
+    session.flush()
+    audit.append(session, at=now, actor=actor.username, action="external_task.completed",
+                 entity_type="external_task", entity_id=row.id or 0, instance_id=row.instance_id,
+                 detail={"task": row.name, "topic": row.topic, "variables": variables, "trial": True})
+    runner.run_external(session, instance, lambda engine, wf: engine.complete_external_task(
+        wf, row.spiff_task_id, variables), actor=actor)
+    session.commit()
+    return row
+
+
+def external_error(session: Session, runner: Runner, instance_id: int, external_task_id: int, *,
+                   error_code: Any, error_message: Any = None, variables: Any = None, actor: Actor
+                   ) -> ExternalTask:
+    """Act as the outside system: raise a BPMN error on a trial's external task.
+
+    The error boundary event catching the code takes the trial on; one nothing catches is refused
+    (422 `bpmn_error_uncaught`) and changes nothing."""
+    row, instance = _lock_external(session, runner, instance_id, external_task_id, actor)
+    code = check_error_code(error_code)
+    message = str(error_message or "").strip()
+    if len(message) > MAX_ERROR_MESSAGE:
+        raise InvalidInput(f"错误说明最长 {MAX_ERROR_MESSAGE} 个字符", code="error_message_too_long")
+    values = {} if variables is None else variables
+    check_variables(values)
+    now = clock.now()
+    row.status = ExternalTaskStatus.completed.value
+    row.completed_at, row.completed_by = now, actor.username
+    row.error_message = (f"BPMN 错误 {code}" + (f"：{message}" if message else ""))[:MAX_ERROR_MESSAGE]
+    session.add(row)
+    session.flush()
+    audit.append(session, at=now, actor=actor.username, action="external_task.bpmn_error",
+                 entity_type="external_task", entity_id=row.id or 0, instance_id=row.instance_id,
+                 detail={"task": row.name, "topic": row.topic, "error_code": code, "error_message": message or None,
+                         "variables": values, "trial": True})
+    runner.run_external(session, instance, lambda engine, wf: engine.external_task_error(
+        wf, row.spiff_task_id, code, message, values), actor=actor)
+    session.commit()
+    return row
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -1,4 +1,5 @@
-"""Trial-run pages (试运行) of the designer area: list and start trial runs, act a task as a role, discard."""
+"""Trial-run pages (试运行) of the designer area: list and start trial runs, act a task as a role, act as the
+outside system for an external task, discard."""
 
 from __future__ import annotations
 
@@ -100,16 +101,25 @@ def _version(text: str) -> int | None:
     return int(text)
 
 
+def _json_text(value: Any, indent: int | None = None) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
+
+
 def _trial_context(session: SessionDep, rt: RuntimeDep, actor: Actor, instance_id: int) -> dict[str, Any]:
     instance = trials.get_trial(session=session, instance_id=instance_id, actor=actor)
     public = trials.trial_public(session=session, runner=rt.runner, instance=instance)
     for task in public["open_tasks"]:
         task["form"] = public_form(task["form"])
+    for ext in public["open_external_tasks"]:
+        ext["variables_text"] = _json_text(ext["variables"], indent=2) if ext["variables"] else ""
     history = trail(session, instance.id, "process_instance", instance.id or 0)
     for line in history:
-        role = (line.get("detail") or {}).get("as_role")
+        detail = line.get("detail") or {}
+        role = detail.get("as_role")
         if role:
             line["as_role_label"] = trials.role_label(str(role))
+        if detail.get("trial") and isinstance(detail.get("variables"), dict) and detail["variables"]:
+            line["variables_text"] = "；".join(f"{k}={_json_text(v)}" for k, v in detail["variables"].items())
     return {"trial": public, "history": history, "diagram_instance_id": instance.id}
 
 
@@ -144,6 +154,54 @@ def complete_as(request: Request, instance_id: int, task_id: int, session: Sessi
         return render(request, "designer/trial.html", ctx, status=422)
     label = trials.role_label(str(role))
     return flash_redirect(request, f"/designer/trials/{instance_id}", "已以{role}身份办理“{task}”", role=label, task=task["name"])
+
+
+def _external_action(request: Request, session: SessionDep, rt: RuntimeDep, actor: Actor, instance_id: int,
+                     external_task_id: int, form: dict[str, Any], kind: str) -> Response:
+    """Act as the outside system on one external task of the trial; errors re-show the page with what was typed."""
+    ctx = _trial_context(session, rt, actor, instance_id)
+    task = next((t for t in ctx["trial"]["open_external_tasks"] if t["id"] == external_task_id), None)
+    if task is None:
+        return flash_redirect(request, f"/designer/trials/{instance_id}", "该外部任务已处理或已撤回，页面已刷新")
+    submitted = {k: str(form.get(k) or "") for k in ("variables", "error_code", "error_message")}
+    try:
+        variables = _variables(submitted["variables"])
+        if kind == "complete":
+            trials.complete_external(session, rt.runner, instance_id, external_task_id, variables=variables,
+                                     actor=actor)
+        else:
+            trials.external_error(session, rt.runner, instance_id, external_task_id,
+                                  error_code=submitted["error_code"], error_message=submitted["error_message"],
+                                  variables=variables, actor=actor)
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code != 422:
+            raise
+        ctx = _trial_context(session, rt, actor, instance_id)
+        ctx.update({"error": exc.to_detail(), "error_external_id": external_task_id, "error_kind": kind,
+                    "submitted": submitted})
+        return render(request, "designer/trial.html", ctx, status=422)
+    if kind == "complete":
+        return flash_redirect(request, f"/designer/trials/{instance_id}", "已模拟外部系统完成“{task}”",
+                              task=task["name"])
+    return flash_redirect(request, f"/designer/trials/{instance_id}", "已模拟外部系统对“{task}”报告业务错误 {code}",
+                          task=task["name"], code=submitted["error_code"].strip())
+
+
+@router.post("/designer/trials/{instance_id}/external-tasks/{external_task_id}/complete")
+def complete_external(request: Request, instance_id: int, external_task_id: int, session: SessionDep,
+                      rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
+    """Act as the outside system: complete an external task of the trial with variables (JSON)."""
+    _designer(actor)
+    return _external_action(request, session, rt, actor, instance_id, external_task_id, form, "complete")
+
+
+@router.post("/designer/trials/{instance_id}/external-tasks/{external_task_id}/bpmn-error")
+def external_error(request: Request, instance_id: int, external_task_id: int, session: SessionDep,
+                   rt: RuntimeDep, actor: PageUser, form: FormData) -> Response:
+    """Act as the outside system: raise a BPMN error (code, message, variables) on an external task of the trial."""
+    _designer(actor)
+    return _external_action(request, session, rt, actor, instance_id, external_task_id, form, "bpmn-error")
 
 
 @router.post("/designer/trials/{instance_id}/cancel")

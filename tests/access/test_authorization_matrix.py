@@ -250,6 +250,10 @@ EXPECT: dict[tuple[str, str], Rule] = {
     ("GET", "/designer/trials/{instance_id}"): DESIGNERS,
     ("POST", "/designer/trials/{instance_id}/tasks/{task_id}/complete"): DESIGNERS,
     ("POST", "/designer/trials/{instance_id}/cancel"): DESIGNERS,
+    # A trial's external task, acted as the outside system (issue 16): designers and admins, like its user tasks.
+    **{(method, f"{prefix}/{{instance_id}}/external-tasks/{{external_task_id}}/{action}"): DESIGNERS
+       for method in ("POST",) for prefix in ("/api/trials", "/designer/trials")
+       for action in ("complete", "bpmn-error")},
     ("GET", "/api/instances/{instance_id}/diagram"): R_INST,
     # Supervision (the government's 督查室).
     ("GET", "/api/supervision/items"): SUPERVISORS, ("GET", "/supervision"): SUPERVISORS,
@@ -499,6 +503,9 @@ JSON: dict[tuple[str, str], Any] = {
     ("POST", "/api/processes/{process_key}/instances"): {"variables": {}},
     ("POST", "/api/trials/tasks/{task_id}/complete"): {"role": "reviewer",
                                                        "data": {"decision": "approve", "terms": "越权办理测试"}},
+    ("POST", "/api/trials/{instance_id}/external-tasks/{external_task_id}/complete"): {"variables": {}},
+    ("POST", "/api/trials/{instance_id}/external-tasks/{external_task_id}/bpmn-error"): {
+        "error_code": "EXCHANGE_REJECTED"},
     ("POST", "/api/designer/scenarios/run"): {"xml": (ROOT / "bpmn" / "sharing_share_request.bpmn").read_text(
         encoding="utf-8")},
     ("PUT", "/api/admin/clock"): {"now": "2027-01-04T09:00:00+08:00"},
@@ -538,6 +545,9 @@ FORM: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/reports/publish"): {"year": "2024", "opinions": "越权公布测试"},
     ("POST", "/admin/signing-keys"): {"department_code": "410000-data"},
     ("POST", "/admin/incidents/{incident_id}/retry"): {"retries": "1"},
+    ("POST", "/designer/trials/{instance_id}/external-tasks/{external_task_id}/complete"): {"variables": ""},
+    ("POST", "/designer/trials/{instance_id}/external-tasks/{external_task_id}/bpmn-error"): {
+        "error_code": "EXCHANGE_REJECTED"},
 }
 UPLOAD_ROUTES = {("POST", "/api/attachments"), ("POST", "/api/tasks/{task_id}/attachments")}
 # The entry a path's entry_code names: one in the set's draft (郑州市人社局 has no published entry to list).

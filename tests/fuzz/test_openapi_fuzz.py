@@ -37,6 +37,7 @@ from tests.authority.helpers import escalated_dispute, province_notice
 from tests.catalog.helpers import new_draft
 from tests.conftest import DEMO_PASSWORD
 from tests.designer import helpers as designer_helpers
+from tests.designer.trial_helpers import SHARE_VARIABLES
 from tests.open_data.helpers import submitted
 from tests.rectification.helpers import upload
 from tests.systems.helpers import register as register_system
@@ -221,6 +222,14 @@ def _live_objects(as_user: Any) -> None:
     designer_helpers.new_draft(as_user("designer"), designer_helpers.one_task(key="fuzz_trial"))
     pending = designer_helpers.new_draft(as_user("designer"), designer_helpers.one_task(key="fuzz_trial"))
     designer_helpers.submit_draft(as_user("designer"), pending["id"])
+    # A designer's trial run of the share process, granted: it waits at its external task (hand_over), which
+    # the designer acts as the outside system (/api/trials/{instance_id}/external-tasks/{external_task_id}/…).
+    designer = as_user("designer")
+    trial = designer.post("/api/processes/sharing_share_request/instances", json={"variables": SHARE_VARIABLES})
+    assert trial.status_code == 201, trial.text
+    review = designer.post(f"/api/trials/tasks/{trial.json()['open_tasks'][0]['id']}/complete", json={
+        "role": "reviewer", "data": {"decision": "approve", "terms": "仅用于试运行"}})
+    assert review.status_code == 200 and review.json()["status"] == "running", review.text
 
 
 def _login(app: Any, username: str | None) -> ASGIClient:
