@@ -150,10 +150,15 @@ def withdraw(session: Session, runner: Runner, actor: Actor, share_request_id: i
     reason = reason.strip()
     if len(reason) < 2:
         raise InvalidInput("请填写撤销原因", code="withdraw_reason_required")
+    if request.instance_id is not None:
+        # The instance's lock first, then the status read under it: a reply completed meanwhile (its grant is
+        # recorded at the decision, while the instance runs on to the exchange platform) makes this a 409,
+        # never both.
+        runner.lock_instance(session, request.instance_id)
+        session.refresh(request)
     if request.status != ShareRequestStatus.under_review.value or request.instance_id is None:
         raise Conflict(f"该申请{STATUS_ZH[ShareRequestStatus(request.status)]}，只有审批中的申请可以撤销",
                        code="share_request_not_under_review")
-    # Locks the instance: a reply completed meanwhile makes this a 409, never both.
     runner.cancel(session, request.instance_id, actor=actor, reason=reason)
     now = clock.now()
     request.status = ShareRequestStatus.withdrawn.value
