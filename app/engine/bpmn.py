@@ -869,8 +869,8 @@ def _lint_multi_instance(el: Any, owner: str | None, problems: Problems) -> None
     assert mi is not None
     _lint_standard_loop_data(el, task, kind, owner, mi, problems)
     if bool(mi["collection"]) == bool(mi["cardinality"]):
-        problems.append((owner, f"{kind} {owner}：多实例须且只须设置集合（camunda:collection）"
-                                "或实例数（loopCardinality）之一", "multi_instance"))
+        problems.append((owner, f"{kind} {owner}：多实例须且只须设置集合（camunda:collection 或 "
+                                "loopDataInputRef）或实例数（loopCardinality）之一", "multi_instance"))
     names = [("集合（camunda:collection）", mi["collection"]),
              ("元素变量（camunda:elementVariable）", mi["element_variable"]),
              ("结果变量（扩展属性 results）", mi["results"]),
@@ -882,7 +882,8 @@ def _lint_multi_instance(el: Any, owner: str | None, problems: Problems) -> None
             problems.append((owner, f"{kind} {owner}：多实例的{label}须是一个变量名（如 signers），"
                                     f"不能是 {name}", "multi_instance"))
     if mi["collection"] and not mi["element_variable"]:
-        problems.append((owner, f"{kind} {owner}：多实例按集合办理时须设置元素变量（camunda:elementVariable）",
+        problems.append((owner, f"{kind} {owner}：多实例按集合办理时须设置元素变量（camunda:elementVariable 或 "
+                                "inputDataItem）",
                          "multi_instance"))
     if mi["cardinality"]:
         _lint_expression(mi["cardinality"], owner, "实例数（loopCardinality）", problems, "multi_instance")

@@ -7,12 +7,14 @@ in the database after every step (SQLite, and PostgreSQL with GOVFLOW_TEST_DATAB
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 
 from app.engine.bpmn import describe
-from app.engine.core import Engine
+from app.engine.core import Engine, full_config
 from app.engine.errors import BpmnRejected, ScriptError
 from app.engine.models import ProcessInstance
 from app.engine.multi_instance import MAX_INSTANCES
@@ -185,3 +187,48 @@ def test_runner_collects_the_output_list_through_the_database(rt) -> None:  # ty
         variables: dict[str, Any] = rt.runner.variables(s, row)
     assert variables["opinions"] == ["同意", "不同意", "无意见"]
     assert variables["summary"] == "同意；不同意；无意见"
+
+
+def per_item_subprocess() -> Definition:
+    """An embedded subprocess per item (a script, then a user task), its output item set by the script."""
+    sub = """<bpmn:subProcess id="per_dept">
+      <bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>depts</bpmn:loopDataInputRef>
+        <bpmn:loopDataOutputRef>labels</bpmn:loopDataOutputRef>
+        <bpmn:inputDataItem id="dept" name="部门" /><bpmn:outputDataItem id="label" name="标签" />
+      </bpmn:multiInstanceLoopCharacteristics>
+      <bpmn:startEvent id="sp_start" />
+      <bpmn:scriptTask id="make_label" scriptFormat="python"><bpmn:script>label = "[" + dept + "]"</bpmn:script></bpmn:scriptTask>
+      <bpmn:userTask id="check" camunda:candidateGroups="reviewer" />
+      <bpmn:endEvent id="sp_end" />
+      <bpmn:sequenceFlow id="sp_f1" sourceRef="sp_start" targetRef="make_label" />
+      <bpmn:sequenceFlow id="sp_f2" sourceRef="make_label" targetRef="check" />
+      <bpmn:sequenceFlow id="sp_f3" sourceRef="check" targetRef="sp_end" />
+    </bpmn:subProcess>"""
+    return definition(linear(sub, process_id="mi_data_sub"))
+
+
+@MODES
+def test_subprocess_per_item_collects_what_each_instance_left(engine: Engine, restore_each_step: bool) -> None:
+    run = Run(engine, per_item_subprocess(), restore_each_step=restore_each_step)
+    run.start({"depts": ["gat", "scjg"]})
+    assert run.ready() == [("check", "gat"), ("check", "scjg")]
+    run.complete("check", "scjg")
+    run.complete("check", "gat")
+    assert engine.is_completed(run.wf)
+    data = run.data()
+    assert data["labels"] == ["[gat]", "[scjg]"]
+    assert not {"dept", "label"} & set(data)
+
+
+def test_full_serializer_config_round_trips_the_output_list_half_way(engine: Engine) -> None:
+    # The spec-embedding serializer (migration diffs, dumps with their spec) keeps the output pair.
+    run = Run(engine, per_item_subprocess(), restore_each_step=True)
+    run.start({"depts": ["gat", "scjg"]})
+    run.complete("check", "scjg")
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(full_config()))
+    restored = serializer.from_dict(json.loads(json.dumps(serializer.to_dict(run.wf))))
+    loop = restored.spec.task_specs["per_dept"]
+    assert (loop.data_output.bpmn_id, loop.output_item.bpmn_id) == ("labels", "label")
+    run.workflow, run.restore_each_step = restored, False
+    run.complete("check", "gat")
+    assert engine.is_completed(run.wf) and run.data()["labels"] == ["[gat]", "[scjg]"]
