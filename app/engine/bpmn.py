@@ -540,7 +540,8 @@ _REFUSED_ELEMENTS: dict[str, str] = {
     _b("businessRuleTask"): "业务规则任务（businessRuleTask / DMN）不受支持",
     _c("executionListener"): "执行监听器（camunda:executionListener）不受支持",
     _c("taskListener"): "任务监听器（camunda:taskListener）不受支持",
-    _c("inputOutput"): "输入/输出映射（camunda:inputOutput）不受支持",
+    _c("inputOutput"): ("输入/输出映射（camunda:inputOutput）不受支持：请在该步骤之前用脚本任务设置变量，"
+                        "多实例的输出请用 loopDataOutputRef 与 outputDataItem"),
     _c("connector"): "连接器（camunda:connector）不受支持",
     _c("in"): "调用活动的变量映射（camunda:in）不受支持：调用时全部流程变量传入被调用流程",
     _c("out"): "调用活动的变量映射（camunda:out）不受支持：被调用流程结束时其全部变量带回调用方",
