@@ -446,6 +446,8 @@ class _GovflowMultiInstanceParsing:
             cardinality=mi["cardinality"],
             data_input=TaskDataReference(mi["collection"]) if mi["collection"] else None,
             input_item=TaskDataReference(mi["element_variable"]) if mi["element_variable"] else None,
+            data_output=TaskDataReference(mi["output"]) if mi["output"] else None,
+            output_item=TaskDataReference(mi["output_item"]) if mi["output_item"] else None,
             condition=mi["condition"], results=mi["results"], output_fields=self._output_fields(),
             bpmn_name=original.bpmn_name, lane=original.lane,
             description="Sequential MultiInstance" if mi["sequential"] else "Parallel MultiInstance",
@@ -538,7 +540,8 @@ _REFUSED_ELEMENTS: dict[str, str] = {
     _b("businessRuleTask"): "业务规则任务（businessRuleTask / DMN）不受支持",
     _c("executionListener"): "执行监听器（camunda:executionListener）不受支持",
     _c("taskListener"): "任务监听器（camunda:taskListener）不受支持",
-    _c("inputOutput"): "输入/输出映射（camunda:inputOutput）不受支持",
+    _c("inputOutput"): ("输入/输出映射（camunda:inputOutput）不受支持：请在该步骤之前用脚本任务设置变量，"
+                        "多实例的输出请用 loopDataOutputRef 与 outputDataItem"),
     _c("connector"): "连接器（camunda:connector）不受支持",
     _c("in"): "调用活动的变量映射（camunda:in）不受支持：调用时全部流程变量传入被调用流程",
     _c("out"): "调用活动的变量映射（camunda:out）不受支持：被调用流程结束时其全部变量带回调用方",
@@ -842,8 +845,7 @@ def _lint_element(el: Any, owner: str | None, problems: Problems,
         _lint_multi_instance(el, owner, problems)
 
 
-_MI_UNSUPPORTED_CHILDREN = ("loopDataInputRef", "loopDataOutputRef", "inputDataItem", "outputDataItem",
-                            "complexBehaviorDefinition")
+_MI_UNSUPPORTED_CHILDREN = ("complexBehaviorDefinition",)
 
 
 # Elements a multi-instance loop may be drawn on, by how messages name them.
@@ -866,19 +868,23 @@ def _lint_multi_instance(el: Any, owner: str | None, problems: Problems) -> None
                                     "camunda:elementVariable", "multi_instance"))
     mi = _multi_instance(task)
     assert mi is not None
+    _lint_standard_loop_data(el, task, kind, owner, mi, problems)
     if bool(mi["collection"]) == bool(mi["cardinality"]):
-        problems.append((owner, f"{kind} {owner}：多实例须且只须设置集合（camunda:collection）"
-                                "或实例数（loopCardinality）之一", "multi_instance"))
+        problems.append((owner, f"{kind} {owner}：多实例须且只须设置集合（camunda:collection 或 "
+                                "loopDataInputRef）或实例数（loopCardinality）之一", "multi_instance"))
     names = [("集合（camunda:collection）", mi["collection"]),
              ("元素变量（camunda:elementVariable）", mi["element_variable"]),
-             ("结果变量（扩展属性 results）", mi["results"])]
+             ("结果变量（扩展属性 results）", mi["results"]),
+             ("输出列表（loopDataOutputRef）", mi["output"]),
+             ("输出项（outputDataItem 的 id）", mi["output_item"])]
     names.extend(("结果字段（扩展属性 results_fields）", name) for name in _results_fields(task))
     for label, name in names:
         if name and (not name.isidentifier() or name == RESERVED_DATA_KEY or name.startswith("_")):
             problems.append((owner, f"{kind} {owner}：多实例的{label}须是一个变量名（如 signers），"
                                     f"不能是 {name}", "multi_instance"))
     if mi["collection"] and not mi["element_variable"]:
-        problems.append((owner, f"{kind} {owner}：多实例按集合办理时须设置元素变量（camunda:elementVariable）",
+        problems.append((owner, f"{kind} {owner}：多实例按集合办理时须设置元素变量（camunda:elementVariable 或 "
+                                "inputDataItem）",
                          "multi_instance"))
     if mi["cardinality"]:
         _lint_expression(mi["cardinality"], owner, "实例数（loopCardinality）", problems, "multi_instance")
@@ -887,6 +893,43 @@ def _lint_multi_instance(el: Any, owner: str | None, problems: Problems) -> None
         problems.append((owner, f"用户任务 {owner}：多实例任务的办理人（camunda:assignee）须写元素变量名"
                                 f"“{mi['element_variable'] or ''}”，表示每个实例交由该变量所指用户办理",
                          "multi_instance"))
+
+
+def _lint_standard_loop_data(el: Any, task: Any, kind: str, owner: str | None, mi: dict[str, Any],
+                             problems: Problems) -> None:
+    """The standard BPMN loop data (loopDataInputRef / inputDataItem / loopDataOutputRef / outputDataItem)
+    is read as our collection / element variable / output list (see _multi_instance); refuse what says
+    the same thing twice differently or leaves half of the output pair out."""
+    def text(local: str) -> str | None:
+        child = el.find(_b(local))
+        return ((child.text or "").strip() or None) if child is not None else None
+
+    def item(local: str) -> str | None:
+        child = el.find(_b(local))
+        return ((child.get("id") or "").strip() or None) if child is not None else None
+
+    collection = (el.get(_c("collection")) or "").strip() or None
+    if collection and text("loopDataInputRef") and collection != text("loopDataInputRef"):
+        problems.append((owner, f"{kind} {owner}：多实例的集合写了两次（camunda:collection 为 {collection}，"
+                                f"loopDataInputRef 为 {text('loopDataInputRef')}），请只保留一个", "multi_instance"))
+    variable = el.get(_c("elementVariable")) or None
+    if variable and item("inputDataItem") and variable != item("inputDataItem"):
+        problems.append((owner, f"{kind} {owner}：多实例的元素变量写了两次（camunda:elementVariable 为 {variable}，"
+                                f"inputDataItem 为 {item('inputDataItem')}），请只保留一个", "multi_instance"))
+    for local in ("inputDataItem", "outputDataItem"):
+        if el.find(_b(local)) is not None and item(local) is None:
+            problems.append((owner, f"{kind} {owner}：多实例的 {local} 须有 id（即变量名）", "multi_instance"))
+    if el.find(_b("loopDataInputRef")) is not None and text("loopDataInputRef") is None:
+        problems.append((owner, f"{kind} {owner}：多实例的 loopDataInputRef 须写集合变量名", "multi_instance"))
+    if bool(mi["output"]) != bool(mi["output_item"]):
+        problems.append((owner, f"{kind} {owner}：多实例的输出列表（loopDataOutputRef）与输出项（outputDataItem）"
+                                "须同时设置：每个实例结束时输出项的值按输入顺序放入输出列表", "multi_instance"))
+    if mi["output"] and mi["output"] in (mi["collection"], mi["results"]):
+        problems.append((owner, f"{kind} {owner}：多实例的输出列表（loopDataOutputRef）{mi['output']} 须与集合和"
+                                "结果变量不同名", "multi_instance"))
+    if mi["output_item"] and mi["output_item"] == mi["element_variable"]:
+        problems.append((owner, f"{kind} {owner}：多实例的输出项（outputDataItem）{mi['output_item']} 须与元素变量"
+                                "不同名", "multi_instance"))
 
 
 def _results_fields(task: Any) -> tuple[str, ...]:
@@ -939,15 +982,25 @@ def _multi_instance(task: Any) -> dict[str, Any] | None:
     for prop in task.iterfind(f"{_b('extensionElements')}/{_c('properties')}/{_c('property')}"):
         if (prop.get("name") or prop.get("id")) == "results":
             configured = prop.get("value") or None
+    # The standard BPMN form: loopDataInputRef names the collection variable, inputDataItem's id the
+    # element variable (as SpiffWorkflow reads them: its `name` is a label such as "input item"),
+    # loopDataOutputRef the output list and outputDataItem's id the value each instance leaves for it.
+    refs = {local: el.find(_b(local)) for local in ("loopDataInputRef", "loopDataOutputRef")}
+    items = {local: el.find(_b(local)) for local in ("inputDataItem", "outputDataItem")}
+    ref_text = {k: ((v.text or "").strip() or None) if v is not None else None for k, v in refs.items()}
+    item_id = {k: ((v.get("id") or "").strip() or None) if v is not None else None for k, v in items.items()}
+    element_variable = element_variable or item_id["inputDataItem"]
     assignee = task.get(_c("assignee")) or None
     return {
         "sequential": (el.get("isSequential") or "").strip().lower() == "true",
-        "collection": (el.get(_c("collection")) or "").strip() or None,
+        "collection": (el.get(_c("collection")) or "").strip() or ref_text["loopDataInputRef"],
         "element_variable": element_variable,
         "cardinality": (cardinality.text or "").strip() or None if cardinality is not None else None,
         "condition": (condition.text or "").strip() or None if condition is not None else None,
         "results": results_variable(task.get("id") or "", configured),
         "assignee_variable": assignee if assignee and assignee == element_variable else None,
+        "output": ref_text["loopDataOutputRef"],
+        "output_item": item_id["outputDataItem"],
     }
 
 

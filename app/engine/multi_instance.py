@@ -25,6 +25,13 @@ submitted. These classes are configured once at parse time and never change afte
 - at most MAX_INSTANCES instances, counting those of enclosing multi-instance subprocesses and call
   activities (10 signers × 30 items is 300): a deploy-time diagram cannot make one step open, or
   one instance hold, unbounded work.
+
+The standard BPMN loop data is read the same way (app/engine/bpmn.py `_multi_instance`):
+`loopDataInputRef` names the collection variable, `inputDataItem`'s id the element variable;
+`loopDataOutputRef` + `outputDataItem` (both or neither) add an output list besides the results list:
+one position per instance in input order, holding the value the instance left in the output item
+(None when it left none or was withdrawn by the completion condition); the output item's value also
+goes into the instance's results entry.
 """
 
 from __future__ import annotations
@@ -67,6 +74,8 @@ class _GovflowMultiInstance:
     cardinality: str | None
     data_input: Any
     input_item: Any
+    data_output: Any
+    output_item: Any
     condition: str | None
     bpmn_id: str
 
@@ -97,6 +106,13 @@ class _GovflowMultiInstance:
         if self.input_item is not None and self.input_item.bpmn_id in my_task.data:
             raise ScriptError(f"元素变量“{self.input_item.bpmn_id}”与已有流程变量同名，请换一个名字",
                               element_id=self.bpmn_id)
+        if self.output_item is not None and self.output_item.bpmn_id in my_task.data:
+            raise ScriptError(f"输出项“{self.output_item.bpmn_id}”与已有流程变量同名，请换一个名字",
+                              element_id=self.bpmn_id)
+        if self.data_output is not None:
+            # One position per instance, in input order (parallel instances finish in any order);
+            # an instance withdrawn by the completion condition leaves None.
+            my_task.data[self.data_output.bpmn_id] = [None] * count
 
     def _collect(self, my_task: Any, child: Any) -> bool:
         """Record one completed instance's result; return whether the completion condition holds."""
@@ -109,6 +125,12 @@ class _GovflowMultiInstance:
         for field in self.output_fields:
             if field in child.data:
                 entry[field] = child.data[field]
+        if self.output_item is not None and self.data_output is not None:
+            value = child.data.get(self.output_item.bpmn_id)
+            entry[self.output_item.bpmn_id] = value
+            output = my_task.data.get(self.data_output.bpmn_id)
+            if isinstance(output, list) and isinstance(index, int) and 0 <= index < len(output):
+                output[index] = value
         results = my_task.data.setdefault(self.results, [])
         results.append(entry)
         my_task.internal_data["merged"].append(str(child.id))
@@ -123,6 +145,12 @@ class _GovflowMultiInstance:
             self.results: results,
         }
         return bool(my_task.workflow.script_engine.evaluate(child, self.condition, external_context=context))
+
+    def init_data_output_with_input_data(self, my_task: Any, input_data: Any) -> None:
+        """The output list is set up by _init_results (one position per instance), not SpiffWorkflow's way."""
+
+    def init_data_output_with_cardinality(self, my_task: Any) -> None:
+        """As above."""
 
     def _active(self, my_task: Any) -> int:
         return sum(1 for c in self._instances(my_task)  # type: ignore[attr-defined]

@@ -110,11 +110,17 @@ REFUSALS: dict[str, tuple[bytes, str]] = {
     "business_rule_task": (linear('<bpmn:businessRuleTask id="decide" camunda:decisionRef="rules" />'),
                            "decide"),
     # Multi-instance runs on user tasks, subprocesses, call activities, script and plain tasks
-    # (tests/engine/test_multi_instance_elements.py); Camunda's data-input form and a receive task are refused.
-    "multi_instance_loop_data_input": (linear(
+    # (tests/engine/test_multi_instance_elements.py), also in the standard loopDataInputRef form
+    # (test_multi_instance_data.py); half of the output pair, complexBehaviorDefinition and a receive task are refused.
+    "multi_instance_output_without_item": (linear(
         '<bpmn:subProcess id="per_item"><bpmn:multiInstanceLoopCharacteristics>'
-        '<bpmn:loopDataInputRef>items</bpmn:loopDataInputRef>'
+        '<bpmn:loopDataInputRef>items</bpmn:loopDataInputRef><bpmn:loopDataOutputRef>outs</bpmn:loopDataOutputRef>'
         '<bpmn:inputDataItem id="item" /></bpmn:multiInstanceLoopCharacteristics>'
+        '<bpmn:startEvent id="sp_start" /></bpmn:subProcess>'), "per_item"),
+    "multi_instance_complex_behavior": (linear(
+        '<bpmn:subProcess id="per_item"><bpmn:multiInstanceLoopCharacteristics>'
+        '<bpmn:loopDataInputRef>items</bpmn:loopDataInputRef><bpmn:inputDataItem id="item" />'
+        '<bpmn:complexBehaviorDefinition id="cb" /></bpmn:multiInstanceLoopCharacteristics>'
         '<bpmn:startEvent id="sp_start" /></bpmn:subProcess>'), "per_item"),
     "multi_instance_on_a_receive_task": (linear(
         '<bpmn:receiveTask id="wait_each" messageRef="m"><bpmn:multiInstanceLoopCharacteristics '

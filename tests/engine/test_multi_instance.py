@@ -206,7 +206,8 @@ def test_metadata_names_the_loop_for_the_runner() -> None:
     meta = describe(countersign(PARALLEL).xml).user_tasks["sign"]
     assert meta.multi_instance == {
         "sequential": False, "collection": "signers", "element_variable": "signer", "cardinality": None,
-        "condition": None, "results": "sign_results", "assignee_variable": "signer"}
+        "condition": None, "results": "sign_results", "assignee_variable": "signer",
+        "output": None, "output_item": None}
     custom = describe(countersign(PARALLEL, extra="""<camunda:properties>
           <camunda:property name="results" value="opinions" /></camunda:properties>""").xml)
     assert custom.user_tasks["sign"].multi_instance["results"] == "opinions"  # type: ignore[index]
@@ -219,7 +220,7 @@ def test_metadata_names_the_loop_for_the_runner() -> None:
     ("""<bpmn:multiInstanceLoopCharacteristics camunda:elementVariable="s" />""", "", "之一"),
     (PARALLEL, 'camunda:assignee="zhang_san"', "元素变量名"),
     ("""<bpmn:multiInstanceLoopCharacteristics camunda:collection="signers" camunda:elementVariable="signer">
-        <bpmn:loopDataInputRef>x</bpmn:loopDataInputRef></bpmn:multiInstanceLoopCharacteristics>""", "", "loopDataInputRef"),
+        <bpmn:loopDataInputRef>x</bpmn:loopDataInputRef></bpmn:multiInstanceLoopCharacteristics>""", "", "写了两次"),
     ("""<bpmn:multiInstanceLoopCharacteristics camunda:elementVariable="s">
         <bpmn:loopCardinality>__import__('os')</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>""",
      "", "loopCardinality"),
