@@ -635,8 +635,19 @@ def _lint(root: Any) -> Problems:
         _lint_cycles(container, problems)
     _lint_messages(root, problems, collaboration)
     _lint_calls(root, problems)
+    _lint_initiator(root, problems)
     problems.extend(lint_waits(root))
     return problems
+
+
+def _lint_initiator(root: Any, problems: Problems) -> None:
+    """camunda:initiator names a process variable: a plain identifier, not a reserved name."""
+    for start in root.iter(_b("startEvent")):
+        name = start.get(_c("initiator"))
+        if name is not None and (not name.strip().isidentifier() or name.strip().startswith("_")
+                                 or name.strip() in ("typename", RESERVED_DATA_KEY)):
+            problems.append((start.get("id"), f"开始事件 {start.get('id')}：发起人变量名（camunda:initiator）"
+                                              f"“{name}”无效，请使用字母开头的变量名", "initiator"))
 
 
 # Where a JUEL expression is translated into Python: texts SpiffWorkflow evaluates as expressions.

@@ -146,3 +146,13 @@ def test_a_literal_assignee_is_that_user_who_must_hold_the_role(rt) -> None:  # 
         with pytest.raises(InvalidInput) as refused:
             rt.runner.start(s, "literal_no_role", variables={}, actor=clerk, subject="直接指定")
         assert refused.value.code == "task_assignee_no_role"
+
+
+@pytest.mark.parametrize("name", ["", "a-b", "_hidden", "typename"])
+def test_an_invalid_initiator_variable_is_refused_naming_the_start_event(name: str) -> None:
+    xml = linear('<bpmn:userTask id="t" camunda:candidateGroups="clerk" camunda:assignee="${starter}" />')
+    xml = xml.replace(b'<bpmn:startEvent id="start"', f'<bpmn:startEvent id="start" camunda:initiator="{name}"'.encode())
+    assert f'camunda:initiator="{name}"'.encode() in xml
+    with pytest.raises(BpmnRejected) as refused:
+        describe(xml)
+    assert [(element, code) for element, _, code in refused.value.problems] == [("start", "initiator")]
