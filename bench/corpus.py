@@ -28,7 +28,8 @@ Per file, deterministic and bounded in time (`--timeout` seconds per stage, past
   of its traceback). Each file runs in its own transaction, rolled back afterwards.
 * `--as-designer`: first make the two edits GovFlow's refusals ask a designer for, then measure the same
   way: a user task with no `camunda:candidateGroups` gets the role `reviewer` (审核人; a JUEL `assignee`
-  / `candidateUsers` on a task that is not multi-instance is dropped, as tasks go to roles), and a Java
+  other than a plain `${name}`, and a JUEL `candidateUsers`, on a task that is not multi-instance is
+  dropped, as tasks go to roles; a plain `${name}` assignee is kept: it designates the task), and a Java
   service task (`camunda:class` / `delegateExpression` / `expression`, or none of them) becomes an
   external task (`camunda:type="external"`, topic `corpus.<element id>`). This separates what the engine
   cannot do from the policy that asks who may do a task and what system does a step.
@@ -310,6 +311,8 @@ def as_designer(xml: bytes) -> bytes:
     """Return the file with the edits a designer makes on GovFlow's refusals (see --as-designer)."""
     from lxml import etree
 
+    from app.engine import juel
+
     try:
         root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError:
@@ -319,7 +322,9 @@ def as_designer(xml: bytes) -> bytes:
         multi = task.find(f"{{{BPMN}}}multiInstanceLoopCharacteristics") is not None
         for attr in ("assignee", "candidateUsers"):
             value = task.get(f"{{{CAMUNDA}}}{attr}")
-            if value is not None and "${" in value and not multi:
+            # A plain `${name}` assignee now designates the task (one of its candidate roles): kept.
+            plain = attr == "assignee" and juel.bare_variable(value or "") is not None
+            if value is not None and "${" in value and not multi and not plain:
                 del task.attrib[f"{{{CAMUNDA}}}{attr}"]
                 changed = True
         if not (task.get(f"{{{CAMUNDA}}}candidateGroups") or "").strip():

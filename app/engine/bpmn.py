@@ -138,6 +138,8 @@ class DeployedProcess:
     internal_messages: tuple[str, ...] = ()
     # Whether the process (or one it calls) has external tasks (camunda:type="external") for workers.
     has_external_tasks: bool = False
+    # camunda:initiator of the process's start event: the variable the runner sets to the starter's username.
+    initiator: str | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -636,8 +638,19 @@ def _lint(root: Any) -> Problems:
         _lint_cycles(container, problems)
     _lint_messages(root, problems, collaboration)
     _lint_calls(root, problems)
+    _lint_initiator(root, problems)
     problems.extend(lint_waits(root))
     return problems
+
+
+def _lint_initiator(root: Any, problems: Problems) -> None:
+    """camunda:initiator names a process variable: a plain identifier, not a reserved name."""
+    for start in root.iter(_b("startEvent")):
+        name = start.get(_c("initiator"))
+        if name is not None and (not name.strip().isidentifier() or name.strip().startswith("_")
+                                 or name.strip() in ("typename", RESERVED_DATA_KEY)):
+            problems.append((start.get("id"), f"开始事件 {start.get('id')}：发起人变量名（camunda:initiator）"
+                                              f"“{name}”无效，请使用字母开头的变量名", "initiator"))
 
 
 # Where a JUEL expression is translated into Python: texts SpiffWorkflow evaluates as expressions.
@@ -700,11 +713,18 @@ def translate_juel(root: Any, problems: Problems | None = None) -> set[Any]:
                 name = juel.bare_variable(value)
                 if name:
                     el.set(attr, name)
+            elif attr == _c("assignee") and el.tag == _b("userTask") and juel.bare_variable(value) \
+                    and _split(el.get(_c("candidateGroups"))):
+                # `${approver}` on a task with candidate roles: the runner designates the task to the
+                # person the variable names, who must hold one of those roles (_assignee_from). Kept as
+                # written: the metadata tells a variable from a literal username by its `${}`.
+                continue
             elif attr in _ASSIGNMENT_ATTRIBUTES:
                 refuse(el, value, f"{_ASSIGNMENT_ATTRIBUTES[attr]}不能由表达式取自流程变量：任务按候选角色"
-                                  "（camunda:candidateGroups，填写角色名）分派到部门待办；要把任务交给变量所列的人，"
-                                  "请用多实例用户任务（camunda:collection 与 camunda:elementVariable，"
-                                  "camunda:assignee 写元素变量名）")
+                                  "（camunda:candidateGroups，填写角色名）分派到部门待办；要把任务交给变量所指的一个人，"
+                                  "请在设置了候选角色的任务上写 camunda:assignee=\"${变量名}\"（变量为用户名）；"
+                                  "要交给变量所列的多人，请用多实例用户任务（camunda:collection 与 "
+                                  "camunda:elementVariable，camunda:assignee 写元素变量名）")
             else:
                 refuse(el, value, f"属性 {_qualified(attr)} 不按表达式求值（只有条件、循环与多实例表达式、"
                                   "定时器支持 JUEL）")
@@ -958,15 +978,40 @@ def _loop_variables(el: Any) -> set[str]:
 
 
 def _assignee_from(task: Any) -> dict[str, Any] | None:
-    """A user task inside a multi-instance subprocess whose camunda:assignee is that loop's element
-    variable: each instance's task goes to the person the variable names (as a 会签 instance does)."""
-    assignee = task.get(_c("assignee"))
+    """Who a user task that is not multi-instance is designated to, from its camunda:assignee.
+
+    Inside a multi-instance subprocess, the loop's element variable: each instance's task goes to the
+    person it names (as a 会签 instance does). Otherwise, on a task with candidate roles (Camunda 7
+    parity, issue 16): `${approver}` (or `${initiator}`, see camunda:initiator) designates the task to
+    the person the variable names when it opens, a literal `zhangsan` to that user; either way the
+    person must hold one of the task's candidate roles: the variable only narrows the role to one
+    person. A task without candidate roles is refused (no_candidates), whatever its assignee.
+    """
+    assignee = (task.get(_c("assignee")) or "").strip()
     if not assignee or task.find(_b("multiInstanceLoopCharacteristics")) is not None:
         return None
+    variable = juel.bare_variable(assignee) if juel.is_juel(assignee) else None
     for loop in _enclosing_loops(task):
         mi = _multi_instance(loop)
-        if mi is not None and mi["element_variable"] == assignee:
-            return {"assignee_variable": assignee, "collection": mi["collection"], "loop": loop.get("id")}
+        if mi is not None and mi["element_variable"] in (assignee, variable):
+            return {"assignee_variable": mi["element_variable"], "collection": mi["collection"],
+                    "loop": loop.get("id")}
+    if not _split(task.get(_c("candidateGroups"))):
+        return None
+    if variable:
+        return {"assignee_variable": variable, "collection": None, "loop": None}
+    if juel.is_juel(assignee):
+        return None  # refused by translate_juel, quoting it
+    return {"assignee_username": assignee, "collection": None, "loop": None}
+
+
+def process_initiator(process: Any) -> str | None:
+    """The camunda:initiator of a process's none start event (the variable given the starter's username)."""
+    for start in process.iterfind(_b("startEvent")):
+        name = (start.get(_c("initiator")) or "").strip()
+        if name.isidentifier() and len(start) == sum(1 for child in start if child.tag in (
+                _b("outgoing"), _b("extensionElements"), _b("documentation"))):
+            return name
     return None
 
 
@@ -1509,6 +1554,7 @@ def compile_definition(xml: bytes, called: dict[str, bytes] | None = None
                          for p in running),
         internal_messages=collaboration.internal if collaboration is not None else (),
         has_external_tasks=any(is_external(el) for p in running for el in p.iter(SERVICE_TASK)),
+        initiator=process_initiator(tops[0]) if len(tops) == 1 else None,
     )
     return deployed, spec, subprocess_specs
 

@@ -324,6 +324,13 @@ class Runner:
         definition = self.latest(session, process_key) if version is None else \
             self.version(session, process_key, version)
         _check_variables(variables)
+        initiator = definition.meta.get("initiator")
+        if initiator:
+            # camunda:initiator: the starter's username, never what the caller sent under that name;
+            # a system start leaves it unset (a task designated by it then answers task_assignee_missing).
+            variables = {k: v for k, v in variables.items() if k != initiator}
+            if not isinstance(actor, str):
+                variables[initiator] = actor.username
         workflow = self.engine.start(definition.content_hash, self._xml_loader(session, definition.id),
                                      variables, self.called(session, definition))
         now = clock.now()
@@ -842,7 +849,8 @@ def designated(session: Session, task: Task) -> bool:
         select(ProcessDefinition.meta).join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
         .where(ProcessInstance.id == task.instance_id)).scalar_one_or_none() or {}
     task_meta = (meta.get("user_tasks") or {}).get(task.task_spec) or {}
-    return bool((task_meta.get("multi_instance") or task_meta.get("assignee_from") or {}).get("assignee_variable"))
+    mi = task_meta.get("multi_instance") or task_meta.get("assignee_from") or {}
+    return bool(mi.get("assignee_variable") or mi.get("assignee_username"))
 
 
 def _designated_assignee(session: Session, meta: dict[str, Any], variables: dict[str, Any]
@@ -856,9 +864,14 @@ def _designated_assignee(session: Session, meta: dict[str, Any], variables: dict
     # A 会签 instance, or a task inside a multi-instance subprocess naming that loop's element variable.
     mi = meta.get("multi_instance") or meta.get("assignee_from") or {}
     variable = mi.get("assignee_variable")
-    if not variable:
+    if mi.get("assignee_username"):
+        variable, variables = "", {"": mi["assignee_username"]}  # a literal camunda:assignee="zhangsan"
+    if variable is None:
         return None
     username = variables.get(variable)
+    if username is None and not mi.get("collection"):
+        raise InvalidInput(f"流程变量“{variable}”未给出该任务的办理人（用户名）", code="task_assignee_missing",
+                           extra={"variable": variable})
     collection = variables.get(mi.get("collection") or "")
     names = collection if isinstance(collection, list) else [username]
     if not all(isinstance(name, str) and name for name in names) or not isinstance(username, str):
@@ -918,7 +931,8 @@ def _meta(described: DeployedProcess) -> dict[str, Any]:
                                   **({"has_messages": True} if raw["has_messages"] else {}),
                                   **({"internal_messages": raw["internal_messages"]}
                                      if raw["internal_messages"] else {}),
-                                  **({"has_external_tasks": True} if raw["has_external_tasks"] else {})},
+                                  **({"has_external_tasks": True} if raw["has_external_tasks"] else {}),
+                                  **({"initiator": raw["initiator"]} if raw["initiator"] else {})},
                                  default=list))
 
 

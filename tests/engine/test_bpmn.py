@@ -219,7 +219,7 @@ def test_lint_refuses_naming_the_element(kind: str) -> None:
 
 def test_lint_lists_every_problem_not_just_the_first() -> None:
     xml = linear('<bpmn:serviceTask id="one" />', '<bpmn:sendTask id="two" />',
-                 '<bpmn:userTask id="three" camunda:candidateGroups="clerk" camunda:assignee="${x}" />')
+                 '<bpmn:userTask id="three" camunda:candidateGroups="clerk" camunda:assignee="${x.y}" />')
 
     ids = {problem["element_id"] for problem in rejected(xml).extra["problems"]}
 

@@ -254,7 +254,10 @@ def test_a_long_refused_expression_is_quoted_cut_short() -> None:
 
 
 @pytest.mark.parametrize(("element", "element_id", "words"), [
-    ('<bpmn:userTask id="mine" camunda:candidateGroups="clerk" camunda:assignee="${initiator}" />', "mine",
+    # A plain variable (`${approver}`) designates the task (tests/engine/test_assignee_variable.py).
+    ('<bpmn:userTask id="mine" camunda:candidateGroups="clerk" camunda:assignee="${form.approver}" />', "mine",
+     "办理人（camunda:assignee）不能由表达式取自流程变量"),
+    ('<bpmn:userTask id="mine" camunda:assignee="${approver}" />', "mine",
      "办理人（camunda:assignee）不能由表达式取自流程变量"),
     ('<bpmn:userTask id="mine" camunda:candidateGroups="clerk" camunda:candidateUsers="${reviewers}" />', "mine",
      "候选人（camunda:candidateUsers）"),

@@ -416,7 +416,11 @@ def test_inner_task_assignee_must_be_the_loops_element_variable() -> None:
     assert meta["check"].assignee_from == {"assignee_variable": "signer", "collection": "signers",
                                            "loop": "per_signer"}
     assert meta["confirm"].assignee_from == meta["check"].assignee_from
+    # Another variable is a plain designation (tests/engine/test_assignee_variable.py), not the loop's.
     other = fixture("mi_subprocess").xml.replace(b'camunda:assignee="${signer}"', b'camunda:assignee="${applicant}"')
+    assert describe(other).user_tasks["check"].assignee_from == {"assignee_variable": "applicant",
+                                                                 "collection": None, "loop": None}
+    other = fixture("mi_subprocess").xml.replace(b'camunda:assignee="${signer}"', b'camunda:assignee="${a.b}"')
     with pytest.raises(BpmnRejected) as refused:
         describe(other)
     assert [(element, code) for element, _, code in refused.value.problems] == [("check", "expression")]
