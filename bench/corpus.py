@@ -29,7 +29,8 @@ Per file, deterministic and bounded in time (`--timeout` seconds per stage, past
 * `--as-designer`: first make the two edits GovFlow's refusals ask a designer for, then measure the same
   way: a user task with no `camunda:candidateGroups` gets the role `reviewer` (审核人; a JUEL `assignee`
   other than a plain `${name}`, and a JUEL `candidateUsers`, on a task that is not multi-instance is
-  dropped, as tasks go to roles; a plain `${name}` assignee is kept: it designates the task), and a Java
+  dropped, as tasks go to roles; a plain `${name}` assignee is kept: it designates the task; a literal
+  assignee, a Camunda demo user who does not exist here, is dropped), and a Java
   service task (`camunda:class` / `delegateExpression` / `expression`, or none of them) becomes an
   external task (`camunda:type="external"`, topic `corpus.<element id>`). This separates what the engine
   cannot do from the policy that asks who may do a task and what system does a step.
@@ -325,6 +326,11 @@ def as_designer(xml: bytes) -> bytes:
             # A plain `${name}` assignee now designates the task (one of its candidate roles): kept.
             plain = attr == "assignee" and juel.bare_variable(value or "") is not None
             if value is not None and "${" in value and not multi and not plain:
+                del task.attrib[f"{{{CAMUNDA}}}{attr}"]
+                changed = True
+            elif attr == "assignee" and value is not None and "${" not in value:
+                # A literal user of Camunda's demo (demo, kermit…) does not exist here: the designer names a
+                # real person or leaves the task to the role.
                 del task.attrib[f"{{{CAMUNDA}}}{attr}"]
                 changed = True
         if not (task.get(f"{{{CAMUNDA}}}candidateGroups") or "").strip():
