@@ -1,4 +1,4 @@
-"""External task workers against two GovFlow server processes (uvicorn on ports 18101 and 18102) sharing one
+"""External task workers against two GovFlow server processes (uvicorn, tests/servers.py) sharing one
 database: the test's SQLite file, or PostgreSQL when GOVFLOW_TEST_DATABASE_URL is set (fetch-and-lock then
 uses SELECT … FOR UPDATE SKIP LOCKED). Workers fetch concurrently from both servers and every task is handed
 to exactly one of them; a lock expires (the demo clock is moved through one server, both follow it) and
@@ -7,18 +7,10 @@ administrator on the other server."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,67 +22,10 @@ from app.external.models import ExternalTask
 from app.runtime import Runtime
 from tests.conftest import DEMO_PASSWORD
 from tests.external.helpers import basic, start
+from tests.servers import uvicorn_servers
 
-ROOT = Path(__file__).resolve().parents[2]
-PORTS = (18101, 18102)
 INSTANCES = 16
 WORKERS = 6  # concurrent workers, each fetching from both servers in turn
-
-
-def _env(db_url: str) -> dict[str, str]:
-    env = {**os.environ, "GOVFLOW_DATABASE_URL": db_url, "GOVFLOW_ENVIRONMENT": "test",
-           "GOVFLOW_SECRET_KEY": "s" * 48, "GOVFLOW_ENABLE_TIME_TRAVEL": "true", "GOVFLOW_RUN_SCHEDULER": "false",
-           "GOVFLOW_SCRIPT_WORKERS": "1"}
-    env.pop("GOVFLOW_FAULT", None)
-    return env
-
-
-@contextmanager
-def _servers(db_url: str) -> Iterator[list[str]]:
-    """Start a uvicorn process on each of PORTS (the socket bound here and handed over); always stop them."""
-    socks: list[socket.socket] = []
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        for port in PORTS:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("127.0.0.1", port))
-            sock.set_inheritable(True)
-            socks.append(sock)
-        for sock in socks:
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--fd", str(sock.fileno()),
-                 "--log-level", "warning"],
-                cwd=ROOT, env=_env(db_url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                pass_fds=(sock.fileno(),)))
-        urls = [f"http://127.0.0.1:{port}" for port in PORTS]
-        for proc, url in zip(procs, urls, strict=True):
-            _wait_ready(proc, url)
-        yield urls
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for sock in socks:
-            sock.close()
-
-
-def _wait_ready(proc: subprocess.Popen[bytes], url: str) -> None:
-    for _ in range(600):  # bounded: about 60 s at most
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
-            raise AssertionError(f"server {url} exited: {err}")
-        try:
-            httpx.get(f"{url}/api/me", timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)  # a poll while the process starts, not a wait for an outcome
-    raise AssertionError(f"server {url} did not start")
 
 
 def _login(url: str, username: str) -> dict[str, str]:
@@ -122,7 +57,7 @@ def _move_clock(url: str, admin: dict[str, str], delta: timedelta) -> None:
 def test_workers_on_two_servers_get_each_task_once(rt: Runtime, db_url: str) -> None:
     clock.reset()  # instances start on the real clock, as the servers see it
     instance_ids = [start(rt, f"GX-2P-{i:03d}") for i in range(INSTANCES)]
-    with _servers(db_url) as (one, two):
+    with uvicorn_servers(db_url, 2, GOVFLOW_SCRIPT_WORKERS="1") as (one, two):
         admin = _login(one, "demo_admin")
         r = _post(one, "/api/usage/systems", admin, {"code": "exchange-worker", "name": "共享交换平台任务执行器",
                                                      "department_code": "410000-data",
