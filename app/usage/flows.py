@@ -124,12 +124,7 @@ def create_client(session: Session, actor: Actor, data: ClientCreate) -> tuple[S
 
 def set_topics(session: Session, actor: Actor, client_id: int, data: ClientTopics) -> SystemClient:
     """Replace a worker system's topics; it takes effect on its next request (even for tasks it holds)."""
-    _require_admin(actor)
-    client = session.get(SystemClient, client_id, with_for_update=True)
-    if client is None:
-        raise _not_found()
-    if not client.is_active:
-        raise Conflict("该系统凭据已停用，不能修改可领取的主题", code="client_inactive")
+    client = _active_client(session, actor, client_id, "该系统凭据已停用，不能修改可领取的主题")
     if Scope.external_task_work.value not in client.scopes:
         raise InvalidInput("只有具有“领取并办理外部任务”权限（external_task:work）的系统才能设置可领取的主题",
                            code="client_topics_without_scope")
@@ -152,14 +147,20 @@ def _not_found() -> NotFound:
     return NotFound("系统凭据不存在", code="client_not_found")
 
 
-def rotate_secret(session: Session, actor: Actor, client_id: int) -> tuple[SystemClient, str]:
-    """Give a system a new secret (the old one stops working at once); return it, shown this once."""
+def _active_client(session: Session, actor: Actor, client_id: int, inactive_zh: str) -> SystemClient:
+    """An administrator's change to a system client: the client, locked, still active (else 404 / 409)."""
     _require_admin(actor)
     client = session.get(SystemClient, client_id, with_for_update=True)
     if client is None:
         raise _not_found()
     if not client.is_active:
-        raise Conflict("该系统凭据已停用，不能更换密钥", code="client_inactive")
+        raise Conflict(inactive_zh, code="client_inactive")
+    return client
+
+
+def rotate_secret(session: Session, actor: Actor, client_id: int) -> tuple[SystemClient, str]:
+    """Give a system a new secret (the old one stops working at once); return it, shown this once."""
+    client = _active_client(session, actor, client_id, "该系统凭据已停用，不能更换密钥")
     now, secret = clock.now(), secrets.token_urlsafe(32)
     client.secret_hash, client.rotated_at = hash_secret(secret), now
     audit.append(session, at=now, actor=actor.username, action="system_client.rotated", entity_type="system_client",
@@ -170,12 +171,7 @@ def rotate_secret(session: Session, actor: Actor, client_id: int) -> tuple[Syste
 
 def deactivate_client(session: Session, actor: Actor, client_id: int) -> SystemClient:
     """Stop a system's credentials for good (its reported events stay)."""
-    _require_admin(actor)
-    client = session.get(SystemClient, client_id, with_for_update=True)
-    if client is None:
-        raise _not_found()
-    if not client.is_active:
-        raise Conflict("该系统凭据已停用", code="client_inactive")
+    client = _active_client(session, actor, client_id, "该系统凭据已停用")
     now = clock.now()
     client.is_active, client.deactivated_at = False, now
     audit.append(session, at=now, actor=actor.username, action="system_client.deactivated",
