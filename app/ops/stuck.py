@@ -33,7 +33,8 @@ from app.engine.models import (
     Task,
     TaskStatus,
 )
-from app.external.models import ExternalTask, ExternalTaskStatus
+from app.external.models import ExternalTask
+from app.external.projection import ACTIVE
 from app.ops.models import StuckInstance, StuckScan
 from app.runtime import Runtime
 
@@ -43,18 +44,16 @@ BATCH = 500
 _ELEMENTS_MAX = 1000
 
 
-# An incident waits for an administrator's retry (/admin/incidents), which is something that can end it.
-_WAITING_EXTERNAL = (ExternalTaskStatus.open.value, ExternalTaskStatus.locked.value,
-                     ExternalTaskStatus.incident.value)
-
-
 def awaited(instance: Any = ProcessInstance) -> list[ColumnElement[bool]]:
-    """What can move a running instance on: any one of these true and it is not stuck."""
+    """What can move a running instance on: any one of these true and it is not stuck.
+
+    An external task counts while a worker may still take it or an administrator may retry its incident.
+    """
     return [
         instance.next_timer_at.is_not(None),
         exists().where(Task.instance_id == instance.id, Task.status == TaskStatus.open.value),
         exists().where(MessageSubscription.instance_id == instance.id),
-        exists().where(ExternalTask.instance_id == instance.id, ExternalTask.status.in_(_WAITING_EXTERNAL)),
+        exists().where(ExternalTask.instance_id == instance.id, ExternalTask.status.in_(ACTIVE)),
     ]
 
 
